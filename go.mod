@@ -1,0 +1,3 @@
+module github.com/helios-project/helios-scaffold
+
+go 1.26

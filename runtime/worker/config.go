@@ -1,0 +1,163 @@
+package worker
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+)
+
+// Environment variables read by [ConfigFromEnv].
+const (
+	EnvWorkspaceRoot = "HELIOS_WORKSPACE_ROOT" // directory that holds per-invocation workspaces
+	EnvOutputLimit   = "HELIOS_OUTPUT_LIMIT"   // bytes of each stream's tail kept for the response
+	EnvChunkTimeout  = "HELIOS_CHUNK_TIMEOUT"  // time limit of one chunk, 0 for none
+	EnvTimeoutMargin = "HELIOS_TIMEOUT_MARGIN" // time kept before a platform deadline to answer
+	EnvSpecMaxBytes  = "HELIOS_SPEC_MAX_BYTES" // largest job spec accepted
+	EnvSpecTimeout   = "HELIOS_SPEC_TIMEOUT"   // time limit for loading the job spec and assets
+	EnvBodyLimit     = "HELIOS_BODY_LIMIT"     // largest HTTP request body accepted (Cloud Run)
+	EnvShutdownGrace = "HELIOS_SHUTDOWN_GRACE" // time running chunks get to finish on SIGTERM (Cloud Run)
+	EnvPassthrough   = "HELIOS_PASSTHROUGH"    // copy chunk output live to the worker's own stdout/stderr
+)
+
+// Config holds the worker's settings. The zero value is not useful; start
+// from [DefaultConfig] or [ConfigFromEnv].
+type Config struct {
+	// WorkspaceRoot is the directory below which each invocation gets a
+	// fresh workspace, removed when the invocation ends.
+	WorkspaceRoot string
+	// OutputLimit is how many bytes of the end of each stream (stdout and
+	// stderr) are kept for the response.
+	OutputLimit int
+	// ChunkTimeout bounds one chunk's run; 0 leaves only the platform's.
+	ChunkTimeout time.Duration
+	// TimeoutMargin is how long before a platform deadline the chunk is
+	// killed, so that the worker still has time to answer.
+	TimeoutMargin time.Duration
+	// SpecMaxBytes bounds the size of the job spec.
+	SpecMaxBytes int64
+	// SpecTimeout bounds the time to load the job spec and its assets.
+	SpecTimeout time.Duration
+	// BodyLimit bounds an HTTP request body (Cloud Run).
+	BodyLimit int64
+	// ShutdownGrace is how long running chunks may finish after SIGTERM
+	// (Cloud Run); it must stay under Cloud Run's 10 s.
+	ShutdownGrace time.Duration
+	// Passthrough copies chunk output live to the worker's stdout and
+	// stderr, which are the platform's logs.
+	Passthrough bool
+
+	errs error // problems found by ConfigFromEnv, reported by Validate
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{
+		WorkspaceRoot: "/tmp",
+		OutputLimit:   1 << 20,
+		TimeoutMargin: 2 * time.Second,
+		SpecMaxBytes:  10 << 20,
+		SpecTimeout:   30 * time.Second,
+		BodyLimit:     1 << 20,
+		ShutdownGrace: 8 * time.Second,
+		Passthrough:   true,
+	}
+}
+
+// ConfigFromEnv returns [DefaultConfig] overridden by the HELIOS_*
+// environment variables. Durations use Go syntax ("1500ms", "2s") and sizes
+// are bytes. A malformed value keeps its default and is reported by
+// [Config.Validate], which the platform entry points call at startup.
+func ConfigFromEnv() Config {
+	c := DefaultConfig()
+	var errs []error
+	if v := os.Getenv(EnvWorkspaceRoot); v != "" {
+		c.WorkspaceRoot = v
+	}
+	errs = append(errs,
+		envInt(EnvOutputLimit, &c.OutputLimit),
+		envDuration(EnvChunkTimeout, &c.ChunkTimeout),
+		envDuration(EnvTimeoutMargin, &c.TimeoutMargin),
+		envInt64(EnvSpecMaxBytes, &c.SpecMaxBytes),
+		envDuration(EnvSpecTimeout, &c.SpecTimeout),
+		envInt64(EnvBodyLimit, &c.BodyLimit),
+		envDuration(EnvShutdownGrace, &c.ShutdownGrace),
+		envBool(EnvPassthrough, &c.Passthrough),
+	)
+	c.errs = errors.Join(errs...)
+	return c
+}
+
+// Validate reports malformed environment values and settings out of range.
+func (c Config) Validate() error {
+	errs := []error{c.errs}
+	if c.WorkspaceRoot == "" {
+		errs = append(errs, errors.New("workspace root is empty"))
+	}
+	if c.OutputLimit <= 0 {
+		errs = append(errs, fmt.Errorf("output limit %d must be positive", c.OutputLimit))
+	}
+	if c.SpecMaxBytes <= 0 || c.BodyLimit <= 0 {
+		errs = append(errs, errors.New("spec and body limits must be positive"))
+	}
+	if c.ChunkTimeout < 0 || c.TimeoutMargin < 0 || c.SpecTimeout <= 0 || c.ShutdownGrace < 0 {
+		errs = append(errs, errors.New("durations must not be negative, and the spec timeout must be positive"))
+	}
+	if c.ShutdownGrace >= 10*time.Second {
+		errs = append(errs, fmt.Errorf("shutdown grace %v must be under Cloud Run's 10s", c.ShutdownGrace))
+	}
+	return errors.Join(errs...)
+}
+
+func envInt(name string, dst *int) error {
+	v := os.Getenv(name)
+	if v == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("%s=%q: want a number of bytes", name, v)
+	}
+	*dst = n
+	return nil
+}
+
+func envInt64(name string, dst *int64) error {
+	v := os.Getenv(name)
+	if v == "" {
+		return nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%s=%q: want a number of bytes", name, v)
+	}
+	*dst = n
+	return nil
+}
+
+func envDuration(name string, dst *time.Duration) error {
+	v := os.Getenv(name)
+	if v == "" {
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return fmt.Errorf("%s=%q: want a duration such as 1500ms or 2s", name, v)
+	}
+	*dst = d
+	return nil
+}
+
+func envBool(name string, dst *bool) error {
+	v := os.Getenv(name)
+	if v == "" {
+		return nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return fmt.Errorf("%s=%q: want true or false", name, v)
+	}
+	*dst = b
+	return nil
+}

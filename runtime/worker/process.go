@@ -1,0 +1,122 @@
+package worker
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// pipeDrainTimeout bounds how long output is still read after the chunk's
+// process group is gone; only a process that left the group (setsid) can
+// hold the pipes open past that.
+const pipeDrainTimeout = 2 * time.Second
+
+// processSpec is everything needed to run one chunk command.
+type processSpec struct {
+	argv           []string
+	dir            string
+	env            []string
+	stdout, stderr io.Writer // capture (and passthrough) writers
+}
+
+// processResult is how the chunk's process ended.
+type processResult struct {
+	exitCode int
+	signal   syscall.Signal // non-zero when killed by a signal
+	err      error          // the process could not start
+}
+
+// runProcess runs the command in its own process group, copying its output
+// to the spec's writers, and kills the whole group when ctx is done and
+// again when the leader exits, so that nothing it started outlives it.
+func runProcess(ctx context.Context, ps processSpec) processResult {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return processResult{err: err}
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return processResult{err: err}
+	}
+	cmd := exec.Command(ps.argv[0], ps.argv[1:]...)
+	cmd.Dir = ps.dir
+	cmd.Env = ps.env
+	cmd.Stdout, cmd.Stderr = outW, errW // *os.File: the child gets them directly
+	cmd.SysProcAttr = sysProcAttr()
+	startErr := cmd.Start()
+	outW.Close()
+	errW.Close()
+	if startErr != nil {
+		outR.Close()
+		errR.Close()
+		return processResult{err: startErr}
+	}
+
+	var copiers sync.WaitGroup
+	copiers.Go(func() { drain(ps.stdout, outR) })
+	copiers.Go(func() { drain(ps.stderr, errR) })
+
+	pgid := cmd.Process.Pid
+	exited := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			killGroup(pgid)
+		case <-exited:
+		}
+	}()
+	waitErr := cmd.Wait()
+	close(exited)
+	killGroup(pgid) // whatever the leader left behind in its group
+
+	drained := make(chan struct{})
+	go func() { copiers.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(pipeDrainTimeout):
+		outR.Close() // unblocks the copiers
+		errR.Close()
+		<-drained
+	}
+	outR.Close()
+	errR.Close()
+	return exitStatus(cmd, waitErr)
+}
+
+// drain copies r to w until EOF or a read error (such as r being closed).
+func drain(w io.Writer, r io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			w.Write(buf[:n]) //nolint:errcheck // capture writers do not fail
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// killGroup kills every process in the group. ESRCH (the group is already
+// empty) is the usual answer after a clean exit, and EPERM can only come
+// from a member that changed its uid: neither leaves anything to do.
+func killGroup(pgid int) {
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+}
+
+func exitStatus(cmd *exec.Cmd, waitErr error) processResult {
+	ps := cmd.ProcessState
+	if ps == nil {
+		return processResult{err: waitErr}
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return processResult{exitCode: 128 + int(ws.Signal()), signal: ws.Signal()}
+	}
+	return processResult{exitCode: ps.ExitCode()}
+}

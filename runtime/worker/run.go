@@ -1,0 +1,138 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+)
+
+// LoadSpec reads and parses the job spec at location through the Source
+// for its scheme, within Config.SpecTimeout and Config.SpecMaxBytes.
+func (w *Worker) LoadSpec(ctx context.Context, location string) (*JobSpec, error) {
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.SpecTimeout)
+	defer cancel()
+	src, err := w.source(location)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := src.Open(ctx, location)
+	if err != nil {
+		return nil, fmt.Errorf("reading job spec %s: %w", location, err)
+	}
+	defer rc.Close()
+	data, err := readAll(rc, w.cfg.SpecMaxBytes)
+	if err != nil {
+		return nil, fmt.Errorf("reading job spec %s: %w", location, err)
+	}
+	return ParseSpec(data)
+}
+
+func (w *Worker) source(location string) (Source, error) {
+	s := scheme(location)
+	src, ok := w.sources[s]
+	if !ok {
+		return nil, fmt.Errorf("reading %s: %w %q", location, ErrNoSource, s)
+	}
+	return src, nil
+}
+
+// fetchAssets copies the folder at location into the workspace.
+func (w *Worker) fetchAssets(ctx context.Context, location, dir string) error {
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.SpecTimeout)
+	defer cancel()
+	src, err := w.source(location)
+	if err != nil {
+		return fmt.Errorf("fetching assets: %w", err)
+	}
+	fs, ok := src.(FolderSource)
+	if !ok {
+		return fmt.Errorf("fetching assets %s: the source for %q cannot list a folder", location, scheme(location))
+	}
+	if err := fs.CopyFolder(ctx, location, dir, maxAssetBytes); err != nil {
+		return fmt.Errorf("fetching assets %s: %w", location, err)
+	}
+	return nil
+}
+
+// maxAssetBytes bounds what one invocation downloads into its workspace:
+// Lambda's /tmp is at most 10 GiB.
+const maxAssetBytes = 10 << 30
+
+// execute runs argv in dir and gathers the Result.
+func (w *Worker) execute(ctx context.Context, spec *JobSpec, chunk *Chunk, argv []string, dir string) *Result {
+	stdout := newTailBuffer(w.cfg.OutputLimit)
+	stderr := newTailBuffer(w.cfg.OutputLimit)
+	ps := processSpec{argv: argv, dir: dir, env: chunkEnv(spec, chunk, dir), stdout: stdout, stderr: stderr}
+	if w.cfg.Passthrough {
+		ps.stdout = io.MultiWriter(stdout, quietWriter{w.stdout})
+		ps.stderr = io.MultiWriter(stderr, quietWriter{w.stderr})
+	}
+	log := w.log().With("job", spec.ID, "chunk", chunk.ID)
+	log.InfoContext(ctx, "chunk started", "command", argv[0], "workspace", dir)
+	start := time.Now()
+	pr := runProcess(ctx, ps)
+	res := &Result{
+		Started:         pr.err == nil,
+		ExitCode:        pr.exitCode,
+		Stdout:          stdout.Bytes(),
+		Stderr:          stderr.Bytes(),
+		StdoutTruncated: stdout.Truncated(),
+		StderrTruncated: stderr.Truncated(),
+		StdoutBytes:     stdout.Total(),
+		StderrBytes:     stderr.Total(),
+		Duration:        time.Since(start),
+	}
+	switch {
+	case pr.err != nil:
+		res.Err = fmt.Errorf("starting chunk %d command %q: %w", chunk.ID, argv[0], pr.err)
+	case ctx.Err() != nil:
+		res.ExitCode = -1
+		res.Err = stopReason(ctx)
+	case pr.signal != 0:
+		res.Signal = signalName(pr.signal)
+	}
+	log.InfoContext(ctx, "chunk finished", "exitCode", res.ExitCode, "durationMs", res.Duration.Milliseconds(),
+		"stdoutBytes", res.StdoutBytes, "stderrBytes", res.StderrBytes, "error", res.Message())
+	return res
+}
+
+// stopReason explains why ctx ended: its cause when that is a timeout,
+// ErrCanceled otherwise.
+func stopReason(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	if errors.Is(cause, ErrTimeout) {
+		return cause
+	}
+	if errors.Is(cause, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: deadline exceeded", ErrTimeout)
+	}
+	if cause != nil && !errors.Is(cause, context.Canceled) {
+		return fmt.Errorf("%w: %w", ErrCanceled, cause)
+	}
+	return ErrCanceled
+}
+
+// chunkEnv is the worker's environment plus the HELIOS_* variables.
+func chunkEnv(spec *JobSpec, chunk *Chunk, dir string) []string {
+	return append(os.Environ(),
+		"HELIOS_JOB_ID="+spec.ID,
+		"HELIOS_CHUNK_ID="+strconv.FormatInt(chunk.ID, 10),
+		"HELIOS_START_FRAME="+strconv.FormatInt(chunk.StartFrame, 10),
+		"HELIOS_FRAME_COUNT="+strconv.FormatInt(chunk.FrameCount, 10),
+		"HELIOS_OUTPUT_FILE="+chunk.OutputFile,
+		"HELIOS_WORKSPACE="+dir,
+	)
+}
+
+// quietWriter drops write errors, so that a closed log stream never cuts
+// the capture short.
+type quietWriter struct{ w io.Writer }
+
+func (q quietWriter) Write(p []byte) (int, error) {
+	q.w.Write(p) //nolint:errcheck // the logs are best effort
+	return len(p), nil
+}

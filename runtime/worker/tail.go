@@ -1,0 +1,72 @@
+package worker
+
+import "unicode/utf8"
+
+// tailBuffer is an io.Writer that keeps the last limit bytes written to it.
+// It grows with the data up to limit and then becomes a ring, so a chunk
+// that prints little costs little, and one that prints a gigabyte costs
+// limit bytes.
+type tailBuffer struct {
+	limit int
+	buf   []byte
+	pos   int  // next write position once the ring is full
+	full  bool // buf holds limit bytes, the oldest at pos
+	total int64
+}
+
+func newTailBuffer(limit int) *tailBuffer { return &tailBuffer{limit: limit} }
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	t.total += int64(n)
+	if !t.full {
+		if len(t.buf)+len(p) <= t.limit {
+			t.buf = append(t.buf, p...)
+			return n, nil
+		}
+		// Become a ring. The bytes past len(buf) are not data yet, but
+		// this write covers them all, since len(buf)+len(p) > limit.
+		ring := make([]byte, t.limit)
+		t.pos = copy(ring, t.buf)
+		t.buf, t.full = ring, true
+	}
+	if len(p) >= t.limit {
+		copy(t.buf, p[len(p)-t.limit:])
+		t.pos = 0
+		return n, nil
+	}
+	c := copy(t.buf[t.pos:], p)
+	copy(t.buf, p[c:])
+	t.pos = (t.pos + len(p)) % t.limit
+	return n, nil
+}
+
+// Truncated reports whether bytes were dropped from the front.
+func (t *tailBuffer) Truncated() bool { return t.total > int64(len(t.buf)) }
+
+// Total is the number of bytes written.
+func (t *tailBuffer) Total() int64 { return t.total }
+
+// Bytes returns the kept tail. When the front was cut, it starts at the
+// next UTF-8 character boundary, so that no broken character leads it.
+func (t *tailBuffer) Bytes() []byte {
+	b := t.buf
+	if t.full {
+		b = make([]byte, 0, t.limit)
+		b = append(b, t.buf[t.pos:]...)
+		b = append(b, t.buf[:t.pos]...)
+	}
+	if t.Truncated() {
+		b = trimBrokenRune(b)
+	}
+	return b
+}
+
+// trimBrokenRune drops the continuation bytes of a character whose start
+// was cut off.
+func trimBrokenRune(b []byte) []byte {
+	for i := 0; i < utf8.UTFMax-1 && len(b) > 0 && !utf8.RuneStart(b[0]); i++ {
+		b = b[1:]
+	}
+	return b
+}

@@ -1,0 +1,165 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+)
+
+// Worker runs chunks. It is safe for concurrent use: every call to
+// [Worker.Run] gets its own workspace and process group.
+type Worker struct {
+	cfg     Config
+	sources map[string]Source
+	logger  *slog.Logger
+	stdout  io.Writer // passthrough targets: the platform's logs
+	stderr  io.Writer
+}
+
+// An Option changes a [Worker] made by [New].
+type Option func(*Worker)
+
+// WithSource makes the worker load locations of the given scheme ("s3",
+// "gs", or a built-in one to replace it) through src.
+func WithSource(scheme string, src Source) Option {
+	return func(w *Worker) { w.sources[scheme] = src }
+}
+
+// WithLogger sets the logger for the worker's own messages; the default is
+// slog.Default() at the time of each message.
+func WithLogger(l *slog.Logger) Option {
+	return func(w *Worker) { w.logger = l }
+}
+
+// WithPassthrough sets where chunk output is copied live when
+// Config.Passthrough is on; the default is os.Stdout and os.Stderr.
+func WithPassthrough(stdout, stderr io.Writer) Option {
+	return func(w *Worker) { w.stdout, w.stderr = stdout, stderr }
+}
+
+// New returns a worker with the given configuration. Local paths and
+// file://, http:// and https:// URLs are supported out of the box.
+func New(cfg Config, opts ...Option) *Worker {
+	w := &Worker{
+		cfg: cfg,
+		sources: map[string]Source{
+			"":      FileSource{},
+			"file":  FileSource{},
+			"http":  HTTPSource{},
+			"https": HTTPSource{},
+		},
+		stdout: os.Stdout,
+		stderr: os.Stderr,
+	}
+	for _, o := range opts {
+		o(w)
+	}
+	return w
+}
+
+// Config returns the worker's configuration.
+func (w *Worker) Config() Config { return w.cfg }
+
+func (w *Worker) log() *slog.Logger {
+	if w.logger != nil {
+		return w.logger
+	}
+	return slog.Default()
+}
+
+// Errors that a [Result] may hold.
+var (
+	// ErrTimeout: the chunk ran out of time and was killed.
+	ErrTimeout = errors.New("chunk timed out")
+	// ErrCanceled: the invocation was cancelled (client gone, shutdown).
+	ErrCanceled = errors.New("chunk cancelled")
+)
+
+// Result is the outcome of one invocation.
+type Result struct {
+	// Started reports whether the chunk's command ran. When false, Err
+	// says why it could not (spec unreadable, chunk not found, command
+	// not found) and the other fields are empty.
+	Started bool
+	// ExitCode is the command's exit code; 128+n when signal n killed it,
+	// and -1 when the worker killed it for a timeout or cancellation.
+	ExitCode int
+	// Signal names the signal that killed the command, if one did.
+	Signal string
+	// Stdout and Stderr hold the tail of each stream, at most
+	// Config.OutputLimit bytes, starting at a character boundary.
+	Stdout, Stderr []byte
+	// StdoutTruncated and StderrTruncated report a cut front.
+	StdoutTruncated, StderrTruncated bool
+	// StdoutBytes and StderrBytes count everything printed.
+	StdoutBytes, StderrBytes int64
+	// Duration is the command's wall time.
+	Duration time.Duration
+	// Err is nil when the command ran to its own exit; otherwise it wraps
+	// ErrTimeout, ErrCanceled or the reason the command could not run.
+	Err error
+}
+
+// OK reports whether the command ran and exited 0.
+func (r *Result) OK() bool { return r.Started && r.Err == nil && r.ExitCode == 0 }
+
+// Message is a one-line reason for any outcome but success, "" for success.
+func (r *Result) Message() string {
+	switch {
+	case r.Err != nil:
+		return r.Err.Error()
+	case r.Signal != "":
+		return "chunk command killed by signal " + r.Signal
+	case r.ExitCode != 0:
+		return "chunk command exited with code " + strconv.Itoa(r.ExitCode)
+	}
+	return ""
+}
+
+// Run runs the chunk that req names. It never panics on bad input: every
+// failure is reported in the Result. When ctx is done before the command
+// ends, the command's process group is killed and Err wraps ErrCanceled,
+// or ErrTimeout when ctx's cause is (or wraps) ErrTimeout.
+func (w *Worker) Run(ctx context.Context, req Request) *Result {
+	if req.JobPath == "" {
+		return &Result{Err: ErrPayloadFields}
+	}
+	spec, err := w.LoadSpec(ctx, req.JobPath)
+	if err != nil {
+		return &Result{Err: err}
+	}
+	chunk, err := spec.Chunk(req.ChunkIndex)
+	if err != nil {
+		return &Result{Err: err}
+	}
+	argv, err := SplitCommand(chunk.Command)
+	if err != nil {
+		return &Result{Err: fmt.Errorf("splitting command of chunk %d: %w", chunk.ID, err)}
+	}
+	if w.cfg.ChunkTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, w.cfg.ChunkTimeout,
+			fmt.Errorf("%w after %v (%s)", ErrTimeout, w.cfg.ChunkTimeout, EnvChunkTimeout))
+		defer cancel()
+	}
+	dir, err := newWorkspace(w.cfg.WorkspaceRoot, spec.ID, chunk.ID)
+	if err != nil {
+		return &Result{Err: err}
+	}
+	defer func() {
+		if err := removeWorkspace(dir); err != nil {
+			w.log().ErrorContext(ctx, "workspace left behind", "error", err)
+		}
+	}()
+	if spec.AssetsURL != "" {
+		if err := w.fetchAssets(ctx, spec.AssetsURL, dir); err != nil {
+			return &Result{Err: err}
+		}
+	}
+	return w.execute(ctx, spec, chunk, argv, dir)
+}
