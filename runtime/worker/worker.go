@@ -163,3 +163,17 @@ func (w *Worker) Run(ctx context.Context, req Request) *Result {
 	}
 	return w.execute(ctx, spec, chunk, argv, dir)
 }
+
+// With returns a copy of w with opts applied; the platform packages use it
+// to point logs and passthrough where their platform wants them.
+func (w *Worker) With(opts ...Option) *Worker {
+	c := *w
+	c.sources = make(map[string]Source, len(w.sources))
+	for k, v := range w.sources {
+		c.sources[k] = v
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	return &c
+}

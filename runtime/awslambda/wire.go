@@ -1,0 +1,123 @@
+package awslambda
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"unicode/utf8"
+
+	"github.com/helios-project/helios-scaffold/runtime/worker"
+)
+
+// Response is what the handler answers; the Lambda runtime sends it as is.
+type Response struct {
+	StatusCode int `json:"statusCode"`
+	// Body is a JSON document, [Body], carried as a string.
+	Body string `json:"body"`
+}
+
+// Body is the document inside Response.Body. Fields that an outcome does
+// not have are left out, as the contract's table shows.
+type Body struct {
+	ExitCode *int    `json:"exitCode,omitempty"`
+	Output   *string `json:"output,omitempty"` // the chunk's stdout
+	Stderr   *string `json:"stderr,omitempty"`
+	Message  string  `json:"message,omitempty"`
+	// Additional fields, ignored by callers that predate them.
+	DurationMs      int64 `json:"durationMs,omitempty"`
+	OutputTruncated bool  `json:"outputTruncated,omitempty"`
+	StderrTruncated bool  `json:"stderrTruncated,omitempty"`
+}
+
+// Wire messages fixed by the contract.
+const (
+	msgNotObject = "Invalid payload: must be an object"
+	msgFields    = "Invalid payload: missing jobPath or chunkIndex"
+)
+
+// MaxResponseBytes bounds the serialised response. Lambda replaces a
+// synchronous response over 6 MB (6,291,556 bytes) with
+// Function.ResponseSizeTooLarge, losing everything; this leaves room.
+const MaxResponseBytes = 6_000_000
+
+// decodeError answers a payload that DecodeRequest refused.
+func decodeError(err error) Response {
+	if errors.Is(err, worker.ErrPayloadFields) {
+		return messageResponse(400, msgFields)
+	}
+	return messageResponse(400, msgNotObject)
+}
+
+func messageResponse(status int, msg string) Response {
+	return encode(status, &Body{Message: msg})
+}
+
+// resultResponse answers a chunk's Result, cutting the front of its output
+// until the whole serialised response fits in MaxResponseBytes.
+func resultResponse(r *worker.Result) Response {
+	if !r.Started {
+		return messageResponse(500, r.Err.Error())
+	}
+	status := 200
+	if !r.OK() {
+		status = 500
+	}
+	stdout, stderr := r.Stdout, r.Stderr
+	b := Body{
+		ExitCode:        &r.ExitCode,
+		Message:         r.Message(),
+		DurationMs:      r.Duration.Milliseconds(),
+		OutputTruncated: r.StdoutTruncated,
+		StderrTruncated: r.StderrTruncated,
+	}
+	for {
+		out, errs := string(stdout), string(stderr)
+		b.Output, b.Stderr = &out, &errs
+		resp := encode(status, &b)
+		over := size(resp) - MaxResponseBytes
+		if over <= 0 {
+			return resp
+		}
+		// Each byte cut saves at least one byte of the response.
+		cut := max(over, 4096)
+		if len(stdout) >= len(stderr) {
+			stdout = cutFront(stdout, cut)
+			b.OutputTruncated = true
+		} else {
+			stderr = cutFront(stderr, cut)
+			b.StderrTruncated = true
+		}
+	}
+}
+
+// cutFront drops the first n bytes of b, and then the rest of a character
+// whose start was dropped.
+func cutFront(b []byte, n int) []byte {
+	if n >= len(b) {
+		return nil
+	}
+	b = b[n:]
+	for i := 0; i < utf8.UTFMax-1 && len(b) > 0 && !utf8.RuneStart(b[0]); i++ {
+		b = b[1:]
+	}
+	return b
+}
+
+func encode(status int, b *Body) Response {
+	return Response{StatusCode: status, Body: string(marshal(b))}
+}
+
+// size is the length of the response as it goes on the wire.
+func size(r Response) int { return len(marshal(r)) }
+
+// marshal encodes v without HTML escaping, which would turn each < > & of
+// the chunk's output into six bytes, and then seven once nested.
+func marshal(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil { // only strings, ints and bools
+		panic(err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
