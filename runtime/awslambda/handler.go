@@ -56,4 +56,3 @@ func (h *Handler) beforeDeadline(ctx context.Context) (context.Context, context.
 	cause := fmt.Errorf("%w: killed %v before the Lambda deadline (%s)", worker.ErrTimeout, margin, worker.EnvTimeoutMargin)
 	return context.WithDeadlineCause(ctx, deadline.Add(-margin), cause)
 }
-
