@@ -1,0 +1,67 @@
+package cloudrun
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+
+	"github.com/helios-project/helios-scaffold/runtime/worker"
+)
+
+// Body is every response body. Fields that an outcome does not have are
+// left out, as the contract's table shows.
+type Body struct {
+	ExitCode *int    `json:"exitCode,omitempty"`
+	Stdout   *string `json:"stdout,omitempty"`
+	Stderr   *string `json:"stderr,omitempty"`
+	Message  string  `json:"message,omitempty"`
+	// Additional fields, ignored by callers that predate them.
+	DurationMs      int64 `json:"durationMs,omitempty"`
+	StdoutTruncated bool  `json:"stdoutTruncated,omitempty"`
+	StderrTruncated bool  `json:"stderrTruncated,omitempty"`
+}
+
+// Wire messages fixed by the contract.
+const (
+	msgMethod  = "Method Not Allowed"
+	msgJSON    = "Invalid JSON payload"
+	msgMissing = "Missing jobPath or chunkIndex"
+)
+
+// resultBody turns a chunk's Result into its status and body.
+func resultBody(r *worker.Result) (int, *Body) {
+	if !r.Started {
+		return http.StatusInternalServerError, &Body{Message: r.Err.Error()}
+	}
+	status := http.StatusOK
+	if !r.OK() {
+		status = http.StatusInternalServerError
+	}
+	stdout, stderr := string(r.Stdout), string(r.Stderr)
+	return status, &Body{
+		ExitCode:        &r.ExitCode,
+		Stdout:          &stdout,
+		Stderr:          &stderr,
+		Message:         r.Message(),
+		DurationMs:      r.Duration.Milliseconds(),
+		StdoutTruncated: r.StdoutTruncated,
+		StderrTruncated: r.StderrTruncated,
+	}
+}
+
+// writeJSON answers with status and body as application/json.
+func writeJSON(w http.ResponseWriter, status int, b *Body) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(b) // only strings, ints and bools
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes()) // a client that left cannot be answered
+}
+
+func writeMessage(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, &Body{Message: msg})
+}
