@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// measureColdStart takes the median time from exec to the first answered
+// request for the Cloud Run binary, and the Lambda binary's INIT duration
+// as the Runtime Interface Emulator reports it, with its exec-to-answer.
+func measureColdStart(ctx context.Context, r *report, b binaries, j jobs, dir string, o options) error {
+	var cr, initDur, lam []time.Duration
+	for range o.coldRuns {
+		srv, d, err := startServer(ctx, b.cloudrun, dir, j.event(chunkTrue))
+		if err != nil {
+			return err
+		}
+		srv.stop()
+		cr = append(cr, d)
+		id, d, err := lambdaColdStart(ctx, b, j, dir)
+		if err != nil {
+			return err
+		}
+		initDur, lam = append(initDur, id), append(lam, d)
+	}
+	r.add("cold start, Cloud Run: exec to first answered request", ms(median(cr)), "89 ms (Node.js, measured earlier)",
+		fmt.Sprintf("%.3f of Node", float64(median(cr))/float64(89*time.Millisecond)))
+	r.add("cold start, Lambda: `INIT REPORT` under the emulator", ms(median(initDur)), "78 ms (Node.js, measured earlier)",
+		fmt.Sprintf("%.3f of Node", float64(median(initDur))/float64(78*time.Millisecond)))
+	r.add("cold start, Lambda: exec of the emulator to first answer", ms(median(lam)), "", "")
+	return nil
+}
+
+var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
+
+// lambdaColdStart runs the emulator with the bootstrap, invokes it once and
+// returns the INIT REPORT duration and the time from exec to the answer.
+func lambdaColdStart(ctx context.Context, b binaries, j jobs, dir string) (time.Duration, time.Duration, error) {
+	port, err := freePort()
+	if err != nil {
+		return 0, 0, err
+	}
+	apiPort, err := freePort()
+	if err != nil {
+		return 0, 0, err
+	}
+	logs := &syncBuffer{}
+	cmd := exec.Command(b.rie, "--runtime-interface-emulator-address", "127.0.0.1:"+port,
+		"--runtime-api-address", "127.0.0.1:"+apiPort, b.lambda)
+	cmd.Env = append(os.Environ(), "HELIOS_WORKSPACE_ROOT="+dir)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, 0, err
+	}
+	defer func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	}()
+	url := "http://127.0.0.1:" + port + "/2015-03-31/functions/function/invocations"
+	client := &http.Client{Timeout: 10 * time.Second}
+	for deadline := start.Add(10 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; time.Sleep(200 * time.Microsecond) {
+		resp, err := client.Post(url, "application/json", bytes.NewReader(j.event(chunkTrue)))
+		if err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		answered := time.Since(start)
+		if !bytes.Contains(body, []byte(`"statusCode":200`)) {
+			return 0, 0, fmt.Errorf("lambda answered %s", body)
+		}
+		m := initReport.FindSubmatch(logs.Bytes())
+		if m == nil {
+			return 0, 0, fmt.Errorf("no INIT REPORT in the emulator's log:\n%s", logs.Bytes())
+		}
+		f, _ := strconv.ParseFloat(string(m[1]), 64)
+		return time.Duration(f * float64(time.Millisecond)), answered, nil
+	}
+	return 0, 0, fmt.Errorf("the emulator did not answer within 10s:\n%s", logs.Bytes())
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
+}

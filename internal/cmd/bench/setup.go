@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// binaries are the programs under measurement.
+type binaries struct {
+	lambda   string // built as the issue asks for size: CGO_ENABLED=0 -trimpath -s -w lambda.norpc
+	cloudrun string
+	rie      string
+}
+
+func build(ctx context.Context, dir string) (binaries, error) {
+	b := binaries{
+		lambda:   filepath.Join(dir, "bootstrap"),
+		cloudrun: filepath.Join(dir, "cloudrunworker"),
+		rie:      filepath.Join(dir, "aws-lambda-rie"),
+	}
+	steps := [][]string{
+		{"build", "-trimpath", "-ldflags=-s -w", "-tags", "lambda.norpc", "-o", b.lambda, "./internal/cmd/lambdaworker"},
+		{"build", "-trimpath", "-ldflags=-s -w", "-o", b.cloudrun, "./internal/cmd/cloudrunworker"},
+		{"build", "-o", b.rie, "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"},
+	}
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return b, err
+	}
+	for _, args := range steps {
+		cmd := exec.CommandContext(ctx, "go", args...)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return b, fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	return b, nil
+}
+
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("finding the module root: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", fmt.Errorf("run bench inside the helios-scaffold module")
+	}
+	return filepath.Dir(gomod), nil
+}
+
+// jobs names the job spec files and their chunk ids.
+type jobs struct {
+	spec string // one spec with the chunks below
+}
+
+const (
+	chunkTrue = 0 // runs true
+	chunkBig  = 1 // prints options.bigOutput bytes
+	chunkHuge = 2 // prints options.hugeBytes bytes
+)
+
+func writeJobs(dir string, o options) (jobs, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return jobs{}, err
+	}
+	print := func(n int64) string {
+		return fmt.Sprintf("sh -c 'yes helios-render-progress-frame-0000 | head -c %d'", n)
+	}
+	spec := map[string]any{
+		"id": "bench",
+		"chunks": []map[string]any{
+			{"id": chunkTrue, "command": "true", "outputFile": "t.mp4"},
+			{"id": chunkBig, "command": print(o.bigOutput), "outputFile": "b.mp4"},
+			{"id": chunkHuge, "command": print(o.hugeBytes), "outputFile": "h.mp4"},
+		},
+	}
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return jobs{}, err
+	}
+	j := jobs{spec: filepath.Join(dir, "job.json")}
+	return j, os.WriteFile(j.spec, data, 0o644)
+}
+
+func (j jobs) event(chunk int) []byte {
+	return fmt.Appendf(nil, `{"jobPath":%q,"chunkIndex":%d}`, j.spec, chunk)
+}
