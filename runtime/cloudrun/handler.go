@@ -45,10 +45,10 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		writeMessage(rw, http.StatusMethodNotAllowed, msgMethod)
 		return
 	}
-	body, status, err := h.readBody(rw, r)
-	if err != nil {
-		slog.WarnContext(ctx, "request body refused", "error", err, "status", status)
-		writeMessage(rw, status, err.Error())
+	body, status, msg := h.readBody(rw, r)
+	if status != 0 {
+		slog.WarnContext(ctx, "request body refused", "error", msg, "status", status)
+		writeMessage(rw, status, msg)
 		return
 	}
 	req, err := worker.DecodeRequest(body)
@@ -71,9 +71,8 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 }
 
 // readBody reads the whole body within the size limit and bodyReadTimeout.
-// On failure it returns the status to answer and an error whose text is the
-// answer's message.
-func (h *Handler) readBody(rw http.ResponseWriter, r *http.Request) ([]byte, int, error) {
+// On failure it returns the status and the message to answer with.
+func (h *Handler) readBody(rw http.ResponseWriter, r *http.Request) ([]byte, int, string) {
 	rc := http.NewResponseController(rw)
 	_ = rc.SetReadDeadline(time.Now().Add(bodyReadTimeout))
 	// Clear the deadline before the chunk runs: the server's background
@@ -86,12 +85,12 @@ func (h *Handler) readBody(rw http.ResponseWriter, r *http.Request) ([]byte, int
 	var maxErr *http.MaxBytesError
 	switch {
 	case err == nil:
-		return body, 0, nil
+		return body, 0, ""
 	case errors.As(err, &maxErr):
 		return nil, http.StatusRequestEntityTooLarge,
-			fmt.Errorf("Request body is larger than %d bytes (%s)", limit, worker.EnvBodyLimit) //nolint:staticcheck // a wire message
+			fmt.Sprintf("Request body is larger than %d bytes (%s)", limit, worker.EnvBodyLimit)
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return nil, http.StatusRequestTimeout, fmt.Errorf("Request body not received within %v", bodyReadTimeout) //nolint:staticcheck // a wire message
+		return nil, http.StatusRequestTimeout, fmt.Sprintf("Request body not received within %v", bodyReadTimeout)
 	}
-	return nil, http.StatusBadRequest, errors.New(msgJSON)
+	return nil, http.StatusBadRequest, msgJSON
 }

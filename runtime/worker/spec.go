@@ -36,7 +36,9 @@ type Chunk struct {
 
 // ErrMissingChunks is returned by [ParseSpec] for a spec whose chunks is
 // not an array. Its text is part of the wire contract.
-var ErrMissingChunks = errors.New("Invalid JobSpec: missing chunks array") //nolint:staticcheck // wire text, capitalised by contract
+//
+//lint:ignore ST1005 the wire contract fixes this text, capital included
+var ErrMissingChunks = errors.New("Invalid JobSpec: missing chunks array")
 
 // ErrChunkNotFound is wrapped by [JobSpec.Chunk] when no chunk has the id.
 var ErrChunkNotFound = errors.New("chunk not found")
