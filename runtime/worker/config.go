@@ -65,6 +65,11 @@ func DefaultConfig() Config {
 	}
 }
 
+const (
+	bytesWanted    = "a number of bytes"
+	durationWanted = "a duration such as 1500ms or 2s"
+)
+
 // ConfigFromEnv returns [DefaultConfig] overridden by the HELIOS_*
 // environment variables. Durations use Go syntax ("1500ms", "2s") and sizes
 // are bytes. A malformed value keeps its default and is reported by
@@ -76,14 +81,14 @@ func ConfigFromEnv() Config {
 		c.WorkspaceRoot = v
 	}
 	errs = append(errs,
-		envInt(EnvOutputLimit, &c.OutputLimit),
-		envDuration(EnvChunkTimeout, &c.ChunkTimeout),
-		envDuration(EnvTimeoutMargin, &c.TimeoutMargin),
-		envInt64(EnvSpecMaxBytes, &c.SpecMaxBytes),
-		envDuration(EnvSpecTimeout, &c.SpecTimeout),
-		envInt64(EnvBodyLimit, &c.BodyLimit),
-		envDuration(EnvShutdownGrace, &c.ShutdownGrace),
-		envBool(EnvPassthrough, &c.Passthrough),
+		envValue(EnvOutputLimit, &c.OutputLimit, strconv.Atoi, bytesWanted),
+		envValue(EnvChunkTimeout, &c.ChunkTimeout, time.ParseDuration, durationWanted),
+		envValue(EnvTimeoutMargin, &c.TimeoutMargin, time.ParseDuration, durationWanted),
+		envValue(EnvSpecMaxBytes, &c.SpecMaxBytes, parseInt64, bytesWanted),
+		envValue(EnvSpecTimeout, &c.SpecTimeout, time.ParseDuration, durationWanted),
+		envValue(EnvBodyLimit, &c.BodyLimit, parseInt64, bytesWanted),
+		envValue(EnvShutdownGrace, &c.ShutdownGrace, time.ParseDuration, durationWanted),
+		envValue(EnvPassthrough, &c.Passthrough, strconv.ParseBool, "true or false"),
 	)
 	c.errs = errors.Join(errs...)
 	return c
@@ -110,54 +115,19 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func envInt(name string, dst *int) error {
+// envValue parses the variable name into dst when it is set; a malformed
+// value leaves dst alone and is reported with what was wanted.
+func envValue[T any](name string, dst *T, parse func(string) (T, error), want string) error {
 	v := os.Getenv(name)
 	if v == "" {
 		return nil
 	}
-	n, err := strconv.Atoi(v)
+	x, err := parse(v)
 	if err != nil {
-		return fmt.Errorf("%s=%q: want a number of bytes", name, v)
+		return fmt.Errorf("%s=%q: want %s", name, v, want)
 	}
-	*dst = n
+	*dst = x
 	return nil
 }
 
-func envInt64(name string, dst *int64) error {
-	v := os.Getenv(name)
-	if v == "" {
-		return nil
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return fmt.Errorf("%s=%q: want a number of bytes", name, v)
-	}
-	*dst = n
-	return nil
-}
-
-func envDuration(name string, dst *time.Duration) error {
-	v := os.Getenv(name)
-	if v == "" {
-		return nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return fmt.Errorf("%s=%q: want a duration such as 1500ms or 2s", name, v)
-	}
-	*dst = d
-	return nil
-}
-
-func envBool(name string, dst *bool) error {
-	v := os.Getenv(name)
-	if v == "" {
-		return nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return fmt.Errorf("%s=%q: want true or false", name, v)
-	}
-	*dst = b
-	return nil
-}
+func parseInt64(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
