@@ -12,10 +12,6 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
-// bodyReadTimeout bounds the time a client may take to send its body, so
-// that a stalled client holds no more than its own connection.
-const bodyReadTimeout = 15 * time.Second
-
 // Handler serves the contract's HTTP table with a worker.
 type Handler struct {
 	w       *worker.Worker
@@ -70,27 +66,32 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	writeJSON(rw, status, b)
 }
 
-// readBody reads the whole body within the size limit and bodyReadTimeout.
-// On failure it returns the status and the message to answer with.
+// readBody reads the whole body within Config.BodyLimit and BodyTimeout.
+// On failure it returns the status and the message to answer with, and
+// marks the connection to be closed: its unread rest cannot be trusted.
 func (h *Handler) readBody(rw http.ResponseWriter, r *http.Request) ([]byte, int, string) {
 	rc := http.NewResponseController(rw)
-	_ = rc.SetReadDeadline(time.Now().Add(bodyReadTimeout))
-	// Clear the deadline before the chunk runs: the server's background
-	// read, which notices a client that goes away, would take its expiry
-	// for a broken connection and cancel the chunk.
-	defer rc.SetReadDeadline(time.Time{}) //nolint:errcheck // unsupported only on non-net conns
-
-	limit := h.w.Config().BodyLimit
+	cfg := h.w.Config()
+	_ = rc.SetReadDeadline(time.Now().Add(cfg.BodyTimeout)) // unsupported only on non-net conns
+	limit := cfg.BodyLimit
 	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, limit))
+	if err == nil {
+		// Clear the deadline before the chunk runs: the server's
+		// background read, which notices a client that goes away, would
+		// take its expiry for a broken connection and cancel the chunk.
+		_ = rc.SetReadDeadline(time.Time{})
+		return body, 0, ""
+	}
+	// Keep the deadline: after the handler, the server drains what is
+	// left of the body, and a stalled client must not hold that forever.
+	rw.Header().Set("Connection", "close")
 	var maxErr *http.MaxBytesError
 	switch {
-	case err == nil:
-		return body, 0, ""
 	case errors.As(err, &maxErr):
 		return nil, http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("Request body is larger than %d bytes (%s)", limit, worker.EnvBodyLimit)
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return nil, http.StatusRequestTimeout, fmt.Sprintf("Request body not received within %v", bodyReadTimeout)
+		return nil, http.StatusRequestTimeout, fmt.Sprintf("Request body not received within %v (%s)", cfg.BodyTimeout, worker.EnvBodyTimeout)
 	}
 	return nil, http.StatusBadRequest, msgJSON
 }

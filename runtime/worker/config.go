@@ -17,6 +17,7 @@ const (
 	EnvSpecMaxBytes  = "HELIOS_SPEC_MAX_BYTES" // largest job spec accepted
 	EnvSpecTimeout   = "HELIOS_SPEC_TIMEOUT"   // time limit for loading the job spec and assets
 	EnvBodyLimit     = "HELIOS_BODY_LIMIT"     // largest HTTP request body accepted (Cloud Run)
+	EnvBodyTimeout   = "HELIOS_BODY_TIMEOUT"   // time a client gets to send its request body (Cloud Run)
 	EnvShutdownGrace = "HELIOS_SHUTDOWN_GRACE" // time running chunks get to finish on SIGTERM (Cloud Run)
 	EnvPassthrough   = "HELIOS_PASSTHROUGH"    // copy chunk output live to the worker's own stdout/stderr
 )
@@ -41,6 +42,9 @@ type Config struct {
 	SpecTimeout time.Duration
 	// BodyLimit bounds an HTTP request body (Cloud Run).
 	BodyLimit int64
+	// BodyTimeout bounds the time a client takes to send its request body
+	// (Cloud Run), so that a stalled client holds only its own connection.
+	BodyTimeout time.Duration
 	// ShutdownGrace is how long running chunks may finish after SIGTERM
 	// (Cloud Run); it must stay under Cloud Run's 10 s.
 	ShutdownGrace time.Duration
@@ -60,6 +64,7 @@ func DefaultConfig() Config {
 		SpecMaxBytes:  10 << 20,
 		SpecTimeout:   30 * time.Second,
 		BodyLimit:     1 << 20,
+		BodyTimeout:   15 * time.Second,
 		ShutdownGrace: 8 * time.Second,
 		Passthrough:   true,
 	}
@@ -87,6 +92,7 @@ func ConfigFromEnv() Config {
 		envValue(EnvSpecMaxBytes, &c.SpecMaxBytes, parseInt64, bytesWanted),
 		envValue(EnvSpecTimeout, &c.SpecTimeout, time.ParseDuration, durationWanted),
 		envValue(EnvBodyLimit, &c.BodyLimit, parseInt64, bytesWanted),
+		envValue(EnvBodyTimeout, &c.BodyTimeout, time.ParseDuration, durationWanted),
 		envValue(EnvShutdownGrace, &c.ShutdownGrace, time.ParseDuration, durationWanted),
 		envValue(EnvPassthrough, &c.Passthrough, strconv.ParseBool, "true or false"),
 	)
@@ -97,21 +103,21 @@ func ConfigFromEnv() Config {
 // Validate reports malformed environment values and settings out of range.
 func (c Config) Validate() error {
 	errs := []error{c.errs}
-	if c.WorkspaceRoot == "" {
-		errs = append(errs, errors.New("workspace root is empty"))
+	check := func(bad bool, name string, value any, want string) {
+		if bad {
+			errs = append(errs, fmt.Errorf("%s=%v: want %s", name, value, want))
+		}
 	}
-	if c.OutputLimit <= 0 {
-		errs = append(errs, fmt.Errorf("output limit %d must be positive", c.OutputLimit))
-	}
-	if c.SpecMaxBytes <= 0 || c.BodyLimit <= 0 {
-		errs = append(errs, errors.New("spec and body limits must be positive"))
-	}
-	if c.ChunkTimeout < 0 || c.TimeoutMargin < 0 || c.SpecTimeout <= 0 || c.ShutdownGrace < 0 {
-		errs = append(errs, errors.New("durations must not be negative, and the spec timeout must be positive"))
-	}
-	if c.ShutdownGrace >= 10*time.Second {
-		errs = append(errs, fmt.Errorf("shutdown grace %v must be under Cloud Run's 10s", c.ShutdownGrace))
-	}
+	check(c.WorkspaceRoot == "", EnvWorkspaceRoot, `""`, "a directory")
+	check(c.OutputLimit <= 0, EnvOutputLimit, c.OutputLimit, "a positive number of bytes")
+	check(c.SpecMaxBytes <= 0, EnvSpecMaxBytes, c.SpecMaxBytes, "a positive number of bytes")
+	check(c.BodyLimit <= 0, EnvBodyLimit, c.BodyLimit, "a positive number of bytes")
+	check(c.ChunkTimeout < 0, EnvChunkTimeout, c.ChunkTimeout, "0 (none) or a positive duration")
+	check(c.TimeoutMargin < 0, EnvTimeoutMargin, c.TimeoutMargin, "a duration of 0 or more")
+	check(c.SpecTimeout <= 0, EnvSpecTimeout, c.SpecTimeout, "a positive duration")
+	check(c.BodyTimeout <= 0, EnvBodyTimeout, c.BodyTimeout, "a positive duration")
+	check(c.ShutdownGrace < 0 || c.ShutdownGrace >= 10*time.Second, EnvShutdownGrace, c.ShutdownGrace,
+		"a duration under Cloud Run's 10s between SIGTERM and SIGKILL")
 	return errors.Join(errs...)
 }
 

@@ -67,14 +67,18 @@ func (w *Worker) execute(ctx context.Context, spec *JobSpec, chunk *Chunk, argv 
 	stdout := newTailBuffer(w.cfg.OutputLimit)
 	stderr := newTailBuffer(w.cfg.OutputLimit)
 	ps := processSpec{argv: argv, dir: dir, env: chunkEnv(spec, chunk, dir), stdout: stdout, stderr: stderr}
+	liveOut := &lineWriter{mu: w.logMu, w: w.stdout}
+	liveErr := &lineWriter{mu: w.logMu, w: w.stderr}
 	if w.cfg.Passthrough {
-		ps.stdout = io.MultiWriter(stdout, quietWriter{w.stdout})
-		ps.stderr = io.MultiWriter(stderr, quietWriter{w.stderr})
+		ps.stdout = io.MultiWriter(stdout, liveOut)
+		ps.stderr = io.MultiWriter(stderr, liveErr)
 	}
 	log := w.log().With("job", spec.ID, "chunk", chunk.ID)
 	log.InfoContext(ctx, "chunk started", "command", argv[0], "workspace", dir)
 	start := time.Now()
 	pr := runProcess(ctx, ps)
+	liveOut.Close() // the copiers are done: end unfinished last lines
+	liveErr.Close()
 	res := &Result{
 		Started:         pr.err == nil,
 		ExitCode:        pr.exitCode,
@@ -126,13 +130,4 @@ func chunkEnv(spec *JobSpec, chunk *Chunk, dir string) []string {
 		"HELIOS_OUTPUT_FILE="+chunk.OutputFile,
 		"HELIOS_WORKSPACE="+dir,
 	)
-}
-
-// quietWriter drops write errors, so that a closed log stream never cuts
-// the capture short.
-type quietWriter struct{ w io.Writer }
-
-func (q quietWriter) Write(p []byte) (int, error) {
-	q.w.Write(p) //nolint:errcheck // the logs are best effort
-	return len(p), nil
 }

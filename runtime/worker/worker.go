@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -19,6 +20,7 @@ type Worker struct {
 	logger  *slog.Logger
 	stdout  io.Writer // passthrough targets: the platform's logs
 	stderr  io.Writer
+	logMu   *sync.Mutex // serialises passthrough lines across chunks
 }
 
 // An Option changes a [Worker] made by [New].
@@ -55,6 +57,7 @@ func New(cfg Config, opts ...Option) *Worker {
 		},
 		stdout: os.Stdout,
 		stderr: os.Stderr,
+		logMu:  new(sync.Mutex),
 	}
 	for _, o := range opts {
 		o(w)

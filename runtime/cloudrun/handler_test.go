@@ -1,0 +1,274 @@
+package cloudrun_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/helios-project/helios-scaffold/runtime/cloudrun/runcaller"
+	"github.com/helios-project/helios-scaffold/runtime/worker"
+)
+
+const (
+	msgMethod  = "Method Not Allowed"
+	msgJSON    = "Invalid JSON payload"
+	msgMissing = "Missing jobPath or chunkIndex"
+)
+
+// TestHTTPTable walks the contract's "Google Cloud Run (HTTP)" table, row
+// by row, over HTTP and through runcaller.
+func TestHTTPTable(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testConfig(t))
+	job := e.spec(t,
+		`sh -c 'echo out; echo err >&2'`,
+		`sh -c 'echo out; echo err >&2; exit 3'`,
+		`helios-no-such-command-7f3a`,
+		`sh -c 'echo out; kill -KILL $$'`,
+	)
+	big := `{"jobPath":"` + strings.Repeat("x", 2<<20) + `","chunkIndex":0}`
+
+	rows := []struct {
+		name, method, body string
+		status             int
+		msg                string   // exact; "*" any non-empty; "" none
+		keys               []string // exact set of body keys (durationMs aside)
+		exit               int
+		stdout, stderr     string
+		call               *worker.Request // also sent through runcaller
+	}{
+		{name: "exit 0", method: "POST", body: payload(job, 0), status: 200,
+			keys: []string{"exitCode", "stderr", "stdout"}, stdout: "out\n", stderr: "err\n",
+			call: &worker.Request{JobPath: job, ChunkIndex: 0}},
+		{name: "exit 3", method: "POST", body: payload(job, 1), status: 500, msg: "*",
+			keys: []string{"exitCode", "message", "stderr", "stdout"}, exit: 3, stdout: "out\n", stderr: "err\n",
+			call: &worker.Request{JobPath: job, ChunkIndex: 1}},
+		{name: "killed by signal", method: "POST", body: payload(job, 3), status: 500, msg: "chunk command killed by signal SIGKILL",
+			keys: []string{"exitCode", "message", "stderr", "stdout"}, exit: 137, stdout: "out\n",
+			call: &worker.Request{JobPath: job, ChunkIndex: 3}},
+		{name: "GET", method: "GET", status: 405, msg: msgMethod, keys: []string{"message"}},
+		{name: "PUT", method: "PUT", body: payload(job, 0), status: 405, msg: msgMethod, keys: []string{"message"}},
+		{name: "DELETE", method: "DELETE", status: 405, msg: msgMethod, keys: []string{"message"}},
+		{name: "empty body", method: "POST", status: 400, msg: msgJSON, keys: []string{"message"}},
+		{name: "blank body", method: "POST", body: " \n\t", status: 400, msg: msgJSON, keys: []string{"message"}},
+		{name: "not JSON", method: "POST", body: "jobPath=x&chunkIndex=0", status: 400, msg: msgJSON, keys: []string{"message"}},
+		{name: "truncated JSON", method: "POST", body: `{"jobPath":"x",`, status: 400, msg: msgJSON, keys: []string{"message"}},
+		{name: "JSON array", method: "POST", body: `[{"jobPath":"x","chunkIndex":0}]`, status: 400, msg: msgMissing, keys: []string{"message"}},
+		{name: "JSON string", method: "POST", body: `"x"`, status: 400, msg: msgMissing, keys: []string{"message"}},
+		{name: "empty object", method: "POST", body: `{}`, status: 400, msg: msgMissing, keys: []string{"message"}},
+		{name: "no chunkIndex", method: "POST", body: `{"jobPath":"` + job + `"}`, status: 400, msg: msgMissing, keys: []string{"message"}},
+		{name: "no jobPath", method: "POST", body: `{"chunkIndex":0}`, status: 400, msg: msgMissing, keys: []string{"message"}},
+		{name: "jobPath number", method: "POST", body: `{"jobPath":1,"chunkIndex":0}`, status: 400, msg: msgMissing, keys: []string{"message"}},
+		{name: "chunkIndex bool", method: "POST", body: payload(job, true), status: 400, msg: msgMissing, keys: []string{"message"}},
+		{name: "2 MB body", method: "POST", body: big, status: 413, msg: "*", keys: []string{"message"}},
+		{name: "could not run", method: "POST", body: payload(job, 2), status: 500, msg: "*", keys: []string{"message"},
+			call: &worker.Request{JobPath: job, ChunkIndex: 2}},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			r := e.do(t, row.method, row.body)
+			r.check(t, row.status, row.msg)
+			keys := slices.DeleteFunc(r.keys(), func(k string) bool { return k == "durationMs" })
+			if !slices.Equal(keys, row.keys) {
+				t.Errorf("body keys %v, want %v; body %s", keys, row.keys, r.raw)
+			}
+			if row.status == 405 && r.header.Get("Allow") != "POST" {
+				t.Errorf("Allow %q, want POST", r.header.Get("Allow"))
+			}
+			if slices.Contains(row.keys, "exitCode") {
+				if got := r.exitCode(t); got != row.exit {
+					t.Errorf("exitCode %d, want %d", got, row.exit)
+				}
+				if got := r.str(t, "stdout"); got != row.stdout {
+					t.Errorf("stdout %q, want %q", got, row.stdout)
+				}
+				if got := r.str(t, "stderr"); got != row.stderr {
+					t.Errorf("stderr %q, want %q", got, row.stderr)
+				}
+			}
+			// The caller's reading of the same answer.
+			res, err := runcaller.Parse(r.status, r.raw)
+			if err != nil {
+				t.Fatalf("runcaller.Parse: %v", err)
+			}
+			if res.OK() != (row.status == 200) || (row.msg != "*" && res.Message != row.msg) {
+				t.Errorf("runcaller.Parse = %+v", res)
+			}
+			if row.call == nil {
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			got, err := e.caller.Call(ctx, *row.call)
+			if err != nil {
+				t.Fatalf("Caller.Call: %v", err)
+			}
+			want := *res
+			if got.StatusCode != want.StatusCode || got.HasExitCode != want.HasExitCode || got.ExitCode != want.ExitCode ||
+				got.Stdout != want.Stdout || got.Stderr != want.Stderr || got.Message != want.Message {
+				t.Errorf("Caller.Call = %+v, want %+v", got, want)
+			}
+		})
+	}
+	e.good(t)
+}
+
+// TestBadInput sends bad invocations, each answered per the contract,
+// and checks that a good one is still served after each.
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cfg.SpecTimeout = 500 * time.Millisecond
+	e := newEnv(t, cfg)
+	job := e.spec(t, "true")
+
+	notFound := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(notFound.Close)
+	release := make(chan struct{})
+	silent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select { // never answers, until the client or the test gives up
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(silent.Close)
+	t.Cleanup(func() { close(release) })
+
+	noChunks := e.rawSpec(t, `{"id":"j","metadata":{}}`)
+	chunksObject := e.rawSpec(t, `{"id":"j","chunks":{"0":{"command":"true"}}}`)
+	bad := e.spec(t, "", "helios-no-such-command-7f3a", `sh -c 'unterminated`)
+
+	rows := []struct {
+		name, body string
+		status     int
+		msg        string // exact, or "*" for any, or a prefix ending in "…"
+	}{
+		{"chunkIndex string", payload(job, "0"), 400, msgMissing},
+		{"chunkIndex fraction", `{"jobPath":"` + job + `","chunkIndex":1.5}`, 400, msgMissing},
+		{"chunkIndex negative", payload(job, -1), 400, msgMissing},
+		{"chunkIndex null", payload(job, nil), 400, msgMissing},
+		{"chunkIndex 1e400", `{"jobPath":"` + job + `","chunkIndex":1e400}`, 400, msgMissing},
+		{"chunkIndex 2^63", `{"jobPath":"` + job + `","chunkIndex":9223372036854775808}`, 400, msgMissing},
+		{"body array", `[]`, 400, msgMissing},
+		{"body empty", "", 400, msgJSON},
+		{"body 2 MB", strings.Repeat(" ", 2<<20) + payload(job, 0), 413, "*"},
+		{"jobPath empty", payload("", 0), 400, msgMissing},
+		{"jobPath missing file", payload(e.dir+"/nope.json", 0), 500, "*"},
+		{"jobPath http 404", payload(notFound.URL+"/job.json", 0), 500, "*"},
+		{"jobPath http silent", payload(silent.URL+"/job.json", 0), 500, "*"},
+		{"jobPath unknown scheme", payload("ftp://example.invalid/job.json", 0), 500, "*"},
+		{"spec not JSON", payload(e.rawSpec(t, "chunks: []"), 0), 500, "*"},
+		{"spec without chunks", payload(noChunks, 0), 500, "Invalid JobSpec: missing chunks array"},
+		{"spec chunks object", payload(chunksObject, 0), 500, "Invalid JobSpec: missing chunks array"},
+		{"chunk id absent", payload(job, 9), 500, "Chunk with ID 9 not found in job spec"},
+		{"chunk id 1.0e1 absent", `{"jobPath":"` + job + `","chunkIndex":1.0e1}`, 500, "Chunk with ID 10 not found in job spec"},
+		{"command empty", payload(bad, 0), 500, "*"},
+		{"command not found", payload(bad, 1), 500, "*"},
+		{"command unterminated quote", payload(bad, 2), 500, "*"},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			start := time.Now()
+			r := e.do(t, http.MethodPost, row.body)
+			r.check(t, row.status, row.msg)
+			r.onlyMessage(t)
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("answered after %v", d)
+			}
+			e.good(t)
+		})
+	}
+	if !emptyDir(t, cfg.WorkspaceRoot) {
+		t.Errorf("workspace root not empty: %v", dirNames(cfg.WorkspaceRoot))
+	}
+}
+
+// TestBadInputMessages pins the reasons given for chunks that could not
+// run: each names what went wrong.
+func TestBadInputMessages(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testConfig(t))
+	bad := e.spec(t, "", "helios-no-such-command-7f3a")
+	missing := e.dir + "/nope.json"
+	for body, want := range map[string]string{
+		payload(bad, 0):     "empty command",
+		payload(bad, 1):     "helios-no-such-command-7f3a",
+		payload(missing, 0): missing,
+	} {
+		r := e.do(t, http.MethodPost, body)
+		if msg := r.str(t, "message"); !strings.Contains(msg, want) {
+			t.Errorf("%s: message %q does not name %q", body, msg, want)
+		}
+	}
+}
+
+// TestStalledBody: a client that sends half its body (Content-Length 100,
+// then 10 bytes, then nothing) holds only its own connection: requests on
+// other connections are answered meanwhile.
+func TestStalledBody(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testConfig(t))
+	conn := stallBody(t, e)
+	defer conn.Close()
+	for range 3 {
+		start := time.Now()
+		e.good(t)
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("good request took %v beside a stalled one", d)
+		}
+	}
+}
+
+// stallBody opens a connection and sends a request whose body stops
+// after 10 of its 100 bytes.
+func stallBody(t *testing.T, e *testEnv) net.Conn {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", e.srv.Listener.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"+
+		"Content-Length: 100\r\n\r\n{\"jobPath\"", e.srv.Listener.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // let the handler start reading
+	return conn
+}
+
+// TestStalledBodyAnswered: the stalled request itself is answered 408
+// once the body timeout has passed, and its connection closed.
+func TestStalledBodyAnswered(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cfg.BodyTimeout = 500 * time.Millisecond
+	e := newEnv(t, cfg)
+	conn := stallBody(t, e)
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("stalled request not answered within 10s")
+		}
+		t.Fatalf("reading the stalled request's answer: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("stalled request answered %s (%s): %s", resp.Status, resp.Header.Get("Content-Type"), b)
+	}
+	if !resp.Close {
+		t.Error("connection kept open after an incomplete body")
+	}
+	e.good(t)
+}
