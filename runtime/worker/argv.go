@@ -39,9 +39,10 @@ func SplitCommand(s string) ([]string, error) {
 				return nil, ErrTrailingBackslash
 			}
 			i++
-			if s[i] != '\n' { // backslash-newline is a line continuation
-				word.WriteByte(s[i])
+			if s[i] == '\n' { // a line continuation: removed, as if never there
+				continue
 			}
+			word.WriteByte(s[i])
 			inWord = true
 		case c == '\'':
 			end := strings.IndexByte(s[i+1:], '\'')
@@ -56,7 +57,7 @@ func SplitCommand(s string) ([]string, error) {
 			if err != nil {
 				return nil, err
 			}
-			i += n + 1
+			i += n // n counts the closing quote; the loop steps past it
 			inWord = true
 		default:
 			word.WriteByte(c)

@@ -30,26 +30,25 @@ var (
 // (1, 1.0 and 1e0 are the same chunk; "1", 1.5, -1, null and 1e400 are
 // refused). Other fields are ignored.
 func DecodeRequest(data []byte) (Request, error) {
-	data = bytes.TrimSpace(data)
+	data = bytes.Trim(data, " \t\r\n") // JSON's whitespace, and no other
 	if len(data) == 0 || !json.Valid(data) {
 		return Request{}, ErrPayloadSyntax
 	}
 	if data[0] != '{' {
 		return Request{}, ErrPayloadNotObject
 	}
-	var raw struct {
-		JobPath    json.RawMessage `json:"jobPath"`
-		ChunkIndex json.RawMessage `json:"chunkIndex"`
-	}
+	// A map, not a struct: encoding/json matches struct fields without
+	// regard to case, and the contract's keys are exact.
+	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return Request{}, ErrPayloadSyntax
 	}
 	var req Request
-	if len(raw.JobPath) == 0 || raw.JobPath[0] != '"' ||
-		json.Unmarshal(raw.JobPath, &req.JobPath) != nil || req.JobPath == "" {
+	if jp := raw["jobPath"]; len(jp) == 0 || jp[0] != '"' ||
+		json.Unmarshal(jp, &req.JobPath) != nil || req.JobPath == "" {
 		return Request{}, ErrPayloadFields
 	}
-	n, ok := chunkIndex(raw.ChunkIndex)
+	n, ok := chunkIndex(raw["chunkIndex"])
 	if !ok {
 		return Request{}, ErrPayloadFields
 	}

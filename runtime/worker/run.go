@@ -129,5 +129,6 @@ func chunkEnv(spec *JobSpec, chunk *Chunk, dir string) []string {
 		"HELIOS_FRAME_COUNT="+strconv.FormatInt(chunk.FrameCount, 10),
 		"HELIOS_OUTPUT_FILE="+chunk.OutputFile,
 		"HELIOS_WORKSPACE="+dir,
+		"PWD="+dir, // exec sets PWD only when it builds the environment itself
 	)
 }

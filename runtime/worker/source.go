@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -59,8 +60,8 @@ func scheme(location string) string {
 type FileSource struct{}
 
 func (FileSource) path(location string) string {
-	if p, ok := strings.CutPrefix(location, "file://"); ok {
-		return p
+	if scheme(location) == "file" {
+		return location[len("file://"):]
 	}
 	return location
 }
@@ -72,7 +73,10 @@ func (s FileSource) Open(_ context.Context, location string) (io.ReadCloser, err
 
 // CopyFolder implements [FolderSource].
 func (s FileSource) CopyFolder(ctx context.Context, location, dir string, limit int64) error {
-	root := s.path(location)
+	root, err := filepath.EvalSymlinks(s.path(location)) // WalkDir does not follow a linked root
+	if err != nil {
+		return err
+	}
 	var total int64
 	return filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -108,7 +112,7 @@ func copyFile(src, dst string, limit int64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, err := io.Copy(out, io.LimitReader(in, limit+1))
+	n, err := io.Copy(out, io.LimitReader(in, plusOne(limit)))
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
@@ -158,7 +162,7 @@ func (s HTTPSource) Open(ctx context.Context, location string) (io.ReadCloser, e
 
 // readAll reads at most limit bytes from r, failing with ErrTooLarge past it.
 func readAll(r io.Reader, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	data, err := io.ReadAll(io.LimitReader(r, plusOne(limit)))
 	if err != nil {
 		return nil, err
 	}
@@ -166,4 +170,13 @@ func readAll(r io.Reader, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w of %d bytes", ErrTooLarge, limit)
 	}
 	return data, nil
+}
+
+// plusOne is n+1, or n when that would overflow: reading one byte past a
+// limit tells whether the document is larger.
+func plusOne(n int64) int64 {
+	if n == math.MaxInt64 {
+		return n
+	}
+	return n + 1
 }

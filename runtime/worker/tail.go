@@ -20,15 +20,16 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	n := len(p)
 	t.total += int64(n)
 	if !t.full {
-		if len(t.buf)+len(p) <= t.limit {
+		if need := len(t.buf) + len(p); need <= t.limit {
+			t.grow(need)
 			t.buf = append(t.buf, p...)
 			return n, nil
 		}
 		// Become a ring. The bytes past len(buf) are not data yet, but
 		// this write covers them all, since len(buf)+len(p) > limit.
-		ring := make([]byte, t.limit)
-		t.pos = copy(ring, t.buf)
-		t.buf, t.full = ring, true
+		t.grow(t.limit)
+		t.pos = len(t.buf)
+		t.buf, t.full = t.buf[:t.limit], true
 	}
 	if len(p) >= t.limit {
 		copy(t.buf, p[len(p)-t.limit:])
@@ -39,6 +40,19 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	copy(t.buf, p[c:])
 	t.pos = (t.pos + len(p)) % t.limit
 	return n, nil
+}
+
+// grow makes room for need bytes, doubling (append grows large slices by
+// only a quarter) and never past limit, so that filling the buffer
+// allocates about twice the limit in all.
+func (t *tailBuffer) grow(need int) {
+	if need <= cap(t.buf) {
+		return
+	}
+	c := min(t.limit, max(need, 2*cap(t.buf), 4096))
+	buf := make([]byte, len(t.buf), c)
+	copy(buf, t.buf)
+	t.buf = buf
 }
 
 // Truncated reports whether bytes were dropped from the front.

@@ -21,6 +21,7 @@ type Worker struct {
 	stdout  io.Writer // passthrough targets: the platform's logs
 	stderr  io.Writer
 	logMu   *sync.Mutex // serialises passthrough lines across chunks
+	cfgErr  error       // Config.Validate's complaint: every Run fails with it
 }
 
 // An Option changes a [Worker] made by [New].
@@ -61,6 +62,9 @@ func New(cfg Config, opts ...Option) *Worker {
 	}
 	for _, o := range opts {
 		o(w)
+	}
+	if err := cfg.Validate(); err != nil {
+		w.cfgErr = fmt.Errorf("invalid worker configuration: %w", err)
 	}
 	return w
 }
@@ -129,12 +133,15 @@ func (r *Result) Message() string {
 // ends, the command's process group is killed and Err wraps ErrCanceled,
 // or ErrTimeout when ctx's cause is (or wraps) ErrTimeout.
 func (w *Worker) Run(ctx context.Context, req Request) *Result {
+	if w.cfgErr != nil {
+		return &Result{Err: w.cfgErr}
+	}
 	if req.JobPath == "" {
 		return &Result{Err: ErrPayloadFields}
 	}
 	spec, err := w.LoadSpec(ctx, req.JobPath)
 	if err != nil {
-		return &Result{Err: err}
+		return &Result{Err: whyStopped(ctx, err)}
 	}
 	chunk, err := spec.Chunk(req.ChunkIndex)
 	if err != nil {
@@ -161,7 +168,7 @@ func (w *Worker) Run(ctx context.Context, req Request) *Result {
 	}()
 	if spec.AssetsURL != "" {
 		if err := w.fetchAssets(ctx, spec.AssetsURL, dir); err != nil {
-			return &Result{Err: err}
+			return &Result{Err: whyStopped(ctx, err)}
 		}
 	}
 	return w.execute(ctx, spec, chunk, argv, dir)
@@ -179,4 +186,14 @@ func (w *Worker) With(opts ...Option) *Worker {
 		o(&c)
 	}
 	return &c
+}
+
+// whyStopped wraps err, which happened before the command ran, with the
+// reason ctx ended, if it did, so that callers can tell a timeout or a
+// cancellation from a bad spec.
+func whyStopped(ctx context.Context, err error) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	return fmt.Errorf("%w: %w", stopReason(ctx), err)
 }

@@ -1,0 +1,135 @@
+package worker_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/helios-project/helios-scaffold/runtime/worker"
+)
+
+// testConfig is DefaultConfig with a private workspace root.
+func testConfig(t testing.TB) worker.Config {
+	cfg := worker.DefaultConfig()
+	cfg.WorkspaceRoot = t.TempDir()
+	return cfg
+}
+
+// quiet keeps the worker's logs and passthrough out of the test output.
+func quiet() []worker.Option {
+	return []worker.Option{
+		worker.WithPassthrough(io.Discard, io.Discard),
+		worker.WithLogger(slog.New(slog.DiscardHandler)),
+	}
+}
+
+func newWorker(cfg worker.Config, opts ...worker.Option) *worker.Worker {
+	return worker.New(cfg, append(quiet(), opts...)...)
+}
+
+// oneChunk is a job spec whose only chunk, id 0, runs command.
+func oneChunk(command string) worker.JobSpec {
+	return worker.JobSpec{
+		ID:       "job-1",
+		Metadata: worker.Metadata{TotalFrames: 10, FPS: 30, Width: 64, Height: 64},
+		Chunks:   []worker.Chunk{{ID: 0, FrameCount: 10, OutputFile: "chunk_0.mp4", Command: command}},
+	}
+}
+
+func marshalSpec(t testing.TB, spec worker.JobSpec) []byte {
+	t.Helper()
+	data, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// writeSpec writes spec into a fresh temporary directory and returns its path.
+func writeSpec(t testing.TB, spec worker.JobSpec) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "spec.json")
+	if err := os.WriteFile(path, marshalSpec(t, spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// runChunk runs the only chunk of a spec holding command with cfg.
+func runChunk(t testing.TB, cfg worker.Config, command string) *worker.Result {
+	t.Helper()
+	path := writeSpec(t, oneChunk(command))
+	return newWorker(cfg).Run(t.Context(), worker.Request{JobPath: path})
+}
+
+// assertEmptyDir fails unless dir exists and holds nothing.
+func assertEmptyDir(t testing.TB, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatalf("reading %s: %v", dir, err)
+	}
+	for _, e := range entries {
+		t.Errorf("%s left behind in %s", e.Name(), dir)
+	}
+}
+
+// procsWithCmdline returns the pids whose /proc/PID/cmdline is argv
+// joined by NUL bytes (zombies have an empty cmdline and never match).
+func procsWithCmdline(t testing.TB, argv ...string) []int {
+	t.Helper()
+	want := []byte{}
+	for _, a := range argv {
+		want = append(append(want, a...), 0)
+	}
+	dirs, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, path := range dirs {
+		data, err := os.ReadFile(path)
+		if err != nil || !bytes.Equal(data, want) {
+			continue // gone since the glob, or another process
+		}
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(path)))
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// assertNoProc fails if a process with this argv is still alive after a
+// short grace for the kernel to finish killing it.
+func assertNoProc(t testing.TB, argv ...string) {
+	t.Helper()
+	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
+		t.Skip("no /proc:", err)
+	}
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for {
+		pids := procsWithCmdline(t, argv...)
+		if len(pids) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("processes %q still running: pids %v", argv, pids)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// ctxAfter returns a context cancelled d from now.
+func ctxAfter(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	time.AfterFunc(d, cancel)
+	return ctx
+}

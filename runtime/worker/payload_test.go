@@ -1,0 +1,141 @@
+package worker_test
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/helios-project/helios-scaffold/runtime/worker"
+)
+
+type decodeCase struct {
+	name string
+	in   string
+	want worker.Request
+	err  error
+}
+
+var decodeCases = []decodeCase{
+	// Accepted.
+	{name: "valid", in: `{"jobPath":"s3://renders/job-42.json","chunkIndex":3}`,
+		want: worker.Request{JobPath: "s3://renders/job-42.json", ChunkIndex: 3}},
+	{name: "extra fields ignored", in: `{"foo":[1,{"a":null}],"jobPath":"/x.json","bar":"b","chunkIndex":1,"baz":{}}`,
+		want: worker.Request{JobPath: "/x.json", ChunkIndex: 1}},
+	{name: "surrounding whitespace", in: " \n\t{ \"jobPath\" : \"j\" , \"chunkIndex\" : 2 }\r\n",
+		want: worker.Request{JobPath: "j", ChunkIndex: 2}},
+	{name: "chunkIndex 0", in: `{"jobPath":"j","chunkIndex":0}`, want: worker.Request{JobPath: "j", ChunkIndex: 0}},
+	{name: "chunkIndex 3", in: `{"jobPath":"j","chunkIndex":3}`, want: worker.Request{JobPath: "j", ChunkIndex: 3}},
+	{name: "chunkIndex 1.0", in: `{"jobPath":"j","chunkIndex":1.0}`, want: worker.Request{JobPath: "j", ChunkIndex: 1}},
+	{name: "chunkIndex 1e2", in: `{"jobPath":"j","chunkIndex":1e2}`, want: worker.Request{JobPath: "j", ChunkIndex: 100}},
+	{name: "chunkIndex 1E0", in: `{"jobPath":"j","chunkIndex":1E0}`, want: worker.Request{JobPath: "j", ChunkIndex: 1}},
+	{name: "chunkIndex large", in: `{"jobPath":"j","chunkIndex":9007199254740991}`,
+		want: worker.Request{JobPath: "j", ChunkIndex: 1<<53 - 1}},
+	{name: "jobPath escapes", in: `{"jobPath":"a\u00e9\/b","chunkIndex":0}`, want: worker.Request{JobPath: "aé/b"}},
+
+	// chunkIndex missing or of the wrong type.
+	{name: "chunkIndex string", in: `{"jobPath":"j","chunkIndex":"0"}`, err: worker.ErrPayloadFields},
+	{name: "chunkIndex 1.5", in: `{"jobPath":"j","chunkIndex":1.5}`, err: worker.ErrPayloadFields},
+	{name: "chunkIndex -1", in: `{"jobPath":"j","chunkIndex":-1}`, err: worker.ErrPayloadFields},
+	{name: "chunkIndex -0.5", in: `{"jobPath":"j","chunkIndex":-0.5}`, err: worker.ErrPayloadFields},
+	{name: "chunkIndex null", in: `{"jobPath":"j","chunkIndex":null}`, err: worker.ErrPayloadFields},
+	{name: "chunkIndex 1e400", in: `{"jobPath":"j","chunkIndex":1e400}`, err: worker.ErrPayloadFields},
+	{name: "chunkIndex true", in: `{"jobPath":"j","chunkIndex":true}`, err: worker.ErrPayloadFields},
+	{name: "chunkIndex object", in: `{"jobPath":"j","chunkIndex":{}}`, err: worker.ErrPayloadFields},
+	{name: "chunkIndex array", in: `{"jobPath":"j","chunkIndex":[]}`, err: worker.ErrPayloadFields},
+	{name: "chunkIndex missing", in: `{"jobPath":"j"}`, err: worker.ErrPayloadFields},
+	{name: "chunkIndex past int64", in: `{"jobPath":"j","chunkIndex":1e19}`, err: worker.ErrPayloadFields},
+
+	// jobPath missing or of the wrong type.
+	{name: "jobPath empty", in: `{"jobPath":"","chunkIndex":0}`, err: worker.ErrPayloadFields},
+	{name: "jobPath missing", in: `{"chunkIndex":0}`, err: worker.ErrPayloadFields},
+	{name: "jobPath number", in: `{"jobPath":5,"chunkIndex":0}`, err: worker.ErrPayloadFields},
+	{name: "jobPath null", in: `{"jobPath":null,"chunkIndex":0}`, err: worker.ErrPayloadFields},
+	{name: "jobPath array", in: `{"jobPath":["j"],"chunkIndex":0}`, err: worker.ErrPayloadFields},
+	{name: "empty object", in: `{}`, err: worker.ErrPayloadFields},
+	{name: "keys are case-sensitive", in: `{"JobPath":"j","ChunkIndex":0}`, err: worker.ErrPayloadFields},
+	{name: "other-case key does not shadow jobPath", in: `{"jobPath":"j","JOBPATH":5,"chunkIndex":0}`,
+		want: worker.Request{JobPath: "j"}},
+
+	// Not an object.
+	{name: "empty array", in: `[]`, err: worker.ErrPayloadNotObject},
+	{name: "array", in: `[1]`, err: worker.ErrPayloadNotObject},
+	{name: "string", in: `"s"`, err: worker.ErrPayloadNotObject},
+	{name: "number", in: `3`, err: worker.ErrPayloadNotObject},
+	{name: "null", in: `null`, err: worker.ErrPayloadNotObject},
+	{name: "array of object", in: ` [{"jobPath":"j","chunkIndex":0}]`, err: worker.ErrPayloadNotObject},
+
+	// Not JSON.
+	{name: "empty", in: ``, err: worker.ErrPayloadSyntax},
+	{name: "whitespace", in: " \n\t\r ", err: worker.ErrPayloadSyntax},
+	{name: "open brace", in: `{`, err: worker.ErrPayloadSyntax},
+	{name: "word", in: `nope`, err: worker.ErrPayloadSyntax},
+	{name: "trailing garbage", in: `{"jobPath":"j","chunkIndex":0}x`, err: worker.ErrPayloadSyntax},
+	{name: "two objects", in: `{"jobPath":"j","chunkIndex":0}{}`, err: worker.ErrPayloadSyntax},
+	{name: "non-JSON whitespace", in: "\f{\"jobPath\":\"j\",\"chunkIndex\":0}", err: worker.ErrPayloadSyntax},
+}
+
+func TestDecodeRequest(t *testing.T) {
+	for _, tc := range decodeCases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := worker.DecodeRequest([]byte(tc.in))
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("DecodeRequest(%q) = %+v, %v; want error %v", tc.in, got, err, tc.err)
+				}
+				if got != (worker.Request{}) {
+					t.Errorf("DecodeRequest(%q) returned %+v with an error", tc.in, got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("DecodeRequest(%q): unexpected error %v", tc.in, err)
+			}
+			if got != tc.want {
+				t.Errorf("DecodeRequest(%q) = %+v, want %+v", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+// The three errors are distinct, so that the platforms can map each to its
+// own wire message.
+func TestDecodeRequestErrorsDistinct(t *testing.T) {
+	errs := []error{worker.ErrPayloadSyntax, worker.ErrPayloadNotObject, worker.ErrPayloadFields}
+	for i, a := range errs {
+		for j, b := range errs {
+			if i != j && errors.Is(a, b) {
+				t.Errorf("errors.Is(%v, %v) is true", a, b)
+			}
+		}
+	}
+}
+
+func FuzzDecodeRequest(f *testing.F) {
+	for _, tc := range decodeCases {
+		f.Add([]byte(tc.in))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		req, err := worker.DecodeRequest(in)
+		if err != nil {
+			if !errors.Is(err, worker.ErrPayloadSyntax) && !errors.Is(err, worker.ErrPayloadNotObject) &&
+				!errors.Is(err, worker.ErrPayloadFields) {
+				t.Fatalf("DecodeRequest(%q): undocumented error %v", in, err)
+			}
+			return
+		}
+		if req.JobPath == "" || req.ChunkIndex < 0 {
+			t.Fatalf("DecodeRequest(%q) = %+v: want a non-empty jobPath and a non-negative chunkIndex", in, req)
+		}
+		data, err := json.Marshal(req)
+		if err != nil {
+			t.Fatalf("json.Marshal(%+v): %v", req, err)
+		}
+		again, err := worker.DecodeRequest(data)
+		if err != nil {
+			t.Fatalf("DecodeRequest(%s) (re-marshalled from %q): %v", data, in, err)
+		}
+		if again != req {
+			t.Fatalf("round trip of %q: %+v, then %+v", in, req, again)
+		}
+	})
+}

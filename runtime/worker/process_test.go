@@ -1,0 +1,240 @@
+package worker_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/helios-project/helios-scaffold/runtime/worker"
+)
+
+func TestRunSignal(t *testing.T) {
+	for _, tc := range []struct {
+		command, signal string
+		code            int
+	}{
+		{`sh -c 'kill -9 $$'`, "SIGKILL", 137},
+		{`sh -c 'kill -TERM $$'`, "SIGTERM", 143},
+		{`sh -c 'echo before; kill -USR1 $$'`, "SIGUSR1", 138},
+	} {
+		t.Run(tc.signal, func(t *testing.T) {
+			cfg := testConfig(t)
+			r := runChunk(t, cfg, tc.command)
+			if r.OK() || !r.Started || r.Err != nil || r.Signal != tc.signal || r.ExitCode != tc.code {
+				t.Fatalf("Run = %+v, want killed by %s with exit code %d", r, tc.signal, tc.code)
+			}
+			if got, want := r.Message(), "chunk command killed by signal "+tc.signal; got != want {
+				t.Errorf("Message() = %q, want %q", got, want)
+			}
+			assertEmptyDir(t, cfg.WorkspaceRoot)
+		})
+	}
+}
+
+// stopCase runs `sh -c 'echo started; sleep N'` until ctx or the config
+// stops it, and checks that it stopped quickly and left nothing behind.
+func stopCase(t *testing.T, ctx context.Context, cfg worker.Config, sleep string) *worker.Result {
+	t.Helper()
+	path := writeSpec(t, oneChunk(`sh -c 'echo started; sleep `+sleep+`'`))
+	start := time.Now()
+	r := newWorker(cfg).Run(ctx, worker.Request{JobPath: path})
+	if elapsed := time.Since(start); elapsed > 1500*time.Millisecond {
+		t.Errorf("Run took %v to stop", elapsed)
+	}
+	if !r.Started || r.OK() || r.ExitCode != -1 || r.Signal != "" {
+		t.Errorf("Run = %+v, want a started chunk killed by the worker (exit code -1, no signal)", r)
+	}
+	if string(r.Stdout) != "started\n" {
+		t.Errorf("Stdout = %q, want what was printed before the kill", r.Stdout)
+	}
+	if r.Message() == "" || r.Message() != r.Err.Error() {
+		t.Errorf("Message() = %q", r.Message())
+	}
+	assertNoProc(t, "sleep", sleep)
+	assertEmptyDir(t, cfg.WorkspaceRoot)
+	return r
+}
+
+func TestRunCancel(t *testing.T) {
+	r := stopCase(t, ctxAfter(t, 300*time.Millisecond), testConfig(t), "37")
+	if !errors.Is(r.Err, worker.ErrCanceled) || errors.Is(r.Err, worker.ErrTimeout) {
+		t.Errorf("Err = %v, want ErrCanceled", r.Err)
+	}
+}
+
+func TestRunCancelCause(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(t.Context())
+	defer cancel(nil)
+	gone := errors.New("client went away")
+	time.AfterFunc(300*time.Millisecond, func() { cancel(gone) })
+	r := stopCase(t, ctx, testConfig(t), "41")
+	if !errors.Is(r.Err, worker.ErrCanceled) || !errors.Is(r.Err, gone) {
+		t.Errorf("Err = %v, want ErrCanceled and the cause", r.Err)
+	}
+}
+
+func TestRunCanceledBeforeStart(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	cfg := testConfig(t)
+	r := newWorker(cfg).Run(ctx, worker.Request{JobPath: writeSpec(t, oneChunk("sleep 44"))})
+	if r.OK() || !errors.Is(r.Err, worker.ErrCanceled) {
+		t.Errorf("Run = %+v, want ErrCanceled", r)
+	}
+	assertNoProc(t, "sleep", "44")
+	assertEmptyDir(t, cfg.WorkspaceRoot)
+}
+
+func TestRunChunkTimeout(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.ChunkTimeout = 300 * time.Millisecond
+	r := stopCase(t, t.Context(), cfg, "39")
+	if !errors.Is(r.Err, worker.ErrTimeout) || errors.Is(r.Err, worker.ErrCanceled) {
+		t.Errorf("Err = %v, want ErrTimeout", r.Err)
+	}
+	if !strings.Contains(r.Message(), worker.EnvChunkTimeout) {
+		t.Errorf("Message() = %q, want it to name %s", r.Message(), worker.EnvChunkTimeout)
+	}
+}
+
+// A platform deadline (Lambda's) on the context is a timeout too.
+func TestRunContextDeadline(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	r := stopCase(t, ctx, testConfig(t), "42")
+	if !errors.Is(r.Err, worker.ErrTimeout) {
+		t.Errorf("Err = %v, want ErrTimeout", r.Err)
+	}
+}
+
+// What the chunk starts in the background dies with it, and does not keep
+// Run waiting on its output pipes.
+func TestRunKillsBackgroundChildren(t *testing.T) {
+	for _, tc := range []struct{ command, sleep, out string }{
+		{`sh -c 'sleep 38 & echo done'`, "38", "done\n"},
+		{`sh -c 'sleep 43 </dev/null >/dev/null 2>&1 & echo detached'`, "43", "detached\n"},
+	} {
+		cfg := testConfig(t)
+		start := time.Now()
+		r := runChunk(t, cfg, tc.command)
+		if elapsed := time.Since(start); elapsed > 1500*time.Millisecond { // the pipes alone would hold it 2s
+			t.Errorf("%s: Run took %v", tc.command, elapsed)
+		}
+		if !r.OK() || string(r.Stdout) != tc.out {
+			t.Errorf("%s: Run = %+v", tc.command, r)
+		}
+		assertNoProc(t, "sleep", tc.sleep)
+		assertEmptyDir(t, cfg.WorkspaceRoot)
+	}
+}
+
+func TestRunOutputLimit(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.OutputLimit = 1024
+	r := runChunk(t, cfg, `sh -c 'head -c 5000000 /dev/zero | tr "\0" a; head -c 3000000 /dev/zero | tr "\0" b >&2'`)
+	if !r.OK() {
+		t.Fatalf("Run = %+v", r)
+	}
+	if len(r.Stdout) != 1024 || !r.StdoutTruncated || r.StdoutBytes != 5000000 {
+		t.Errorf("stdout: %d bytes kept, truncated %v, %d counted", len(r.Stdout), r.StdoutTruncated, r.StdoutBytes)
+	}
+	if len(r.Stderr) != 1024 || !r.StderrTruncated || r.StderrBytes != 3000000 {
+		t.Errorf("stderr: %d bytes kept, truncated %v, %d counted", len(r.Stderr), r.StderrTruncated, r.StderrBytes)
+	}
+	if !bytes.Equal(r.Stdout, bytes.Repeat([]byte("a"), 1024)) || !bytes.Equal(r.Stderr, bytes.Repeat([]byte("b"), 1024)) {
+		t.Errorf("kept tails are not all a / all b")
+	}
+}
+
+// The tail keeps the end of the stream, not its beginning.
+func TestRunOutputTail(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.OutputLimit = 16
+	r := runChunk(t, cfg, `sh -c 'i=0; while [ $i -lt 500 ]; do echo "line $i"; i=$((i+1)); done'`)
+	if !r.OK() || string(r.Stdout) != "ne 498\nline 499\n" || !r.StdoutTruncated || r.StderrTruncated {
+		t.Errorf("Run = %+v, Stdout %q", r, r.Stdout)
+	}
+}
+
+func TestRunConcurrent(t *testing.T) {
+	const n = 20
+	cfg := testConfig(t)
+	spec := worker.JobSpec{ID: "many"}
+	for i := range n {
+		spec.Chunks = append(spec.Chunks, worker.Chunk{ID: int64(i),
+			Command: `sh -c 'touch "marker-$HELIOS_CHUNK_ID" && ls -A'`})
+	}
+	path := writeSpec(t, spec)
+	w := newWorker(cfg)
+	results := make([]*worker.Result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { results[i] = w.Run(t.Context(), worker.Request{JobPath: path, ChunkIndex: int64(i)}) })
+	}
+	wg.Wait()
+	for i, r := range results {
+		if want := fmt.Sprintf("marker-%d\n", i); !r.OK() || string(r.Stdout) != want {
+			t.Errorf("chunk %d: Run = %+v, Stdout %q, want %q", i, r, r.Stdout, want)
+		}
+	}
+	assertEmptyDir(t, cfg.WorkspaceRoot)
+}
+
+// Passthrough copies whole lines, ending an unfinished last line, while the
+// capture keeps the bytes as printed.
+func TestRunPassthroughLines(t *testing.T) {
+	cfg := testConfig(t)
+	var out, errOut bytes.Buffer
+	w := newWorker(cfg, worker.WithPassthrough(&out, &errOut))
+	r := w.Run(t.Context(), worker.Request{JobPath: writeSpec(t, oneChunk(`sh -c 'printf "a\nb"; printf c >&2'`))})
+	if !r.OK() || string(r.Stdout) != "a\nb" || string(r.Stderr) != "c" {
+		t.Fatalf("Run = %+v", r)
+	}
+	if out.String() != "a\nb\n" || errOut.String() != "c\n" {
+		t.Errorf("passed through %q and %q, want \"a\\nb\\n\" and \"c\\n\"", out.String(), errOut.String())
+	}
+}
+
+// Concurrent chunks of one worker share its logs without mixing lines.
+func TestRunPassthroughConcurrent(t *testing.T) {
+	const n, lines = 8, 300
+	cfg := testConfig(t)
+	spec := worker.JobSpec{ID: "shared-log"}
+	for i := range n {
+		spec.Chunks = append(spec.Chunks, worker.Chunk{ID: int64(i), Command: `sh -c 'i=0; while [ $i -lt ` +
+			strconv.Itoa(lines) + ` ]; do echo "chunk-$HELIOS_CHUNK_ID-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"; ` +
+			`echo "err-$HELIOS_CHUNK_ID" >&2; i=$((i+1)); done'`})
+	}
+	path := writeSpec(t, spec)
+	var log bytes.Buffer // stdout and stderr both: written under the worker's lock
+	w := newWorker(cfg, worker.WithPassthrough(&log, &log))
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if r := w.Run(t.Context(), worker.Request{JobPath: path, ChunkIndex: int64(i)}); !r.OK() {
+				t.Errorf("chunk %d: Run = %+v", i, r)
+			}
+		})
+	}
+	wg.Wait()
+	counts := map[string]int{}
+	for line := range strings.Lines(log.String()) {
+		counts[line]++
+	}
+	for i := range n {
+		out := fmt.Sprintf("chunk-%d-%s\n", i, strings.Repeat("x", 44))
+		errLine := fmt.Sprintf("err-%d\n", i)
+		if counts[out] != lines || counts[errLine] != lines {
+			t.Errorf("chunk %d: %d and %d whole lines in the log, want %d", i, counts[out], counts[errLine], lines)
+		}
+	}
+	if len(counts) != 2*n {
+		t.Errorf("%d distinct lines in the log, want %d", len(counts), 2*n)
+	}
+}

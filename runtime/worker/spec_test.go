@@ -1,0 +1,147 @@
+package worker_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/helios-project/helios-scaffold/runtime/worker"
+)
+
+const contractSpec = `{
+  "id": "job-42",
+  "assetsUrl": "s3://renders/job-42/assets",
+  "metadata": {"totalFrames": 600, "fps": 30, "width": 1920, "height": 1080, "duration": 20},
+  "chunks": [
+    {"id": 0, "startFrame": 0, "frameCount": 150, "outputFile": "chunk_0.mp4",
+     "command": "npx helios render --start-frame 0 --frame-count 150 -o chunk_0.mp4"}
+  ],
+  "mergeCommand": "ffmpeg -f concat -safe 0 -i chunks.txt -c copy out.mp4"
+}`
+
+func TestParseSpecContractExample(t *testing.T) {
+	s, err := worker.ParseSpec([]byte(contractSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := worker.JobSpec{
+		ID:        "job-42",
+		AssetsURL: "s3://renders/job-42/assets",
+		Metadata:  worker.Metadata{TotalFrames: 600, FPS: 30, Width: 1920, Height: 1080, Duration: 20},
+		Chunks: []worker.Chunk{{ID: 0, StartFrame: 0, FrameCount: 150, OutputFile: "chunk_0.mp4",
+			Command: "npx helios render --start-frame 0 --frame-count 150 -o chunk_0.mp4"}},
+		MergeCommand: "ffmpeg -f concat -safe 0 -i chunks.txt -c copy out.mp4",
+	}
+	if s.ID != want.ID || s.AssetsURL != want.AssetsURL || s.Metadata != want.Metadata ||
+		s.MergeCommand != want.MergeCommand || len(s.Chunks) != 1 || s.Chunks[0] != want.Chunks[0] {
+		t.Errorf("ParseSpec = %+v\nwant %+v", *s, want)
+	}
+}
+
+func TestParseSpecMissingChunks(t *testing.T) {
+	for name, doc := range map[string]string{
+		"missing":   `{"id":"j"}`,
+		"null":      `{"id":"j","chunks":null}`,
+		"object":    `{"id":"j","chunks":{"0":{"id":0}}}`,
+		"string":    `{"id":"j","chunks":"[]"}`,
+		"number":    `{"id":"j","chunks":3}`,
+		"empty doc": `{}`,
+		"null doc":  `null`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := worker.ParseSpec([]byte(doc))
+			if err == nil {
+				t.Fatalf("ParseSpec(%s) = %+v, want an error", doc, s)
+			}
+			if !errors.Is(err, worker.ErrMissingChunks) {
+				t.Errorf("ParseSpec(%s): error %v does not wrap ErrMissingChunks", doc, err)
+			}
+			if got := err.Error(); got != "Invalid JobSpec: missing chunks array" {
+				t.Errorf("ParseSpec(%s): error text %q", doc, got)
+			}
+		})
+	}
+}
+
+func TestParseSpecEmptyChunks(t *testing.T) {
+	s, err := worker.ParseSpec([]byte(`{"id":"j","chunks":[]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Chunk(0); !errors.Is(err, worker.ErrChunkNotFound) {
+		t.Errorf("Chunk(0) of no chunks: %v", err)
+	}
+}
+
+func TestParseSpecInvalid(t *testing.T) {
+	for name, doc := range map[string]string{
+		"empty":           ``,
+		"not JSON":        `nope`,
+		"truncated":       `{"chunks":[`,
+		"array":           `[{"id":0}]`,
+		"chunk id string": `{"chunks":[{"id":"0"}]}`,
+		"chunk not obj":   `{"chunks":[3]}`,
+		"id number":       `{"id":5,"chunks":[]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := worker.ParseSpec([]byte(doc))
+			if err == nil {
+				t.Fatalf("ParseSpec(%q) = %+v, want an error", doc, s)
+			}
+			if errors.Is(err, worker.ErrMissingChunks) {
+				t.Errorf("ParseSpec(%q): %v; want a decoding error, not ErrMissingChunks", doc, err)
+			}
+		})
+	}
+}
+
+func TestChunkByID(t *testing.T) {
+	s, err := worker.ParseSpec([]byte(`{"id":"j","chunks":[
+		{"id":5,"command":"five"},{"id":2,"command":"two"},{"id":0,"command":"zero"},{"id":1,"command":"one"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[int64]string{0: "zero", 1: "one", 2: "two", 5: "five"} {
+		c, err := s.Chunk(id)
+		if err != nil {
+			t.Errorf("Chunk(%d): %v", id, err)
+			continue
+		}
+		if c.ID != id || c.Command != want {
+			t.Errorf("Chunk(%d) = %+v, want the chunk whose command is %q", id, *c, want)
+		}
+	}
+	// The pointer is into the spec, not a copy.
+	if c, _ := s.Chunk(2); c != &s.Chunks[1] {
+		t.Errorf("Chunk(2) does not point at Chunks[1]")
+	}
+}
+
+func TestChunkNotFound(t *testing.T) {
+	s, err := worker.ParseSpec([]byte(`{"id":"j","chunks":[{"id":0},{"id":1},{"id":2},{"id":3}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		id   int64
+		text string
+	}{
+		{7, "Chunk with ID 7 not found in job spec"},
+		{4, "Chunk with ID 4 not found in job spec"},
+		{-1, "Chunk with ID -1 not found in job spec"},
+	} {
+		c, err := s.Chunk(tc.id)
+		if err == nil {
+			t.Errorf("Chunk(%d) = %+v, want an error", tc.id, *c)
+			continue
+		}
+		if c != nil {
+			t.Errorf("Chunk(%d) returned a chunk with its error", tc.id)
+		}
+		if err.Error() != tc.text {
+			t.Errorf("Chunk(%d): error text %q, want %q", tc.id, err.Error(), tc.text)
+		}
+		if !errors.Is(err, worker.ErrChunkNotFound) {
+			t.Errorf("Chunk(%d): error %v does not wrap ErrChunkNotFound", tc.id, err)
+		}
+	}
+}
