@@ -49,7 +49,23 @@ func decodeError(err error) Response {
 }
 
 func messageResponse(status int, msg string) Response {
-	return encode(status, &Body{Message: msg})
+	return encode(status, &Body{Message: clip(msg)})
+}
+
+// maxMessageBytes bounds a message: a reason may quote the jobPath or the
+// command, which the caller may have made as long as the request allows.
+const maxMessageBytes = 4096
+
+// clip shortens msg to maxMessageBytes, at a character boundary.
+func clip(msg string) string {
+	if len(msg) <= maxMessageBytes {
+		return msg
+	}
+	cut := maxMessageBytes
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "…"
 }
 
 // resultResponse answers a chunk's Result, cutting the front of its output
@@ -65,7 +81,7 @@ func resultResponse(r *worker.Result) Response {
 	stdout, stderr := r.Stdout, r.Stderr
 	b := Body{
 		ExitCode:        &r.ExitCode,
-		Message:         r.Message(),
+		Message:         clip(r.Message()),
 		DurationMs:      r.Duration.Milliseconds(),
 		OutputTruncated: r.StdoutTruncated,
 		StderrTruncated: r.StderrTruncated,
@@ -74,12 +90,16 @@ func resultResponse(r *worker.Result) Response {
 		out, errs := string(stdout), string(stderr)
 		b.Output, b.Stderr = &out, &errs
 		resp := encode(status, &b)
-		over := size(resp) - MaxResponseBytes
+		n := size(resp)
+		over := n - MaxResponseBytes
 		if over <= 0 {
 			return resp
 		}
-		// Each byte cut saves at least one byte of the response.
-		cut := max(over, 4096)
+		// A byte of output costs from 1 to 7 bytes of response (control
+		// characters become \\u0000 once nested): cut by the average cost,
+		// and again if the bytes cut were cheaper than that.
+		cost := float64(n) / float64(len(stdout)+len(stderr)+1)
+		cut := max(int(float64(over)/cost)+1, 1024)
 		if len(stdout) >= len(stderr) {
 			stdout = cutFront(stdout, cut)
 			b.OutputTruncated = true
