@@ -40,7 +40,7 @@ func (h *Handler) Respond(ctx context.Context, payload []byte) (resp Response) {
 	}
 	ctx, cancel := h.beforeDeadline(ctx)
 	defer cancel()
-	slog.InfoContext(ctx, "invocation", "jobPath", req.JobPath, "chunkIndex", req.ChunkIndex)
+	slog.InfoContext(ctx, "invocation", "jobPath", clip(req.JobPath), "chunkIndex", req.ChunkIndex)
 	return resultResponse(h.w.Run(ctx, req))
 }
 

@@ -99,13 +99,14 @@ func resultResponse(r *worker.Result) Response {
 		// characters become \\u0000 once nested): cut by the average cost,
 		// and again if the bytes cut were cheaper than that.
 		cost := float64(n) / float64(len(stdout)+len(stderr)+1)
+		// Share the cut in proportion, so that each stream keeps a tail.
 		cut := max(int(float64(over)/cost)+1, 1024)
-		if len(stdout) >= len(stderr) {
-			stdout = cutFront(stdout, cut)
-			b.OutputTruncated = true
-		} else {
-			stderr = cutFront(stderr, cut)
-			b.StderrTruncated = true
+		outCut := int(int64(cut) * int64(len(stdout)) / int64(len(stdout)+len(stderr)+1))
+		if outCut > 0 {
+			stdout, b.OutputTruncated = cutFront(stdout, outCut), true
+		}
+		if errCut := cut - outCut; errCut > 0 && len(stderr) > 0 {
+			stderr, b.StderrTruncated = cutFront(stderr, errCut), true
 		}
 	}
 }

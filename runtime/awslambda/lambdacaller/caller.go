@@ -38,7 +38,7 @@ func New(client Invoker, function string) *Caller {
 // timed out, or its response was too large. Lambda then sends only
 // errorMessage and errorType.
 type FunctionError struct {
-	Kind    string // the X-Amz-Function-Error header, such as "Unhandled"
+	Kind    string `json:"-"` // the X-Amz-Function-Error header, such as "Unhandled"
 	Type    string `json:"errorType"`
 	Message string `json:"errorMessage"`
 }
