@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/helios-project/helios-scaffold/internal/lambdatest"
 )
 
 // binaries are the programs under measurement.
@@ -28,7 +30,7 @@ func build(ctx context.Context, dir string) (binaries, error) {
 		{"build", "-trimpath", "-ldflags=-s -w", "-o", b.cloudrun, "./internal/cmd/cloudrunworker"},
 		{"build", "-o", b.rie, "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"},
 	}
-	root, err := moduleRoot(ctx)
+	root, err := lambdatest.ModuleRoot(ctx)
 	if err != nil {
 		return b, err
 	}
@@ -41,18 +43,6 @@ func build(ctx context.Context, dir string) (binaries, error) {
 		}
 	}
 	return b, nil
-}
-
-func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("finding the module root: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", fmt.Errorf("run bench inside the helios-scaffold module")
-	}
-	return filepath.Dir(gomod), nil
 }
 
 // jobs names the job spec files and their chunk ids.
