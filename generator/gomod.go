@@ -1,0 +1,127 @@
+package generator
+
+import (
+	"errors"
+	"fmt"
+	"go/version"
+
+	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/module"
+)
+
+// GoVersion is the go line of this module's go.mod. A user's go.mod is
+// raised to it when lower, because the go command refuses a dependency
+// that needs a newer Go than the main module declares.
+const GoVersion = "1.26"
+
+// develRequire is the version required of this module when it is replaced
+// by a local checkout and the running helios-scaffold has no version.
+const develRequire = "v0.0.0-00010101000000-000000000000"
+
+// Sentinel errors of go.mod handling.
+var (
+	ErrNoModule  = errors.New("no go.mod and no --module")
+	ErrBadGoMod  = errors.New("go.mod does not parse")
+	ErrNoVersion = errors.New("helios-scaffold is a development build and go.mod does not require it")
+)
+
+// GoModEdit is the result of editing a go.mod.
+type GoModEdit struct {
+	Data   []byte
+	Module string   // the module path declared
+	Notes  []string // what changed that the user should know
+}
+
+// EditGoMod returns go.mod edited, with golang.org/x/mod/modfile, to
+// require this module at version, to run helios-scaffold as a tool, and to
+// replace this module when in.ReplaceRuntime is set. With old nil, a new
+// go.mod for in.Module is made. The rest of an existing file is kept.
+func EditGoMod(old []byte, in Inputs, version string) (GoModEdit, error) {
+	var edit GoModEdit
+	f, err := parseOrNewGoMod(old, in.Module)
+	if err != nil {
+		return edit, err
+	}
+	edit.Module = f.Module.Mod.Path
+	if old != nil && in.Module != "" && in.Module != edit.Module {
+		edit.Notes = append(edit.Notes, fmt.Sprintf("--module %s ignored: go.mod declares module %s", in.Module, edit.Module))
+	}
+	if edit.Module == ModulePath {
+		return edit, fmt.Errorf("%w: %s is helios-scaffold's own module; scaffold another repository", ErrInput, ModulePath)
+	}
+	if f.Go == nil || goLess(f.Go.Version, GoVersion) {
+		if f.Go != nil {
+			edit.Notes = append(edit.Notes, fmt.Sprintf("raised the go line from %s to %s, which %s needs", f.Go.Version, GoVersion, ModulePath))
+		}
+		if err := f.AddGoStmt(GoVersion); err != nil {
+			return edit, fmt.Errorf("setting the go line: %w", err)
+		}
+	}
+	req, err := requiredVersion(f, in, version)
+	if err != nil {
+		return edit, err
+	}
+	if err := f.AddRequire(ModulePath, req); err != nil {
+		return edit, fmt.Errorf("requiring %s %s: %w", ModulePath, req, err)
+	}
+	if err := f.AddTool(ModulePath); err != nil {
+		return edit, fmt.Errorf("adding the tool directive: %w", err)
+	}
+	if in.ReplaceRuntime != "" {
+		if err := f.AddReplace(ModulePath, "", in.ReplaceRuntime, ""); err != nil {
+			return edit, fmt.Errorf("adding the replace directive: %w", err)
+		}
+	}
+	f.Cleanup()
+	if edit.Data, err = f.Format(); err != nil {
+		return edit, fmt.Errorf("formatting go.mod: %w", err)
+	}
+	return edit, nil
+}
+
+func parseOrNewGoMod(old []byte, modPath string) (*modfile.File, error) {
+	if old == nil {
+		if modPath == "" {
+			return nil, fmt.Errorf("%w: %w: pass --module with the new module's path", ErrInput, ErrNoModule)
+		}
+		if err := module.CheckImportPath(modPath); err != nil {
+			return nil, fmt.Errorf("%w: --module: %w", ErrInput, err)
+		}
+		f := new(modfile.File)
+		if err := f.AddModuleStmt(modPath); err != nil {
+			return nil, fmt.Errorf("adding the module line: %w", err)
+		}
+		return f, nil
+	}
+	f, err := modfile.Parse("go.mod", old, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadGoMod, err)
+	}
+	if f.Module == nil {
+		return nil, fmt.Errorf("%w: no module line", ErrBadGoMod)
+	}
+	return f, nil
+}
+
+// requiredVersion is the version of this module go.mod should require: the
+// running helios-scaffold's own, or for a development build the one already
+// required, or a placeholder that the replace directive stands in for.
+func requiredVersion(f *modfile.File, in Inputs, version string) (string, error) {
+	if version != Devel {
+		return version, nil
+	}
+	for _, r := range f.Require {
+		if r.Mod.Path == ModulePath {
+			return r.Mod.Version, nil
+		}
+	}
+	if in.ReplaceRuntime != "" {
+		return develRequire, nil
+	}
+	return "", fmt.Errorf("%w: pass --replace-runtime with a checkout of %s, or run a released version (go run %s@latest)", ErrNoVersion, ModulePath, ModulePath)
+}
+
+// goLess reports whether go line a is older than b.
+func goLess(a, b string) bool {
+	return version.Compare("go"+a, "go"+b) < 0
+}

@@ -1,0 +1,186 @@
+package generator
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Target is the platform a repository is scaffolded for.
+type Target string
+
+// The targets helios-scaffold knows.
+const (
+	AWS      Target = "aws"
+	CloudRun Target = "cloudrun"
+)
+
+// ErrInput is wrapped by every error about a bad input, so that callers can
+// tell bad usage from failures.
+var ErrInput = errors.New("invalid input")
+
+// Inputs are everything a target's files are rendered from. They are
+// recorded in the answers file, so that generate renders the same files.
+type Inputs struct {
+	Target Target `json:"target"`
+	Name   string `json:"name"`
+	// Module is the module path used when there is no go.mod yet.
+	Module string `json:"module,omitempty"`
+
+	// AWS only.
+	Arch               string `json:"arch,omitempty"`    // arm64 or x86_64
+	Package            string `json:"package,omitempty"` // image or zip
+	EphemeralStorageMB int    `json:"ephemeralStorageMB,omitempty"`
+
+	// Cloud Run only.
+	CPU            string `json:"cpu,omitempty"`
+	Concurrency    int    `json:"concurrency,omitempty"`
+	MaxInstances   int    `json:"maxInstances,omitempty"`
+	Project        string `json:"project,omitempty"`
+	ServiceAccount string `json:"serviceAccount,omitempty"`
+
+	// Both.
+	MemoryMB       int    `json:"memoryMB"`
+	TimeoutSeconds int    `json:"timeoutSeconds"`
+	Region         string `json:"region"`
+	Image          string `json:"image,omitempty"`
+	BaseImage      string `json:"baseImage,omitempty"`
+	JobBucket      string `json:"jobBucket,omitempty"`
+	// ReplaceRuntime, when set, adds a replace directive pointing this
+	// module at a local checkout; a relative path is relative to the
+	// repository, as in go.mod.
+	ReplaceRuntime string `json:"replaceRuntime,omitempty"`
+}
+
+// Images the generated Dockerfiles default to. Tags are pinned; change them
+// with --base-image or the GO_IMAGE build argument.
+const (
+	GoImage           = "golang:1.26.8"
+	AWSBaseImage      = "public.ecr.aws/lambda/provided:al2023"
+	CloudRunBaseImage = "debian:13.1-slim"
+)
+
+// Defaults returns the inputs a target starts from before flags apply.
+func Defaults(t Target) Inputs {
+	switch t {
+	case AWS:
+		return Inputs{Target: AWS, Name: "helios-worker", Arch: "arm64", Package: "image",
+			MemoryMB: 3008, TimeoutSeconds: 900, EphemeralStorageMB: 2048,
+			Region: "us-east-1", BaseImage: AWSBaseImage}
+	case CloudRun:
+		return Inputs{Target: CloudRun, Name: "helios-worker", CPU: "2", MemoryMB: 4096,
+			Concurrency: 1, MaxInstances: 100, TimeoutSeconds: 900,
+			Region: "us-central1", BaseImage: CloudRunBaseImage}
+	}
+	return Inputs{Target: t}
+}
+
+var (
+	lambdaName   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+	runName      = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$`)
+	awsRegion    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	gcpRegion    = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]$`)
+	gcpProject   = regexp.MustCompile(`^[a-z][-a-z0-9]{4,28}[a-z0-9]$`)
+	s3Bucket     = regexp.MustCompile(`^[a-z0-9][-a-z0-9.]{1,61}[a-z0-9]$`)
+	gcsBucket    = regexp.MustCompile(`^[a-z0-9][-a-z0-9_.]{1,220}[a-z0-9]$`)
+	serviceEmail = regexp.MustCompile(`^[a-z][-a-z0-9]{4,28}[a-z0-9]@[-a-z0-9.]+\.iam\.gserviceaccount\.com$`)
+)
+
+// Validate reports every input that is out of the target platform's range,
+// each with the rule or range it breaks. The errors wrap [ErrInput].
+func (in Inputs) Validate() error {
+	var errs []error
+	bad := func(cond bool, format string, args ...any) {
+		if cond {
+			errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInput}, args...)...))
+		}
+	}
+	switch in.Target {
+	case AWS:
+		bad(!lambdaName.MatchString(in.Name), "--name %q: a Lambda function name is 1 to 64 letters, digits, hyphens or underscores, starting with a letter or digit", in.Name)
+		bad(in.Arch != "arm64" && in.Arch != "x86_64", "--arch %q: want arm64 or x86_64", in.Arch)
+		bad(in.Package != "image" && in.Package != "zip", "--package %q: want image or zip", in.Package)
+		bad(in.MemoryMB < 128 || in.MemoryMB > 10240, "--memory %d: Lambda memory is 128 to 10240 MB", in.MemoryMB)
+		bad(in.TimeoutSeconds < 1 || in.TimeoutSeconds > 900, "--timeout %d: Lambda timeout is 1 to 900 seconds", in.TimeoutSeconds)
+		bad(in.EphemeralStorageMB < 512 || in.EphemeralStorageMB > 10240, "--ephemeral-storage %d: Lambda ephemeral storage is 512 to 10240 MB", in.EphemeralStorageMB)
+		bad(!awsRegion.MatchString(in.Region), "--region %q: want an AWS region such as us-east-1", in.Region)
+		bad(in.JobBucket != "" && !s3Bucket.MatchString(in.JobBucket), "--job-bucket %q: an S3 bucket name is 3 to 63 lowercase letters, digits, dots or hyphens", in.JobBucket)
+		bad(in.Image != "", "--image: Lambda images are built and pushed by sam build and sam deploy; use --base-image for the base")
+		bad(in.Project != "" || in.CPU != "" || in.Concurrency != 0 || in.MaxInstances != 0 || in.ServiceAccount != "",
+			"--project, --cpu, --concurrency, --max-instances and --service-account are for cloudrun")
+	case CloudRun:
+		errs = append(errs, in.validateCloudRun()...)
+	default:
+		bad(true, "unknown target %q: want aws or cloudrun", in.Target)
+	}
+	if in.BaseImage != "" {
+		if err := checkImage("--base-image", in.BaseImage); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (in Inputs) validateCloudRun() []error {
+	var errs []error
+	bad := func(cond bool, format string, args ...any) {
+		if cond {
+			errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInput}, args...)...))
+		}
+	}
+	bad(!runName.MatchString(in.Name), "--name %q: a Cloud Run service name is 1 to 49 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen", in.Name)
+	bad(in.TimeoutSeconds < 1 || in.TimeoutSeconds > 3600, "--timeout %d: Cloud Run request timeout is 1 to 3600 seconds", in.TimeoutSeconds)
+	bad(in.Concurrency < 1 || in.Concurrency > 1000, "--concurrency %d: want 1 to 1000 (1 suits render chunks)", in.Concurrency)
+	bad(in.MaxInstances < 1 || in.MaxInstances > 1000, "--max-instances %d: want 1 to 1000", in.MaxInstances)
+	bad(!gcpRegion.MatchString(in.Region), "--region %q: want a Cloud Run region such as us-central1", in.Region)
+	bad(in.Project != "" && !gcpProject.MatchString(in.Project), "--project %q: a project ID is 6 to 30 lowercase letters, digits or hyphens, starting with a letter", in.Project)
+	bad(in.Project == "" && in.Image == "", "--project or --image is needed: the service's image is REGION-docker.pkg.dev/PROJECT/helios/NAME unless --image says otherwise")
+	bad(in.JobBucket != "" && !gcsBucket.MatchString(in.JobBucket), "--job-bucket %q: want a Cloud Storage bucket name", in.JobBucket)
+	bad(in.ServiceAccount != "" && !serviceEmail.MatchString(in.ServiceAccount), "--service-account %q: want a service account email, NAME@PROJECT.iam.gserviceaccount.com", in.ServiceAccount)
+	bad(in.Arch != "" || in.Package != "" || in.EphemeralStorageMB != 0, "--arch, --package and --ephemeral-storage are for aws (Cloud Run runs linux/amd64 images)")
+	if err := checkCloudRunSize(in.CPU, in.MemoryMB); err != nil {
+		errs = append(errs, err)
+	}
+	if in.Image != "" {
+		if err := checkImage("--image", in.Image); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// checkCloudRunSize applies Cloud Run's CPU and memory pairing rules for the
+// gen2 execution environment.
+func checkCloudRunSize(cpu string, mem int) error {
+	minMem := map[string]int{"1": 512, "2": 512, "4": 2048, "8": 4096}
+	maxMem := map[string]int{"1": 4096, "2": 8192, "4": 16384, "8": 32768}
+	lo, ok := minMem[cpu]
+	if !ok {
+		return fmt.Errorf("%w: --cpu %q: want 1, 2, 4 or 8", ErrInput, cpu)
+	}
+	if hi := maxMem[cpu]; mem < lo || mem > hi {
+		return fmt.Errorf("%w: --memory %d: with --cpu %s, Cloud Run memory is %d to %d MiB", ErrInput, mem, cpu, lo, hi)
+	}
+	return nil
+}
+
+// checkImage wants a reference with a pinned tag or a digest: never
+// latest, never none.
+func checkImage(flag, ref string) error {
+	if strings.ContainsAny(ref, " \t\n\"'$`\\") || ref == "" {
+		return fmt.Errorf("%w: %s %q: not an image reference", ErrInput, flag, ref)
+	}
+	if strings.Contains(ref, "@sha256:") {
+		return nil
+	}
+	last := ref[strings.LastIndex(ref, "/")+1:]
+	_, tag, ok := strings.Cut(last, ":")
+	switch {
+	case !ok || tag == "":
+		return fmt.Errorf("%w: %s %q: pin a tag or a digest", ErrInput, flag, ref)
+	case tag == "latest":
+		return fmt.Errorf("%w: %s %q: pin a tag other than latest, which moves", ErrInput, flag, ref)
+	}
+	return nil
+}

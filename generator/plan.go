@@ -1,0 +1,235 @@
+package generator
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/helios-project/helios-scaffold/templates"
+)
+
+// Fate is what a plan does with one file.
+type Fate string
+
+// The fates of a file.
+const (
+	Create     Fate = "create"      // absent: written
+	Update     Fate = "update"      // ours and unedited: rewritten
+	Unchanged  Fate = "unchanged"   // already as rendered, or a user file that exists
+	SkipEdited Fate = "skip-edited" // a tool file the user edited: kept
+	Conflict   Fate = "conflict"    // a file that is not ours and differs: nothing is written
+	Stale      Fate = "stale"       // ours, no longer generated: left in place
+)
+
+// Owners of the two files that are not rendered from templates.
+const (
+	ownerGoMod   = "go.mod"
+	ownerAnswers = "answers"
+)
+
+// Action is the fate of one file, with its content before and after.
+type Action struct {
+	Path  string
+	Fate  Fate
+	Owner string // "tool", "user", "go.mod" or "answers"
+	Old   []byte // the file on disk; nil when absent
+	New   []byte // what is written for Create and Update
+	Mode  fs.FileMode
+	Note  string
+}
+
+// Plan is every file's fate, computed before anything is written.
+type Plan struct {
+	Dir     string
+	Actions []Action // sorted by path, the answers file last
+	Notes   []string // go.mod changes worth telling
+}
+
+// Options change how a plan treats files that are not as recorded.
+type Options struct {
+	// Force overwrites edited tool files and conflicting files. Recorded
+	// user-owned files are never overwritten.
+	Force bool
+}
+
+// NewPlan compares files, rendered from in, with dir and with the answers
+// prev recorded there (nil for none), and decides each file's fate. It reads
+// but never writes.
+func NewPlan(dir string, files map[string]File, in Inputs, prev *Answers, version string, opt Options) (*Plan, error) {
+	if err := checkDir(dir); err != nil {
+		return nil, err
+	}
+	if prev == nil {
+		prev = &Answers{}
+	} else if prev.Inputs.Target != in.Target && !opt.Force {
+		return nil, fmt.Errorf("%w: %s is scaffolded for %s (%s), not %s; use --force to switch", ErrTargetMismatch, dir, prev.Inputs.Target, AnswersFile, in.Target)
+	}
+	p := &Plan{Dir: dir}
+	next := Answers{Version: version, Inputs: in, Files: map[string]string{}}
+
+	for _, name := range sortedKeys(files) {
+		f := files[name]
+		a, err := fileAction(dir, name, f, prev.Files[name], opt)
+		if err != nil {
+			return nil, err
+		}
+		next.Files[name] = recordedHash(a, prev.Files[name])
+		p.Actions = append(p.Actions, a)
+	}
+	for _, name := range sortedKeys(prev.Files) {
+		if _, ok := files[name]; !ok {
+			p.Actions = append(p.Actions, Action{Path: name, Fate: Stale, Owner: string(templates.Tool),
+				Note: "no longer generated; left in place, delete it if unused"})
+		}
+	}
+	gomod, err := goModAction(dir, in, version)
+	if err != nil {
+		return nil, err
+	}
+	p.Actions = append(p.Actions, gomod.action)
+	p.Notes = gomod.notes
+	next.Inputs.Module = gomod.module
+	slices.SortFunc(p.Actions, func(a, b Action) int { return strings.Compare(a.Path, b.Path) })
+
+	answers, err := readFile(dir, AnswersFile)
+	if err != nil {
+		return nil, err
+	}
+	p.Actions = append(p.Actions, contentAction(AnswersFile, ownerAnswers, answers, next.Marshal(), 0o644))
+	return p, nil
+}
+
+// fileAction decides the fate of one rendered file given what is on disk
+// and the hash recorded when it was last written ("" if never).
+func fileAction(dir, name string, f File, recorded string, opt Options) (Action, error) {
+	a := Action{Path: name, Owner: string(f.Owner), New: f.Data, Mode: f.Mode}
+	old, err := readFile(dir, name)
+	if err != nil {
+		return a, err
+	}
+	a.Old = old
+	onDisk := old != nil
+	switch {
+	case !onDisk:
+		a.Fate = Create
+	case string(old) == string(f.Data):
+		a.Fate = Unchanged
+	case f.Owner == templates.User && recorded != "":
+		a.Fate, a.Note = Unchanged, "yours: never rewritten"
+	case recorded == "" && opt.Force:
+		a.Fate, a.Note = Update, "was not ours; overwritten (--force)"
+	case recorded == "":
+		a.Fate, a.Note = Conflict, "exists and was not written by helios-scaffold; move it away or use --force"
+	case Hash(old) != recorded && opt.Force:
+		a.Fate, a.Note = Update, "edited; overwritten (--force)"
+	case Hash(old) != recorded:
+		a.Fate, a.Note = SkipEdited, "edited since helios-scaffold wrote it; kept (--force overwrites)"
+	default:
+		a.Fate = Update
+	}
+	return a, nil
+}
+
+// recordedHash is the hash to record for a file after the plan is applied:
+// the hash of what we write, or, for a kept edit, what we last wrote.
+func recordedHash(a Action, prev string) string {
+	switch a.Fate {
+	case Create, Update:
+		return Hash(a.New)
+	case Unchanged:
+		if prev != "" && string(a.Old) != string(a.New) {
+			return prev // a user file, kept as the user has it
+		}
+		return Hash(a.New)
+	default:
+		return prev
+	}
+}
+
+type goModResult struct {
+	action Action
+	module string
+	notes  []string
+}
+
+func goModAction(dir string, in Inputs, version string) (goModResult, error) {
+	old, err := readFile(dir, "go.mod")
+	if err != nil {
+		return goModResult{}, err
+	}
+	edit, err := EditGoMod(old, in, version)
+	if err != nil {
+		return goModResult{}, fmt.Errorf("%s: %w", filepath.Join(dir, "go.mod"), err)
+	}
+	return goModResult{
+		action: contentAction("go.mod", ownerGoMod, old, edit.Data, 0o644),
+		module: edit.Module,
+		notes:  edit.Notes,
+	}, nil
+}
+
+// contentAction is the fate of a file that is always ours to edit.
+func contentAction(name, owner string, old, data []byte, mode fs.FileMode) Action {
+	a := Action{Path: name, Owner: owner, Old: old, New: data, Mode: mode, Fate: Update}
+	switch {
+	case old == nil:
+		a.Fate = Create
+	case string(old) == string(data):
+		a.Fate = Unchanged
+	}
+	return a
+}
+
+// readFile returns a file's content, or nil when it does not exist.
+func readFile(dir, name string) ([]byte, error) {
+	full := filepath.Join(dir, filepath.FromSlash(name))
+	data, err := os.ReadFile(full)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading %s: %w", full, err)
+	case data == nil:
+		return []byte{}, nil
+	}
+	return data, nil
+}
+
+// checkDir accepts a directory, or a path that does not exist yet.
+func checkDir(dir string) error {
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("%w: --dir %s: %w", ErrInput, dir, err)
+	case !st.IsDir():
+		return fmt.Errorf("%w: --dir %s is not a directory", ErrInput, dir)
+	}
+	return nil
+}
+
+// Conflicts returns the actions that stop the plan from being applied.
+func (p *Plan) Conflicts() []Action { return p.filter(Conflict) }
+
+// Changes returns the actions that write a file.
+func (p *Plan) Changes() []Action { return p.filter(Create, Update) }
+
+func (p *Plan) filter(fates ...Fate) []Action {
+	var out []Action
+	for _, a := range p.Actions {
+		if slices.Contains(fates, a.Fate) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}

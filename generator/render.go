@@ -1,0 +1,138 @@
+package generator
+
+import (
+	"bytes"
+	"fmt"
+	"go/format"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/Masterminds/sprig/v3"
+
+	"github.com/helios-project/helios-scaffold/templates"
+)
+
+// ModulePath is the module that generated code imports its runtime from,
+// and that helios-scaffold itself is built from.
+const ModulePath = "github.com/helios-project/helios-scaffold"
+
+// File is one rendered file.
+type File struct {
+	Data  []byte
+	Mode  fs.FileMode
+	Owner templates.Owner
+}
+
+// view is what templates see: the inputs plus values derived from them.
+type view struct {
+	Inputs
+	RuntimeModule string
+	GOARCH        string
+	GoImage       string
+}
+
+// Render returns every file of in's target, keyed by slash-separated path
+// relative to the repository. It reads nothing but the embedded templates:
+// identical inputs give identical bytes. Go files are gofmt-formatted.
+func Render(in Inputs) (map[string]File, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	manifest, err := templates.Load()
+	if err != nil {
+		return nil, err
+	}
+	v := newView(in)
+	out := make(map[string]File)
+	for _, e := range manifest[string(in.Target)] {
+		p, ok, err := entryPath(e, v)
+		if err != nil || !ok {
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		data, err := execute(e.Template, v)
+		if err != nil {
+			return nil, err
+		}
+		if strings.HasSuffix(p, ".go") {
+			if data, err = format.Source(data); err != nil {
+				return nil, fmt.Errorf("formatting %s rendered from %s: %w", p, e.Template, err)
+			}
+		}
+		mode := e.Mode
+		if mode == 0 {
+			mode = 0o644
+		}
+		out[p] = File{Data: data, Mode: mode, Owner: e.Owner}
+	}
+	return out, nil
+}
+
+func newView(in Inputs) view {
+	v := view{Inputs: in, RuntimeModule: ModulePath, GoImage: GoImage, GOARCH: "amd64"}
+	if in.Arch == "arm64" {
+		v.GOARCH = "arm64"
+	}
+	if in.Target == CloudRun {
+		v.Image = ServiceImage(in)
+	}
+	return v
+}
+
+// ServiceImage is the Cloud Run service's image: --image, or an Artifact
+// Registry repository named helios in the project.
+func ServiceImage(in Inputs) string {
+	if in.Image != "" {
+		return in.Image
+	}
+	return fmt.Sprintf("%s-docker.pkg.dev/%s/helios/%s:v1", in.Region, in.Project, in.Name)
+}
+
+// entryPath renders an entry's path and reports whether its condition holds.
+func entryPath(e templates.Entry, v view) (string, bool, error) {
+	if e.When != "" {
+		when, err := executeText(e.Template+" (when)", e.When, v)
+		if err != nil {
+			return "", false, err
+		}
+		if string(when) != "true" {
+			return "", false, nil
+		}
+	}
+	p, err := executeText(e.Template+" (path)", e.Path, v)
+	if err != nil {
+		return "", false, err
+	}
+	clean := path.Clean(string(p))
+	if !fs.ValidPath(clean) || clean != string(p) {
+		return "", false, fmt.Errorf("rendering path of %s: %q is not a clean relative path", e.Template, p)
+	}
+	return clean, true, nil
+}
+
+func execute(name string, v view) ([]byte, error) {
+	t, err := templates.Parse(name, sprig.TxtFuncMap())
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, v); err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", name, err)
+	}
+	return buf.Bytes(), nil
+}
+
+func executeText(name, text string, v view) ([]byte, error) {
+	t, err := templates.ParseText(name, text, sprig.TxtFuncMap())
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, v); err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", name, err)
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,39 @@
+// Command helios-scaffold renders a Helios render worker for AWS Lambda or
+// Google Cloud Run into a Go repository, and keeps it regenerable from
+// go generate without losing the user's edits.
+//
+// Usage:
+//
+//	helios-scaffold init aws [flags]
+//	helios-scaffold init cloudrun [flags]
+//	helios-scaffold generate [--check]
+//	helios-scaffold version
+//
+// Exit codes: 0 success, 1 failure, 2 bad usage or input, 3 conflicting
+// files (nothing written), 4 drift found by generate --check.
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command line args and returns the process's exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	return exitCode(stderr, err)
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"io"
+	"path/filepath"
+
+	"github.com/helios-project/helios-scaffold/generator"
+)
+
+// printNextSteps tells how to run the worker locally, then deploy it.
+func printNextSteps(w io.Writer, dir string, in generator.Inputs) error {
+	ew := &errWriter{w: w}
+	ew.printf("\nNext steps:\n")
+	if filepath.Clean(dir) != "." {
+		ew.printf("  cd %s\n", shellQuote(dir))
+	}
+	ew.printf("  go mod tidy                      # fetch the runtime's dependencies\n")
+	switch in.Target {
+	case generator.AWS:
+		ew.printf("  # run one chunk locally (stdin mode), with a job spec of yours:\n")
+		ew.printf("  echo '{\"jobPath\":\"job.json\",\"chunkIndex\":0}' | go run ./cmd/%s\n", in.Name)
+		ew.printf("  sam validate --lint\n")
+		ew.printf("  sam build && sam deploy --guided --region %s\n", in.Region)
+	case generator.CloudRun:
+		image := generator.ServiceImage(in)
+		ew.printf("  # serve locally, then post a chunk to it from another shell:\n")
+		ew.printf("  PORT=8080 go run ./cmd/%s\n", in.Name)
+		ew.printf("  curl -s localhost:8080 -d '{\"jobPath\":\"job.json\",\"chunkIndex\":0}'\n")
+		ew.printf("  # build the image and deploy the service:\n")
+		ew.printf("  gcloud builds submit --tag %s\n", image)
+		ew.printf("  gcloud run services replace service.yaml --region %s\n", in.Region)
+		ew.printf("  # let your invoker's service account call it (there is no public invoker):\n")
+		ew.printf("  gcloud run services add-iam-policy-binding %s --region %s \\\n", in.Name, in.Region)
+		ew.printf("      --member serviceAccount:INVOKER_EMAIL --role roles/run.invoker\n")
+		if in.JobBucket != "" {
+			ew.printf("  # let the service read job specs and assets:\n")
+			ew.printf("  gcloud storage buckets add-iam-policy-binding gs://%s \\\n", in.JobBucket)
+			ew.printf("      --member serviceAccount:SERVICE_ACCOUNT_EMAIL --role roles/storage.objectViewer\n")
+		}
+	}
+	ew.printf("  # after go get -u %s, bring the entry point in line:\n", generator.ModulePath)
+	ew.printf("  go generate ./...\n")
+	return ew.err
+}
