@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/helios-project/helios-scaffold/generator"
 )
@@ -34,7 +35,9 @@ func exitCode(stderr io.Writer, err error) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "helios-scaffold: %v\n", err)
+	for line := range strings.SplitSeq(err.Error(), "\n") {
+		fmt.Fprintf(stderr, "helios-scaffold: %s\n", line)
+	}
 	switch {
 	case errors.Is(err, errDrift):
 		return exitDrift
@@ -43,6 +46,7 @@ func exitCode(stderr io.Writer, err error) int {
 	case errors.Is(err, errUsage),
 		errors.Is(err, generator.ErrInput),
 		errors.Is(err, generator.ErrBadGoMod),
+		errors.Is(err, generator.ErrNoModule),
 		errors.Is(err, generator.ErrBadAnswers),
 		errors.Is(err, generator.ErrNoAnswers),
 		errors.Is(err, generator.ErrNoVersion),

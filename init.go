@@ -111,6 +111,9 @@ func newInitTargetCmd(target generator.Target, flags []inputFlag) *cobra.Command
 	cmd := &cobra.Command{
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := generator.CheckDir(o.dir); err != nil {
+				return err
+			}
 			prev, err := generator.ReadAnswers(o.dir)
 			if err != nil {
 				return err

@@ -15,7 +15,8 @@ Knative service.yaml (Cloud Run). It records its inputs in .helios-scaffold.json
 so that go generate re-renders the files, keeping any file you have edited.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args:          cobra.NoArgs,
+		Args:          usageArgs(cobra.NoArgs),
+		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newInitCmd(), newGenerateCmd(), newVersionCmd())

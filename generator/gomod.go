@@ -47,7 +47,7 @@ func EditGoMod(old []byte, in Inputs, version string) (GoModEdit, error) {
 		edit.Notes = append(edit.Notes, fmt.Sprintf("--module %s ignored: go.mod declares module %s", in.Module, edit.Module))
 	}
 	if edit.Module == ModulePath {
-		return edit, fmt.Errorf("%w: %s is helios-scaffold's own module; scaffold another repository", ErrInput, ModulePath)
+		return edit, inputErrorf("%s is helios-scaffold's own module; scaffold another repository", ModulePath)
 	}
 	if f.Go == nil || goLess(f.Go.Version, GoVersion) {
 		if f.Go != nil {
@@ -82,10 +82,10 @@ func EditGoMod(old []byte, in Inputs, version string) (GoModEdit, error) {
 func parseOrNewGoMod(old []byte, modPath string) (*modfile.File, error) {
 	if old == nil {
 		if modPath == "" {
-			return nil, fmt.Errorf("%w: %w: pass --module with the new module's path", ErrInput, ErrNoModule)
+			return nil, fmt.Errorf("%w: pass --module with the new module's path", ErrNoModule)
 		}
 		if err := module.CheckImportPath(modPath); err != nil {
-			return nil, fmt.Errorf("%w: --module: %w", ErrInput, err)
+			return nil, inputErrorf("--module: %v", err)
 		}
 		f := new(modfile.File)
 		if err := f.AddModuleStmt(modPath); err != nil {

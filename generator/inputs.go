@@ -20,6 +20,16 @@ const (
 // tell bad usage from failures.
 var ErrInput = errors.New("invalid input")
 
+// inputError is a bad input; its message names the flag and the rule.
+type inputError struct{ msg string }
+
+func (e *inputError) Error() string        { return e.msg }
+func (e *inputError) Is(target error) bool { return target == ErrInput }
+
+func inputErrorf(format string, args ...any) error {
+	return &inputError{fmt.Sprintf(format, args...)}
+}
+
 // Inputs are everything a target's files are rendered from. They are
 // recorded in the answers file, so that generate renders the same files.
 type Inputs struct {
@@ -93,7 +103,7 @@ func (in Inputs) Validate() error {
 	var errs []error
 	bad := func(cond bool, format string, args ...any) {
 		if cond {
-			errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInput}, args...)...))
+			errs = append(errs, inputErrorf(format, args...))
 		}
 	}
 	switch in.Target {
@@ -126,7 +136,7 @@ func (in Inputs) validateCloudRun() []error {
 	var errs []error
 	bad := func(cond bool, format string, args ...any) {
 		if cond {
-			errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInput}, args...)...))
+			errs = append(errs, inputErrorf(format, args...))
 		}
 	}
 	bad(!runName.MatchString(in.Name), "--name %q: a Cloud Run service name is 1 to 49 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen", in.Name)
@@ -157,10 +167,10 @@ func checkCloudRunSize(cpu string, mem int) error {
 	maxMem := map[string]int{"1": 4096, "2": 8192, "4": 16384, "8": 32768}
 	lo, ok := minMem[cpu]
 	if !ok {
-		return fmt.Errorf("%w: --cpu %q: want 1, 2, 4 or 8", ErrInput, cpu)
+		return inputErrorf("--cpu %q: want 1, 2, 4 or 8", cpu)
 	}
 	if hi := maxMem[cpu]; mem < lo || mem > hi {
-		return fmt.Errorf("%w: --memory %d: with --cpu %s, Cloud Run memory is %d to %d MiB", ErrInput, mem, cpu, lo, hi)
+		return inputErrorf("--memory %d: with --cpu %s, Cloud Run memory is %d to %d MiB", mem, cpu, lo, hi)
 	}
 	return nil
 }
@@ -169,7 +179,7 @@ func checkCloudRunSize(cpu string, mem int) error {
 // latest, never none.
 func checkImage(flag, ref string) error {
 	if strings.ContainsAny(ref, " \t\n\"'$`\\") || ref == "" {
-		return fmt.Errorf("%w: %s %q: not an image reference", ErrInput, flag, ref)
+		return inputErrorf("%s %q: not an image reference", flag, ref)
 	}
 	if strings.Contains(ref, "@sha256:") {
 		return nil
@@ -178,9 +188,9 @@ func checkImage(flag, ref string) error {
 	_, tag, ok := strings.Cut(last, ":")
 	switch {
 	case !ok || tag == "":
-		return fmt.Errorf("%w: %s %q: pin a tag or a digest", ErrInput, flag, ref)
+		return inputErrorf("%s %q: pin a tag or a digest", flag, ref)
 	case tag == "latest":
-		return fmt.Errorf("%w: %s %q: pin a tag other than latest, which moves", ErrInput, flag, ref)
+		return inputErrorf("%s %q: pin a tag other than latest, which moves", flag, ref)
 	}
 	return nil
 }

@@ -61,7 +61,7 @@ type Options struct {
 // prev recorded there (nil for none), and decides each file's fate. It reads
 // but never writes.
 func NewPlan(dir string, files map[string]File, in Inputs, prev *Answers, version string, opt Options) (*Plan, error) {
-	if err := checkDir(dir); err != nil {
+	if err := CheckDir(dir); err != nil {
 		return nil, err
 	}
 	if prev == nil {
@@ -200,16 +200,17 @@ func readFile(dir, name string) ([]byte, error) {
 	return data, nil
 }
 
-// checkDir accepts a directory, or a path that does not exist yet.
-func checkDir(dir string) error {
+// CheckDir accepts a directory, or a path that does not exist yet (init
+// makes it); anything else is an input error.
+func CheckDir(dir string) error {
 	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil
 	case err != nil:
-		return fmt.Errorf("%w: --dir %s: %w", ErrInput, dir, err)
+		return fmt.Errorf("--dir %s: %w", dir, err)
 	case !st.IsDir():
-		return fmt.Errorf("%w: --dir %s is not a directory", ErrInput, dir)
+		return inputErrorf("--dir %s is not a directory", dir)
 	}
 	return nil
 }
