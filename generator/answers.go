@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -55,7 +56,8 @@ func ParseAnswers(data []byte) (*Answers, error) {
 	if err := dec.Decode(&a); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadAnswers, err)
 	}
-	if dec.More() {
+	// dec.More would miss a stray '}' or ']': only the end may follow.
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("%w: data after the JSON object", ErrBadAnswers)
 	}
 	if a.Version == "" {
@@ -65,11 +67,12 @@ func ParseAnswers(data []byte) (*Answers, error) {
 		return nil, fmt.Errorf("%w: %w", ErrBadAnswers, err)
 	}
 	for p, h := range a.Files {
-		if !fs.ValidPath(p) || path.Clean(p) != p || p == AnswersFile {
+		if !fs.ValidPath(p) || path.Clean(p) != p || p == "." || p == AnswersFile {
 			return nil, fmt.Errorf("%w: file %q is not a clean relative path", ErrBadAnswers, p)
 		}
 		hexPart, ok := strings.CutPrefix(h, "sha256:")
-		if raw, err := hex.DecodeString(hexPart); !ok || err != nil || len(raw) != sha256.Size {
+		// Lower case only, as Hash writes: another spelling never matches.
+		if raw, err := hex.DecodeString(hexPart); !ok || err != nil || len(raw) != sha256.Size || hex.EncodeToString(raw) != hexPart {
 			return nil, fmt.Errorf("%w: file %s: hash %q is not sha256:<64 hex digits>", ErrBadAnswers, p, h)
 		}
 	}

@@ -33,6 +33,7 @@ func (p *Plan) Apply(ctx context.Context) error {
 		}
 		return fmt.Errorf("%w, nothing written: %s", ErrConflict, strings.Join(names, ", "))
 	}
+	p.removeLeftovers()
 	writes := p.Changes()
 	if len(writes) == 0 {
 		return nil
@@ -61,7 +62,6 @@ type staging struct {
 }
 
 func (s *staging) stage(ctx context.Context, dir string, writes []Action) error {
-	cleaned := map[string]bool{}
 	for _, a := range writes {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("interrupted, nothing written: %w", err)
@@ -70,10 +70,6 @@ func (s *staging) stage(ctx context.Context, dir string, writes []Action) error 
 		parent := filepath.Dir(target)
 		if err := s.mkdirAll(parent); err != nil {
 			return fmt.Errorf("writing %s: %w", a.Path, err)
-		}
-		if !cleaned[parent] {
-			removeLeftovers(parent)
-			cleaned[parent] = true
 		}
 		tmp, err := writeTemp(parent, a)
 		if tmp != "" {
@@ -136,10 +132,17 @@ func (s *staging) rollback() {
 	}
 }
 
-// removeLeftovers deletes temporary files that a killed run left in dir.
-func removeLeftovers(dir string) {
-	matches, _ := filepath.Glob(filepath.Join(dir, tempPattern))
-	for _, m := range matches {
-		os.Remove(m)
+// removeLeftovers deletes the temporary files that a killed run left in
+// the directories of the plan's files.
+func (p *Plan) removeLeftovers() {
+	dirs := map[string]bool{}
+	for _, a := range p.Actions {
+		dirs[filepath.Dir(filepath.Join(p.Dir, filepath.FromSlash(a.Path)))] = true
+	}
+	for dir := range dirs {
+		matches, _ := filepath.Glob(filepath.Join(dir, tempPattern))
+		for _, m := range matches {
+			os.Remove(m)
+		}
 	}
 }

@@ -68,6 +68,9 @@ func EditGoMod(old []byte, in Inputs, version string) (GoModEdit, error) {
 		return edit, fmt.Errorf("adding the tool directive: %w", err)
 	}
 	if in.ReplaceRuntime != "" {
+		if !modfile.IsDirectoryPath(in.ReplaceRuntime) {
+			return edit, inputErrorf("--replace-runtime %q: want a directory path, absolute or starting with ./ or ../, as go.mod reads any other path as a module path", in.ReplaceRuntime)
+		}
 		if err := f.AddReplace(ModulePath, "", in.ReplaceRuntime, ""); err != nil {
 			return edit, fmt.Errorf("adding the replace directive: %w", err)
 		}

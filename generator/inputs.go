@@ -90,11 +90,11 @@ var (
 	lambdaName   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 	runName      = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$`)
 	awsRegion    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
-	gcpRegion    = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]$`)
+	gcpRegion    = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+$`)
 	gcpProject   = regexp.MustCompile(`^[a-z][-a-z0-9]{4,28}[a-z0-9]$`)
 	s3Bucket     = regexp.MustCompile(`^[a-z0-9][-a-z0-9.]{1,61}[a-z0-9]$`)
 	gcsBucket    = regexp.MustCompile(`^[a-z0-9][-a-z0-9_.]{1,220}[a-z0-9]$`)
-	serviceEmail = regexp.MustCompile(`^[a-z][-a-z0-9]{4,28}[a-z0-9]@[-a-z0-9.]+\.iam\.gserviceaccount\.com$`)
+	serviceEmail = regexp.MustCompile(`^[a-z0-9][-a-z0-9]{4,62}@([-a-z0-9]+\.iam|developer)\.gserviceaccount\.com$`)
 )
 
 // Validate reports every input that is out of the target platform's range,
@@ -147,7 +147,7 @@ func (in Inputs) validateCloudRun() []error {
 	bad(in.Project != "" && !gcpProject.MatchString(in.Project), "--project %q: a project ID is 6 to 30 lowercase letters, digits or hyphens, starting with a letter", in.Project)
 	bad(in.Project == "" && in.Image == "", "--project or --image is needed: the service's image is REGION-docker.pkg.dev/PROJECT/helios/NAME unless --image says otherwise")
 	bad(in.JobBucket != "" && !gcsBucket.MatchString(in.JobBucket), "--job-bucket %q: want a Cloud Storage bucket name", in.JobBucket)
-	bad(in.ServiceAccount != "" && !serviceEmail.MatchString(in.ServiceAccount), "--service-account %q: want a service account email, NAME@PROJECT.iam.gserviceaccount.com", in.ServiceAccount)
+	bad(in.ServiceAccount != "" && !serviceEmail.MatchString(in.ServiceAccount), "--service-account %q: want a service account email, NAME@PROJECT.iam.gserviceaccount.com (or the default NUMBER-compute@developer.gserviceaccount.com)", in.ServiceAccount)
 	bad(in.Arch != "" || in.Package != "" || in.EphemeralStorageMB != 0, "--arch, --package and --ephemeral-storage are for aws (Cloud Run runs linux/amd64 images)")
 	if err := checkCloudRunSize(in.CPU, in.MemoryMB); err != nil {
 		errs = append(errs, err)

@@ -78,7 +78,10 @@ func NewPlan(dir string, files map[string]File, in Inputs, prev *Answers, versio
 		if err != nil {
 			return nil, err
 		}
-		next.Files[name] = recordedHash(a, prev.Files[name])
+		// A conflicting file is not ours: nothing to record.
+		if h := recordedHash(a, prev.Files[name]); h != "" {
+			next.Files[name] = h
+		}
 		p.Actions = append(p.Actions, a)
 	}
 	for _, name := range sortedKeys(prev.Files) {

@@ -8,7 +8,8 @@ const Devel = "devel"
 
 // Version returns the version of this module that the running binary was
 // built from: the version required by the go.mod that runs it as a tool
-// (go tool helios-scaffold), or [Devel] for a build from source or from a
+// (go tool helios-scaffold) or named by go run or go install
+// (helios-scaffold@v1.2.3), or [Devel] for a build from source or from a
 // replaced module, whose version says nothing that go get could fetch.
 func Version() string {
 	bi, ok := debug.ReadBuildInfo()
@@ -20,6 +21,11 @@ func Version() string {
 
 func versionOf(bi *debug.BuildInfo) string {
 	if bi.Main.Path == ModulePath {
+		// go run or go install ModulePath@version builds the module
+		// fetched, whose sum is recorded; a source tree has none.
+		if bi.Main.Sum != "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
 		return Devel
 	}
 	for _, m := range bi.Deps {
