@@ -19,8 +19,8 @@ const (
 	checkMode                // generate --check: write nothing, fail on drift
 )
 
-// scaffold renders in, plans against dir and prev, prints the plan and,
-// unless previewing, applies it.
+// scaffold renders in, plans against dir and prev, applies the plan unless
+// previewing, and prints it: what was written, or what would be.
 func scaffold(cmd *cobra.Command, dir string, in generator.Inputs, prev *generator.Answers, w writeOptions, m mode) error {
 	files, err := generator.Render(in)
 	if err != nil {
@@ -30,42 +30,40 @@ func scaffold(cmd *cobra.Command, dir string, in generator.Inputs, prev *generat
 	if err != nil {
 		return err
 	}
-	out := cmd.OutOrStdout()
 	preview := w.dryRun || w.diff || m == checkMode
-	if err := printPlan(out, plan, preview, w.diff); err != nil {
+	if !preview {
+		err = plan.Apply(cmd.Context())
+	}
+	out := cmd.OutOrStdout()
+	written := !preview && err == nil
+	if perr := printPlan(out, plan, written, w.diff); perr != nil {
+		return perr
+	}
+	conflicts := len(plan.Conflicts()) > 0
+	switch {
+	case err != nil:
 		return err
-	}
-	if m == checkMode {
-		if len(plan.Changes()) > 0 || len(plan.Conflicts()) > 0 {
-			return errDrift
-		}
-		return nil
-	}
-	if preview {
-		if len(plan.Conflicts()) > 0 {
-			return fmt.Errorf("%w: these would stop a real run", generator.ErrConflict)
-		}
-		return nil
-	}
-	if err := plan.Apply(cmd.Context()); err != nil {
-		return err
-	}
-	if m == initMode {
+	case m == checkMode && (conflicts || len(plan.Changes()) > 0):
+		return errDrift
+	case preview && conflicts:
+		return fmt.Errorf("%w: these would stop a real run", generator.ErrConflict)
+	case written && m == initMode:
 		return printNextSteps(out, dir, in)
 	}
 	return nil
 }
 
 // printPlan prints one line per file, its fate first, then the notes and,
-// with diff, the unified diff of every file written.
-func printPlan(w io.Writer, p *generator.Plan, preview, diff bool) error {
+// with diff, the unified diff of every file written. The header says
+// "wrote" only when the files were written.
+func printPlan(w io.Writer, p *generator.Plan, written, diff bool) error {
 	ew := &errWriter{w: w}
-	verb := "wrote"
-	if preview {
-		verb = "would write"
+	n := len(p.Changes())
+	verb := "would write"
+	if written {
+		verb = "wrote"
 	}
-	changes := len(p.Changes())
-	ew.printf("%s: %d file(s) %s\n", filepath.Clean(p.Dir), changes, verb)
+	ew.printf("%s: %s %d %s\n", filepath.Clean(p.Dir), verb, n, plural(n, "file", "files"))
 	for _, a := range p.Actions {
 		owner := ""
 		if a.Owner == "user" {
@@ -86,6 +84,13 @@ func printPlan(w io.Writer, p *generator.Plan, preview, diff bool) error {
 		}
 	}
 	return ew.err
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // errWriter keeps the first write error, so that printing code stays flat.

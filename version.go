@@ -13,7 +13,7 @@ func newVersionCmd() *cobra.Command {
 		Use:     "version",
 		Short:   "Print the version of helios-scaffold and of the runtime it generates for",
 		Example: "  go tool helios-scaffold version",
-		Args:    cobra.NoArgs,
+		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, err := fmt.Fprintf(cmd.OutOrStdout(), "helios-scaffold %s (%s)\n", generator.Version(), generator.ModulePath)
 			return err

@@ -66,7 +66,8 @@ func ParseAnswers(data []byte) (*Answers, error) {
 	if err := a.Inputs.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadAnswers, err)
 	}
-	for p, h := range a.Files {
+	for _, p := range sortedKeys(a.Files) {
+		h := a.Files[p]
 		if !fs.ValidPath(p) || path.Clean(p) != p || p == "." || p == AnswersFile {
 			return nil, fmt.Errorf("%w: file %q is not a clean relative path", ErrBadAnswers, p)
 		}

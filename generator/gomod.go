@@ -9,9 +9,11 @@ import (
 	"golang.org/x/mod/module"
 )
 
-// GoVersion is the go line of this module's go.mod. A user's go.mod is
-// raised to it when lower, because the go command refuses a dependency
-// that needs a newer Go than the main module declares.
+// GoVersion is the Go language version (the go line's major.minor) of
+// this module's go.mod. A user's go.mod is raised to it when lower, because
+// the go command refuses a dependency that needs a newer Go than the main
+// module declares; go mod tidy then raises it to the exact patch release
+// the dependencies declare, which later runs leave alone.
 const GoVersion = "1.26"
 
 // develRequire is the version required of this module when it is replaced

@@ -85,10 +85,21 @@ func NewPlan(dir string, files map[string]File, in Inputs, prev *Answers, versio
 		p.Actions = append(p.Actions, a)
 	}
 	for _, name := range sortedKeys(prev.Files) {
-		if _, ok := files[name]; !ok {
-			p.Actions = append(p.Actions, Action{Path: name, Fate: Stale, Owner: string(templates.Tool),
-				Note: "no longer generated; left in place, delete it if unused"})
+		if _, ok := files[name]; ok {
+			continue
 		}
+		old, err := readFile(dir, name)
+		if err != nil {
+			return nil, err
+		}
+		if old == nil {
+			continue // deleted: forget it
+		}
+		// Still recorded, so that it stays known as ours (and a user file
+		// as the user's) should it be generated again.
+		next.Files[name] = prev.Files[name]
+		p.Actions = append(p.Actions, Action{Path: name, Fate: Stale, Owner: string(templates.Tool), Old: old,
+			Note: "no longer generated; left in place, delete it if unused"})
 	}
 	gomod, err := goModAction(dir, in, version)
 	if err != nil {
@@ -123,7 +134,7 @@ func fileAction(dir, name string, f File, recorded string, opt Options) (Action,
 	case string(old) == string(f.Data):
 		a.Fate = Unchanged
 	case f.Owner == templates.User && recorded != "":
-		a.Fate, a.Note = Unchanged, "yours: never rewritten"
+		a.Fate, a.Note = Unchanged, "never rewritten"
 	case recorded == "" && opt.Force:
 		a.Fate, a.Note = Update, "was not ours; overwritten (--force)"
 	case recorded == "":

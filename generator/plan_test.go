@@ -391,3 +391,30 @@ func TestPlanEditsGoMod(t *testing.T) {
 		t.Errorf("NewPlan with a broken go.mod = %v, want ErrBadGoMod", err)
 	}
 }
+
+// TestPlanRenameBackKeepsUserFile: a user file stays the user's across a
+// rename and back, even with Force, because stale files stay recorded.
+func TestPlanRenameBackKeepsUserFile(t *testing.T) {
+	dir := t.TempDir()
+	in := farmInputs()
+	answers := scaffold(t, dir, in, nil, generator.Options{})
+	const edited = "package main\n\n// the user's own code\n"
+	putFile(t, dir, "cmd/worker/worker.go", edited)
+
+	renamed := in
+	renamed.Name = "renamed"
+	answers = scaffold(t, dir, renamed, answers, generator.Options{})
+	if _, ok := answers.Files["cmd/worker/worker.go"]; !ok {
+		t.Fatal("the stale user file was dropped from the answers")
+	}
+	again := planDir(t, dir, renamed, answers, generator.Options{})
+	for _, a := range again.Actions {
+		if a.Path == "cmd/worker/worker.go" && a.Fate != generator.Stale {
+			t.Errorf("second run: %s is %s, want stale", a.Path, a.Fate)
+		}
+	}
+	scaffold(t, dir, in, answers, generator.Options{Force: true})
+	if got := fileText(t, dir, "cmd/worker/worker.go"); got != edited {
+		t.Errorf("worker.go after renaming back with Force:\n%s\nwant the user's:\n%s", got, edited)
+	}
+}

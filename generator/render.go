@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/Masterminds/sprig/v3"
 
@@ -23,6 +24,10 @@ type File struct {
 	Mode  fs.FileMode
 	Owner templates.Owner
 }
+
+// funcs is sprig's function map, built once: building it is most of the
+// cost of a render.
+var funcs = sync.OnceValue(sprig.TxtFuncMap)
 
 // view is what templates see: the inputs plus values derived from them.
 type view struct {
@@ -114,7 +119,7 @@ func entryPath(e templates.Entry, v view) (string, bool, error) {
 }
 
 func execute(name string, v view) ([]byte, error) {
-	t, err := templates.Parse(name, sprig.TxtFuncMap())
+	t, err := templates.Parse(name, funcs())
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +131,7 @@ func execute(name string, v view) ([]byte, error) {
 }
 
 func executeText(name, text string, v view) ([]byte, error) {
-	t, err := templates.ParseText(name, text, sprig.TxtFuncMap())
+	t, err := templates.ParseText(name, text, funcs())
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,12 @@
 package generator
 
 import (
+	"go/version"
+	"os"
 	"runtime/debug"
 	"testing"
+
+	"golang.org/x/mod/modfile"
 )
 
 func TestVersionOf(t *testing.T) {
@@ -33,5 +37,21 @@ func TestVersionOf(t *testing.T) {
 				t.Errorf("versionOf = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestGoVersionMatchesGoMod keeps GoVersion in step with this module's own
+// go line, which is what users' modules must reach.
+func TestGoVersionMatchesGoMod(t *testing.T) {
+	data, err := os.ReadFile("../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := modfile.ParseLax("go.mod", data, nil)
+	if err != nil || f.Go == nil {
+		t.Fatalf("parsing ../go.mod: %v", err)
+	}
+	if lang := version.Lang("go" + f.Go.Version); lang != "go"+GoVersion {
+		t.Errorf("GoVersion = %s, but go.mod's go line %s is language %s", GoVersion, f.Go.Version, lang)
 	}
 }

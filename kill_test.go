@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/helios-project/helios-scaffold/generator"
+)
+
+// TestKill SIGKILLs init aws at many points of its run, and checks that a
+// kill never leaves a partial file: every file at its final path is exactly
+// what a clean run writes, the answers file is absent or complete, and a
+// following run succeeds and leaves no temporary file behind.
+func TestKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the CLI and starts hundreds of processes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	bin := buildCLI(ctx, t)
+	base := t.TempDir()
+	args := func(dir string) []string {
+		return []string{"init", "aws", "--dir", dir, "--module", "example.com/killed", "--replace-runtime", "../helios"}
+	}
+
+	// Clean runs give the reference tree, and how long a run takes.
+	ref := filepath.Join(base, "ref")
+	clean := time.Duration(1<<63 - 1)
+	for range 3 {
+		start := time.Now()
+		if out, err := exec.CommandContext(ctx, bin, args(ref)...).CombinedOutput(); err != nil {
+			t.Fatalf("clean run: %v\n%s", err, out)
+		}
+		clean = min(clean, time.Since(start))
+	}
+	want := readTree(t, ref)
+	if len(want) != 7 {
+		t.Fatalf("clean run wrote %d files, want 7: %v", len(want), sortedNames(want))
+	}
+
+	// Fixed delays of 0 to a few ms, then many random ones, drawn from a
+	// window that closes in on the end of a run, where the files are
+	// written and renamed: between the longest delay that left nothing
+	// and the shortest by which the run had finished.
+	fixed := []time.Duration{0, 0, 100 * time.Microsecond, 250 * time.Microsecond, 500 * time.Microsecond,
+		time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond, 5 * time.Millisecond}
+	const runs = 250
+	lo, hi := time.Duration(0), clean*3/2
+	rng := rand.New(rand.NewPCG(1, 2))
+
+	deadline := time.Now().Add(60 * time.Second)
+	outcomes := map[string]int{}
+	for i := range len(fixed) + runs {
+		if time.Now().After(deadline) {
+			t.Logf("time is up after %d of %d runs", i, len(fixed)+runs)
+			break
+		}
+		d := lo + time.Duration(rng.Int64N(int64(hi-lo)+1))
+		if i < len(fixed) {
+			d = fixed[i]
+		}
+		dir := filepath.Join(base, fmt.Sprintf("run%03d", i))
+		outcome := killAfter(ctx, t, bin, args(dir), d)
+		got := readTree(t, dir)
+		checkComplete(t, dir, d, got, want)
+		switch {
+		case outcome == "exited":
+			hi = max(min(hi, d*21/20), lo+2*time.Millisecond)
+		case len(got) == 0 && len(tempFiles(t, dir)) > 0:
+			outcome = "only temporary files"
+			lo = min(max(lo, d*19/20), hi-2*time.Millisecond)
+		case len(got) == 0:
+			outcome = "nothing written"
+			lo = min(max(lo, d*19/20), hi-2*time.Millisecond)
+		case len(got) < len(want):
+			outcome = "partly renamed"
+		default:
+			outcome = "all renamed"
+		}
+		outcomes[outcome]++
+
+		// A normal run after the kill finishes the job.
+		if out, err := exec.CommandContext(ctx, bin, args(dir)...).CombinedOutput(); err != nil {
+			t.Fatalf("run after a kill at %v: %v\n%s", d, err, out)
+		}
+		after := readTree(t, dir)
+		for name, data := range want {
+			if !bytes.Equal(after[name], data) {
+				t.Errorf("after a kill at %v and a normal run, %s is not what a clean run writes", d, name)
+			}
+		}
+		if len(after) != len(want) {
+			t.Errorf("after a kill at %v and a normal run, files %v, want %v", d, sortedNames(after), sortedNames(want))
+		}
+		if left := tempFiles(t, dir); len(left) > 0 {
+			t.Errorf("after a kill at %v and a normal run, temporary files remain: %v", d, left)
+		}
+		if t.Failed() {
+			return
+		}
+	}
+	t.Logf("clean run %v; last window %v to %v; outcomes of the kills: %v", clean, lo, hi, outcomes)
+}
+
+// buildCLI builds the helios-scaffold binary into a temporary directory.
+func buildCLI(ctx context.Context, t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "helios-scaffold")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// killAfter starts the CLI, SIGKILLs it after d and waits for it; it returns
+// "exited" when the run ended on its own first, "killed" otherwise.
+func killAfter(ctx context.Context, t *testing.T, bin string, args []string, d time.Duration) string {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if d > 0 {
+		time.Sleep(d)
+	}
+	kerr := cmd.Process.Kill()
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return "exited"
+	case errors.As(err, &exit) && !exit.Exited():
+		return "killed"
+	}
+	t.Fatalf("run killed at %v failed on its own: %v (kill: %v)", d, err, kerr)
+	return ""
+}
+
+// checkComplete fails unless every file of got, other than temporary
+// files, is one of want with the same content.
+func checkComplete(t *testing.T, dir string, d time.Duration, got, want map[string][]byte) {
+	t.Helper()
+	for name, data := range got {
+		w, ok := want[name]
+		switch {
+		case !ok:
+			t.Errorf("kill at %v: %s is not a file a clean run writes", d, filepath.Join(dir, name))
+		case !bytes.Equal(data, w):
+			t.Errorf("kill at %v: %s is incomplete or wrong (%d bytes, want %d)", d, filepath.Join(dir, name), len(data), len(w))
+		}
+	}
+	if _, ok := got[generator.AnswersFile]; ok && len(got) != len(want) {
+		t.Errorf("kill at %v: %s was written before the files it records: %v", d, generator.AnswersFile, sortedNames(got))
+	}
+}
+
+// readTree returns the regular files under dir by slash-separated relative
+// path, leaving out temporary files.
+func readTree(t testing.TB, dir string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p == dir {
+			return filepath.SkipAll
+		}
+		if err != nil || e.IsDir() || isTemp(e.Name()) {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		files[filepath.ToSlash(rel)] = data
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// tempFiles lists the temporary files of a run under dir.
+func tempFiles(t testing.TB, dir string) []string {
+	t.Helper()
+	var temps []string
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p == dir {
+			return filepath.SkipAll
+		}
+		if err == nil && isTemp(e.Name()) {
+			temps = append(temps, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return temps
+}
+
+func isTemp(name string) bool {
+	ok, _ := filepath.Match(".helios-scaffold-*.tmp", name)
+	return ok
+}
+
+func sortedNames(m map[string][]byte) []string {
+	names := make([]string, 0, len(m))
+	for name := range m {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
