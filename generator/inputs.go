@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
+
+	"github.com/distribution/reference"
 )
 
 // Target is the platform a repository is scaffolded for.
@@ -175,21 +176,21 @@ func checkCloudRunSize(cpu string, mem int) error {
 	return nil
 }
 
-// checkImage wants a reference with a pinned tag or a digest: never
-// latest, never none.
+// checkImage wants a valid reference, parsed as docker does, with a pinned
+// tag or a digest: never latest, never none.
 func checkImage(flag, ref string) error {
-	if strings.ContainsAny(ref, " \t\n\"'$`\\") || ref == "" {
-		return inputErrorf("%s %q: not an image reference", flag, ref)
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return inputErrorf("%s %q: not an image reference: %v", flag, ref, err)
 	}
-	if strings.Contains(ref, "@sha256:") {
+	if _, ok := named.(reference.Digested); ok {
 		return nil
 	}
-	last := ref[strings.LastIndex(ref, "/")+1:]
-	_, tag, ok := strings.Cut(last, ":")
+	tagged, ok := named.(reference.Tagged)
 	switch {
-	case !ok || tag == "":
+	case !ok:
 		return inputErrorf("%s %q: pin a tag or a digest", flag, ref)
-	case tag == "latest":
+	case tagged.Tag() == "latest":
 		return inputErrorf("%s %q: pin a tag other than latest, which moves", flag, ref)
 	}
 	return nil

@@ -61,6 +61,7 @@ func TestRenderGolden(t *testing.T) {
 			in.Name, in.Region = "render", "europe-west1"
 			in.Image = "europe-west1-docker.pkg.dev/my-render-project/helios/render:2026-01-01"
 			in.CPU, in.MemoryMB, in.TimeoutSeconds, in.MaxInstances = "4", 8192, 3600, 20
+			in.Concurrency = 4
 			in.ServiceAccount = "helios-render@my-render-project.iam.gserviceaccount.com"
 			in.JobBucket = "my-render-jobs"
 		}},
@@ -469,9 +470,9 @@ func checkService(t *testing.T, in generator.Inputs, data []byte) {
 		t.Errorf("service.yaml: template annotations %v, want gen2 and maxScale %d", annotations, in.MaxInstances)
 	}
 	spec := svc.Spec.Template.Spec
-	if spec.ContainerConcurrency != 1 || spec.TimeoutSeconds != int64(in.TimeoutSeconds) || spec.ServiceAccountName != in.ServiceAccount {
-		t.Errorf("service.yaml: containerConcurrency %d, timeoutSeconds %d, serviceAccountName %q; want 1, %d, %q",
-			spec.ContainerConcurrency, spec.TimeoutSeconds, spec.ServiceAccountName, in.TimeoutSeconds, in.ServiceAccount)
+	if spec.ContainerConcurrency != int64(in.Concurrency) || spec.TimeoutSeconds != int64(in.TimeoutSeconds) || spec.ServiceAccountName != in.ServiceAccount {
+		t.Errorf("service.yaml: containerConcurrency %d, timeoutSeconds %d, serviceAccountName %q; want %d, %d, %q",
+			spec.ContainerConcurrency, spec.TimeoutSeconds, spec.ServiceAccountName, in.Concurrency, in.TimeoutSeconds, in.ServiceAccount)
 	}
 	if len(spec.Containers) != 1 {
 		t.Fatalf("service.yaml: %d containers, want 1", len(spec.Containers))

@@ -5,12 +5,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 )
 
-// ErrNoCFNLint is returned by [CFNLint] when cfn-lint is not on PATH.
+// RequireEnv names the variable that, when set (as .ci/run sets it), makes a
+// missing cfn-lint an ordinary error instead of [ErrNoCFNLint], so that
+// tests which skip without cfn-lint fail instead.
+const RequireEnv = "HELIOS_REQUIRE_CFN_LINT"
+
+// ErrNoCFNLint is returned by [CFNLint] when cfn-lint is not on PATH and
+// [RequireEnv] is not set.
 var ErrNoCFNLint = errors.New("cfn-lint is not installed (pip install cfn-lint)")
 
 // ErrCFNLint is wrapped by the error [CFNLint] returns for a template with
@@ -24,6 +31,9 @@ var ErrCFNLint = errors.New("cfn-lint found problems")
 // directory, so that a .cfnlintrc elsewhere does not apply; ctx bounds it.
 func CFNLint(ctx context.Context, file string) error {
 	bin, err := exec.LookPath("cfn-lint")
+	if err != nil && os.Getenv(RequireEnv) != "" {
+		return fmt.Errorf("cfn-lint is required (%s is set): %w", RequireEnv, err)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrNoCFNLint, err)
 	}

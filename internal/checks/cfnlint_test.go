@@ -114,9 +114,15 @@ func TestCFNLintMissingFile(t *testing.T) {
 
 func TestCFNLintNotInstalled(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
+	t.Setenv(RequireEnv, "")
 	err := CFNLint(t.Context(), "template.yaml")
 	if !errors.Is(err, ErrNoCFNLint) {
 		t.Fatalf("CFNLint() without cfn-lint on PATH = %v, want ErrNoCFNLint", err)
+	}
+	t.Setenv(RequireEnv, "1")
+	err = CFNLint(t.Context(), "template.yaml")
+	if err == nil || errors.Is(err, ErrNoCFNLint) || !strings.Contains(err.Error(), RequireEnv) {
+		t.Fatalf("CFNLint() without cfn-lint, required = %v, want an error naming %s", err, RequireEnv)
 	}
 }
 
