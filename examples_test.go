@@ -78,14 +78,16 @@ func TestExamplesRegenerate(t *testing.T) {
 	}
 }
 
-// TestExamplesBuild vets each example and builds it for both Linux
-// architectures, as the platforms run it.
+// TestExamplesBuild checks that each example's go.mod and go.sum are tidy
+// (they follow this module's requirements through the replace), vets it
+// and builds it for both Linux architectures, as the platforms run it.
 func TestExamplesBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the examples; skipped with -short")
 	}
 	for _, ex := range examples {
 		t.Run(filepath.Base(ex.dir), func(t *testing.T) {
+			goCmd(t, ex.dir, nil, "mod", "tidy", "-diff")
 			goCmd(t, ex.dir, nil, "vet", "./...")
 			for _, arch := range []string{"amd64", "arm64"} {
 				env := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + arch}
