@@ -8,6 +8,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
 
@@ -25,9 +26,41 @@ type File struct {
 	Owner templates.Owner
 }
 
-// funcs is sprig's function map, built once: building it is most of the
-// cost of a render.
-var funcs = sync.OnceValue(sprig.TxtFuncMap)
+// entry is a manifest entry with its templates parsed.
+type entry struct {
+	templates.Entry
+	body, path, when *template.Template // when is nil for "always"
+}
+
+// compiled holds every target's entries, parsed once per process: parsing,
+// and above all copying sprig's function map into each template, is most
+// of the cost of a render.
+var compiled = sync.OnceValues(func() (map[string][]entry, error) {
+	manifest, err := templates.Load()
+	if err != nil {
+		return nil, err
+	}
+	funcs := sprig.TxtFuncMap()
+	out := make(map[string][]entry)
+	for target, list := range manifest {
+		for _, e := range list {
+			c := entry{Entry: e}
+			if c.body, err = templates.Parse(e.Template, funcs); err != nil {
+				return nil, err
+			}
+			if c.path, err = templates.ParseText(e.Template+" (path)", e.Path, funcs); err != nil {
+				return nil, err
+			}
+			if e.When != "" {
+				if c.when, err = templates.ParseText(e.Template+" (when)", e.When, funcs); err != nil {
+					return nil, err
+				}
+			}
+			out[target] = append(out[target], c)
+		}
+	}
+	return out, nil
+})
 
 // view is what templates see: the inputs plus values derived from them.
 type view struct {
@@ -44,13 +77,13 @@ func Render(in Inputs) (map[string]File, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	manifest, err := templates.Load()
+	entries, err := compiled()
 	if err != nil {
 		return nil, err
 	}
 	v := newView(in)
 	out := make(map[string]File)
-	for _, e := range manifest[string(in.Target)] {
+	for _, e := range entries[string(in.Target)] {
 		p, ok, err := entryPath(e, v)
 		if err != nil || !ok {
 			if err != nil {
@@ -58,7 +91,7 @@ func Render(in Inputs) (map[string]File, error) {
 			}
 			continue
 		}
-		data, err := execute(e.Template, v)
+		data, err := execute(e.body, v)
 		if err != nil {
 			return nil, err
 		}
@@ -97,9 +130,9 @@ func ServiceImage(in Inputs) string {
 }
 
 // entryPath renders an entry's path and reports whether its condition holds.
-func entryPath(e templates.Entry, v view) (string, bool, error) {
-	if e.When != "" {
-		when, err := executeText(e.Template+" (when)", e.When, v)
+func entryPath(e entry, v view) (string, bool, error) {
+	if e.when != nil {
+		when, err := execute(e.when, v)
 		if err != nil {
 			return "", false, err
 		}
@@ -107,7 +140,7 @@ func entryPath(e templates.Entry, v view) (string, bool, error) {
 			return "", false, nil
 		}
 	}
-	p, err := executeText(e.Template+" (path)", e.Path, v)
+	p, err := execute(e.path, v)
 	if err != nil {
 		return "", false, err
 	}
@@ -118,26 +151,10 @@ func entryPath(e templates.Entry, v view) (string, bool, error) {
 	return clean, true, nil
 }
 
-func execute(name string, v view) ([]byte, error) {
-	t, err := templates.Parse(name, funcs())
-	if err != nil {
-		return nil, err
-	}
+func execute(t *template.Template, v view) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, v); err != nil {
-		return nil, fmt.Errorf("rendering %s: %w", name, err)
-	}
-	return buf.Bytes(), nil
-}
-
-func executeText(name, text string, v view) ([]byte, error) {
-	t, err := templates.ParseText(name, text, funcs())
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, v); err != nil {
-		return nil, fmt.Errorf("rendering %s: %w", name, err)
+		return nil, fmt.Errorf("rendering %s: %w", t.Name(), err)
 	}
 	return buf.Bytes(), nil
 }
