@@ -1,0 +1,312 @@
+package generator_test
+
+// Platform facts checked on every rendered file: what the platforms and
+// their validators require of template.yaml, service.yaml, the Dockerfiles,
+// the Makefile and the generated Go.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"go/ast"
+	"go/format"
+	"go/parser"
+	"go/token"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	dfparser "github.com/moby/buildkit/frontend/dockerfile/parser"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/helios-project/helios-scaffold/generator"
+	"github.com/helios-project/helios-scaffold/internal/checks"
+	"github.com/helios-project/helios-scaffold/templates"
+)
+
+func checkMakefile(t *testing.T, in generator.Inputs, data []byte) {
+	t.Helper()
+	recipes := regexp.MustCompile(`(?m)^\t(.*go build.*)$`).FindAllStringSubmatch(string(data), -1)
+	if len(recipes) != 1 || !strings.Contains(recipes[0][1], " -o $(ARTIFACTS_DIR)/bootstrap ") {
+		t.Fatalf("Makefile: want one go build -o $(ARTIFACTS_DIR)/bootstrap recipe, got %q", recipes)
+	}
+	checkGoBuild(t, "Makefile", recipes[0][1], in)
+}
+
+// checkGoFile checks that a Go file parses, is gofmt-formatted, and carries
+// the generated header and the go:generate line exactly when the tool owns it.
+func checkGoFile(t *testing.T, name string, f generator.File) {
+	t.Helper()
+	file, err := parser.ParseFile(token.NewFileSet(), name, f.Data, parser.ParseComments)
+	if err != nil {
+		t.Fatalf("%s does not parse: %v", name, err)
+	}
+	if formatted, err := format.Source(f.Data); err != nil || !bytes.Equal(formatted, f.Data) {
+		t.Errorf("%s is not gofmt-formatted (%v)", name, err)
+	}
+	wantOwner := templates.Tool
+	if path.Base(name) == "worker.go" {
+		wantOwner = templates.User
+	}
+	tool := f.Owner == templates.Tool
+	if f.Owner != wantOwner {
+		t.Errorf("%s: owner %s, want %s", name, f.Owner, wantOwner)
+	}
+	if header := bytes.HasPrefix(f.Data, []byte(generatedHeader)); header != tool || ast.IsGenerated(file) != tool {
+		t.Errorf("%s: starts with %q = %t, want %t for a %s file", name, generatedHeader, header, tool, f.Owner)
+	}
+	if gen := bytes.Contains(f.Data, []byte("\n"+goGenerate+"\n")); gen != tool {
+		t.Errorf("%s: has %q = %t, want %t for a %s file", name, goGenerate, gen, tool, f.Owner)
+	}
+}
+
+func wantGOARCH(in generator.Inputs) string {
+	if in.Arch == "arm64" {
+		return "arm64"
+	}
+	return "amd64" // x86_64 on Lambda; Cloud Run runs linux/amd64 only
+}
+
+// checkGoBuild checks the environment and flags of a go build command line.
+func checkGoBuild(t *testing.T, where, line string, in generator.Inputs) {
+	t.Helper()
+	env := map[string]string{}
+	for _, m := range regexp.MustCompile(`\b(CGO_ENABLED|GOOS|GOARCH)=(\S+)`).FindAllStringSubmatch(line, -1) {
+		env[m[1]] = m[2]
+	}
+	if want := map[string]string{"CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": wantGOARCH(in)}; !maps.Equal(env, want) {
+		t.Errorf("%s: go build environment %v, want %v, in %q", where, env, want, line)
+	}
+	if !strings.Contains(line, " -trimpath ") || !strings.HasSuffix(line, " ./cmd/"+in.Name) {
+		t.Errorf("%s: want go build -trimpath ... ./cmd/%s, got %q", where, in.Name, line)
+	}
+	if hasTag := strings.Contains(line, " -tags lambda.norpc "); hasTag != (in.Target == generator.AWS) {
+		t.Errorf("%s: -tags lambda.norpc present = %t, want %t for %s", where, hasTag, !hasTag, in.Target)
+	}
+}
+
+func checkDockerfile(t *testing.T, in generator.Inputs, data []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	switch warnings, err := checks.Dockerfile(ctx, data); {
+	case err != nil:
+		t.Errorf("Dockerfile: %v", err)
+	case len(warnings) > 0:
+		t.Errorf("Dockerfile: docker build --check warns:\n%s", strings.Join(warnings, "\n"))
+	}
+	res, err := dfparser.Parse(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("Dockerfile: %v", err)
+	}
+	stages, metaArgs, err := instructions.Parse(res.AST, nil)
+	if err != nil || len(stages) != 2 {
+		t.Fatalf("Dockerfile: %d stages, %v; want a build stage and a final stage", len(stages), err)
+	}
+	args := map[string]string{}
+	for _, a := range metaArgs {
+		for _, kv := range a.Args {
+			if kv.Value == nil {
+				t.Errorf("Dockerfile: ARG %s has no default", kv.Key)
+				continue
+			}
+			args[kv.Key] = *kv.Value
+			if strings.Contains(*kv.Value, "latest") {
+				t.Errorf("Dockerfile: ARG %s=%s uses latest", kv.Key, *kv.Value)
+			}
+		}
+	}
+	for _, s := range stages {
+		base := os.Expand(s.BaseName, func(k string) string { return args[k] })
+		if err := pinnedImage(base); err != nil {
+			t.Errorf("Dockerfile: FROM %s (%s): %v", s.BaseName, base, err)
+		}
+	}
+	if base := os.Expand(stages[1].BaseName, func(k string) string { return args[k] }); base != in.BaseImage {
+		t.Errorf("Dockerfile: final stage FROM %s, want --base-image %s", base, in.BaseImage)
+	}
+	var entrypoint *instructions.EntrypointCommand
+	var user *instructions.UserCommand
+	var builds []string
+	for _, c := range slices.Concat(stages[0].Commands, stages[1].Commands) {
+		switch c := c.(type) {
+		case *instructions.EntrypointCommand:
+			entrypoint = c
+		case *instructions.UserCommand:
+			user = c
+		case *instructions.RunCommand:
+			if line := strings.Join(strings.Fields(strings.Join(c.CmdLine, " ")), " "); strings.Contains(line, "go build") {
+				builds = append(builds, line)
+			}
+		}
+	}
+	if len(builds) != 1 {
+		t.Fatalf("Dockerfile: go build runs %d times, want once", len(builds))
+	}
+	checkGoBuild(t, "Dockerfile", builds[0], in)
+	if entrypoint == nil || entrypoint.PrependShell || len(entrypoint.CmdLine) == 0 || !path.IsAbs(entrypoint.CmdLine[0]) {
+		t.Errorf("Dockerfile: want ENTRYPOINT in exec form with an absolute path, got %v", entrypoint)
+	}
+	if in.Target == generator.CloudRun {
+		if user == nil || slices.Contains([]string{"", "0", "root", "0:0", "root:root"}, user.User) {
+			t.Errorf("Dockerfile: the final stage must run as a non-root USER, got %v", user)
+		}
+	} else if entrypoint != nil && len(entrypoint.CmdLine) > 0 && path.Base(entrypoint.CmdLine[0]) != "bootstrap" {
+		t.Errorf("Dockerfile: Lambda ENTRYPOINT %q is not the bootstrap binary", entrypoint.CmdLine)
+	}
+}
+
+// pinnedImage wants an image reference with a digest or a tag other than latest.
+func pinnedImage(ref string) error {
+	if strings.Contains(ref, "@sha256:") {
+		return nil
+	}
+	_, tag, ok := strings.Cut(ref[strings.LastIndex(ref, "/")+1:], ":")
+	if !ok || tag == "" || tag == "latest" {
+		return errors.New("not pinned to a tag other than latest or to a digest")
+	}
+	return nil
+}
+
+// samTemplate is the part of template.yaml the tests look at.
+type samTemplate struct {
+	Transform string `yaml:"Transform"`
+	Resources map[string]struct {
+		Type       string            `yaml:"Type"`
+		Properties samFunction       `yaml:"Properties"`
+		Metadata   map[string]string `yaml:"Metadata"`
+	} `yaml:"Resources"`
+}
+
+type samFunction struct {
+	FunctionName     string   `yaml:"FunctionName"`
+	PackageType      string   `yaml:"PackageType"`
+	Handler          string   `yaml:"Handler"`
+	Runtime          string   `yaml:"Runtime"`
+	Architectures    []string `yaml:"Architectures"`
+	MemorySize       int      `yaml:"MemorySize"`
+	Timeout          int      `yaml:"Timeout"`
+	EphemeralStorage struct {
+		Size int `yaml:"Size"`
+	} `yaml:"EphemeralStorage"`
+	LoggingConfig struct {
+		LogFormat string `yaml:"LogFormat"`
+	} `yaml:"LoggingConfig"`
+	Policies []struct {
+		Statement []struct {
+			Effect   string    `yaml:"Effect"`
+			Action   []string  `yaml:"Action"`
+			Resource yaml.Node `yaml:"Resource"` // !Sub
+		} `yaml:"Statement"`
+	} `yaml:"Policies"`
+}
+
+func checkSAM(t *testing.T, in generator.Inputs, data []byte) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "template.yaml")
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	switch err := checks.CFNLint(ctx, file); {
+	case errors.Is(err, checks.ErrNoCFNLint):
+		t.Logf("template.yaml not linted: %v", err)
+	case err != nil:
+		t.Errorf("template.yaml: %v", err)
+	}
+
+	var tmpl samTemplate
+	if err := yaml.Unmarshal(data, &tmpl); err != nil {
+		t.Fatalf("template.yaml: %v", err)
+	}
+	w, ok := tmpl.Resources["Worker"]
+	if !ok || w.Type != "AWS::Serverless::Function" || tmpl.Transform != "AWS::Serverless-2016-10-31" {
+		t.Fatalf("template.yaml: no AWS::Serverless::Function Worker in a SAM template")
+	}
+	p := w.Properties
+	if p.FunctionName != in.Name || !slices.Equal(p.Architectures, []string{in.Arch}) {
+		t.Errorf("template.yaml: FunctionName %q, Architectures %q; want %q, [%s]", p.FunctionName, p.Architectures, in.Name, in.Arch)
+	}
+	if p.MemorySize != in.MemoryMB || p.Timeout != in.TimeoutSeconds || p.EphemeralStorage.Size != in.EphemeralStorageMB {
+		t.Errorf("template.yaml: MemorySize %d, Timeout %d, EphemeralStorage %d; want %d, %d, %d",
+			p.MemorySize, p.Timeout, p.EphemeralStorage.Size, in.MemoryMB, in.TimeoutSeconds, in.EphemeralStorageMB)
+	}
+	if p.LoggingConfig.LogFormat != "JSON" {
+		t.Errorf("template.yaml: LogFormat %q, want JSON", p.LoggingConfig.LogFormat)
+	}
+	if in.Package == "zip" {
+		want := map[string]string{"BuildMethod": "makefile"}
+		if p.Runtime != "provided.al2023" || p.Handler != "bootstrap" || p.PackageType != "" || !maps.Equal(w.Metadata, want) {
+			t.Errorf("template.yaml: zip function has Runtime %q, Handler %q, PackageType %q, Metadata %v; want provided.al2023, bootstrap, none, %v",
+				p.Runtime, p.Handler, p.PackageType, w.Metadata, want)
+		}
+	} else {
+		want := map[string]string{"Dockerfile": "Dockerfile", "DockerContext": ".", "DockerTag": in.Name}
+		if p.PackageType != "Image" || p.Runtime != "" || p.Handler != "" || !maps.Equal(w.Metadata, want) {
+			t.Errorf("template.yaml: image function has PackageType %q, Runtime %q, Handler %q, Metadata %v; want Image, none, none, %v",
+				p.PackageType, p.Runtime, p.Handler, w.Metadata, want)
+		}
+	}
+	var grants []string
+	for _, pol := range p.Policies {
+		for _, s := range pol.Statement {
+			grants = append(grants, s.Effect+" "+strings.Join(s.Action, ",")+" "+s.Resource.Tag+" "+s.Resource.Value)
+		}
+	}
+	var want []string
+	if in.JobBucket != "" {
+		want = []string{
+			"Allow s3:GetObject !Sub arn:${AWS::Partition}:s3:::" + in.JobBucket + "/*",
+			"Allow s3:ListBucket !Sub arn:${AWS::Partition}:s3:::" + in.JobBucket,
+		}
+	}
+	if !slices.Equal(grants, want) {
+		t.Errorf("template.yaml: policies grant %q, want %q", grants, want)
+	}
+}
+
+func checkService(t *testing.T, in generator.Inputs, data []byte) {
+	t.Helper()
+	svc, err := checks.Service(data)
+	if err != nil {
+		t.Fatalf("service.yaml: %v", err)
+	}
+	if svc.Metadata.Name != in.Name || svc.Metadata.Labels["cloud.googleapis.com/location"] != in.Region {
+		t.Errorf("service.yaml: name %q in %q, want %q in %q", svc.Metadata.Name, svc.Metadata.Labels["cloud.googleapis.com/location"], in.Name, in.Region)
+	}
+	if v, ok := svc.Metadata.Annotations["run.googleapis.com/invoker-iam-disabled"]; ok && v != "false" {
+		t.Errorf("service.yaml: invoker-iam-disabled %q: invoker IAM must stay on", v)
+	}
+	annotations := svc.Spec.Template.Metadata.Annotations
+	if annotations["run.googleapis.com/execution-environment"] != "gen2" || annotations["autoscaling.knative.dev/maxScale"] != strconv.Itoa(in.MaxInstances) {
+		t.Errorf("service.yaml: template annotations %v, want gen2 and maxScale %d", annotations, in.MaxInstances)
+	}
+	spec := svc.Spec.Template.Spec
+	if spec.ContainerConcurrency != int64(in.Concurrency) || spec.TimeoutSeconds != int64(in.TimeoutSeconds) || spec.ServiceAccountName != in.ServiceAccount {
+		t.Errorf("service.yaml: containerConcurrency %d, timeoutSeconds %d, serviceAccountName %q; want %d, %d, %q",
+			spec.ContainerConcurrency, spec.TimeoutSeconds, spec.ServiceAccountName, in.Concurrency, in.TimeoutSeconds, in.ServiceAccount)
+	}
+	if len(spec.Containers) != 1 {
+		t.Fatalf("service.yaml: %d containers, want 1", len(spec.Containers))
+	}
+	c := spec.Containers[0]
+	if c.Image != generator.ServiceImage(in) || (in.Image != "" && c.Image != in.Image) {
+		t.Errorf("service.yaml: image %q, want %q", c.Image, generator.ServiceImage(in))
+	}
+	if len(c.Ports) != 1 || c.Ports[0].ContainerPort != 8080 || c.Ports[0].Name != "http1" {
+		t.Errorf("service.yaml: ports %+v, want one http1 port 8080", c.Ports)
+	}
+	wantLimits := map[string]string{"cpu": in.CPU, "memory": strconv.Itoa(in.MemoryMB) + "Mi"}
+	if c.Resources == nil || !maps.Equal(c.Resources.Limits, wantLimits) {
+		t.Errorf("service.yaml: resources %+v, want limits %v", c.Resources, wantLimits)
+	}
+}
