@@ -1,5 +1,7 @@
-// Command cloudrunworker is the Cloud Run entry point exactly as
-// helios-scaffold generates it; the tests and benchmarks build it.
+// Command cloudrunworker is the Cloud Run entry point that helios-scaffold generates,
+// with the default worker.go folded in; the runtime's tests and benchmarks
+// build it. The generated files themselves are in examples/, whose tests
+// build and run them too.
 package main
 
 import (
