@@ -22,23 +22,38 @@ func printNextSteps(w io.Writer, dir string, in generator.Inputs) error {
 		ew.printf("  sam validate --lint\n")
 		ew.printf("  sam build && sam deploy --guided --region %s\n", in.Region)
 	case generator.CloudRun:
-		image := generator.ServiceImage(in)
-		ew.printf("  # serve locally, then post a chunk to it from another shell:\n")
-		ew.printf("  PORT=8080 go run ./cmd/%s\n", in.Name)
-		ew.printf("  curl -s localhost:8080 -d '{\"jobPath\":\"job.json\",\"chunkIndex\":0}'\n")
-		ew.printf("  # build the image and deploy the service:\n")
-		ew.printf("  gcloud builds submit --tag %s\n", image)
-		ew.printf("  gcloud run services replace service.yaml --region %s\n", in.Region)
-		ew.printf("  # let your invoker's service account call it (there is no public invoker):\n")
-		ew.printf("  gcloud run services add-iam-policy-binding %s --region %s \\\n", in.Name, in.Region)
-		ew.printf("      --member serviceAccount:INVOKER_EMAIL --role roles/run.invoker\n")
-		if in.JobBucket != "" {
-			ew.printf("  # let the service read job specs and assets:\n")
-			ew.printf("  gcloud storage buckets add-iam-policy-binding gs://%s \\\n", in.JobBucket)
-			ew.printf("      --member serviceAccount:SERVICE_ACCOUNT_EMAIL --role roles/storage.objectViewer\n")
-		}
+		printCloudRunSteps(ew, in)
 	}
 	ew.printf("  # after go get -u %s, bring the entry point in line:\n", generator.ModulePath)
 	ew.printf("  go generate ./...\n")
 	return ew.err
+}
+
+// printCloudRunSteps prints the local run, the image build and the deploy.
+func printCloudRunSteps(ew *errWriter, in generator.Inputs) {
+	project := ""
+	if in.Project != "" {
+		project = " --project " + in.Project
+	}
+	ew.printf("  # serve locally, then post a chunk to it from another shell:\n")
+	ew.printf("  PORT=8080 go run ./cmd/%s\n", in.Name)
+	ew.printf("  curl -s localhost:8080 -d '{\"jobPath\":\"job.json\",\"chunkIndex\":0}'\n")
+	ew.printf("  # build the image and deploy the service:\n")
+	if in.Image == "" {
+		ew.printf("  gcloud artifacts repositories create helios --repository-format docker --location %s%s  # once\n", in.Region, project)
+	}
+	ew.printf("  gcloud builds submit --tag %s%s\n", generator.ServiceImage(in), project)
+	ew.printf("  gcloud run services replace service.yaml --region %s%s\n", in.Region, project)
+	ew.printf("  # let your invoker's service account call it (there is no public invoker):\n")
+	ew.printf("  gcloud run services add-iam-policy-binding %s --region %s%s \\\n", in.Name, in.Region, project)
+	ew.printf("      --member serviceAccount:INVOKER_EMAIL --role roles/run.invoker\n")
+	if in.JobBucket != "" {
+		sa := in.ServiceAccount
+		if sa == "" {
+			sa = "SERVICE_ACCOUNT_EMAIL"
+		}
+		ew.printf("  # let the service read job specs and assets:\n")
+		ew.printf("  gcloud storage buckets add-iam-policy-binding gs://%s \\\n", in.JobBucket)
+		ew.printf("      --member serviceAccount:%s --role roles/storage.objectViewer\n", sa)
+	}
 }
