@@ -86,8 +86,11 @@ func (o *initOptions) register(fs *pflag.FlagSet, defaults *generator.Inputs) {
 // defaults, with the flags that were set on the command line applied.
 func (o *initOptions) inputs(fs *pflag.FlagSet, parsed generator.Inputs, prev *generator.Answers) generator.Inputs {
 	in := generator.Defaults(o.target)
-	if prev != nil && prev.Inputs.Target == o.target {
+	switch {
+	case prev != nil && prev.Inputs.Target == o.target:
 		in = prev.Inputs
+	case prev != nil: // switching target (--force): keep what both share
+		in.Name, in.Module, in.ReplaceRuntime = prev.Inputs.Name, prev.Inputs.Module, prev.Inputs.ReplaceRuntime
 	}
 	for _, f := range o.flags {
 		if !fs.Changed(f.name) {

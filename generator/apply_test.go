@@ -231,8 +231,10 @@ func TestActionDiff(t *testing.T) {
 		{"update of an empty file", generator.Action{Path: "e", Fate: generator.Update, Old: []byte{}, New: []byte("x\n")},
 			"--- a/e\n+++ b/e\n@@ -0,0 +1 @@\n+x\n"},
 		{"unchanged", generator.Action{Path: "u", Fate: generator.Unchanged, Old: []byte("a\n"), New: []byte("a\n")}, ""},
-		{"skip-edited", generator.Action{Path: "s", Fate: generator.SkipEdited, Old: []byte("mine\n"), New: []byte("ours\n")}, ""},
-		{"conflict", generator.Action{Path: "c", Fate: generator.Conflict, Old: []byte("mine\n"), New: []byte("ours\n")}, ""},
+		{"skip-edited: what --force would write", generator.Action{Path: "s", Fate: generator.SkipEdited, Old: []byte("mine\n"), New: []byte("ours\n")},
+			"--- a/s (on disk)\n+++ b/s (generated; --force writes it)\n@@ -1 +1 @@\n-mine\n+ours\n"},
+		{"conflict: what --force would write", generator.Action{Path: "c", Fate: generator.Conflict, Old: []byte("mine\n"), New: []byte("ours\n")},
+			"--- a/c (on disk)\n+++ b/c (generated; --force writes it)\n@@ -1 +1 @@\n-mine\n+ours\n"},
 		{"stale", generator.Action{Path: "st", Fate: generator.Stale}, ""},
 	}
 	for _, tt := range tests {

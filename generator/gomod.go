@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
 )
 
 // GoVersion is the Go language version (the go line's major.minor) of
@@ -62,6 +63,11 @@ func EditGoMod(old []byte, in Inputs, version string) (GoModEdit, error) {
 	req, err := requiredVersion(f, in, version)
 	if err != nil {
 		return edit, err
+	}
+	for _, r := range f.Require {
+		if r.Mod.Path == ModulePath && semver.Compare(req, r.Mod.Version) < 0 {
+			edit.Notes = append(edit.Notes, fmt.Sprintf("lowered %s from %s to %s, the version of this helios-scaffold", ModulePath, r.Mod.Version, req))
+		}
 	}
 	if err := f.AddRequire(ModulePath, req); err != nil {
 		return edit, fmt.Errorf("requiring %s %s: %w", ModulePath, req, err)

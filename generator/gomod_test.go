@@ -109,6 +109,10 @@ func TestEditGoMod(t *testing.T) {
 			version: "v1.2.3", wantReq: "v1.2.3", absent: []string{"v1.0.0"},
 		},
 		{
+			name: "an older helios-scaffold lowers the requirement, and says so", old: "module example.com/farm\n\ngo 1.26\n\nrequire " + mp + " v1.3.0\n",
+			version: "v1.2.3", wantReq: "v1.2.3", notes: []string{"lowered " + mp + " from v1.3.0 to v1.2.3"},
+		},
+		{
 			name: "devel keeps the required version", old: "module example.com/farm\n\ngo 1.26\n\nrequire " + mp + " v1.1.0\n",
 			version: generator.Devel, wantReq: "v1.1.0",
 		},

@@ -101,12 +101,8 @@ var (
 // Validate reports every input that is out of the target platform's range,
 // each with the rule or range it breaks. The errors wrap [ErrInput].
 func (in Inputs) Validate() error {
-	var errs []error
-	bad := func(cond bool, format string, args ...any) {
-		if cond {
-			errs = append(errs, inputErrorf(format, args...))
-		}
-	}
+	var errs problems
+	bad := errs.check
 	switch in.Target {
 	case AWS:
 		bad(!lambdaName.MatchString(in.Name), "--name %q: a Lambda function name is 1 to 64 letters, digits, hyphens or underscores, starting with a letter or digit", in.Name)
@@ -134,12 +130,8 @@ func (in Inputs) Validate() error {
 }
 
 func (in Inputs) validateCloudRun() []error {
-	var errs []error
-	bad := func(cond bool, format string, args ...any) {
-		if cond {
-			errs = append(errs, inputErrorf(format, args...))
-		}
-	}
+	var errs problems
+	bad := errs.check
 	bad(!runName.MatchString(in.Name), "--name %q: a Cloud Run service name is 1 to 49 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen", in.Name)
 	bad(in.TimeoutSeconds < 1 || in.TimeoutSeconds > 3600, "--timeout %d: Cloud Run request timeout is 1 to 3600 seconds", in.TimeoutSeconds)
 	bad(in.Concurrency < 1 || in.Concurrency > 1000, "--concurrency %d: want 1 to 1000 (1 suits render chunks)", in.Concurrency)
@@ -159,6 +151,16 @@ func (in Inputs) validateCloudRun() []error {
 		}
 	}
 	return errs
+}
+
+// problems collects input errors.
+type problems []error
+
+// check adds the error that format describes when bad holds.
+func (p *problems) check(bad bool, format string, args ...any) {
+	if bad {
+		*p = append(*p, inputErrorf(format, args...))
+	}
 }
 
 // checkCloudRunSize applies Cloud Run's CPU and memory pairing rules for the

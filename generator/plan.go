@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/helios-project/helios-scaffold/templates"
 )
@@ -84,23 +85,11 @@ func NewPlan(dir string, files map[string]File, in Inputs, prev *Answers, versio
 		}
 		p.Actions = append(p.Actions, a)
 	}
-	for _, name := range sortedKeys(prev.Files) {
-		if _, ok := files[name]; ok {
-			continue
-		}
-		old, err := readFile(dir, name)
-		if err != nil {
-			return nil, err
-		}
-		if old == nil {
-			continue // deleted: forget it
-		}
-		// Still recorded, so that it stays known as ours (and a user file
-		// as the user's) should it be generated again.
-		next.Files[name] = prev.Files[name]
-		p.Actions = append(p.Actions, Action{Path: name, Fate: Stale, Owner: string(templates.Tool), Old: old,
-			Note: "no longer generated; left in place, delete it if unused"})
+	stale, err := staleActions(dir, files, prev, next.Files)
+	if err != nil {
+		return nil, err
 	}
+	p.Actions = append(p.Actions, stale...)
 	gomod, err := goModAction(dir, in, version)
 	if err != nil {
 		return nil, err
@@ -127,26 +116,72 @@ func fileAction(dir, name string, f File, recorded string, opt Options) (Action,
 		return a, err
 	}
 	a.Old = old
-	onDisk := old != nil
 	switch {
-	case !onDisk:
+	case old == nil:
 		a.Fate = Create
 	case string(old) == string(f.Data):
 		a.Fate = Unchanged
-	case f.Owner == templates.User && recorded != "":
-		a.Fate, a.Note = Unchanged, "never rewritten"
+	case f.Owner == templates.User:
+		a.Fate, a.Note = userFileFate(recorded, opt)
 	case recorded == "" && opt.Force:
 		a.Fate, a.Note = Update, "was not ours; overwritten (--force)"
 	case recorded == "":
 		a.Fate, a.Note = Conflict, "exists and was not written by helios-scaffold; move it away or use --force"
 	case Hash(old) != recorded && opt.Force:
 		a.Fate, a.Note = Update, "edited; overwritten (--force)"
+	case Hash(old) != recorded && Hash(f.Data) != recorded:
+		a.Fate, a.Note = SkipEdited, "edited since helios-scaffold wrote it; kept, so the new inputs do not reach it (--diff shows them, --force overwrites)"
 	case Hash(old) != recorded:
 		a.Fate, a.Note = SkipEdited, "edited since helios-scaffold wrote it; kept (--force overwrites)"
 	default:
 		a.Fate = Update
 	}
 	return a, nil
+}
+
+// userFileFate is the fate of a user-owned file that exists and differs
+// from the template: it is never overwritten, not even with Force, which
+// only adopts a file helios-scaffold did not write.
+func userFileFate(recorded string, opt Options) (Fate, string) {
+	switch {
+	case recorded != "":
+		return Unchanged, "never rewritten"
+	case opt.Force:
+		return Unchanged, "not written by helios-scaffold; kept as yours (user files are never overwritten, even with --force)"
+	}
+	return Conflict, "exists and was not written by helios-scaffold; move it away, or keep it as yours with --force"
+}
+
+// staleActions reports the recorded files that are no longer generated,
+// such as those of a previous --name, and keeps them in the record next
+// while they exist, so that they stay known as ours, or as the user's.
+func staleActions(dir string, files map[string]File, prev *Answers, next map[string]string) ([]Action, error) {
+	var before map[string]File
+	if prev.Inputs.Target != "" {
+		before, _ = Render(prev.Inputs) // only for the owners; prev was validated
+	}
+	var out []Action
+	for _, name := range sortedKeys(prev.Files) {
+		if _, ok := files[name]; ok {
+			continue
+		}
+		old, err := readFile(dir, name)
+		if err != nil {
+			return nil, err
+		}
+		if old == nil {
+			continue // deleted: forget it
+		}
+		next[name] = prev.Files[name]
+		a := Action{Path: name, Fate: Stale, Owner: string(templates.Tool), Old: old,
+			Note: "no longer generated; left in place, delete it if unused"}
+		if f, ok := before[name]; ok && f.Owner == templates.User {
+			a.Owner = string(templates.User)
+			a.Note = "no longer used; move what you changed into its replacement, then delete it"
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // recordedHash is the hash to record for a file after the plan is applied:
@@ -156,10 +191,13 @@ func recordedHash(a Action, prev string) string {
 	case Create, Update:
 		return Hash(a.New)
 	case Unchanged:
-		if prev != "" && string(a.Old) != string(a.New) {
+		switch {
+		case string(a.Old) == string(a.New):
+			return Hash(a.New)
+		case prev != "":
 			return prev // a user file, kept as the user has it
 		}
-		return Hash(a.New)
+		return Hash(a.Old) // a user file adopted with Force
 	default:
 		return prev
 	}
@@ -179,6 +217,14 @@ func goModAction(dir string, in Inputs, version string) (goModResult, error) {
 	edit, err := EditGoMod(old, in, version)
 	if err != nil {
 		return goModResult{}, fmt.Errorf("%s: %w", filepath.Join(dir, "go.mod"), err)
+	}
+	if r := in.ReplaceRuntime; r != "" {
+		if !filepath.IsAbs(r) {
+			r = filepath.Join(dir, r)
+		}
+		if _, err := os.Stat(filepath.Join(r, "go.mod")); err != nil {
+			edit.Notes = append(edit.Notes, fmt.Sprintf("--replace-runtime %s: no go.mod there yet; builds fail until %s is checked out there", in.ReplaceRuntime, ModulePath))
+		}
 	}
 	return goModResult{
 		action: contentAction("go.mod", ownerGoMod, old, edit.Data, 0o644),
@@ -221,6 +267,8 @@ func CheckDir(dir string) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil
+	case errors.Is(err, syscall.ENOTDIR):
+		return inputErrorf("--dir %s: a parent is not a directory", dir)
 	case err != nil:
 		return fmt.Errorf("--dir %s: %w", dir, err)
 	case !st.IsDir():

@@ -356,9 +356,11 @@ func TestPlanDirIsFile(t *testing.T) {
 	dir := t.TempDir()
 	putFile(t, dir, "repo", "not a directory\n")
 	in := farmInputs()
-	_, err := generator.NewPlan(filepath.Join(dir, "repo"), renderInputs(t, in), in, nil, testVersion, generator.Options{})
-	if !errors.Is(err, generator.ErrInput) || !strings.Contains(err.Error(), "--dir") {
-		t.Errorf("NewPlan into a regular file = %v, want an ErrInput about --dir", err)
+	for _, target := range []string{"repo", "repo/sub"} {
+		_, err := generator.NewPlan(filepath.Join(dir, target), renderInputs(t, in), in, nil, testVersion, generator.Options{})
+		if !errors.Is(err, generator.ErrInput) || !strings.Contains(err.Error(), "--dir") {
+			t.Errorf("NewPlan into %s, below a regular file = %v, want an ErrInput about --dir", target, err)
+		}
 	}
 }
 
