@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestReadmeFirstCommand runs the README's first command, as a new user
+// would paste it, with its demo directory moved into a temporary one: it
+// must scaffold a project that builds and answers one chunk locally.
+func TestReadmeFirstCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a scaffolded project; skipped with -short")
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const marker = "# Scaffold a Lambda worker"
+	_, rest, ok := strings.Cut(string(readme), marker)
+	if !ok {
+		t.Fatalf("README.md has no %q line", marker)
+	}
+	lines := strings.SplitN(rest, "\n", 3)
+	if len(lines) < 3 || !strings.HasPrefix(lines[1], "go run . init aws") {
+		t.Fatalf("the line after %q is not the scaffold command: %q", marker, lines)
+	}
+	demo := filepath.Join(t.TempDir(), "helios-demo")
+	command := strings.ReplaceAll(lines[1], "/tmp/helios-demo", demo)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-euc", command)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s: %v\nstdout:\n%s\nstderr:\n%s", command, err, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{"create      cmd/helios-worker/main.go", `{"statusCode":200,`, "rendering frames 0+30 of hello"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
+		}
+	}
+}
