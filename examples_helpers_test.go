@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 )
@@ -64,5 +63,3 @@ func waitListening(t *testing.T, addr string) {
 	}
 	t.Fatalf("nothing listening on %s after 10s", addr)
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -47,27 +47,17 @@ func TestExamplesRegenerate(t *testing.T) {
 			if strings.Contains(out, "skip-edited") || strings.Contains(out, "conflict") {
 				t.Fatalf("generate into a copy kept files:\n%s", out)
 			}
-			n := 0
-			err = filepath.WalkDir(tmp, func(p string, d fs.DirEntry, err error) error {
-				if err != nil || d.IsDir() {
-					return err
-				}
-				rel, _ := filepath.Rel(tmp, p)
-				got, _ := os.ReadFile(p)
+			got := readTree(t, tmp)
+			for _, rel := range sortedNames(got) {
 				want, err := os.ReadFile(filepath.Join(ex.dir, rel))
 				if err != nil {
 					t.Errorf("%s is generated but not committed: %v", rel, err)
-				} else if !bytes.Equal(got, want) {
+				} else if !bytes.Equal(got[rel], want) {
 					t.Errorf("%s/%s differs from a fresh generate; run: go run . generate --dir %s", ex.dir, rel, ex.dir)
 				}
-				n++
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
 			}
-			if want := len(answers.Files) + 2; n != want {
-				t.Errorf("generate wrote %d files, want %d (the answers' files, go.mod and the answers)", n, want)
+			if want := len(answers.Files) + 2; len(got) != want {
+				t.Errorf("generate wrote %d files, want %d (the answers' files, go.mod and the answers)", len(got), want)
 			}
 			// The committed tree itself is clean: nothing edited, nothing due.
 			check := runCLI(t, 0, "generate", "--check", "--dir", ex.dir)
@@ -156,7 +146,7 @@ func TestExampleCloudRunOnPort(t *testing.T) {
 	l.Close()
 	cmd := exec.Command(bin)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PORT="+itoa(port))
+	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port))
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -166,14 +156,14 @@ func TestExampleCloudRunOnPort(t *testing.T) {
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() { cmd.Process.Kill(); <-done })
 
-	url := "http://127.0.0.1:" + itoa(port) + "/"
+	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
 	client := &http.Client{Timeout: 20 * time.Second}
-	waitListening(t, "127.0.0.1:"+itoa(port))
+	waitListening(t, "127.0.0.1:"+strconv.Itoa(port))
 	for _, tt := range []struct {
 		chunk, status int
 		text          string
 	}{{0, 200, "rendering frames 0+30"}, {1, 500, "frame 30 failed"}} {
-		body := `{"jobPath":"job.json","chunkIndex":` + itoa(tt.chunk) + `}`
+		body := `{"jobPath":"job.json","chunkIndex":` + strconv.Itoa(tt.chunk) + `}`
 		resp, err := client.Post(url, "application/json", strings.NewReader(body))
 		if err != nil {
 			t.Fatalf("chunk %d: %v\n%s", tt.chunk, err, logs.String())
