@@ -64,8 +64,8 @@ func BenchmarkWriteFilesBaseline(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if len(files) != 7 {
-		b.Fatalf("init wrote %d files, want 7", len(files))
+	if len(files) != 8 {
+		b.Fatalf("init wrote %d files, want 8", len(files))
 	}
 	base := b.TempDir()
 	b.ReportAllocs()

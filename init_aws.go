@@ -12,6 +12,7 @@ func newInitAWSCmd() *cobra.Command {
 		{"package", "Lambda package type: image (room for a browser or ffmpeg) or zip", func(in *generator.Inputs) any { return &in.Package }},
 		{"memory", "Lambda memory in MB (128 to 10240)", func(in *generator.Inputs) any { return &in.MemoryMB }},
 		{"ephemeral-storage", "Lambda /tmp size in MB (512 to 10240)", func(in *generator.Inputs) any { return &in.EphemeralStorageMB }},
+		{"image", "ECR repository that sam deploy pushes the image to (default: one sam deploy creates)", func(in *generator.Inputs) any { return &in.Image }},
 	})
 	cmd.Use = "aws"
 	cmd.Short = "Render an AWS Lambda worker: cmd/<name>, template.yaml (SAM), Dockerfile"
@@ -20,6 +21,7 @@ func newInitAWSCmd() *cobra.Command {
   cmd/<name>/main.go    the entry point (generated; rewritten by go generate)
   cmd/<name>/worker.go  where you configure the worker (yours; never rewritten)
   template.yaml         the SAM template: provided.al2023, JSON logs, least-privilege IAM
+  samconfig.toml        sam deploy settings: stack name, --region, the image repository
   Dockerfile            with --package image (the default), and .dockerignore
   Makefile              with --package zip, for sam build
   go.mod                requiring the runtime and running helios-scaffold as a tool

@@ -44,8 +44,8 @@ func TestKill(t *testing.T) {
 		clean = min(clean, time.Since(start))
 	}
 	want := readTree(t, ref)
-	if len(want) != 7 {
-		t.Fatalf("clean run wrote %d files, want 7: %v", len(want), sortedNames(want))
+	if len(want) != 8 {
+		t.Fatalf("clean run wrote %d files, want 8: %v", len(want), sortedNames(want))
 	}
 
 	// Fixed delays of 0 to a few ms, then many random ones, drawn from a

@@ -20,7 +20,7 @@ func printNextSteps(w io.Writer, dir string, in generator.Inputs) error {
 		ew.printf("  # run one chunk locally (stdin mode), with a job spec of yours:\n")
 		ew.printf("  echo '{\"jobPath\":\"job.json\",\"chunkIndex\":0}' | go run ./cmd/%s\n", in.Name)
 		ew.printf("  sam validate --lint\n")
-		ew.printf("  sam build && sam deploy --guided --region %s\n", in.Region)
+		ew.printf("  sam build && sam deploy          # settings in samconfig.toml (region %s)\n", in.Region)
 	case generator.CloudRun:
 		printCloudRunSteps(ew, in)
 	}

@@ -32,6 +32,7 @@ func ExampleRender() {
 	// Dockerfile            tool -rw-r--r--
 	// cmd/worker/main.go    tool -rw-r--r--
 	// cmd/worker/worker.go  user -rw-r--r--
+	// samconfig.toml        tool -rw-r--r--
 	// template.yaml         tool -rw-r--r--
 }
 

@@ -88,14 +88,15 @@ func Defaults(t Target) Inputs {
 }
 
 var (
-	lambdaName   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
-	runName      = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$`)
-	awsRegion    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
-	gcpRegion    = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+$`)
-	gcpProject   = regexp.MustCompile(`^[a-z][-a-z0-9]{4,28}[a-z0-9]$`)
-	s3Bucket     = regexp.MustCompile(`^[a-z0-9][-a-z0-9.]{1,61}[a-z0-9]$`)
-	gcsBucket    = regexp.MustCompile(`^[a-z0-9][-a-z0-9_.]{1,220}[a-z0-9]$`)
-	serviceEmail = regexp.MustCompile(`^[a-z0-9][-a-z0-9]{4,62}@([-a-z0-9]+\.iam|developer)\.gserviceaccount\.com$`)
+	lambdaName    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+	runName       = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$`)
+	awsRegion     = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	gcpRegion     = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+$`)
+	gcpProject    = regexp.MustCompile(`^[a-z][-a-z0-9]{4,28}[a-z0-9]$`)
+	s3Bucket      = regexp.MustCompile(`^[a-z0-9][-a-z0-9.]{1,61}[a-z0-9]$`)
+	gcsBucket     = regexp.MustCompile(`^[a-z0-9][-a-z0-9_.]{1,220}[a-z0-9]$`)
+	ecrRepository = regexp.MustCompile(`^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9]+([._/-][a-z0-9]+)*$`)
+	serviceEmail  = regexp.MustCompile(`^[a-z0-9][-a-z0-9]{4,62}@([-a-z0-9]+\.iam|developer)\.gserviceaccount\.com$`)
 )
 
 // Validate reports every input that is out of the target platform's range,
@@ -113,7 +114,8 @@ func (in Inputs) Validate() error {
 		bad(in.EphemeralStorageMB < 512 || in.EphemeralStorageMB > 10240, "--ephemeral-storage %d: Lambda ephemeral storage is 512 to 10240 MB", in.EphemeralStorageMB)
 		bad(!awsRegion.MatchString(in.Region), "--region %q: want an AWS region such as us-east-1", in.Region)
 		bad(in.JobBucket != "" && !s3Bucket.MatchString(in.JobBucket), "--job-bucket %q: an S3 bucket name is 3 to 63 lowercase letters, digits, dots or hyphens", in.JobBucket)
-		bad(in.Image != "", "--image: Lambda images are built and pushed by sam build and sam deploy; use --base-image for the base")
+		bad(in.Image != "" && !ecrRepository.MatchString(in.Image), "--image %q: for aws, the ECR repository that sam deploy pushes to, such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/helios-worker (no tag: sam deploy tags the image); --base-image sets the base", in.Image)
+		bad(in.Image != "" && in.Package == "zip", "--image is for --package image")
 		bad(in.Project != "" || in.CPU != "" || in.Concurrency != 0 || in.MaxInstances != 0 || in.ServiceAccount != "",
 			"--project, --cpu, --concurrency, --max-instances and --service-account are for cloudrun")
 	case CloudRun:

@@ -48,7 +48,10 @@ func TestValidateRejects(t *testing.T) {
 		{"aws region", generator.AWS, func(in *generator.Inputs) { in.Region = "us-central1" }, []string{`--region "us-central1"`, "AWS region"}},
 		{"aws bucket uppercase", generator.AWS, func(in *generator.Inputs) { in.JobBucket = "My-Bucket" }, []string{"--job-bucket", "3 to 63 lowercase"}},
 		{"aws bucket too short", generator.AWS, func(in *generator.Inputs) { in.JobBucket = "ab" }, []string{"--job-bucket", "3 to 63"}},
-		{"aws image", generator.AWS, func(in *generator.Inputs) { in.Image = "repo/img:v1" }, []string{"--image", "sam build", "--base-image"}},
+		{"aws image not an ECR repository", generator.AWS, func(in *generator.Inputs) { in.Image = "repo/img:v1" }, []string{`--image "repo/img:v1"`, "ECR repository", "--base-image"}},
+		{"aws image with zip", generator.AWS, func(in *generator.Inputs) {
+			in.Package, in.Image = "zip", "123456789012.dkr.ecr.us-east-1.amazonaws.com/worker"
+		}, []string{"--image is for --package image"}},
 		{"aws project", generator.AWS, func(in *generator.Inputs) { in.Project = "my-project" }, []string{"--project", "are for cloudrun"}},
 		{"aws cpu", generator.AWS, func(in *generator.Inputs) { in.CPU = "2" }, []string{"--cpu", "are for cloudrun"}},
 		{"aws concurrency", generator.AWS, func(in *generator.Inputs) { in.Concurrency = 1 }, []string{"--concurrency", "are for cloudrun"}},
@@ -161,6 +164,7 @@ func TestValidateAcceptsBoundaries(t *testing.T) {
 		{"cloudrun two-digit region", generator.CloudRun, func(in *generator.Inputs) { in.Region = "europe-west10" }},
 		{"cloudrun long region", generator.CloudRun, func(in *generator.Inputs) { in.Region = "northamerica-northeast1" }},
 		{"cloudrun service account", generator.CloudRun, func(in *generator.Inputs) { in.ServiceAccount = "helios-worker@my-project.iam.gserviceaccount.com" }},
+		{"aws image repository", generator.AWS, func(in *generator.Inputs) { in.Image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/helios/render-worker" }},
 		{"cloudrun default compute service account", generator.CloudRun, func(in *generator.Inputs) { in.ServiceAccount = "123456789012-compute@developer.gserviceaccount.com" }},
 		{"cloudrun bucket", generator.CloudRun, func(in *generator.Inputs) { in.JobBucket = "my_jobs.example" }},
 	}

@@ -233,8 +233,8 @@ func TestPlanFates(t *testing.T) {
 			fates: map[string]generator.Fate{
 				mainGo: generator.Stale, workerGo: generator.Stale, generator.AnswersFile: generator.Update,
 				"cmd/renamed/main.go": generator.Create, "cmd/renamed/worker.go": generator.Create,
-				// They name the function.
-				yaml: generator.Update, "Dockerfile": generator.Update,
+				// They name the function, and the stack.
+				yaml: generator.Update, "Dockerfile": generator.Update, "samconfig.toml": generator.Update,
 			},
 			unchanged: true,
 			notes:     map[string]string{mainGo: "no longer generated"},
@@ -247,7 +247,7 @@ func TestPlanFates(t *testing.T) {
 				return in, generator.Options{Force: true}
 			},
 			fates: map[string]generator.Fate{
-				yaml: generator.Stale, "service.yaml": generator.Create, mainGo: generator.Update,
+				yaml: generator.Stale, "samconfig.toml": generator.Stale, "service.yaml": generator.Create, mainGo: generator.Update,
 				workerGo: generator.Unchanged, "Dockerfile": generator.Update, ".dockerignore": generator.Unchanged,
 				"go.mod": generator.Unchanged, generator.AnswersFile: generator.Update,
 			},

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/BurntSushi/toml"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	dfparser "github.com/moby/buildkit/frontend/dockerfile/parser"
 	"go.yaml.in/yaml/v3"
@@ -308,5 +309,51 @@ func checkService(t *testing.T, in generator.Inputs, data []byte) {
 	wantLimits := map[string]string{"cpu": in.CPU, "memory": strconv.Itoa(in.MemoryMB) + "Mi"}
 	if c.Resources == nil || !maps.Equal(c.Resources.Limits, wantLimits) {
 		t.Errorf("service.yaml: resources %+v, want limits %v", c.Resources, wantLimits)
+	}
+}
+
+// checkSAMConfig parses samconfig.toml and checks the deploy settings that
+// make `sam deploy` run without prompts.
+func checkSAMConfig(t *testing.T, in generator.Inputs, data []byte) {
+	t.Helper()
+	var cfg struct {
+		Version float64 `toml:"version"`
+		Default struct {
+			Build struct {
+				Parameters struct {
+					Cached bool `toml:"cached"`
+				} `toml:"parameters"`
+			} `toml:"build"`
+			Deploy struct {
+				Parameters struct {
+					StackName         string   `toml:"stack_name"`
+					Region            string   `toml:"region"`
+					Capabilities      string   `toml:"capabilities"`
+					ConfirmChangeset  bool     `toml:"confirm_changeset"`
+					ResolveS3         bool     `toml:"resolve_s3"`
+					ResolveImageRepos bool     `toml:"resolve_image_repos"`
+					ImageRepositories []string `toml:"image_repositories"`
+				} `toml:"parameters"`
+			} `toml:"deploy"`
+		} `toml:"default"`
+	}
+	md, err := toml.Decode(string(data), &cfg)
+	if err != nil {
+		t.Fatalf("samconfig.toml: %v", err)
+	}
+	if undecoded := md.Undecoded(); len(undecoded) > 0 {
+		t.Errorf("samconfig.toml: keys this check does not know: %v", undecoded)
+	}
+	p := cfg.Default.Deploy.Parameters
+	if cfg.Version != 0.1 || p.StackName != in.Name || p.Region != in.Region || p.Capabilities != "CAPABILITY_IAM" || !p.ResolveS3 || !p.ConfirmChangeset {
+		t.Errorf("samconfig.toml: version %v, deploy parameters %+v; want 0.1, stack %s, region %s, CAPABILITY_IAM, resolve_s3, confirm_changeset", cfg.Version, p, in.Name, in.Region)
+	}
+	switch {
+	case in.Package == "zip" && (p.ResolveImageRepos || p.ImageRepositories != nil):
+		t.Errorf("samconfig.toml for zip names image repositories: %+v", p)
+	case in.Package == "image" && in.Image != "" && !slices.Equal(p.ImageRepositories, []string{"Worker=" + in.Image}):
+		t.Errorf("samconfig.toml image_repositories = %q, want Worker=%s", p.ImageRepositories, in.Image)
+	case in.Package == "image" && in.Image == "" && !p.ResolveImageRepos:
+		t.Errorf("samconfig.toml: no image repository and no resolve_image_repos")
 	}
 }

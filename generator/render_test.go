@@ -40,6 +40,7 @@ func TestRenderGolden(t *testing.T) {
 			in.Name, in.JobBucket = "render_worker", "jobs.example.com"
 			in.MemoryMB, in.TimeoutSeconds, in.EphemeralStorageMB = 10240, 120, 10240
 			in.BaseImage, in.Region = "debian:13.1-slim", "eu-west-3"
+			in.Image = "123456789012.dkr.ecr.eu-west-3.amazonaws.com/render/worker"
 		}},
 		{"cloudrun-default", generator.CloudRun, func(in *generator.Inputs) { in.Project = "my-render-project" }},
 		{"cloudrun-full", generator.CloudRun, func(in *generator.Inputs) {
@@ -165,9 +166,9 @@ func checkRendered(t *testing.T, in generator.Inputs, files map[string]generator
 	case in.Target == generator.CloudRun:
 		want = append(want, ".dockerignore", "Dockerfile", "service.yaml")
 	case in.Package == "image":
-		want = append(want, ".dockerignore", "Dockerfile", "template.yaml")
+		want = append(want, ".dockerignore", "Dockerfile", "samconfig.toml", "template.yaml")
 	default:
-		want = append(want, "Makefile", "template.yaml")
+		want = append(want, "Makefile", "samconfig.toml", "template.yaml")
 	}
 	if got := slices.Sorted(maps.Keys(files)); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
 		t.Errorf("rendered files = %q, want %q", got, want)
@@ -189,6 +190,8 @@ func checkRendered(t *testing.T, in generator.Inputs, files map[string]generator
 				checkMakefile(t, in, f.Data)
 			case name == "template.yaml":
 				checkSAM(t, in, f.Data)
+			case name == "samconfig.toml":
+				checkSAMConfig(t, in, f.Data)
 			case name == "service.yaml":
 				checkService(t, in, f.Data)
 			}
