@@ -164,7 +164,9 @@ func TestValidateAcceptsBoundaries(t *testing.T) {
 		{"cloudrun two-digit region", generator.CloudRun, func(in *generator.Inputs) { in.Region = "europe-west10" }},
 		{"cloudrun long region", generator.CloudRun, func(in *generator.Inputs) { in.Region = "northamerica-northeast1" }},
 		{"cloudrun service account", generator.CloudRun, func(in *generator.Inputs) { in.ServiceAccount = "helios-worker@my-project.iam.gserviceaccount.com" }},
-		{"aws image repository", generator.AWS, func(in *generator.Inputs) { in.Image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/helios/render-worker" }},
+		{"aws image repository", generator.AWS, func(in *generator.Inputs) {
+			in.Image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/helios/render-worker"
+		}},
 		{"cloudrun default compute service account", generator.CloudRun, func(in *generator.Inputs) { in.ServiceAccount = "123456789012-compute@developer.gserviceaccount.com" }},
 		{"cloudrun bucket", generator.CloudRun, func(in *generator.Inputs) { in.JobBucket = "my_jobs.example" }},
 	}
