@@ -156,10 +156,7 @@ func userFileFate(recorded string, opt Options) (Fate, string) {
 // such as those of a previous --name, and keeps them in the record next
 // while they exist, so that they stay known as ours, or as the user's.
 func staleActions(dir string, files map[string]File, prev *Answers, next map[string]string) ([]Action, error) {
-	var before map[string]File
-	if prev.Inputs.Target != "" {
-		before, _ = Render(prev.Inputs) // only for the owners; prev was validated
-	}
+	var before map[string]File // what prev rendered, for the owners; made when needed
 	var out []Action
 	for _, name := range sortedKeys(prev.Files) {
 		if _, ok := files[name]; ok {
@@ -173,6 +170,9 @@ func staleActions(dir string, files map[string]File, prev *Answers, next map[str
 			continue // deleted: forget it
 		}
 		next[name] = prev.Files[name]
+		if before == nil {
+			before, _ = Render(prev.Inputs) // prev was validated when read
+		}
 		a := Action{Path: name, Fate: Stale, Owner: string(templates.Tool), Old: old,
 			Note: "no longer generated; left in place, delete it if unused"}
 		if f, ok := before[name]; ok && f.Owner == templates.User {
