@@ -116,6 +116,7 @@ func fileAction(dir, name string, f File, recorded string, opt Options) (Action,
 		return a, err
 	}
 	a.Old = old
+	edited := old != nil && Hash(old) != recorded // meaningful once recorded != ""
 	switch {
 	case old == nil:
 		a.Fate = Create
@@ -127,11 +128,11 @@ func fileAction(dir, name string, f File, recorded string, opt Options) (Action,
 		a.Fate, a.Note = Update, "was not ours; overwritten (--force)"
 	case recorded == "":
 		a.Fate, a.Note = Conflict, "exists and was not written by helios-scaffold; move it away or use --force"
-	case Hash(old) != recorded && opt.Force:
+	case edited && opt.Force:
 		a.Fate, a.Note = Update, "edited; overwritten (--force)"
-	case Hash(old) != recorded && Hash(f.Data) != recorded:
+	case edited && Hash(f.Data) != recorded:
 		a.Fate, a.Note = SkipEdited, "edited since helios-scaffold wrote it; kept, so the new inputs do not reach it (--diff shows them, --force overwrites)"
-	case Hash(old) != recorded:
+	case edited:
 		a.Fate, a.Note = SkipEdited, "edited since helios-scaffold wrote it; kept (--force overwrites)"
 	default:
 		a.Fate = Update
