@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/helios-project/helios-scaffold/generator"
 )
@@ -56,4 +57,12 @@ func printCloudRunSteps(ew *errWriter, in generator.Inputs) {
 		ew.printf("  gcloud storage buckets add-iam-policy-binding gs://%s \\\n", in.JobBucket)
 		ew.printf("      --member serviceAccount:%s --role roles/storage.objectViewer\n", sa)
 	}
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
