@@ -7,10 +7,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/helios-project/helios-scaffold/internal/syncbuf"
 
 	"github.com/helios-project/helios-scaffold/internal/lambdatest"
 	"github.com/helios-project/helios-scaffold/runtime/awslambda/lambdacaller"
@@ -90,7 +91,7 @@ func TestStdinMode(t *testing.T) {
 		cmd := bootstrapCmd(ctx, bins, base)
 		cmd.Stdin = bytes.NewReader(lambdatest.Event(job, 2))
 		var stdout bytes.Buffer
-		stderr := &syncBuffer{}
+		stderr := &syncbuf.Buffer{}
 		cmd.Stdout, cmd.Stderr = &stdout, stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -190,21 +191,4 @@ func checkStdinLogs(t *testing.T, stderr []byte, want bool) {
 	if want != (logs > 0) {
 		t.Errorf("%d JSON log lines on stderr, want some: %v\n%s", logs, want, stderr)
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

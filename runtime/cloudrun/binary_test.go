@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/helios-project/helios-scaffold/internal/syncbuf"
 )
 
 // The real entry point, built once for the package's tests.
@@ -63,7 +65,7 @@ type workerProc struct {
 	cmd            *exec.Cmd
 	addr           string // 127.0.0.1:PORT
 	root           string // HELIOS_WORKSPACE_ROOT
-	stdout, stderr syncBuffer
+	stdout, stderr syncbuf.Buffer
 	done           chan struct{} // closed when the process has exited
 	waitErr        error
 }
@@ -325,7 +327,7 @@ func TestBinaryInvalidConfig(t *testing.T) {
 		bin := workerBinary(t)
 		cmd := exec.Command(bin)
 		cmd.Env = workerEnv("PORT="+freePort(t), "HELIOS_WORKSPACE_ROOT="+t.TempDir(), c.kv)
-		var stderr syncBuffer
+		var stderr syncbuf.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

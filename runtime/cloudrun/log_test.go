@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/helios-project/helios-scaffold/internal/syncbuf"
+
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun"
 )
 
@@ -39,7 +41,7 @@ func logLines(t *testing.T, out string) []map[string]any {
 // it must not run in parallel): request lines carry the trace named by
 // X-Cloud-Trace-Context, and none without it.
 func TestLogTrace(t *testing.T) {
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	old := slog.Default()
 	slog.SetDefault(slog.New(cloudrun.NewLogHandler(&buf, slog.LevelInfo)))
 	t.Cleanup(func() { slog.SetDefault(old) })

@@ -10,9 +10,10 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/helios-project/helios-scaffold/internal/syncbuf"
 )
 
 // measureColdStart takes the median time from exec to the first answered
@@ -54,7 +55,7 @@ func lambdaColdStart(ctx context.Context, b binaries, j jobs, dir string) (time.
 	if err != nil {
 		return 0, 0, err
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	cmd := exec.Command(b.rie, "--runtime-interface-emulator-address", "127.0.0.1:"+port,
 		"--runtime-api-address", "127.0.0.1:"+apiPort, b.lambda)
 	cmd.Env = append(os.Environ(), "HELIOS_WORKSPACE_ROOT="+dir)
@@ -89,21 +90,4 @@ func lambdaColdStart(ctx context.Context, b binaries, j jobs, dir string) (time.
 		return time.Duration(f * float64(time.Millisecond)), answered, nil
 	}
 	return 0, 0, fmt.Errorf("the emulator did not answer within 10s:\n%s", logs.Bytes())
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf.Bytes())
 }
