@@ -1,20 +1,18 @@
-package main
+package cli
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/helios-project/helios-scaffold/generator"
+	"github.com/helios-project/helios-scaffold/internal/filetree"
 )
 
 // TestKill SIGKILLs init aws at many points of its run, and checks that a
@@ -43,9 +41,9 @@ func TestKill(t *testing.T) {
 		}
 		clean = min(clean, time.Since(start))
 	}
-	want := readTree(t, ref)
+	want := filetree.Read(t, ref)
 	if len(want) != 8 {
-		t.Fatalf("clean run wrote %d files, want 8: %v", len(want), sortedNames(want))
+		t.Fatalf("clean run wrote %d files, want 8: %v", len(want), filetree.Names(want))
 	}
 
 	// Fixed delays of 0 to a few ms, then many random ones, drawn from a
@@ -71,12 +69,12 @@ func TestKill(t *testing.T) {
 		}
 		dir := filepath.Join(base, fmt.Sprintf("run%03d", i))
 		outcome := killAfter(ctx, t, bin, args(dir), d)
-		got := readTree(t, dir)
+		got := filetree.Read(t, dir)
 		checkComplete(t, dir, d, got, want)
 		switch {
 		case outcome == "exited":
 			hi = max(min(hi, d*21/20), lo+2*time.Millisecond)
-		case len(got) == 0 && len(tempFiles(t, dir)) > 0:
+		case len(got) == 0 && len(filetree.Temps(t, dir)) > 0:
 			outcome = "only temporary files"
 			lo = min(max(lo, d*19/20), hi-2*time.Millisecond)
 		case len(got) == 0:
@@ -93,16 +91,16 @@ func TestKill(t *testing.T) {
 		if out, err := exec.CommandContext(ctx, bin, args(dir)...).CombinedOutput(); err != nil {
 			t.Fatalf("run after a kill at %v: %v\n%s", d, err, out)
 		}
-		after := readTree(t, dir)
+		after := filetree.Read(t, dir)
 		for name, data := range want {
 			if !bytes.Equal(after[name], data) {
 				t.Errorf("after a kill at %v and a normal run, %s is not what a clean run writes", d, name)
 			}
 		}
 		if len(after) != len(want) {
-			t.Errorf("after a kill at %v and a normal run, files %v, want %v", d, sortedNames(after), sortedNames(want))
+			t.Errorf("after a kill at %v and a normal run, files %v, want %v", d, filetree.Names(after), filetree.Names(want))
 		}
-		if left := tempFiles(t, dir); len(left) > 0 {
+		if left := filetree.Temps(t, dir); len(left) > 0 {
 			t.Errorf("after a kill at %v and a normal run, temporary files remain: %v", d, left)
 		}
 		if t.Failed() {
@@ -112,11 +110,12 @@ func TestKill(t *testing.T) {
 	t.Logf("clean run %v; last window %v to %v; outcomes of the kills: %v", clean, lo, hi, outcomes)
 }
 
-// buildCLI builds the helios-scaffold binary into a temporary directory.
+// buildCLI builds the helios-scaffold command (the module root's main)
+// into a temporary directory.
 func buildCLI(ctx context.Context, t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "helios-scaffold")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, generator.ModulePath)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -161,65 +160,6 @@ func checkComplete(t *testing.T, dir string, d time.Duration, got, want map[stri
 		}
 	}
 	if _, ok := got[generator.AnswersFile]; ok && len(got) != len(want) {
-		t.Errorf("kill at %v: %s was written before the files it records: %v", d, generator.AnswersFile, sortedNames(got))
+		t.Errorf("kill at %v: %s was written before the files it records: %v", d, generator.AnswersFile, filetree.Names(got))
 	}
-}
-
-// readTree returns the regular files under dir by slash-separated relative
-// path, leaving out temporary files.
-func readTree(t testing.TB, dir string) map[string][]byte {
-	t.Helper()
-	files := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) && p == dir {
-			return filepath.SkipAll
-		}
-		if err != nil || e.IsDir() || isTemp(e.Name()) {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		files[filepath.ToSlash(rel)] = data
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
-
-// tempFiles lists the temporary files of a run under dir.
-func tempFiles(t testing.TB, dir string) []string {
-	t.Helper()
-	var temps []string
-	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) && p == dir {
-			return filepath.SkipAll
-		}
-		if err == nil && isTemp(e.Name()) {
-			temps = append(temps, p)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return temps
-}
-
-func isTemp(name string) bool {
-	ok, _ := filepath.Match(".helios-scaffold-*.tmp", name)
-	return ok
-}
-
-func sortedNames(m map[string][]byte) []string {
-	names := make([]string, 0, len(m))
-	for name := range m {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ func benchInitArgs(dir string) []string {
 // benchRun runs the CLI in process and fails the benchmark unless it exits 0.
 func benchRun(b *testing.B, args ...string) {
 	var stderr bytes.Buffer
-	if code := run(context.Background(), args, io.Discard, &stderr); code != exitOK {
+	if code := Run(context.Background(), args, io.Discard, &stderr); code != exitOK {
 		b.Fatalf("helios-scaffold %v: exit %d\n%s", args, code, stderr.String())
 	}
 }

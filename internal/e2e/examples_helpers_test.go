@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/helios-project/helios-scaffold/internal/cli"
 )
 
 // runCLI runs the CLI in process and fails unless it exits with want.
@@ -17,7 +19,7 @@ func runCLI(t *testing.T, want int, args ...string) string {
 	var out, errb bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if code := run(ctx, args, &out, &errb); code != want {
+	if code := cli.Run(ctx, args, &out, &errb); code != want {
 		t.Fatalf("helios-scaffold %v: exit %d, want %d\n%s%s", args, code, want, out.String(), errb.String())
 	}
 	return out.String()

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/generator"
+	"github.com/helios-project/helios-scaffold/internal/filetree"
 	"github.com/helios-project/helios-scaffold/internal/lambdatest"
 	"github.com/helios-project/helios-scaffold/internal/syncbuf"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
@@ -48,8 +49,8 @@ func TestExamplesRegenerate(t *testing.T) {
 			if strings.Contains(out, "skip-edited") || strings.Contains(out, "conflict") {
 				t.Fatalf("generate into a copy kept files:\n%s", out)
 			}
-			got := readTree(t, tmp)
-			for _, rel := range sortedNames(got) {
+			got := filetree.Read(t, tmp)
+			for _, rel := range filetree.Names(got) {
 				want, err := os.ReadFile(filepath.Join(ex.dir, rel))
 				if err != nil {
 					t.Errorf("%s is generated but not committed: %v", rel, err)

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"errors"
@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/helios-project/helios-scaffold/internal/filetree"
 )
 
 var update = flag.Bool("update", false, "rewrite the cmp golden files of testdata/script from the actual output")
@@ -89,7 +91,7 @@ func cmdNoTmp(ts *testscript.TestScript, neg bool, args []string) {
 		if err != nil {
 			return err
 		}
-		if ok, _ := filepath.Match(".helios-scaffold-*.tmp", d.Name()); ok {
+		if filetree.IsTemp(d.Name()) {
 			ts.Fatalf("temporary file left behind: %s", p)
 		}
 		return nil

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"helios-scaffold": func() {
-			os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+			os.Exit(Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 		},
 	})
 }
