@@ -15,11 +15,21 @@ import (
 // request and its peak after chunks printing the big and the huge output,
 // and the Lambda binary's peak (stdin mode) for the big output.
 func measureRSS(ctx context.Context, r *report, b binaries, j jobs, dir string, o options) error {
-	srv, _, err := startServer(ctx, b.cloudrun, dir, j.event(chunkTrue))
+	err := withServer(ctx, b, j, dir, func(srv *server) error { return serverRSS(r, srv, j, o) })
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	peak, err := lambdaPeak(ctx, b, j, dir)
+	if err != nil {
+		return err
+	}
+	r.add(fmt.Sprintf("peak RSS, Lambda binary (stdin mode), chunk printing %s", size(o.bigOutput)), mib(peak), "", "")
+	return nil
+}
+
+// serverRSS reads a running server's RSS after its first request, then its
+// peak after each of the big chunks.
+func serverRSS(r *report, srv *server, j jobs, o options) error {
 	pid := srv.cmd.Process.Pid
 	idle, err := procStatus(pid, "VmRSS")
 	if err != nil {
@@ -41,11 +51,6 @@ func measureRSS(ctx context.Context, r *report, b binaries, j jobs, dir string, 
 		r.add(fmt.Sprintf("peak RSS, Cloud Run server, chunk printing %s", size(c.bytes)), mib(peak),
 			"331 MB for 55 MB (Node.js, measured earlier)", "")
 	}
-	peak, err := lambdaPeak(ctx, b, j, dir)
-	if err != nil {
-		return err
-	}
-	r.add(fmt.Sprintf("peak RSS, Lambda binary (stdin mode), chunk printing %s", size(o.bigOutput)), mib(peak), "", "")
 	return nil
 }
 

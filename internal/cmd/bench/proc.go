@@ -70,6 +70,17 @@ func startServer(ctx context.Context, bin, root string, first []byte) (*server, 
 	return nil, 0, fmt.Errorf("server did not answer within 10s")
 }
 
+// withServer starts the Cloud Run binary, waits for its first answer (a
+// true chunk), runs measure against it, and stops it.
+func withServer(ctx context.Context, b binaries, j jobs, dir string, measure func(*server) error) error {
+	srv, _, err := startServer(ctx, b.cloudrun, dir, j.event(chunkTrue))
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	return measure(srv)
+}
+
 func (s *server) stop() {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})

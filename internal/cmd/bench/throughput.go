@@ -14,11 +14,12 @@ import (
 // (a `true` chunk, every feature on, logs drained) with a Go loop that only
 // execs true, at concurrency 1 and 8.
 func measureThroughput(ctx context.Context, r *report, b binaries, j jobs, dir string, o options) error {
-	srv, _, err := startServer(ctx, b.cloudrun, dir, j.event(chunkTrue))
-	if err != nil {
-		return err
-	}
-	defer srv.stop()
+	return withServer(ctx, b, j, dir, func(srv *server) error { return serverThroughput(ctx, r, srv, j, o) })
+}
+
+// serverThroughput loads a running server at concurrency 1 and 8, each
+// after the exec loop that is its floor.
+func serverThroughput(ctx context.Context, r *report, srv *server, j jobs, o options) error {
 	d := time.Duration(o.duration * float64(time.Second))
 	for _, c := range []int{1, 8} {
 		floor, err := parallel(ctx, c, d, func() error { return exec.CommandContext(ctx, "true").Run() })
