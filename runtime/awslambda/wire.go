@@ -27,6 +27,10 @@ type Body struct {
 	DurationMs      int64 `json:"durationMs,omitempty"`
 	OutputTruncated bool  `json:"outputTruncated,omitempty"`
 	StderrTruncated bool  `json:"stderrTruncated,omitempty"`
+	// Where the chunk's outputFile was uploaded, and its size; present
+	// only when it was.
+	OutputURL   string `json:"outputUrl,omitempty"`
+	OutputBytes *int64 `json:"outputBytes,omitempty"`
 }
 
 // Wire messages fixed by the contract.
@@ -85,6 +89,9 @@ func resultResponse(r *worker.Result) Response {
 		DurationMs:      r.Duration.Milliseconds(),
 		OutputTruncated: r.StdoutTruncated,
 		StderrTruncated: r.StderrTruncated,
+	}
+	if r.OutputURL != "" {
+		b.OutputURL, b.OutputBytes = r.OutputURL, &r.OutputBytes
 	}
 	for {
 		out, errs := string(stdout), string(stderr)

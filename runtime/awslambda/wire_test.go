@@ -104,6 +104,25 @@ func TestResultResponseFits(t *testing.T) {
 	}
 }
 
+func TestResultResponseOutput(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    worker.Result
+		want string
+	}{
+		{"uploaded", worker.Result{Started: true, OutputURL: "s3://renders/out/chunk_3.mp4", OutputBytes: 2048},
+			`{"statusCode":200,"body":"{\"exitCode\":0,\"output\":\"\",\"stderr\":\"\",\"outputUrl\":\"s3://renders/out/chunk_3.mp4\",\"outputBytes\":2048}"}`},
+		{"uploaded, empty", worker.Result{Started: true, OutputURL: "s3://renders/out/empty", OutputBytes: 0},
+			`{"statusCode":200,"body":"{\"exitCode\":0,\"output\":\"\",\"stderr\":\"\",\"outputUrl\":\"s3://renders/out/empty\",\"outputBytes\":0}"}`},
+		{"upload failed", worker.Result{Started: true, Err: errors.New("uploading x to s3://b/x: access denied")},
+			`{"statusCode":500,"body":"{\"exitCode\":0,\"output\":\"\",\"stderr\":\"\",\"message\":\"uploading x to s3://b/x: access denied\"}"}`},
+	} {
+		if got := marshal(resultResponse(&tc.r)); string(got) != tc.want {
+			t.Errorf("%s:\ngot  %s\nwant %s", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestResultResponseNotStarted(t *testing.T) {
 	wire := marshal(resultResponse(&worker.Result{Err: errors.New("Chunk with ID 9 not found in job spec")}))
 	if want := `{"statusCode":500,"body":"{\"message\":\"Chunk with ID 9 not found in job spec\"}"}`; string(wire) != want {

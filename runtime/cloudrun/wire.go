@@ -19,6 +19,10 @@ type Body struct {
 	DurationMs      int64 `json:"durationMs,omitempty"`
 	StdoutTruncated bool  `json:"stdoutTruncated,omitempty"`
 	StderrTruncated bool  `json:"stderrTruncated,omitempty"`
+	// Where the chunk's outputFile was uploaded, and its size; present
+	// only when it was.
+	OutputURL   string `json:"outputUrl,omitempty"`
+	OutputBytes *int64 `json:"outputBytes,omitempty"`
 }
 
 // Wire messages fixed by the contract.
@@ -38,7 +42,7 @@ func resultBody(r *worker.Result) (int, *Body) {
 		status = http.StatusInternalServerError
 	}
 	stdout, stderr := string(r.Stdout), string(r.Stderr)
-	return status, &Body{
+	b := &Body{
 		ExitCode:        &r.ExitCode,
 		Stdout:          &stdout,
 		Stderr:          &stderr,
@@ -47,6 +51,10 @@ func resultBody(r *worker.Result) (int, *Body) {
 		StdoutTruncated: r.StdoutTruncated,
 		StderrTruncated: r.StderrTruncated,
 	}
+	if r.OutputURL != "" {
+		b.OutputURL, b.OutputBytes = r.OutputURL, &r.OutputBytes
+	}
+	return status, b
 }
 
 // writeJSON answers with status and body as application/json.

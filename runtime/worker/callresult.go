@@ -14,6 +14,10 @@ type CallResult struct {
 	Stdout, Stderr string
 	// Message is the reason given for any status but 200.
 	Message string
+	// OutputURL is where the worker uploaded the chunk's outputFile, and
+	// OutputBytes its size; both are empty when the answer names no upload.
+	OutputURL   string
+	OutputBytes int64
 }
 
 // OK reports whether the chunk succeeded (status 200).

@@ -20,6 +20,11 @@ const (
 	EnvBodyTimeout   = "HELIOS_BODY_TIMEOUT"   // time a client gets to send its request body (Cloud Run)
 	EnvShutdownGrace = "HELIOS_SHUTDOWN_GRACE" // time running chunks get to finish on SIGTERM (Cloud Run)
 	EnvPassthrough   = "HELIOS_PASSTHROUGH"    // copy chunk output live to the worker's own stdout/stderr
+
+	EnvOutputURL         = "HELIOS_OUTPUT_URL"         // folder that chunk outputs are uploaded to, when the spec names none
+	EnvAssetsMaxBytes    = "HELIOS_ASSETS_MAX_BYTES"   // largest total of one chunk's asset folder
+	EnvAssetsConcurrency = "HELIOS_ASSETS_CONCURRENCY" // asset files downloaded at once
+	EnvAssetsTimeout     = "HELIOS_ASSETS_TIMEOUT"     // time limit for downloading the asset folder
 )
 
 // Config holds the worker's settings. The zero value is not useful; start
@@ -38,8 +43,18 @@ type Config struct {
 	TimeoutMargin time.Duration
 	// SpecMaxBytes bounds the size of the job spec.
 	SpecMaxBytes int64
-	// SpecTimeout bounds the time to load the job spec and its assets.
+	// SpecTimeout bounds the time to load the job spec.
 	SpecTimeout time.Duration
+	// OutputURL is the folder (prefix) that each chunk's outputFile is
+	// uploaded to after the command exits 0, when the job spec has no
+	// outputUrl; "" uploads nothing.
+	OutputURL string
+	// AssetsMaxBytes bounds the total size of a job's asset folder.
+	AssetsMaxBytes int64
+	// AssetsConcurrency is how many asset files are downloaded at once.
+	AssetsConcurrency int
+	// AssetsTimeout bounds the time to download the asset folder.
+	AssetsTimeout time.Duration
 	// BodyLimit bounds an HTTP request body (Cloud Run).
 	BodyLimit int64
 	// BodyTimeout bounds the time a client takes to send its request body
@@ -67,6 +82,10 @@ func DefaultConfig() Config {
 		BodyTimeout:   15 * time.Second,
 		ShutdownGrace: 8 * time.Second,
 		Passthrough:   true,
+
+		AssetsMaxBytes:    10 << 30, // Lambda's largest /tmp
+		AssetsConcurrency: 8,
+		AssetsTimeout:     10 * time.Minute,
 	}
 }
 
@@ -85,6 +104,7 @@ func ConfigFromEnv() Config {
 	if v := os.Getenv(EnvWorkspaceRoot); v != "" {
 		c.WorkspaceRoot = v
 	}
+	c.OutputURL = os.Getenv(EnvOutputURL)
 	errs = append(errs,
 		envValue(EnvOutputLimit, &c.OutputLimit, strconv.Atoi, bytesWanted),
 		envValue(EnvChunkTimeout, &c.ChunkTimeout, time.ParseDuration, durationWanted),
@@ -95,6 +115,9 @@ func ConfigFromEnv() Config {
 		envValue(EnvBodyTimeout, &c.BodyTimeout, time.ParseDuration, durationWanted),
 		envValue(EnvShutdownGrace, &c.ShutdownGrace, time.ParseDuration, durationWanted),
 		envValue(EnvPassthrough, &c.Passthrough, strconv.ParseBool, "true or false"),
+		envValue(EnvAssetsMaxBytes, &c.AssetsMaxBytes, parseInt64, bytesWanted),
+		envValue(EnvAssetsConcurrency, &c.AssetsConcurrency, strconv.Atoi, "a number of transfers"),
+		envValue(EnvAssetsTimeout, &c.AssetsTimeout, time.ParseDuration, durationWanted),
 	)
 	c.errs = errors.Join(errs...)
 	return c
@@ -118,6 +141,12 @@ func (c Config) Validate() error {
 	check(c.BodyTimeout <= 0, EnvBodyTimeout, c.BodyTimeout, "a positive duration")
 	check(c.ShutdownGrace < 0 || c.ShutdownGrace >= 10*time.Second, EnvShutdownGrace, c.ShutdownGrace,
 		"a duration under Cloud Run's 10s between SIGTERM and SIGKILL")
+	check(c.AssetsMaxBytes <= 0, EnvAssetsMaxBytes, c.AssetsMaxBytes, "a positive number of bytes")
+	check(c.AssetsConcurrency <= 0 || c.AssetsConcurrency > 256, EnvAssetsConcurrency, c.AssetsConcurrency, "1 to 256 transfers")
+	check(c.AssetsTimeout <= 0, EnvAssetsTimeout, c.AssetsTimeout, "a positive duration")
+	if err := checkOutputURL(c.OutputURL); err != nil {
+		errs = append(errs, fmt.Errorf("%s=%q: %w", EnvOutputURL, c.OutputURL, err))
+	}
 	return errors.Join(errs...)
 }
 

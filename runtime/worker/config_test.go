@@ -11,7 +11,8 @@ import (
 var allEnv = []string{
 	worker.EnvWorkspaceRoot, worker.EnvOutputLimit, worker.EnvChunkTimeout, worker.EnvTimeoutMargin,
 	worker.EnvSpecMaxBytes, worker.EnvSpecTimeout, worker.EnvBodyLimit, worker.EnvBodyTimeout,
-	worker.EnvShutdownGrace, worker.EnvPassthrough,
+	worker.EnvShutdownGrace, worker.EnvPassthrough, worker.EnvOutputURL, worker.EnvAssetsMaxBytes,
+	worker.EnvAssetsConcurrency, worker.EnvAssetsTimeout,
 }
 
 // clearEnv unsets every HELIOS_* variable the config reads (empty counts
@@ -25,7 +26,8 @@ func clearEnv(t *testing.T) {
 func TestEnvNames(t *testing.T) {
 	want := []string{"HELIOS_WORKSPACE_ROOT", "HELIOS_OUTPUT_LIMIT", "HELIOS_CHUNK_TIMEOUT",
 		"HELIOS_TIMEOUT_MARGIN", "HELIOS_SPEC_MAX_BYTES", "HELIOS_SPEC_TIMEOUT", "HELIOS_BODY_LIMIT",
-		"HELIOS_BODY_TIMEOUT", "HELIOS_SHUTDOWN_GRACE", "HELIOS_PASSTHROUGH"}
+		"HELIOS_BODY_TIMEOUT", "HELIOS_SHUTDOWN_GRACE", "HELIOS_PASSTHROUGH", "HELIOS_OUTPUT_URL",
+		"HELIOS_ASSETS_MAX_BYTES", "HELIOS_ASSETS_CONCURRENCY", "HELIOS_ASSETS_TIMEOUT"}
 	for i, name := range allEnv {
 		if name != want[i] {
 			t.Errorf("variable %d is %s, want %s", i, name, want[i])
@@ -84,6 +86,11 @@ func TestConfigFromEnvAll(t *testing.T) {
 		worker.EnvBodyTimeout:   "750ms",
 		worker.EnvShutdownGrace: "9.5s",
 		worker.EnvPassthrough:   "false",
+
+		worker.EnvOutputURL:         "s3://renders/out",
+		worker.EnvAssetsMaxBytes:    "1000000",
+		worker.EnvAssetsConcurrency: "3",
+		worker.EnvAssetsTimeout:     "2m",
 	} {
 		t.Setenv(name, v)
 	}
@@ -99,6 +106,11 @@ func TestConfigFromEnvAll(t *testing.T) {
 		BodyTimeout:   750 * time.Millisecond,
 		ShutdownGrace: 9500 * time.Millisecond,
 		Passthrough:   false,
+
+		OutputURL:         "s3://renders/out",
+		AssetsMaxBytes:    1_000_000,
+		AssetsConcurrency: 3,
+		AssetsTimeout:     2 * time.Minute,
 	}
 	if got != want {
 		t.Errorf("ConfigFromEnv() = %+v\nwant %+v", got, want)
@@ -136,6 +148,9 @@ func TestConfigFromEnvMalformed(t *testing.T) {
 		{worker.EnvBodyTimeout, "15", func(c worker.Config) any { return c.BodyTimeout }},
 		{worker.EnvShutdownGrace, "8", func(c worker.Config) any { return c.ShutdownGrace }},
 		{worker.EnvPassthrough, "yes", func(c worker.Config) any { return c.Passthrough }},
+		{worker.EnvAssetsMaxBytes, "2GiB", func(c worker.Config) any { return c.AssetsMaxBytes }},
+		{worker.EnvAssetsConcurrency, "many", func(c worker.Config) any { return c.AssetsConcurrency }},
+		{worker.EnvAssetsTimeout, "600", func(c worker.Config) any { return c.AssetsTimeout }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
@@ -213,6 +228,13 @@ func TestValidateRanges(t *testing.T) {
 		{worker.EnvSpecTimeout, func(c *worker.Config) { c.SpecTimeout = -time.Second }},
 		{worker.EnvBodyTimeout, func(c *worker.Config) { c.BodyTimeout = 0 }},
 		{worker.EnvShutdownGrace, func(c *worker.Config) { c.ShutdownGrace = -1 }},
+		{worker.EnvAssetsMaxBytes, func(c *worker.Config) { c.AssetsMaxBytes = 0 }},
+		{worker.EnvAssetsConcurrency, func(c *worker.Config) { c.AssetsConcurrency = 0 }},
+		{worker.EnvAssetsConcurrency, func(c *worker.Config) { c.AssetsConcurrency = 1000 }},
+		{worker.EnvAssetsTimeout, func(c *worker.Config) { c.AssetsTimeout = 0 }},
+		{worker.EnvOutputURL, func(c *worker.Config) { c.OutputURL = "https://example.com/out" }},
+		{worker.EnvOutputURL, func(c *worker.Config) { c.OutputURL = "s3:///no-bucket" }},
+		{worker.EnvOutputURL, func(c *worker.Config) { c.OutputURL = "gs://" }},
 	} {
 		c := worker.DefaultConfig()
 		tc.change(&c)
@@ -232,5 +254,15 @@ func TestConfigFromEnvOutOfRange(t *testing.T) {
 	}
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), worker.EnvOutputLimit+"=-5") {
 		t.Errorf("Validate() = %v, want it to name %s=-5", err, worker.EnvOutputLimit)
+	}
+}
+
+func TestValidateOutputURL(t *testing.T) {
+	for _, u := range []string{"", "s3://renders", "s3://renders/out/", "gs://b/p", "file:///srv/out", "/srv/out", "out"} {
+		c := worker.DefaultConfig()
+		c.OutputURL = u
+		if err := c.Validate(); err != nil {
+			t.Errorf("OutputURL %q: Validate() = %v", u, err)
+		}
 	}
 }

@@ -40,28 +40,6 @@ func (w *Worker) source(location string) (Source, error) {
 	return src, nil
 }
 
-// fetchAssets copies the folder at location into the workspace.
-func (w *Worker) fetchAssets(ctx context.Context, location, dir string) error {
-	ctx, cancel := context.WithTimeout(ctx, w.cfg.SpecTimeout)
-	defer cancel()
-	src, err := w.source(location)
-	if err != nil {
-		return fmt.Errorf("fetching assets: %w", err)
-	}
-	fs, ok := src.(FolderSource)
-	if !ok {
-		return fmt.Errorf("fetching assets %s: the source for %q cannot list a folder", location, scheme(location))
-	}
-	if err := fs.CopyFolder(ctx, location, dir, maxAssetBytes); err != nil {
-		return fmt.Errorf("fetching assets %s: %w", location, err)
-	}
-	return nil
-}
-
-// maxAssetBytes bounds what one invocation downloads into its workspace:
-// Lambda's /tmp is at most 10 GiB.
-const maxAssetBytes = 10 << 30
-
 // execute runs argv in dir and gathers the Result.
 func (w *Worker) execute(ctx context.Context, spec *JobSpec, chunk *Chunk, argv []string, dir string) *Result {
 	stdout := newTailBuffer(w.cfg.OutputLimit)

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -23,15 +22,6 @@ type Source interface {
 	// (for example "s3://bucket/key"). A missing document is an error
 	// that names it.
 	Open(ctx context.Context, location string) (io.ReadCloser, error)
-}
-
-// A FolderSource is a Source that can also copy a folder (a prefix) of
-// files into a local directory; assetsUrl needs one.
-type FolderSource interface {
-	Source
-	// CopyFolder copies every file below location into dir, keeping
-	// relative paths, and reads at most limit bytes in all.
-	CopyFolder(ctx context.Context, location, dir string, limit int64) error
 }
 
 // ErrNoSource is wrapped when a location's scheme has no [Source].
@@ -55,8 +45,10 @@ func scheme(location string) string {
 	return strings.ToLower(s)
 }
 
-// FileSource reads local paths and file:// URLs. Relative paths are
-// relative to the worker's working directory.
+// FileSource reads and writes local paths and file:// URLs: job specs,
+// asset folders, and outputs (HELIOS_OUTPUT_URL=file:///srv/renders).
+// Relative paths are relative to the worker's working directory. It is a
+// [FolderSource] and a [Sink].
 type FileSource struct{}
 
 func (FileSource) path(location string) string {
@@ -69,57 +61,6 @@ func (FileSource) path(location string) string {
 // Open implements [Source].
 func (s FileSource) Open(_ context.Context, location string) (io.ReadCloser, error) {
 	return os.Open(s.path(location))
-}
-
-// CopyFolder implements [FolderSource].
-func (s FileSource) CopyFolder(ctx context.Context, location, dir string, limit int64) error {
-	root, err := filepath.EvalSymlinks(s.path(location)) // WalkDir does not follow a linked root
-	if err != nil {
-		return err
-	}
-	var total int64
-	return filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(root, path)
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(dir, rel)
-		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		if !d.Type().IsRegular() {
-			return nil // sockets, devices and links are not assets
-		}
-		n, err := copyFile(path, dst, limit-total)
-		total += n
-		return err
-	})
-}
-
-func copyFile(src, dst string, limit int64) (int64, error) {
-	in, err := os.Open(src)
-	if err != nil {
-		return 0, err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return 0, err
-	}
-	n, err := io.Copy(out, io.LimitReader(in, plusOne(limit)))
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && n > limit {
-		err = fmt.Errorf("assets: %w", ErrTooLarge)
-	}
-	return n, err
 }
 
 // HTTPSource reads http:// and https:// URLs. A non-2xx answer is an error

@@ -6,8 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -114,17 +112,6 @@ func (s *mapSource) Open(_ context.Context, location string) (io.ReadCloser, err
 
 var errNoDoc = errors.New("no such document")
 
-// folderSource is a mapSource that can also copy a folder: it writes one
-// file named after the location's last element.
-type folderSource struct{ *mapSource }
-
-func (s folderSource) CopyFolder(_ context.Context, location, dir string, limit int64) error {
-	if limit <= 0 {
-		return errors.New("no room for assets")
-	}
-	return os.WriteFile(filepath.Join(dir, filepath.Base(location)+".asset"), []byte(location), 0o644)
-}
-
 func TestRunSources(t *testing.T) {
 	const loc = "s3://renders/job-42.json"
 	withAssets := oneChunk(`sh -c 'cat assets.asset'`)
@@ -188,7 +175,10 @@ func TestRunSources(t *testing.T) {
 	})
 	t.Run("assets from a folder source", func(t *testing.T) {
 		cfg := testConfig(t)
-		src := folderSource{&mapSource{docs: docs}}
+		src := newMemStore(map[string][]byte{
+			"s3://renders/assets.json":         docs["s3://renders/assets.json"],
+			"s3://renders/assets/assets.asset": []byte("s3://renders/assets"),
+		})
 		r := newWorker(cfg, worker.WithSource("s3", src)).Run(t.Context(), worker.Request{JobPath: "s3://renders/assets.json"})
 		if !r.OK() || string(r.Stdout) != "s3://renders/assets" {
 			t.Errorf("Run = %+v (stderr %q)", r, r.Stderr)

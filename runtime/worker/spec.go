@@ -7,10 +7,14 @@ import (
 	"fmt"
 )
 
-// JobSpec is the document at an invocation's jobPath.
+// JobSpec is the document at an invocation's jobPath. ID may be absent
+// (the Helios CLI's render --emit-job writes none); [Worker.Run] then
+// names the job after the spec's file name. OutputURL, when set, is the
+// folder that each chunk's OutputFile is uploaded to.
 type JobSpec struct {
 	ID           string   `json:"id"`
 	AssetsURL    string   `json:"assetsUrl,omitempty"`
+	OutputURL    string   `json:"outputUrl,omitempty"`
 	Metadata     Metadata `json:"metadata"`
 	Chunks       []Chunk  `json:"chunks"`
 	MergeCommand string   `json:"mergeCommand,omitempty"`

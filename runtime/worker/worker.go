@@ -33,6 +33,17 @@ func WithSource(scheme string, src Source) Option {
 	return func(w *Worker) { w.sources[scheme] = src }
 }
 
+// WithDefaultSource sets src for scheme unless an earlier option set a
+// source for it. The generated main.go wires the platform's bucket store
+// (s3://, gs://) this way, so that a store set in newWorker wins.
+func WithDefaultSource(scheme string, src Source) Option {
+	return func(w *Worker) {
+		if _, ok := w.sources[scheme]; !ok {
+			w.sources[scheme] = src
+		}
+	}
+}
+
 // WithLogger sets the logger for the worker's own messages; the default is
 // slog.Default() at the time of each message.
 func WithLogger(l *slog.Logger) Option {
@@ -107,6 +118,10 @@ type Result struct {
 	StdoutBytes, StderrBytes int64
 	// Duration is the command's wall time.
 	Duration time.Duration
+	// OutputURL is where the chunk's outputFile was uploaded, and
+	// OutputBytes its size; both are empty when nothing was uploaded.
+	OutputURL   string
+	OutputBytes int64
 	// Err is nil when the command ran to its own exit; otherwise it wraps
 	// ErrTimeout, ErrCanceled or the reason the command could not run.
 	Err error
@@ -128,8 +143,9 @@ func (r *Result) Message() string {
 	return ""
 }
 
-// Run runs the chunk that req names. It never panics on bad input: every
-// failure is reported in the Result. When ctx is done before the command
+// Run runs the chunk that req names and, when an output location is set,
+// uploads its outputFile after it exits 0. It never panics on bad input:
+// every failure is reported in the Result. When ctx is done before the command
 // ends, the command's process group is killed and Err wraps ErrCanceled,
 // or ErrTimeout when ctx's cause is (or wraps) ErrTimeout.
 func (w *Worker) Run(ctx context.Context, req Request) *Result {
@@ -143,6 +159,9 @@ func (w *Worker) Run(ctx context.Context, req Request) *Result {
 	if err != nil {
 		return &Result{Err: whyStopped(ctx, err)}
 	}
+	if spec.ID == "" {
+		spec.ID = jobName(req.JobPath)
+	}
 	chunk, err := spec.Chunk(req.ChunkIndex)
 	if err != nil {
 		return &Result{Err: err}
@@ -151,11 +170,9 @@ func (w *Worker) Run(ctx context.Context, req Request) *Result {
 	if err != nil {
 		return &Result{Err: fmt.Errorf("splitting command of chunk %d: %w", chunk.ID, err)}
 	}
-	if w.cfg.ChunkTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, w.cfg.ChunkTimeout,
-			fmt.Errorf("%w after %v (%s)", ErrTimeout, w.cfg.ChunkTimeout, EnvChunkTimeout))
-		defer cancel()
+	out, err := w.outputFor(spec, chunk)
+	if err != nil {
+		return &Result{Err: err}
 	}
 	dir, err := newWorkspace(w.cfg.WorkspaceRoot, spec.ID, chunk.ID)
 	if err != nil {
@@ -166,9 +183,25 @@ func (w *Worker) Run(ctx context.Context, req Request) *Result {
 			w.log().ErrorContext(ctx, "workspace left behind", "error", err)
 		}
 	}()
+	res := w.runInWorkspace(ctx, spec, chunk, argv, dir)
+	if out != nil && res.OK() {
+		w.deliver(ctx, res, out, dir)
+	}
+	return res
+}
+
+// runInWorkspace fetches the assets into dir and runs the command there,
+// both within Config.ChunkTimeout.
+func (w *Worker) runInWorkspace(ctx context.Context, spec *JobSpec, chunk *Chunk, argv []string, dir string) *Result {
+	if w.cfg.ChunkTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, w.cfg.ChunkTimeout,
+			fmt.Errorf("%w after %v (%s)", ErrTimeout, w.cfg.ChunkTimeout, EnvChunkTimeout))
+		defer cancel()
+	}
 	if spec.AssetsURL != "" {
 		if err := w.fetchAssets(ctx, spec.AssetsURL, dir); err != nil {
-			return &Result{Err: whyStopped(ctx, err)}
+			return &Result{Err: err}
 		}
 	}
 	return w.execute(ctx, spec, chunk, argv, dir)
@@ -192,7 +225,7 @@ func (w *Worker) With(opts ...Option) *Worker {
 // reason ctx ended, if it did, so that callers can tell a timeout or a
 // cancellation from a bad spec.
 func whyStopped(ctx context.Context, err error) error {
-	if ctx.Err() == nil {
+	if err == nil || ctx.Err() == nil {
 		return err
 	}
 	return fmt.Errorf("%w: %w", stopReason(ctx), err)

@@ -126,7 +126,7 @@ func TestRunEnvPWD(t *testing.T) {
 func TestRunWorkspaceName(t *testing.T) {
 	for id, prefix := range map[string]string{
 		"../../x y":              "helios-______x_y-3-",
-		"":                       "helios-job-3-",
+		"":                       "helios-spec-3-", // no id: named after spec.json
 		strings.Repeat("é", 50):  "helios-" + strings.Repeat("_", 40) + "-3-",
 		"A-b_9/..\\\t\n":         "helios-A-b_9______-3-",
 		strings.Repeat("ab", 30): "helios-" + strings.Repeat("ab", 20) + "-3-",

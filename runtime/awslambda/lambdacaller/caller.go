@@ -111,6 +111,10 @@ func Parse(payload []byte) (*worker.CallResult, error) {
 	}
 	r.Stdout = firstOf(b.Output, b.Stdout)
 	r.Stderr = firstOf(b.Stderr)
+	r.OutputURL = b.OutputURL
+	if b.OutputBytes != nil {
+		r.OutputBytes = *b.OutputBytes
+	}
 	return r, nil
 }
 

@@ -109,5 +109,9 @@ func Parse(status int, body []byte) (*worker.CallResult, error) {
 	if b.Stderr != nil {
 		r.Stderr = *b.Stderr
 	}
+	r.OutputURL = b.OutputURL
+	if b.OutputBytes != nil {
+		r.OutputBytes = *b.OutputBytes
+	}
 	return r, nil
 }

@@ -103,7 +103,7 @@ func TestCall(t *testing.T) {
 		status int
 		body   string
 	}{
-		"ok":    {200, `{"exitCode":0,"stdout":"hi\n","stderr":""}`},
+		"ok":    {200, `{"exitCode":0,"stdout":"hi\n","stderr":"","outputUrl":"gs://b/out/chunk_3.mp4","outputBytes":77}`},
 		"fail":  {500, `{"exitCode":2,"stdout":"","stderr":"no","message":"chunk command exited with code 2"}`},
 		"html":  {504, "<html>upstream request timeout</html>"},
 		"limit": {413, `{"message":"Request body is larger than 1048576 bytes"}`},
@@ -131,7 +131,8 @@ func TestCall(t *testing.T) {
 	}
 
 	res, err := call("/ok")
-	if err != nil || !res.OK() || res.Stdout != "hi\n" || !res.HasExitCode || res.ExitCode != 0 {
+	if err != nil || !res.OK() || res.Stdout != "hi\n" || !res.HasExitCode || res.ExitCode != 0 ||
+		res.OutputURL != "gs://b/out/chunk_3.mp4" || res.OutputBytes != 77 {
 		t.Errorf("ok: %+v, %v", res, err)
 	}
 	s := <-got

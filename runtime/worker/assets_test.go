@@ -1,0 +1,206 @@
+package worker_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/helios-project/helios-scaffold/runtime/worker"
+)
+
+// assetJob is a spec at s3://renders/job.json whose assets are the folder
+// s3://renders/assets, and whose chunk runs command.
+func assetJob(t *testing.T, command string, objs map[string]string) *memStore {
+	t.Helper()
+	spec := oneChunk(command)
+	spec.AssetsURL = "s3://renders/assets"
+	m := newMemStore(map[string][]byte{"s3://renders/job.json": marshalSpec(t, spec)})
+	for rel, data := range objs {
+		m.objs["s3://renders/assets/"+rel] = []byte(data)
+	}
+	return m
+}
+
+func runAssetJob(t *testing.T, cfg worker.Config, m *memStore) *worker.Result {
+	t.Helper()
+	return newWorker(cfg, worker.WithSource("s3", m)).Run(t.Context(), worker.Request{JobPath: "s3://renders/job.json"})
+}
+
+func TestAssetsDownloaded(t *testing.T) {
+	objs := map[string]string{
+		"composition.html":        "<html>",
+		"img/logo.png":            "png",
+		"img/deep/er/frame.bin":   strings.Repeat("\x00\xff", 5000),
+		"fonts/Inter Regular.ttf": "ttf",
+		"empty.txt":               "",
+	}
+	m := assetJob(t, `sh -c 'cat composition.html img/logo.png "fonts/Inter Regular.ttf"; wc -c < img/deep/er/frame.bin; test -f empty.txt && ls -A img | tr "\n" " "'`, objs)
+	m.objs["s3://renders/assets/img/"] = nil   // a folder placeholder
+	m.objs["s3://renders/assets2/stray"] = nil // a sibling prefix, not the folder
+	cfg := testConfig(t)
+	r := runAssetJob(t, cfg, m)
+	if !r.OK() {
+		t.Fatalf("Run = %+v (message %q, stderr %q)", r, r.Message(), r.Stderr)
+	}
+	if got, want := string(r.Stdout), "<html>pngttf10000\ndeep logo.png "; got != want {
+		t.Errorf("the chunk saw %q, want %q", got, want)
+	}
+	if n := len(m.downloaded()); n != len(objs) {
+		t.Errorf("downloaded %d files, want %d: %q", n, len(objs), m.downloaded())
+	}
+	assertEmptyDir(t, cfg.WorkspaceRoot)
+}
+
+// Keys that would land outside the workspace, or that cannot all be
+// written, are refused before any download starts, naming the key.
+func TestAssetsRefused(t *testing.T) {
+	tests := []struct {
+		name    string
+		listing []worker.Object
+		want    string
+		is      error
+	}{
+		{"parent", []worker.Object{{Path: "ok.txt", Size: 1}, {Path: "../escape.txt", Size: 1}}, `"../escape.txt"`, worker.ErrOutsideWorkspace},
+		{"deep parent", []worker.Object{{Path: "a/../../etc/passwd", Size: 1}}, `"a/../../etc/passwd"`, worker.ErrOutsideWorkspace},
+		{"parent inside", []worker.Object{{Path: "a/../b", Size: 1}}, `"a/../b"`, worker.ErrOutsideWorkspace},
+		{"absolute", []worker.Object{{Path: "/etc/cron.d/x", Size: 1}}, `"/etc/cron.d/x"`, worker.ErrOutsideWorkspace},
+		{"dot dot alone", []worker.Object{{Path: "..", Size: 1}}, `".."`, worker.ErrOutsideWorkspace},
+		{"same file twice", []worker.Object{{Path: "a/b", Size: 1}, {Path: "a//b", Size: 1}}, `"a//b"`, nil},
+		{"file and folder", []worker.Object{{Path: "a", Size: 1}, {Path: "a/b", Size: 1}}, `"a"`, nil},
+		{"negative size", []worker.Object{{Path: "a", Size: -1}}, `"a"`, nil},
+		{"over the cap", []worker.Object{{Path: "a", Size: 600}, {Path: "b", Size: 500}}, "1100 bytes", worker.ErrTooLarge},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			outside := filepath.Join(t.TempDir(), "escaped")
+			m := assetJob(t, "touch "+outside, nil)
+			m.listing = map[string][]worker.Object{"s3://renders/assets": tc.listing}
+			cfg := testConfig(t)
+			cfg.AssetsMaxBytes = 1000
+			r := runAssetJob(t, cfg, m)
+			if r.Started || r.Err == nil || !strings.Contains(r.Err.Error(), tc.want) {
+				t.Fatalf("Run = %+v (message %q), want an error naming %s", r, r.Message(), tc.want)
+			}
+			if tc.is != nil && !errors.Is(r.Err, tc.is) {
+				t.Errorf("error %q does not wrap %v", r.Err, tc.is)
+			}
+			if d := m.downloaded(); len(d) != 0 {
+				t.Errorf("downloaded %q before refusing", d)
+			}
+			if _, err := os.Stat(outside); err == nil {
+				t.Error("the command ran")
+			}
+			assertEmptyDir(t, cfg.WorkspaceRoot)
+		})
+	}
+}
+
+func TestAssetsCapExact(t *testing.T) {
+	m := assetJob(t, "true", map[string]string{"a": strings.Repeat("x", 600), "b/c": strings.Repeat("y", 400)})
+	cfg := testConfig(t)
+	cfg.AssetsMaxBytes = 1000
+	if r := runAssetJob(t, cfg, m); !r.OK() {
+		t.Errorf("assets of exactly the cap: Run = %+v (message %q)", r, r.Message())
+	}
+}
+
+// A transfer that fails or stops short halfway fails the invocation, and
+// no half-written file is left (the workspace goes with it).
+func TestAssetsCutOff(t *testing.T) {
+	errReset := errors.New("connection reset by peer")
+	for name, cut := range map[string]func(*memStore){
+		"error": func(m *memStore) { m.cut = map[string]error{"s3://renders/assets/big.bin": errReset} },
+		"short": func(m *memStore) { m.short = map[string]bool{"s3://renders/assets/big.bin": true} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := assetJob(t, "true", map[string]string{"big.bin": strings.Repeat("z", 1<<20), "small": "s"})
+			cut(m)
+			cfg := testConfig(t)
+			r := runAssetJob(t, cfg, m)
+			if r.Started || r.Err == nil || !strings.Contains(r.Err.Error(), "big.bin") {
+				t.Fatalf("Run = %+v, want a failure naming big.bin", r)
+			}
+			assertEmptyDir(t, cfg.WorkspaceRoot)
+		})
+	}
+}
+
+// An object that grew between the listing and its download is refused
+// once it passes its listed size.
+func TestAssetsLargerThanListed(t *testing.T) {
+	m := assetJob(t, "true", map[string]string{"a": strings.Repeat("x", 100)})
+	m.listing = map[string][]worker.Object{"s3://renders/assets": {{Path: "a", Size: 10}}}
+	cfg := testConfig(t)
+	r := runAssetJob(t, cfg, m)
+	if r.Started || !errors.Is(r.Err, worker.ErrTooLarge) {
+		t.Fatalf("Run = %+v, want ErrTooLarge", r)
+	}
+	assertEmptyDir(t, cfg.WorkspaceRoot)
+}
+
+func TestAssetsConcurrencyBounded(t *testing.T) {
+	objs := map[string]string{}
+	for i := range 12 {
+		objs[fmt.Sprintf("f%02d", i)] = "x"
+	}
+	for _, n := range []int{1, 3, 8} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			m := assetJob(t, "true", objs)
+			m.delay = 20 * time.Millisecond
+			cfg := testConfig(t)
+			cfg.AssetsConcurrency = n
+			if r := runAssetJob(t, cfg, m); !r.OK() {
+				t.Fatalf("Run = %+v", r)
+			}
+			if m.max > n || (n > 1 && m.max < 2) {
+				t.Errorf("%d transfers at once, want at most %d (and more than one when allowed)", m.max, n)
+			}
+		})
+	}
+}
+
+func TestAssetsTimeout(t *testing.T) {
+	m := assetJob(t, "true", map[string]string{"slow": "x"})
+	m.delay = time.Minute
+	cfg := testConfig(t)
+	cfg.AssetsTimeout = 100 * time.Millisecond
+	start := time.Now()
+	r := runAssetJob(t, cfg, m)
+	if r.Started || !errors.Is(r.Err, worker.ErrTimeout) || !strings.Contains(r.Err.Error(), worker.EnvAssetsTimeout) {
+		t.Fatalf("Run = %+v, want a timeout naming %s", r, worker.EnvAssetsTimeout)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("the timeout took %v", d)
+	}
+	assertEmptyDir(t, cfg.WorkspaceRoot)
+}
+
+// A local asset folder may hold links; none is followed out of it, and
+// nothing is written through one.
+func TestAssetsLocalLinksNotFollowed(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret.txt")
+	if err := os.WriteFile(secret, []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	assets := t.TempDir()
+	if err := os.WriteFile(filepath.Join(assets, "real.txt"), []byte("real"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for link, target := range map[string]string{"to-secret.txt": secret, "to-dir": filepath.Dir(secret)} {
+		if err := os.Symlink(target, filepath.Join(assets, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := testConfig(t)
+	spec := oneChunk(`sh -c 'ls -A'`)
+	spec.AssetsURL = assets
+	r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: writeSpec(t, spec)})
+	if !r.OK() || string(r.Stdout) != "real.txt\n" {
+		t.Errorf("Run = %+v (stdout %q), want only real.txt in the workspace", r, r.Stdout)
+	}
+	assertEmptyDir(t, cfg.WorkspaceRoot)
+}

@@ -1,0 +1,107 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// List implements [FolderSource]: the regular files below the folder.
+// Links, sockets and devices are not assets and are left out; a folder
+// that is itself a link is followed.
+func (s FileSource) List(ctx context.Context, location string) ([]Object, error) {
+	root, err := filepath.EvalSymlinks(s.path(location)) // WalkDir does not follow a linked root
+	if err != nil {
+		return nil, notFound(err)
+	}
+	var objs []Object
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		objs = append(objs, Object{Path: filepath.ToSlash(rel), Size: info.Size()})
+		return err
+	})
+	return objs, err
+}
+
+// Download implements [FolderSource].
+func (s FileSource) Download(ctx context.Context, location string, dst io.WriterAt) (int64, error) {
+	f, err := os.Open(s.path(location))
+	if err != nil {
+		return 0, notFound(err)
+	}
+	defer f.Close()
+	return io.Copy(io.NewOffsetWriter(dst, 0), ctxReader{ctx, f})
+}
+
+// Put implements [Sink]: it writes a temporary file beside the target,
+// syncs it, and renames it into place, so that a reader never sees a
+// partial file. Missing folders are made.
+func (s FileSource) Put(ctx context.Context, location string, src io.ReaderAt, size int64) (err error) {
+	name := s.path(location)
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".helios-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	n, err := io.Copy(tmp, ctxReader{ctx, io.NewSectionReader(src, 0, size)})
+	if err != nil {
+		return err
+	}
+	if n != size {
+		return fmt.Errorf("wrote %d of %d bytes", n, size)
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
+}
+
+// notFound adds ErrNotFound to an error that says a file does not exist.
+func notFound(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	return err
+}
+
+// ctxReader stops reading once ctx is done, so that a local copy of a
+// large file honours cancellation like a network transfer does.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

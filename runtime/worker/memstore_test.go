@@ -1,0 +1,138 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/helios-project/helios-scaffold/runtime/worker"
+)
+
+// memStore is a bucket store in memory: a FolderSource and a Sink whose
+// objects are keyed by their whole location ("s3://b/assets/a.png"). Its
+// knobs make transfers slow, cut off or refused, and it records what it
+// was asked, so that tests can check what the worker did and did not do.
+type memStore struct {
+	mu   sync.Mutex
+	objs map[string][]byte
+	// listing, when set for a folder location, is what List returns for
+	// it, whatever the objects are: keys a store could hold but that a
+	// worker must refuse.
+	listing map[string][]worker.Object
+	// cut makes the download of a location write half the object, then
+	// fail with the error; short makes it stop at half without one.
+	cut   map[string]error
+	short map[string]bool
+	// delay holds every transfer for this long, or until its context ends.
+	delay time.Duration
+	// putErr refuses every Put.
+	putErr error
+
+	downloads     []string
+	inflight, max int
+	puts          map[string][]byte
+}
+
+func newMemStore(objs map[string][]byte) *memStore {
+	return &memStore{objs: objs, puts: map[string][]byte{}}
+}
+
+func (m *memStore) Open(_ context.Context, location string) (io.ReadCloser, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	data, ok := m.objs[location]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", location, worker.ErrNotFound)
+	}
+	return io.NopCloser(strings.NewReader(string(data))), nil
+}
+
+func (m *memStore) List(_ context.Context, location string) ([]worker.Object, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if l, ok := m.listing[location]; ok {
+		return l, nil
+	}
+	prefix := strings.TrimSuffix(location, "/") + "/"
+	var objs []worker.Object
+	for _, loc := range slices.Sorted(maps.Keys(m.objs)) {
+		if rel, ok := strings.CutPrefix(loc, prefix); ok {
+			objs = append(objs, worker.Object{Path: rel, Size: int64(len(m.objs[loc]))})
+		}
+	}
+	return objs, nil
+}
+
+func (m *memStore) Download(ctx context.Context, location string, dst io.WriterAt) (int64, error) {
+	m.mu.Lock()
+	m.downloads = append(m.downloads, location)
+	m.inflight++
+	m.max = max(m.max, m.inflight)
+	data, ok := m.objs[location]
+	cutErr, short := m.cut[location], m.short[location]
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		m.inflight--
+		m.mu.Unlock()
+	}()
+	if err := m.wait(ctx); err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, fmt.Errorf("%s: %w", location, worker.ErrNotFound)
+	}
+	if cutErr != nil || short {
+		n, _ := dst.WriteAt(data[:len(data)/2], 0)
+		return int64(n), cutErr
+	}
+	n, err := dst.WriteAt(data, 0)
+	return int64(n), err
+}
+
+func (m *memStore) Put(ctx context.Context, location string, src io.ReaderAt, size int64) error {
+	if err := m.wait(ctx); err != nil {
+		return err
+	}
+	if m.putErr != nil {
+		return fmt.Errorf("%s: %w", location, m.putErr)
+	}
+	data, err := io.ReadAll(io.NewSectionReader(src, 0, size))
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.puts[location] = data
+	return nil
+}
+
+func (m *memStore) wait(ctx context.Context) error {
+	if m.delay == 0 {
+		return ctx.Err()
+	}
+	select {
+	case <-time.After(m.delay):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (m *memStore) downloaded() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.downloads)
+}
+
+func (m *memStore) put(location string) ([]byte, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	data, ok := m.puts[location]
+	return data, ok
+}

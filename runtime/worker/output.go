@@ -1,0 +1,135 @@
+package worker
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// ErrOutputMissing is wrapped when a command exits 0 without writing the
+// outputFile that is due for upload.
+var ErrOutputMissing = errors.New("output file missing")
+
+// output is where a chunk's outputFile goes, decided before the command
+// runs so that a bad outputFile or location fails the chunk up front.
+type output struct {
+	name   string // outputFile, relative to the workspace
+	target string // the object's location: the folder, "/", the outputFile
+	sink   Sink
+}
+
+// outputFor returns the chunk's upload, or nil when no output location is
+// set (neither the spec's outputUrl nor HELIOS_OUTPUT_URL).
+func (w *Worker) outputFor(spec *JobSpec, chunk *Chunk) (*output, error) {
+	folder := cmp.Or(spec.OutputURL, w.cfg.OutputURL)
+	if folder == "" {
+		return nil, nil
+	}
+	name := chunk.OutputFile
+	if name == "" {
+		return nil, fmt.Errorf("chunk %d has no outputFile to upload to %s", chunk.ID, folder)
+	}
+	local := filepath.FromSlash(name)
+	if !filepath.IsLocal(local) {
+		return nil, fmt.Errorf("outputFile %q of chunk %d: %w", name, chunk.ID, ErrOutsideWorkspace)
+	}
+	if err := checkOutputURL(folder); err != nil {
+		return nil, fmt.Errorf("output location %q: %w", folder, err)
+	}
+	src, err := w.source(folder)
+	if err != nil {
+		return nil, fmt.Errorf("output location: %w", err)
+	}
+	sink, ok := src.(Sink)
+	if !ok {
+		return nil, fmt.Errorf("output location %s: the store for %q cannot write", folder, scheme(folder))
+	}
+	rel := path.Clean(filepath.ToSlash(local))
+	return &output{name: name, target: JoinLocation(folder, rel), sink: sink}, nil
+}
+
+// checkOutputURL accepts "" (no uploads), a local folder, a file:// URL,
+// and a bucket URL with a bucket (s3://renders/out).
+func checkOutputURL(u string) error {
+	switch s := scheme(u); s {
+	case "", "file":
+		return nil
+	case "http", "https":
+		return errors.New("an output location is a folder of a store (s3://, gs://, file://), not an http URL")
+	default:
+		_, _, err := SplitBucket(u)
+		return err
+	}
+}
+
+// deliver uploads the output from the workspace dir and records where it
+// went in res; a failure becomes res.Err, and the exit code stays the
+// command's. ctx is the invocation's: the upload counts against its
+// deadline.
+func (w *Worker) deliver(ctx context.Context, res *Result, out *output, dir string) {
+	start := time.Now()
+	n, err := out.upload(ctx, dir)
+	log := w.log().With("outputFile", out.name, "outputUrl", out.target)
+	if err != nil {
+		res.Err = err
+		log.ErrorContext(ctx, "output not uploaded", "error", err)
+		return
+	}
+	res.OutputURL, res.OutputBytes = out.target, n
+	log.InfoContext(ctx, "output uploaded", "outputBytes", n, "durationMs", time.Since(start).Milliseconds())
+}
+
+func (out *output) upload(ctx context.Context, dir string) (int64, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return 0, fmt.Errorf("opening workspace: %w", err)
+	}
+	defer root.Close()
+	f, err := root.Open(filepath.FromSlash(out.name))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return 0, fmt.Errorf("%w: the command exited 0 without writing its outputFile %s", ErrOutputMissing, out.name)
+	case err != nil:
+		return 0, fmt.Errorf("opening outputFile %s: %w", out.name, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("opening outputFile %s: %w", out.name, err)
+	}
+	if !info.Mode().IsRegular() {
+		return 0, fmt.Errorf("outputFile %s is not a regular file (%v)", out.name, info.Mode().Type())
+	}
+	if err := out.sink.Put(ctx, out.target, f, info.Size()); err != nil {
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("uploading %s to %s ran out of time: %w (%w)", out.name, out.target, stopReason(ctx), err)
+		}
+		return 0, fmt.Errorf("uploading %s to %s: %w", out.name, out.target, err)
+	}
+	return info.Size(), nil
+}
+
+// jobName names a job whose spec has no id after the spec's file name,
+// without its extension: "s3://renders/job-42.json" is "job-42".
+func jobName(location string) string {
+	p := location
+	if scheme(location) != "" {
+		if u, err := url.Parse(location); err == nil {
+			p = u.Path
+		}
+	}
+	base := path.Base(filepath.ToSlash(p))
+	base = strings.TrimSuffix(base, path.Ext(base))
+	if base == "" || base == "." || base == "/" {
+		return "job"
+	}
+	return base
+}

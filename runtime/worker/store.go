@@ -1,0 +1,80 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+)
+
+// An Object is one file below a folder location, as a [FolderSource]
+// lists it.
+type Object struct {
+	// Path is the object's name relative to the folder, slash-separated,
+	// exactly as the store has it ("img/logo.png"). The worker refuses,
+	// before it writes anything, a Path that would land outside the
+	// workspace ("../x", "/etc/x").
+	Path string
+	// Size is the object's length in bytes.
+	Size int64
+}
+
+// A FolderSource is a Source that can also list a folder (a prefix) and
+// download one of its files; assetsUrl needs one. The worker lists the
+// folder, checks every path and the total size against its limits, then
+// downloads [Config.AssetConcurrency] files at a time, each into a
+// temporary file that is renamed into place once it is whole.
+type FolderSource interface {
+	Source
+	// List returns every file below the folder at location. The folder is
+	// a prefix that ends at a path separator: "s3://b/assets" holds
+	// "s3://b/assets/logo.png", not "s3://b/assets2/x". Placeholder
+	// objects for folders (names ending in "/") are left out. A folder
+	// with no files is an empty list, not an error.
+	List(ctx context.Context, location string) ([]Object, error)
+	// Download writes the file at location into dst from offset 0 and
+	// returns the number of bytes written. It may write parts
+	// concurrently, out of order. A transfer cut off halfway is an error.
+	Download(ctx context.Context, location string, dst io.WriterAt) (int64, error)
+}
+
+// A Sink writes chunk outputs to the locations of one scheme; an output
+// location (outputUrl, HELIOS_OUTPUT_URL) needs one.
+type Sink interface {
+	// Put stores size bytes of src as the object at location, streamed
+	// (multipart or resumable for large files), with the store's
+	// integrity check on. The object becomes visible only once it is
+	// whole: a failed or cut-off Put leaves no partial object.
+	Put(ctx context.Context, location string, src io.ReaderAt, size int64) error
+}
+
+// Errors that stores wrap, so that the worker's messages and callers can
+// tell the cases apart.
+var (
+	// ErrNotFound: the bucket, object or folder does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrAccessDenied: the store refused the worker's credentials.
+	ErrAccessDenied = errors.New("access denied")
+)
+
+// JoinLocation appends a slash-separated relative path to a folder
+// location, as it is: JoinLocation("s3://b/out/", "c/0.mp4") is
+// "s3://b/out/c/0.mp4".
+func JoinLocation(folder, rel string) string {
+	return strings.TrimRight(folder, "/") + "/" + rel
+}
+
+// SplitBucket splits "s3://bucket/key/part" (any scheme) into the bucket
+// and the key. The key may be empty ("s3://bucket" or "s3://bucket/").
+func SplitBucket(location string) (bucket, key string, err error) {
+	s := scheme(location)
+	if s == "" {
+		return "", "", errors.New("not a bucket location: " + location)
+	}
+	rest := location[len(s)+len("://"):]
+	bucket, key, _ = strings.Cut(rest, "/")
+	if bucket == "" {
+		return "", "", errors.New("no bucket in " + location)
+	}
+	return bucket, key, nil
+}
