@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/distribution/reference"
 )
@@ -58,6 +60,9 @@ type Inputs struct {
 	Image          string `json:"image,omitempty"`
 	BaseImage      string `json:"baseImage,omitempty"`
 	JobBucket      string `json:"jobBucket,omitempty"`
+	// OutputURL is the folder that chunk outputs are uploaded to:
+	// s3://bucket/prefix (aws) or gs://bucket/prefix (cloudrun).
+	OutputURL string `json:"outputUrl,omitempty"`
 	// ReplaceRuntime, when set, adds a replace directive pointing this
 	// module at a local checkout; a relative path is relative to the
 	// repository, as in go.mod.
@@ -116,6 +121,9 @@ func (in Inputs) Validate() error {
 		bad(in.JobBucket != "" && !s3Bucket.MatchString(in.JobBucket), "--job-bucket %q: an S3 bucket name is 3 to 63 lowercase letters, digits, dots or hyphens", in.JobBucket)
 		bad(in.Image != "" && !ecrRepository.MatchString(in.Image), "--image %q: for aws, the ECR repository that sam deploy pushes to, such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/helios-worker (no tag: sam deploy tags the image); --base-image sets the base", in.Image)
 		bad(in.Image != "" && in.Package == "zip", "--image is for --package image")
+		if err := checkOutputURL(in.OutputURL, "s3", s3Bucket); err != nil {
+			errs = append(errs, err)
+		}
 		bad(in.Project != "" || in.CPU != "" || in.Concurrency != 0 || in.MaxInstances != 0 || in.ServiceAccount != "",
 			"--project, --cpu, --concurrency, --max-instances and --service-account are for cloudrun")
 	case CloudRun:
@@ -142,6 +150,9 @@ func (in Inputs) validateCloudRun() []error {
 	bad(in.Project != "" && !gcpProject.MatchString(in.Project), "--project %q: a project ID is 6 to 30 lowercase letters, digits or hyphens, starting with a letter", in.Project)
 	bad(in.Project == "" && in.Image == "", "--project or --image is needed: the service's image is REGION-docker.pkg.dev/PROJECT/helios/NAME unless --image says otherwise")
 	bad(in.JobBucket != "" && !gcsBucket.MatchString(in.JobBucket), "--job-bucket %q: want a Cloud Storage bucket name", in.JobBucket)
+	if err := checkOutputURL(in.OutputURL, "gs", gcsBucket); err != nil {
+		errs = append(errs, err)
+	}
 	bad(in.ServiceAccount != "" && !serviceEmail.MatchString(in.ServiceAccount), "--service-account %q: want a service account email, NAME@PROJECT.iam.gserviceaccount.com (or the default NUMBER-compute@developer.gserviceaccount.com)", in.ServiceAccount)
 	bad(in.Arch != "" || in.Package != "" || in.EphemeralStorageMB != 0, "--arch, --package and --ephemeral-storage are for aws (Cloud Run runs linux/amd64 images)")
 	if err := checkCloudRunSize(in.CPU, in.MemoryMB); err != nil {
@@ -163,6 +174,44 @@ func (p *problems) check(bad bool, format string, args ...any) {
 	if bad {
 		*p = append(*p, inputErrorf(format, args...))
 	}
+}
+
+// outputPrefix is the object prefix of --output-url: folders of letters,
+// digits and ._- only, which an IAM resource or condition can name as is.
+var outputPrefix = regexp.MustCompile(`^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$`)
+
+// checkOutputURL wants "" or scheme://bucket with an optional prefix.
+func checkOutputURL(u, scheme string, bucketName *regexp.Regexp) error {
+	if u == "" {
+		return nil
+	}
+	rest, ok := strings.CutPrefix(u, scheme+"://")
+	bucket, prefix, _ := strings.Cut(rest, "/")
+	prefix = strings.TrimSuffix(prefix, "/")
+	switch {
+	case !ok:
+		return inputErrorf("--output-url %q: want %s://BUCKET/PREFIX, the folder that chunk outputs are uploaded to", u, scheme)
+	case !bucketName.MatchString(bucket):
+		return inputErrorf("--output-url %q: %q is not a valid bucket name", u, bucket)
+	case prefix != "" && (!outputPrefix.MatchString(prefix) || slices.Contains(strings.Split(prefix, "/"), "..") || slices.Contains(strings.Split(prefix, "/"), ".")):
+		return inputErrorf("--output-url %q: the prefix is folders of letters, digits, dots, hyphens and underscores (no . or .. folders)", u)
+	}
+	return nil
+}
+
+// OutputBucket is the bucket of --output-url, "" when there is none.
+func (in Inputs) OutputBucket() string {
+	_, rest, _ := strings.Cut(in.OutputURL, "://")
+	bucket, _, _ := strings.Cut(rest, "/")
+	return bucket
+}
+
+// OutputPrefix is the object prefix of --output-url without its trailing
+// slash, "" for the whole bucket.
+func (in Inputs) OutputPrefix() string {
+	_, rest, _ := strings.Cut(in.OutputURL, "://")
+	_, prefix, _ := strings.Cut(rest, "/")
+	return strings.TrimSuffix(prefix, "/")
 }
 
 // checkCloudRunSize applies Cloud Run's CPU and memory pairing rules for the

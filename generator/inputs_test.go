@@ -80,6 +80,15 @@ func TestValidateRejects(t *testing.T) {
 		{"cloudrun project too short", generator.CloudRun, func(in *generator.Inputs) { in.Project = "proj" }, []string{"--project", "6 to 30"}},
 		{"cloudrun region", generator.CloudRun, func(in *generator.Inputs) { in.Region = "us-east-1" }, []string{`--region "us-east-1"`, "Cloud Run region"}},
 		{"cloudrun bucket", generator.CloudRun, func(in *generator.Inputs) { in.JobBucket = "Bad Bucket" }, []string{"--job-bucket", "Cloud Storage bucket"}},
+		{"cloudrun output url s3", generator.CloudRun, func(in *generator.Inputs) { in.OutputURL = "s3://b-out/x" }, []string{"--output-url", "gs://BUCKET/PREFIX"}},
+		{"cloudrun output url bucket", generator.CloudRun, func(in *generator.Inputs) { in.OutputURL = "gs://B/x" }, []string{"--output-url", `"B" is not a valid bucket`}},
+		{"aws output url gs", generator.AWS, func(in *generator.Inputs) { in.OutputURL = "gs://b-out/x" }, []string{"--output-url", "s3://BUCKET/PREFIX"}},
+		{"aws output url path", generator.AWS, func(in *generator.Inputs) { in.OutputURL = "/srv/out" }, []string{"--output-url", "s3://BUCKET/PREFIX"}},
+		{"aws output url no bucket", generator.AWS, func(in *generator.Inputs) { in.OutputURL = "s3:///out" }, []string{"--output-url", "not a valid bucket"}},
+		{"aws output url wildcard", generator.AWS, func(in *generator.Inputs) { in.OutputURL = "s3://b-out/*" }, []string{"--output-url", "the prefix is folders"}},
+		{"aws output url dot dot", generator.AWS, func(in *generator.Inputs) { in.OutputURL = "s3://b-out/a/../b" }, []string{"--output-url", "no . or .."}},
+		{"aws output url empty folder", generator.AWS, func(in *generator.Inputs) { in.OutputURL = "s3://b-out/a//b" }, []string{"--output-url", "the prefix"}},
+		{"aws output url quote", generator.AWS, func(in *generator.Inputs) { in.OutputURL = `s3://b-out/a"b` }, []string{"--output-url", "the prefix"}},
 		{"cloudrun image latest", generator.CloudRun, func(in *generator.Inputs) { in.Image = "gcr.io/p/img:latest" }, []string{`--image "gcr.io/p/img:latest"`, "other than latest"}},
 		{"cloudrun image no tag", generator.CloudRun, func(in *generator.Inputs) { in.Image = "localhost:5000/img" }, []string{"--image", "pin a tag or a digest"}},
 		{"cloudrun image empty tag", generator.CloudRun, func(in *generator.Inputs) { in.Image = "gcr.io/p/img:" }, []string{"--image", "not an image reference"}},
@@ -169,6 +178,10 @@ func TestValidateAcceptsBoundaries(t *testing.T) {
 		}},
 		{"cloudrun default compute service account", generator.CloudRun, func(in *generator.Inputs) { in.ServiceAccount = "123456789012-compute@developer.gserviceaccount.com" }},
 		{"cloudrun bucket", generator.CloudRun, func(in *generator.Inputs) { in.JobBucket = "my_jobs.example" }},
+		{"aws output bucket", generator.AWS, func(in *generator.Inputs) { in.OutputURL = "s3://my-outputs" }},
+		{"aws output bucket slash", generator.AWS, func(in *generator.Inputs) { in.OutputURL = "s3://my-outputs/" }},
+		{"aws output prefix", generator.AWS, func(in *generator.Inputs) { in.OutputURL = "s3://my-outputs/renders/2026_v1.2/" }},
+		{"cloudrun output prefix", generator.CloudRun, func(in *generator.Inputs) { in.OutputURL = "gs://my_outputs/renders/x" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -178,5 +191,20 @@ func TestValidateAcceptsBoundaries(t *testing.T) {
 				t.Errorf("Validate(%+v) = %v, want nil", in, err)
 			}
 		})
+	}
+}
+
+func TestOutputBucketAndPrefix(t *testing.T) {
+	for _, tc := range []struct{ url, bucket, prefix string }{
+		{"", "", ""},
+		{"s3://out", "out", ""},
+		{"s3://out/", "out", ""},
+		{"s3://out/renders", "out", "renders"},
+		{"gs://out/renders/2026/", "out", "renders/2026"},
+	} {
+		in := generator.Inputs{OutputURL: tc.url}
+		if b, p := in.OutputBucket(), in.OutputPrefix(); b != tc.bucket || p != tc.prefix {
+			t.Errorf("%q: bucket %q prefix %q, want %q %q", tc.url, b, p, tc.bucket, tc.prefix)
+		}
 	}
 }

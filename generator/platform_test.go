@@ -201,6 +201,9 @@ type samFunction struct {
 	LoggingConfig struct {
 		LogFormat string `yaml:"LogFormat"`
 	} `yaml:"LoggingConfig"`
+	Environment struct {
+		Variables map[string]string `yaml:"Variables"`
+	} `yaml:"Environment"`
 	Policies []struct {
 		Statement []struct {
 			Effect   string    `yaml:"Effect"`
@@ -270,6 +273,16 @@ func checkSAM(t *testing.T, in generator.Inputs, data []byte) {
 			"Allow s3:ListBucket !Sub arn:${AWS::Partition}:s3:::" + in.JobBucket,
 		}
 	}
+	if in.OutputURL != "" {
+		prefix := in.OutputPrefix()
+		if prefix != "" {
+			prefix += "/"
+		}
+		want = append(want, "Allow s3:PutObject,s3:AbortMultipartUpload !Sub arn:${AWS::Partition}:s3:::"+in.OutputBucket()+"/"+prefix+"*")
+	}
+	if got := p.Environment.Variables["HELIOS_OUTPUT_URL"]; got != in.OutputURL {
+		t.Errorf("template.yaml: HELIOS_OUTPUT_URL %q, want %q", got, in.OutputURL)
+	}
 	if !slices.Equal(grants, want) {
 		t.Errorf("template.yaml: policies grant %q, want %q", grants, want)
 	}
@@ -305,6 +318,15 @@ func checkService(t *testing.T, in generator.Inputs, data []byte) {
 	}
 	if len(c.Ports) != 1 || c.Ports[0].ContainerPort != 8080 || c.Ports[0].Name != "http1" {
 		t.Errorf("service.yaml: ports %+v, want one http1 port 8080", c.Ports)
+	}
+	var outputURL string
+	for _, e := range c.Env {
+		if e.Name == "HELIOS_OUTPUT_URL" {
+			outputURL = e.Value
+		}
+	}
+	if outputURL != in.OutputURL {
+		t.Errorf("service.yaml: HELIOS_OUTPUT_URL %q, want %q", outputURL, in.OutputURL)
 	}
 	wantLimits := map[string]string{"cpu": in.CPU, "memory": strconv.Itoa(in.MemoryMB) + "Mi"}
 	if c.Resources == nil || !maps.Equal(c.Resources.Limits, wantLimits) {

@@ -36,8 +36,11 @@ func TestRenderGolden(t *testing.T) {
 		{"aws-zip-x86_64-job-bucket", generator.AWS, func(in *generator.Inputs) {
 			in.Package, in.Arch, in.JobBucket = "zip", "x86_64", "my-render-jobs"
 		}},
+		{"aws-output-url", generator.AWS, func(in *generator.Inputs) {
+			in.JobBucket, in.OutputURL = "my-render-jobs", "s3://my-render-outputs/renders/2026/"
+		}},
 		{"aws-sized-base-image", generator.AWS, func(in *generator.Inputs) {
-			in.Name, in.JobBucket = "render_worker", "jobs.example.com"
+			in.Name, in.JobBucket, in.OutputURL = "render_worker", "jobs.example.com", "s3://jobs.example.com"
 			in.MemoryMB, in.TimeoutSeconds, in.EphemeralStorageMB = 10240, 120, 10240
 			in.BaseImage, in.Region = "debian:13.1-slim", "eu-west-3"
 			in.Image = "123456789012.dkr.ecr.eu-west-3.amazonaws.com/render/worker"
@@ -49,7 +52,7 @@ func TestRenderGolden(t *testing.T) {
 			in.CPU, in.MemoryMB, in.TimeoutSeconds, in.MaxInstances = "4", 8192, 3600, 20
 			in.Concurrency = 4
 			in.ServiceAccount = "helios-render@my-render-project.iam.gserviceaccount.com"
-			in.JobBucket = "my-render-jobs"
+			in.JobBucket, in.OutputURL = "my-render-jobs", "gs://my-render-outputs/renders"
 		}},
 	}
 	for _, tt := range tests {

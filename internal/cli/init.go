@@ -45,6 +45,7 @@ var commonInputFlags = []inputFlag{
 	{"timeout", "seconds a chunk may take", func(in *generator.Inputs) any { return &in.TimeoutSeconds }},
 	{"base-image", "base image of the runtime stage; pin a tag (never latest)", func(in *generator.Inputs) any { return &in.BaseImage }},
 	{"job-bucket", "bucket of job specs and assets that the worker may read (least privilege)", func(in *generator.Inputs) any { return &in.JobBucket }},
+	{"output-url", "folder that chunk outputs are uploaded to (s3://BUCKET/PREFIX or gs://BUCKET/PREFIX); the worker may write there only", func(in *generator.Inputs) any { return &in.OutputURL }},
 	{"replace-runtime", "local checkout of " + generator.ModulePath + " to replace it with (relative to --dir)", func(in *generator.Inputs) any { return &in.ReplaceRuntime }},
 }
 

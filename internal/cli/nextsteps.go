@@ -48,14 +48,32 @@ func printCloudRunSteps(ew *errWriter, in generator.Inputs) {
 	ew.printf("  # let your invoker's service account call it (there is no public invoker):\n")
 	ew.printf("  gcloud run services add-iam-policy-binding %s --region %s%s \\\n", in.Name, in.Region, project)
 	ew.printf("      --member serviceAccount:INVOKER_EMAIL --role roles/run.invoker\n")
+	printBucketGrants(ew, in)
+}
+
+// printBucketGrants prints the bindings that let the service's account
+// read --job-bucket and create objects below --output-url, and no more.
+func printBucketGrants(ew *errWriter, in generator.Inputs) {
+	sa := in.ServiceAccount
+	if sa == "" {
+		sa = "SERVICE_ACCOUNT_EMAIL"
+	}
 	if in.JobBucket != "" {
-		sa := in.ServiceAccount
-		if sa == "" {
-			sa = "SERVICE_ACCOUNT_EMAIL"
-		}
 		ew.printf("  # let the service read job specs and assets:\n")
 		ew.printf("  gcloud storage buckets add-iam-policy-binding gs://%s \\\n", in.JobBucket)
 		ew.printf("      --member serviceAccount:%s --role roles/storage.objectViewer\n", sa)
+	}
+	if in.OutputURL == "" {
+		return
+	}
+	ew.printf("  # let the service create chunk outputs below %s (and nothing else):\n", in.OutputURL)
+	ew.printf("  gcloud storage buckets add-iam-policy-binding gs://%s \\\n", in.OutputBucket())
+	if p := in.OutputPrefix(); p != "" {
+		ew.printf("      --member serviceAccount:%s --role roles/storage.objectCreator \\\n", sa)
+		ew.printf("      --condition 'title=helios-outputs,expression=resource.name.startsWith(\"projects/_/buckets/%s/objects/%s/\")'\n",
+			in.OutputBucket(), p)
+	} else {
+		ew.printf("      --member serviceAccount:%s --role roles/storage.objectCreator\n", sa)
 	}
 }
 
