@@ -49,7 +49,7 @@ func (w *Worker) copyFolder(ctx context.Context, location, dir string) error {
 	}
 	objs, err := fsrc.List(ctx, location)
 	if err != nil {
-		return fmt.Errorf("listing assets %s: %w", location, err)
+		return fmt.Errorf("listing assets %s: %w", location, trimLocation(err, location))
 	}
 	files, err := planAssets(objs, w.cfg.AssetsMaxBytes)
 	if err != nil {
@@ -149,7 +149,8 @@ func download(ctx context.Context, src FolderSource, folder string, root *os.Roo
 	if err != nil {
 		return fmt.Errorf("asset %s: %w", a.key, err)
 	}
-	n, err := src.Download(ctx, JoinLocation(folder, a.key), &sizedWriterAt{w: f, size: a.size})
+	loc := JoinLocation(folder, a.key)
+	n, err := src.Download(ctx, loc, &sizedWriterAt{w: f, size: a.size})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -158,7 +159,7 @@ func download(ctx context.Context, src FolderSource, folder string, root *os.Roo
 	}
 	if err != nil {
 		_ = root.Remove(tmp)
-		return fmt.Errorf("downloading asset %s: %w", a.key, err)
+		return fmt.Errorf("downloading asset %s: %w", a.key, trimLocation(err, loc))
 	}
 	if err := root.Rename(tmp, a.local); err != nil {
 		return fmt.Errorf("asset %s: %w", a.key, err)

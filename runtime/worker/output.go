@@ -112,7 +112,7 @@ func (out *output) upload(ctx context.Context, dir string) (int64, error) {
 		if ctx.Err() != nil {
 			return 0, fmt.Errorf("uploading %s to %s ran out of time: %w (%w)", out.name, out.target, stopReason(ctx), err)
 		}
-		return 0, fmt.Errorf("uploading %s to %s: %w", out.name, out.target, err)
+		return 0, fmt.Errorf("uploading %s to %s: %w", out.name, out.target, trimLocation(err, out.target))
 	}
 	return info.Size(), nil
 }

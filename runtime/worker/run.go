@@ -21,12 +21,12 @@ func (w *Worker) LoadSpec(ctx context.Context, location string) (*JobSpec, error
 	}
 	rc, err := src.Open(ctx, location)
 	if err != nil {
-		return nil, fmt.Errorf("reading job spec %s: %w", location, err)
+		return nil, fmt.Errorf("reading job spec %s: %w", location, trimLocation(err, location))
 	}
 	defer rc.Close()
 	data, err := readAll(rc, w.cfg.SpecMaxBytes)
 	if err != nil {
-		return nil, fmt.Errorf("reading job spec %s: %w", location, err)
+		return nil, fmt.Errorf("reading job spec %s: %w", location, trimLocation(err, location))
 	}
 	return ParseSpec(data)
 }

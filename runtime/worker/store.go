@@ -57,6 +57,24 @@ var (
 	ErrAccessDenied = errors.New("access denied")
 )
 
+// trimLocation drops the "LOCATION: " that a store's error starts with,
+// where the worker's own message names the location already; errors.Is and
+// errors.As still see err.
+func trimLocation(err error, location string) error {
+	if msg, ok := strings.CutPrefix(err.Error(), location+": "); ok {
+		return locatedError{msg: msg, err: err}
+	}
+	return err
+}
+
+type locatedError struct {
+	msg string
+	err error
+}
+
+func (e locatedError) Error() string { return e.msg }
+func (e locatedError) Unwrap() error { return e.err }
+
 // JoinLocation appends a slash-separated relative path to a folder
 // location, as it is: JoinLocation("s3://b/out/", "c/0.mp4") is
 // "s3://b/out/c/0.mp4".
