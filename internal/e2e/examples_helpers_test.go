@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -28,14 +29,23 @@ func runCLI(t *testing.T, want int, args ...string) string {
 // goCmd runs the go command in dir with extra environment, bounded in time.
 func goCmd(t *testing.T, dir string, env []string, args ...string) {
 	t.Helper()
+	if err := goRun(dir, env, args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// goRun runs the go command in dir with extra environment, within 5
+// minutes; the error holds its output.
+func goRun(dir string, env []string, args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go %v in %s: %v\n%s", args, dir, err, out)
+		return fmt.Errorf("go %v in %s: %w\n%s", args, dir, err, out)
 	}
+	return nil
 }
 
 func copyFile(t *testing.T, from, to string) {
@@ -64,4 +74,15 @@ func waitListening(t *testing.T, addr string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("nothing listening on %s after 10s", addr)
+}
+
+// freePort returns a loopback port that nothing listens on now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

@@ -100,7 +100,6 @@ func TestExampleLambdaUnderEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatalf("building the emulator: %v", err)
 	}
-	t.Cleanup(lambdatest.RemoveBuild)
 	dir, _ := filepath.Abs("examples/aws-lambda")
 	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
 	goCmd(t, dir, []string{"CGO_ENABLED=0"}, "build", "-tags", "lambda.norpc", "-o", bootstrap, "./cmd/render-worker")

@@ -34,7 +34,10 @@ func TestGoGenerateRefreshesEntryPoint(t *testing.T) {
 	goCmd(t, dir, nil, "mod", "edit", "-replace", generator.ModulePath+"="+root)
 
 	current, _ := os.ReadFile(filepath.Join(src, "cmd/render-worker/main.go"))
-	old := strings.Replace(string(current), "awslambda.Start(newWorker())", "awslambda.Start(newWorker()) // an older entry point", 1)
+	old := strings.Replace(string(current), "func main() {", "func main() { // an older entry point", 1)
+	if old == string(current) {
+		t.Fatal("the example's main.go has no func main() {")
+	}
 	mainGo := filepath.Join(dir, "cmd/render-worker/main.go")
 	writeFile(t, mainGo, old)
 	userCode := "package main\n\n// edited by the user\n" + strings.TrimPrefix(readString(t, filepath.Join(src, "cmd/render-worker/worker.go")), "package main\n")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/lambdatest"
+	"github.com/helios-project/helios-scaffold/internal/s3test"
 )
 
 // TestMain runs the tests from the module root, where the README's
@@ -23,5 +24,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "e2e: finding the module root:", err)
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	code := s3test.Run(m) // stops moto_server, if a test started it
+	lambdatest.RemoveBuild()
+	if cloudRunBuild.dir != "" {
+		os.RemoveAll(cloudRunBuild.dir)
+	}
+	os.Exit(code)
 }

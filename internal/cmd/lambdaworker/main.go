@@ -2,6 +2,9 @@
 // with the default worker.go folded in; the runtime's tests and benchmarks
 // build it. The generated files themselves are in examples/, whose tests
 // build and run them too.
+//
+// Built with -tags nostore it links no S3 store: the bench program builds
+// both, to measure what the store costs in size and cold start.
 package main
 
 import (
@@ -10,5 +13,5 @@ import (
 )
 
 func main() {
-	awslambda.Start(worker.New(worker.ConfigFromEnv()))
+	awslambda.Start(withStore(worker.New(worker.ConfigFromEnv())))
 }

@@ -9,14 +9,20 @@
 //
 //	echo '{"jobPath":"job.json","chunkIndex":0}' | go run ./cmd/render-worker
 //
-// Configure or wrap the worker in worker.go, which is yours to edit;
-// this file is rewritten by go generate.
+// Job specs, asset folders and outputs may live in S3 (s3://bucket/key):
+// the S3 store is wired here, and a source for "s3" set in newWorker
+// replaces it. Configure or wrap the worker in worker.go, which is yours to
+// edit; this file is rewritten by go generate.
 package main
 
 //go:generate go tool helios-scaffold generate
 
-import "github.com/helios-project/helios-scaffold/runtime/awslambda"
+import (
+	"github.com/helios-project/helios-scaffold/runtime/awslambda"
+	"github.com/helios-project/helios-scaffold/runtime/s3store"
+	"github.com/helios-project/helios-scaffold/runtime/worker"
+)
 
 func main() {
-	awslambda.Start(newWorker())
+	awslambda.Start(newWorker().With(worker.WithDefaultSource("s3", s3store.New())))
 }

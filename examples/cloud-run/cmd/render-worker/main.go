@@ -10,8 +10,10 @@
 //
 //	PORT=8080 go run ./cmd/render-worker
 //
-// Configure or wrap the worker in worker.go, which is yours to edit;
-// this file is rewritten by go generate.
+// Job specs, asset folders and outputs may live in Cloud Storage
+// (gs://bucket/object): the Cloud Storage store is wired here, and a source
+// for "gs" set in newWorker replaces it. Configure or wrap the worker in
+// worker.go, which is yours to edit; this file is rewritten by go generate.
 package main
 
 //go:generate go tool helios-scaffold generate
@@ -24,12 +26,15 @@ import (
 	"syscall"
 
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun"
+	"github.com/helios-project/helios-scaffold/runtime/gcsstore"
+	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	if err := cloudrun.Serve(ctx, newWorker()); err != nil {
+	w := newWorker().With(worker.WithDefaultSource("gs", gcsstore.New()))
+	if err := cloudrun.Serve(ctx, w); err != nil {
 		fmt.Fprintln(os.Stderr, "render-worker:", err)
 		os.Exit(1)
 	}

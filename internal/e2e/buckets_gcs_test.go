@@ -1,0 +1,145 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/helios-project/helios-scaffold/internal/gcstest"
+	"github.com/helios-project/helios-scaffold/internal/syncbuf"
+	"github.com/helios-project/helios-scaffold/runtime/cloudrun/runcaller"
+	"github.com/helios-project/helios-scaffold/runtime/worker"
+)
+
+// TestBucketsCloudRun renders through the cloud-run example's binary, on
+// $PORT, against fake-gcs-server's Cloud Storage JSON API.
+func TestBucketsCloudRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the example; skipped with -short")
+	}
+	srv := gcstest.Start(t)
+	for _, b := range []string{jobsBucket, outBucket} {
+		srv.CreateBucket(b)
+	}
+	testBuckets(t, gcsWorld(t, srv))
+}
+
+// TestBucketsCloudRunAccessDenied: Cloud Storage refusing the service's
+// account, for the spec and for the upload.
+func TestBucketsCloudRunAccessDenied(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the example; skipped with -short")
+	}
+	srv := gcstest.Start(t)
+	for _, b := range []string{jobsBucket, outBucket, "helios-private"} {
+		srv.CreateBucket(b)
+	}
+	srv.PutObject(jobsBucket, "jobs/small.json", []byte(`{"chunks":[{"id":0,"outputFile":"o.txt","command":"sh -c 'echo small > o.txt'"}]}`))
+	srv.PutObject("helios-private", "job.json", []byte(`{"chunks":[]}`))
+	srv.Deny("helios-private")
+	srv.Deny(outBucket)
+	w := gcsWorld(t, srv)
+	call := w.start(t, w.addr, t.TempDir(), worker.EnvOutputURL+"="+w.url(outBucket, "renders"))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, tc := range []struct{ jobPath, want string }{
+		{"gs://helios-private/job.json", "reading job spec gs://helios-private/job.json"},
+		{"gs://helios-jobs/jobs/small.json", "uploading o.txt to gs://helios-out/renders/o.txt"},
+	} {
+		r, err := call(ctx, worker.Request{JobPath: tc.jobPath})
+		if err != nil || r.StatusCode != 500 || !strings.Contains(r.Message, tc.want) || !strings.Contains(r.Message, "access denied") {
+			t.Errorf("%s: %+v, %v; want a 500 saying %q and access denied", tc.jobPath, r, err, tc.want)
+		}
+	}
+}
+
+// gcsWorld is fake-gcs-server and the cloud-run example's worker.
+func gcsWorld(t *testing.T, srv *gcstest.Server) *bucketWorld {
+	return &bucketWorld{
+		scheme: "gs",
+		addr:   srv.Host(),
+		put:    func(_ *testing.T, bucket, key string, data []byte) { srv.PutObject(bucket, key, data) },
+		get: func(_ *testing.T, bucket, key string) ([]byte, bool) {
+			obj, ok := srv.Object(bucket, key)
+			return obj.Content, ok
+		},
+		start: func(t *testing.T, addr, root string, env ...string) callFunc {
+			return startCloudRun(t, append([]string{
+				gcstest.EmulatorHostEnv + "=" + addr,
+				worker.EnvWorkspaceRoot + "=" + root,
+			}, env...))
+		},
+	}
+}
+
+// startCloudRun runs the cloud-run example's binary with env on a free
+// port and returns how to call it; it is stopped with SIGTERM when the
+// test ends, and must exit 0.
+func startCloudRun(t *testing.T, env []string) callFunc {
+	t.Helper()
+	port := strconv.Itoa(freePort(t))
+	cmd := exec.Command(cloudRunBinary(t))
+	cmd.Env = append(os.Environ(), append(env, "PORT="+port)...)
+	var logs syncbuf.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("worker after SIGTERM: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Error("worker still running 15s after SIGTERM")
+		}
+		if t.Failed() {
+			t.Logf("worker logs:\n%.20000s", logs.String())
+		}
+	})
+	waitListening(t, "127.0.0.1:"+port)
+	client := &http.Client{Timeout: 2 * time.Minute}
+	return func(ctx context.Context, req worker.Request) (*worker.CallResult, error) {
+		c, err := runcaller.New(ctx, "http://127.0.0.1:"+port+"/", runcaller.WithHTTPClient(client))
+		if err != nil {
+			return nil, err
+		}
+		return c.Call(ctx, req)
+	}
+}
+
+var cloudRunBuild struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// cloudRunBinary builds the cloud-run example once per test binary.
+func cloudRunBinary(t *testing.T) string {
+	t.Helper()
+	cloudRunBuild.once.Do(func() {
+		cloudRunBuild.dir, cloudRunBuild.err = os.MkdirTemp("", "helios-e2e-")
+		if cloudRunBuild.err == nil {
+			dir, _ := filepath.Abs("examples/cloud-run")
+			cloudRunBuild.err = goRun(dir, []string{"CGO_ENABLED=0"}, "build", "-o", filepath.Join(cloudRunBuild.dir, "worker"), "./cmd/render-worker")
+		}
+	})
+	if cloudRunBuild.err != nil {
+		t.Fatalf("building the cloud-run example: %v", cloudRunBuild.err)
+	}
+	return filepath.Join(cloudRunBuild.dir, "worker")
+}
