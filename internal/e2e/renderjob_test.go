@@ -53,10 +53,10 @@ func newRenderJob(t testing.TB) *renderJob {
 		return b
 	}
 	j := &renderJob{assets: map[string][]byte{
-		"composition.html":       []byte("<!doctype html><title>intro</title><canvas></canvas>\n"),
-		"helios":                 []byte(heliosStandIn),
-		"media/intro.bin":        blob(9 << 20),  // over 8 MB: a multipart download
-		"media/deep/er/bed.wav":  blob(12 << 20), // and another
+		"composition.html":         []byte("<!doctype html><title>intro</title><canvas></canvas>\n"),
+		"helios":                   []byte(heliosStandIn),
+		"media/intro.bin":          blob(9 << 20),  // over 8 MB: a multipart download
+		"media/deep/er/bed.wav":    blob(12 << 20), // and another
 		"fonts/Inter Variable.ttf": blob(70_000),
 	}}
 	var sums bytes.Buffer
