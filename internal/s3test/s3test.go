@@ -137,6 +137,19 @@ func lookPath(tb testing.TB) string {
 	return ""
 }
 
+// New starts a server outside a test, for a bench program; Close stops
+// it.
+func New() (*Server, error) {
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		return nil, fmt.Errorf("moto_server is not on PATH (pip install 'moto[server]'): %w", err)
+	}
+	return start(bin)
+}
+
+// Close stops a server made by New.
+func (s *Server) Close() { s.proc.stop() }
+
 func start(bin string) (*Server, error) {
 	proc, err := startMoto(bin, readyTimeout)
 	if err != nil {

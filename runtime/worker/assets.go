@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // ErrOutsideWorkspace is wrapped when an asset path or an outputFile would
@@ -35,35 +36,46 @@ func (w *Worker) fetchAssets(ctx context.Context, location, dir string) error {
 	ctx, cancel := context.WithTimeoutCause(ctx, w.cfg.AssetsTimeout,
 		fmt.Errorf("%w: assets took longer than %v (%s)", ErrTimeout, w.cfg.AssetsTimeout, EnvAssetsTimeout))
 	defer cancel()
-	return whyStopped(ctx, w.copyFolder(ctx, location, dir))
+	start := time.Now()
+	files, err := w.copyFolder(ctx, location, dir)
+	if err != nil {
+		return whyStopped(ctx, err)
+	}
+	var total int64
+	for _, f := range files {
+		total += f.size
+	}
+	w.log().InfoContext(ctx, "assets fetched", "assetsUrl", location, "files", len(files), "bytes", total,
+		"durationMs", time.Since(start).Milliseconds())
+	return nil
 }
 
-func (w *Worker) copyFolder(ctx context.Context, location, dir string) error {
+func (w *Worker) copyFolder(ctx context.Context, location, dir string) ([]asset, error) {
 	src, err := w.source(location)
 	if err != nil {
-		return fmt.Errorf("fetching assets: %w", err)
+		return nil, fmt.Errorf("fetching assets: %w", err)
 	}
 	fsrc, ok := src.(FolderSource)
 	if !ok {
-		return fmt.Errorf("fetching assets %s: the source for %q cannot list a folder", location, scheme(location))
+		return nil, fmt.Errorf("fetching assets %s: the source for %q cannot list a folder", location, scheme(location))
 	}
 	objs, err := fsrc.List(ctx, location)
 	if err != nil {
-		return fmt.Errorf("listing assets %s: %w", location, trimLocation(err, location))
+		return nil, fmt.Errorf("listing assets %s: %w", location, trimLocation(err, location))
 	}
 	files, err := planAssets(objs, w.cfg.AssetsMaxBytes)
 	if err != nil {
-		return fmt.Errorf("fetching assets %s: %w", location, err)
+		return nil, fmt.Errorf("fetching assets %s: %w", location, err)
 	}
 	root, err := os.OpenRoot(dir) // no path below it can climb out, links included
 	if err != nil {
-		return fmt.Errorf("opening workspace: %w", err)
+		return nil, fmt.Errorf("opening workspace: %w", err)
 	}
 	defer root.Close()
 	if err := downloadAll(ctx, fsrc, location, root, files, w.cfg.AssetsConcurrency); err != nil {
-		return fmt.Errorf("fetching assets %s: %w", location, err)
+		return nil, fmt.Errorf("fetching assets %s: %w", location, err)
 	}
-	return nil
+	return files, nil
 }
 
 // planAssets checks the listing: every path stays inside the workspace,

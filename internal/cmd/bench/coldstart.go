@@ -18,27 +18,48 @@ import (
 
 // measureColdStart takes the median time from exec to the first answered
 // request for the Cloud Run binary, and the Lambda binary's INIT duration
-// as the Runtime Interface Emulator reports it, with its exec-to-answer.
+// as the Runtime Interface Emulator reports it, with its exec-to-answer;
+// each for the binaries as shipped (with their bucket store) and, taken in
+// turn with them, without the store.
 func measureColdStart(ctx context.Context, r *report, b binaries, j jobs, dir string, o options) error {
-	var cr, initDur, lam []time.Duration
+	var with, bare coldStarts
 	for range o.coldRuns {
-		srv, d, err := startServer(ctx, b.cloudrun, dir, j.event(chunkTrue))
-		if err != nil {
+		if err := with.take(ctx, b.rie, b.cloudrun, b.lambda, j, dir); err != nil {
 			return err
 		}
-		srv.stop()
-		cr = append(cr, d)
-		id, d, err := lambdaColdStart(ctx, b, j, dir)
-		if err != nil {
+		if err := bare.take(ctx, b.rie, b.cloudrunBare, b.lambdaBare, j, dir); err != nil {
 			return err
 		}
-		initDur, lam = append(initDur, id), append(lam, d)
 	}
-	r.add("cold start, Cloud Run: exec to first answered request", ms(median(cr)), "89 ms (Node.js, measured earlier)",
-		fmt.Sprintf("%.3f of Node", float64(median(cr))/float64(89*time.Millisecond)))
-	r.add("cold start, Lambda: `INIT REPORT` under the emulator", ms(median(initDur)), "78 ms (Node.js, measured earlier)",
-		fmt.Sprintf("%.3f of Node", float64(median(initDur))/float64(78*time.Millisecond)))
-	r.add("cold start, Lambda: exec of the emulator to first answer", ms(median(lam)), "", "")
+	cr, id, lam := median(with.cloudrun), median(with.init), median(with.lambda)
+	r.add("cold start, Cloud Run: exec to first answered request", ms(cr), "89 ms (Node.js, measured earlier)",
+		fmt.Sprintf("%.3f of Node", float64(cr)/float64(89*time.Millisecond)))
+	r.add("cold start, Lambda: `INIT REPORT` under the emulator", ms(id), "78 ms (Node.js, measured earlier)",
+		fmt.Sprintf("%.3f of Node", float64(id)/float64(78*time.Millisecond)))
+	r.add("cold start, Lambda: exec of the emulator to first answer", ms(lam), "", "")
+	ratio := func(a, b time.Duration) string { return fmt.Sprintf("%.2fx (target ≤ 2x)", float64(a)/float64(b)) }
+	r.add("cold start, Cloud Run, GCS store linked vs not: exec to first answer", ms(cr), ms(median(bare.cloudrun))+" without the store",
+		ratio(cr, median(bare.cloudrun)))
+	r.add("cold start, Lambda, S3 store linked vs not: `INIT REPORT`", ms(id), ms(median(bare.init))+" without the store",
+		ratio(id, median(bare.init)))
+	return nil
+}
+
+// coldStarts collects the figures of one pair of binaries.
+type coldStarts struct{ cloudrun, init, lambda []time.Duration }
+
+func (c *coldStarts) take(ctx context.Context, rie, cloudrun, bootstrap string, j jobs, dir string) error {
+	srv, d, err := startServer(ctx, cloudrun, dir, j.event(chunkTrue))
+	if err != nil {
+		return err
+	}
+	srv.stop()
+	c.cloudrun = append(c.cloudrun, d)
+	id, d, err := lambdaColdStart(ctx, rie, bootstrap, j, dir)
+	if err != nil {
+		return err
+	}
+	c.init, c.lambda = append(c.init, id), append(c.lambda, d)
 	return nil
 }
 
@@ -46,7 +67,7 @@ var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
 
 // lambdaColdStart runs the emulator with the bootstrap, invokes it once and
 // returns the INIT REPORT duration and the time from exec to the answer.
-func lambdaColdStart(ctx context.Context, b binaries, j jobs, dir string) (time.Duration, time.Duration, error) {
+func lambdaColdStart(ctx context.Context, rie, bootstrap string, j jobs, dir string) (time.Duration, time.Duration, error) {
 	port, err := freePort()
 	if err != nil {
 		return 0, 0, err
@@ -56,8 +77,8 @@ func lambdaColdStart(ctx context.Context, b binaries, j jobs, dir string) (time.
 		return 0, 0, err
 	}
 	logs := &syncbuf.Buffer{}
-	cmd := exec.Command(b.rie, "--runtime-interface-emulator-address", "127.0.0.1:"+port,
-		"--runtime-api-address", "127.0.0.1:"+apiPort, b.lambda)
+	cmd := exec.Command(rie, "--runtime-interface-emulator-address", "127.0.0.1:"+port,
+		"--runtime-api-address", "127.0.0.1:"+apiPort, bootstrap)
 	cmd.Env = append(os.Environ(), "HELIOS_WORKSPACE_ROOT="+dir)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

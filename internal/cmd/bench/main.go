@@ -25,6 +25,12 @@ type options struct {
 	coldRuns  int     // cold starts to take the median of
 	bigOutput int64   // bytes printed by the big-output chunk
 	hugeBytes int64   // bytes printed by the flatness check chunk
+
+	core        bool  // measure the runtime: overhead, throughput, cold start, memory, size
+	stores      bool  // measure the bucket stores
+	storeRuns   int   // runs of each store transfer to take the median of
+	assetBig    int64 // bytes of the one big asset
+	outputBytes int64 // bytes of the uploaded output
 }
 
 func main() {
@@ -33,6 +39,11 @@ func main() {
 	flag.IntVar(&o.coldRuns, "cold", 15, "cold starts to take the median of")
 	flag.Int64Var(&o.bigOutput, "big", 50_000_000, "bytes printed by the big-output chunk")
 	flag.Int64Var(&o.hugeBytes, "huge", 1<<30, "bytes printed by the largest chunk (flatness check)")
+	flag.BoolVar(&o.core, "core", true, "measure the runtime: overhead, throughput, cold start, memory, size")
+	flag.BoolVar(&o.stores, "stores", true, "measure the S3 and GCS stores (needs moto_server)")
+	flag.IntVar(&o.storeRuns, "store-runs", 3, "runs of each store transfer to take the median of")
+	flag.Int64Var(&o.assetBig, "asset-big", 500_000_000, "bytes of the one big asset")
+	flag.Int64Var(&o.outputBytes, "output", 1<<30, "bytes of the uploaded output")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -57,12 +68,12 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	r := &report{out: out}
-	steps := []func() error{
-		func() error { return measureOverhead(ctx, r, jobs, dir) },
-		func() error { return measureThroughput(ctx, r, bins, jobs, dir, o) },
-		func() error { return measureColdStart(ctx, r, bins, jobs, dir, o) },
-		func() error { return measureRSS(ctx, r, bins, jobs, dir, o) },
-		func() error { return measureSize(r, bins) },
+	var steps []func() error
+	if o.core {
+		steps = coreSteps(ctx, r, bins, jobs, dir, o)
+	}
+	if o.stores {
+		steps = append(steps, func() error { return measureStores(ctx, r, bins, jobs, dir, o) })
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -71,4 +82,15 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	r.print()
 	return nil
+}
+
+// coreSteps measure the runtime without buckets.
+func coreSteps(ctx context.Context, r *report, bins binaries, jobs jobs, dir string, o options) []func() error {
+	return []func() error{
+		func() error { return measureOverhead(ctx, r, jobs, dir) },
+		func() error { return measureThroughput(ctx, r, bins, jobs, dir, o) },
+		func() error { return measureColdStart(ctx, r, bins, jobs, dir, o) },
+		func() error { return measureRSS(ctx, r, bins, jobs, dir, o) },
+		func() error { return measureSize(r, bins) },
+	}
 }

@@ -34,13 +34,13 @@ func freePort() (string, error) {
 
 // startServer execs the Cloud Run binary and returns when it has answered
 // a first request, with the time from exec to that answer.
-func startServer(ctx context.Context, bin, root string, first []byte) (*server, time.Duration, error) {
+func startServer(ctx context.Context, bin, root string, first []byte, env ...string) (*server, time.Duration, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, 0, err
 	}
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "PORT="+port, "HELIOS_WORKSPACE_ROOT="+root)
+	cmd.Env = append(append(os.Environ(), "PORT="+port, "HELIOS_WORKSPACE_ROOT="+root), env...)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard // drained through pipes, as a log agent would
 	s := &server{cmd: cmd, url: "http://127.0.0.1:" + port + "/"}
 	start := time.Now()

@@ -17,6 +17,9 @@ type binaries struct {
 	lambda   string // built as the issue asks for size: CGO_ENABLED=0 -trimpath -s -w lambda.norpc
 	cloudrun string
 	rie      string
+	// The same entry points without their bucket store (-tags nostore):
+	// the baseline of what the store costs.
+	lambdaBare, cloudrunBare string
 }
 
 func build(ctx context.Context, dir string) (binaries, error) {
@@ -24,10 +27,15 @@ func build(ctx context.Context, dir string) (binaries, error) {
 		lambda:   filepath.Join(dir, "bootstrap"),
 		cloudrun: filepath.Join(dir, "cloudrunworker"),
 		rie:      filepath.Join(dir, "aws-lambda-rie"),
+
+		lambdaBare:   filepath.Join(dir, "bootstrap-bare"),
+		cloudrunBare: filepath.Join(dir, "cloudrunworker-bare"),
 	}
 	steps := [][]string{
 		{"build", "-trimpath", "-ldflags=-s -w", "-tags", "lambda.norpc", "-o", b.lambda, "./internal/cmd/lambdaworker"},
 		{"build", "-trimpath", "-ldflags=-s -w", "-o", b.cloudrun, "./internal/cmd/cloudrunworker"},
+		{"build", "-trimpath", "-ldflags=-s -w", "-tags", "lambda.norpc nostore", "-o", b.lambdaBare, "./internal/cmd/lambdaworker"},
+		{"build", "-trimpath", "-ldflags=-s -w", "-tags", "nostore", "-o", b.cloudrunBare, "./internal/cmd/cloudrunworker"},
 		{"build", "-o", b.rie, "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"},
 	}
 	root, err := lambdatest.ModuleRoot(ctx)
