@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	storage "google.golang.org/api/storage/v1"
 
@@ -16,6 +17,10 @@ import (
 
 // copyBuffer is the size of the buffer that Download writes from.
 const copyBuffer = 256 << 10
+
+// buffers holds Download's buffers, so that an asset folder of many small
+// files does not allocate one per file.
+var buffers = sync.Pool{New: func() any { return new([copyBuffer]byte) }}
 
 // Open implements [worker.Source]: the object's content, streamed. A read
 // that reaches the end checks the CRC32C of what came against the
@@ -69,7 +74,9 @@ func (s *Store) Download(ctx context.Context, location string, dst io.WriterAt) 
 		return 0, err
 	}
 	defer body.Close()
-	buf := make([]byte, copyBuffer)
+	b := buffers.Get().(*[copyBuffer]byte)
+	defer buffers.Put(b)
+	buf := b[:]
 	var off int64
 	for {
 		n, rerr := body.Read(buf)

@@ -44,7 +44,15 @@ func main() {
 	flag.IntVar(&o.storeRuns, "store-runs", 3, "runs of each store transfer to take the median of")
 	flag.Int64Var(&o.assetBig, "asset-big", 500_000_000, "bytes of the one big asset")
 	flag.Int64Var(&o.outputBytes, "output", 1<<30, "bytes of the uploaded output")
+	fake := flag.Bool("fake-gcs", false, "serve fake-gcs-server on loopback, print its address, and stop at the end of standard input (used by the bench itself)")
 	flag.Parse()
+	if *fake {
+		if err := serveFakeGCS(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, o, os.Stdout); err != nil {

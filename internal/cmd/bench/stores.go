@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/helios-project/helios-scaffold/internal/gcstest"
 	"github.com/helios-project/helios-scaffold/internal/s3test"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
@@ -24,10 +23,7 @@ type storeBench struct {
 	name   string // "S3 (moto_server)"
 	scheme string // s3 or gs
 	bucket string
-	// inProcess: the store's server runs in this process, so that
-	// allocations cannot be told apart.
-	inProcess bool
-	store     worker.Source
+	store  worker.Source
 	// put stores a local file as bucket/key.
 	put func(ctx context.Context, key, file string) error
 	// rawDownload copies every object below prefix into dir, as the SDK
@@ -86,11 +82,11 @@ func measureStores(ctx context.Context, r *report, b binaries, j jobs, dir strin
 		return err
 	}
 	defer moto.Close()
-	fake, err := gcstest.New()
+	fake, err := startFakeGCS()
 	if err != nil {
 		return err
 	}
-	defer fake.Close()
+	defer fake.stop()
 	s3, err := s3Bench(ctx, moto, "helios-bench")
 	if err != nil {
 		return err
@@ -137,7 +133,7 @@ func measureStore(ctx context.Context, r *report, s *storeBench, files storeFile
 		}
 		mine := func() (time.Duration, error) { return timer.run(ctx, w, spec, "assets fetched") }
 		raw := func() error { return s.rawDownload(ctx, c.prefix, filepath.Join(dir, "raw")) }
-		if err := compare(r, s.name+": asset download, "+c.what, c.bytes, o.storeRuns, mine, raw, "raw SDK", s.inProcess); err != nil {
+		if err := compare(r, s.name+": asset download, "+c.what, c.bytes, o.storeRuns, mine, raw, "raw SDK"); err != nil {
 			return err
 		}
 	}
@@ -148,14 +144,14 @@ func measureStore(ctx context.Context, r *report, s *storeBench, files storeFile
 	}
 	mine := func() (time.Duration, error) { return timer.run(ctx, w, spec, "output uploaded") }
 	raw := func() error { return s.rawUpload(ctx, files.output, "out-raw/out.bin") }
-	return compare(r, fmt.Sprintf("%s: upload of a %s output", s.name, size(o.outputBytes)), o.outputBytes, o.storeRuns, mine, raw, s.rawUploadName(), s.inProcess)
+	return compare(r, fmt.Sprintf("%s: upload of a %s output", s.name, size(o.outputBytes)), o.outputBytes, o.storeRuns, mine, raw, s.rawUploadName())
 }
 
 func (s *storeBench) rawUploadName() string {
 	if s.scheme == "s3" {
 		return "raw transfer manager, default options"
 	}
-	return "raw storage/v1 resumable upload, default chunk"
+	return "raw storage/v1 resumable upload, the same 8 MiB chunks"
 }
 
 // writeSpec stores a job spec in the bucket and returns its location.
@@ -234,7 +230,7 @@ func (h *transferTimer) run(ctx context.Context, w *worker.Worker, spec, message
 // compare times mine (which says how long its transfer took) and raw,
 // alternating, runs times each, and reports the median throughputs, their
 // ratio, and what mine allocated per run.
-func compare(r *report, what string, bytes int64, runs int, mine func() (time.Duration, error), raw func() error, rawName string, inProcessStore bool) error {
+func compare(r *report, what string, bytes int64, runs int, mine func() (time.Duration, error), raw func() error, rawName string) error {
 	var tMine, tRaw []time.Duration
 	var alloc uint64
 	for range runs {
@@ -255,11 +251,7 @@ func compare(r *report, what string, bytes int64, runs int, mine func() (time.Du
 	}
 	mbps := func(d time.Duration) float64 { return float64(bytes) / 1e6 / d.Seconds() }
 	m, b := median(tMine), median(tRaw)
-	allocated := size(int64(alloc)) + " allocated"
-	if inProcessStore {
-		allocated = "allocations not told apart from the fake's, which runs in this process"
-	}
-	r.add(what, fmt.Sprintf("%.0f MB/s, %s", mbps(m), allocated),
+	r.add(what, fmt.Sprintf("%.0f MB/s, %s allocated", mbps(m), size(int64(alloc))),
 		fmt.Sprintf("%.0f MB/s (%s)", mbps(b), rawName), fmt.Sprintf("%.2f of the baseline", mbps(m)/mbps(b)))
 	return nil
 }

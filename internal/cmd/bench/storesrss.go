@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/helios-project/helios-scaffold/internal/gcstest"
 	"github.com/helios-project/helios-scaffold/internal/lambdatest"
 	"github.com/helios-project/helios-scaffold/internal/s3test"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
@@ -18,7 +17,7 @@ import (
 // moto_server, the Cloud Run binary with fake-gcs-server. The chunk
 // hard-links a file made beforehand, so that the figure is the
 // transfers'.
-func transferRSS(ctx context.Context, r *report, b binaries, j jobs, dir, output string, o options, s3, gcs *storeBench, moto *s3test.Server, fake *gcstest.Server) error {
+func transferRSS(ctx context.Context, r *report, b binaries, j jobs, dir, output string, o options, s3, gcs *storeBench, moto *s3test.Server, fake *fakeGCS) error {
 	chunk := []map[string]any{{"id": 0, "command": "ln " + output + " out.bin", "outputFile": "out.bin"}}
 	what := fmt.Sprintf("a %s asset in, a %s output out", size(o.assetBig), size(o.outputBytes))
 	spec, err := s3.writeSpec(ctx, dir, map[string]any{"assetsUrl": s3.url("assets/big"), "outputUrl": s3.url("rss"), "chunks": chunk})
@@ -35,7 +34,7 @@ func transferRSS(ctx context.Context, r *report, b binaries, j jobs, dir, output
 	if err != nil {
 		return err
 	}
-	srv, _, err := startServer(ctx, b.cloudrun, dir, j.event(chunkTrue), fake.Env())
+	srv, _, err := startServer(ctx, b.cloudrun, dir, j.event(chunkTrue), fake.env())
 	if err != nil {
 		return err
 	}
