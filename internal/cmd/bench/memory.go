@@ -1,29 +1,28 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
-	"syscall"
 	"time"
+
+	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
 // measureRSS reads the Cloud Run server's resident memory after its first
 // request and its peak after chunks printing the big and the huge output,
-// and the Lambda binary's peak (stdin mode) for the big output.
+// and the Lambda binary's peak under the emulator for the big output.
 func measureRSS(ctx context.Context, r *report, b binaries, j jobs, dir string, o options) error {
 	err := withServer(ctx, b, j, dir, func(srv *server) error { return serverRSS(r, srv, j, o) })
 	if err != nil {
 		return err
 	}
-	peak, err := lambdaPeak(ctx, b, j, dir)
+	peak, err := lambdaPeakUnderEmulator(ctx, b, dir, worker.Request{JobPath: j.spec, ChunkIndex: chunkBig})
 	if err != nil {
 		return err
 	}
-	r.add(fmt.Sprintf("peak RSS, Lambda binary (stdin mode), chunk printing %s", size(o.bigOutput)), mib(peak), "", "")
+	r.add(fmt.Sprintf("peak RSS, Lambda binary under the emulator, chunk printing %s", size(o.bigOutput)), mib(peak), "", "")
 	return nil
 }
 
@@ -52,22 +51,6 @@ func serverRSS(r *report, srv *server, j jobs, o options) error {
 			"331 MB for 55 MB (Node.js, measured earlier)", "")
 	}
 	return nil
-}
-
-// lambdaPeak runs the Lambda binary in stdin mode on the big chunk and
-// returns its peak RSS in kB from wait4's rusage.
-func lambdaPeak(ctx context.Context, b binaries, j jobs, dir string) (int64, error) {
-	cmd := exec.CommandContext(ctx, b.lambda)
-	cmd.Env = append(os.Environ(), "HELIOS_WORKSPACE_ROOT="+dir, "AWS_LAMBDA_RUNTIME_API=")
-	cmd.Stdin = bytes.NewReader(j.event(chunkBig))
-	if out, err := cmd.Output(); err != nil {
-		return 0, fmt.Errorf("lambda stdin mode: %w: %.300s", err, out)
-	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return 0, fmt.Errorf("no rusage")
-	}
-	return ru.Maxrss, nil
 }
 
 func size(n int64) string {
