@@ -150,8 +150,9 @@ func TestLambdaContract(t *testing.T) {
 			want: couldNotRun("", srv.URL+"/missing.json", "404")},
 		{name: "http never answers", req: req(srv.URL+"/stall.json", 0), slow: true,
 			want: couldNotRun("", "reading job spec "+srv.URL+"/stall.json", "deadline exceeded")},
-		{name: "no source for s3", req: req("s3://bucket/job.json", 0),
-			want: couldNotRun("", "s3://bucket/job.json", "no source")},
+		// The Lambda binary links the S3 store, and no Google client.
+		{name: "no source for gs", req: req("gs://bucket/job.json", 0),
+			want: couldNotRun("", "gs://bucket/job.json", "no source")},
 		{name: "spec not JSON", req: req(garbage, 0), want: couldNotRun("", "decoding job spec")},
 		{name: "spec without chunks", req: req(noChunks, 0), want: couldNotRun(msgNoChunks)},
 		{name: "spec with chunks an object", req: req(objChunks, 0), want: couldNotRun(msgNoChunks)},

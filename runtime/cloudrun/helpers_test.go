@@ -32,6 +32,9 @@ func TestMain(m *testing.M) {
 	slog.SetDefault(discard)
 	code := m.Run()
 	removeBinary()
+	if jobBuild.dir != "" {
+		os.RemoveAll(jobBuild.dir)
+	}
 	os.Exit(code)
 }
 

@@ -84,6 +84,18 @@ func (s FileSource) Put(ctx context.Context, location string, src io.ReaderAt, s
 	return os.Rename(tmp.Name(), name)
 }
 
+// Stat implements [Stater]: the size of a regular file.
+func (s FileSource) Stat(_ context.Context, location string) (int64, error) {
+	info, err := os.Stat(s.path(location))
+	if err != nil {
+		return 0, notFound(err)
+	}
+	if !info.Mode().IsRegular() {
+		return 0, fmt.Errorf("%s is not a regular file", location)
+	}
+	return info.Size(), nil
+}
+
 // notFound adds ErrNotFound to an error that says a file does not exist.
 func notFound(err error) error {
 	if errors.Is(err, fs.ErrNotExist) {

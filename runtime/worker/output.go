@@ -56,6 +56,31 @@ func (w *Worker) outputFor(spec *JobSpec, chunk *Chunk) (*output, error) {
 	return &output{name: name, target: JoinLocation(folder, rel), sink: sink}, nil
 }
 
+// OutputExists reports where the chunk's output goes and whether an
+// object is already there. It is false with no error when no output
+// location is set, and an error when the store cannot tell (it is no
+// [Stater]) or failed to.
+func (w *Worker) OutputExists(ctx context.Context, spec *JobSpec, chunk *Chunk) (string, bool, error) {
+	out, err := w.outputFor(spec, chunk)
+	if err != nil || out == nil {
+		return "", false, err
+	}
+	st, ok := out.sink.(Stater)
+	if !ok {
+		return out.target, false, fmt.Errorf("output location %s: the store for %q cannot tell whether an object exists", out.target, scheme(out.target))
+	}
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.SpecTimeout)
+	defer cancel()
+	_, err = st.Stat(ctx, out.target)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return out.target, false, nil
+	case err != nil:
+		return out.target, false, fmt.Errorf("looking for %s: %w", out.target, trimLocation(err, out.target))
+	}
+	return out.target, true, nil
+}
+
 // checkOutputURL accepts "" (no uploads), a local folder, a file:// URL,
 // and a bucket URL with a bucket (s3://renders/out).
 func checkOutputURL(u string) error {

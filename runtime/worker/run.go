@@ -11,7 +11,9 @@ import (
 )
 
 // LoadSpec reads and parses the job spec at location through the Source
-// for its scheme, within Config.SpecTimeout and Config.SpecMaxBytes.
+// for its scheme, within Config.SpecTimeout and Config.SpecMaxBytes. A
+// spec without id is named after its file name: "s3://b/job-42.json" is
+// job "job-42".
 func (w *Worker) LoadSpec(ctx context.Context, location string) (*JobSpec, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.SpecTimeout)
 	defer cancel()
@@ -28,7 +30,14 @@ func (w *Worker) LoadSpec(ctx context.Context, location string) (*JobSpec, error
 	if err != nil {
 		return nil, fmt.Errorf("reading job spec %s: %w", location, trimLocation(err, location))
 	}
-	return ParseSpec(data)
+	spec, err := ParseSpec(data)
+	if err != nil {
+		return nil, err
+	}
+	if spec.ID == "" {
+		spec.ID = jobName(location)
+	}
+	return spec, nil
 }
 
 func (w *Worker) source(location string) (Source, error) {

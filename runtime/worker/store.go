@@ -48,6 +48,15 @@ type Sink interface {
 	Put(ctx context.Context, location string, src io.ReaderAt, size int64) error
 }
 
+// A Stater is a Sink that can tell whether an object exists. A Cloud Run
+// job's retried task uses it to skip the chunks whose output is already
+// stored ([Worker.OutputExists]).
+type Stater interface {
+	// Stat returns the size of the object at location, or an error that
+	// wraps ErrNotFound when there is none.
+	Stat(ctx context.Context, location string) (int64, error)
+}
+
 // Errors that stores wrap, so that the worker's messages and callers can
 // tell the cases apart.
 var (

@@ -159,12 +159,19 @@ func (w *Worker) Run(ctx context.Context, req Request) *Result {
 	if err != nil {
 		return &Result{Err: whyStopped(ctx, err)}
 	}
-	if spec.ID == "" {
-		spec.ID = jobName(req.JobPath)
-	}
 	chunk, err := spec.Chunk(req.ChunkIndex)
 	if err != nil {
 		return &Result{Err: err}
+	}
+	return w.RunChunk(ctx, spec, chunk)
+}
+
+// RunChunk runs one chunk of a spec loaded with [Worker.LoadSpec], as
+// [Worker.Run] does once it has found the chunk: a Cloud Run job's task
+// runs several chunks of one spec this way.
+func (w *Worker) RunChunk(ctx context.Context, spec *JobSpec, chunk *Chunk) *Result {
+	if w.cfgErr != nil {
+		return &Result{Err: w.cfgErr}
 	}
 	argv, err := SplitCommand(chunk.Command)
 	if err != nil {
