@@ -48,10 +48,20 @@ type Inputs struct {
 
 	// Cloud Run only.
 	CPU            string `json:"cpu,omitempty"`
-	Concurrency    int    `json:"concurrency,omitempty"`
-	MaxInstances   int    `json:"maxInstances,omitempty"`
 	Project        string `json:"project,omitempty"`
 	ServiceAccount string `json:"serviceAccount,omitempty"`
+	// Kind is service (the default; "" in answers written before jobs) or
+	// job.
+	Kind string `json:"kind,omitempty"`
+	// A service's.
+	Concurrency  int `json:"concurrency,omitempty"`
+	MaxInstances int `json:"maxInstances,omitempty"`
+	// A job's: its tasks, how many run at once (0: as many as Cloud Run
+	// allows), the retries of a failed task, and the spec it renders.
+	Tasks       int    `json:"tasks,omitempty"`
+	Parallelism int    `json:"parallelism,omitempty"`
+	MaxRetries  int    `json:"maxRetries,omitempty"`
+	JobPath     string `json:"jobPath,omitempty"`
 
 	// Both.
 	MemoryMB       int    `json:"memoryMB"`
@@ -85,11 +95,49 @@ func Defaults(t Target) Inputs {
 			MemoryMB: 3008, TimeoutSeconds: 900, EphemeralStorageMB: 2048,
 			Region: "us-east-1", BaseImage: AWSBaseImage}
 	case CloudRun:
-		return Inputs{Target: CloudRun, Name: "helios-worker", CPU: "2", MemoryMB: 4096,
-			Concurrency: 1, MaxInstances: 100, TimeoutSeconds: 900,
+		in := Inputs{Target: CloudRun, Name: "helios-worker", CPU: "2", MemoryMB: 4096,
 			Region: "us-central1", BaseImage: CloudRunBaseImage}
+		in.SetKind(KindService)
+		return in
 	}
 	return Inputs{Target: t}
+}
+
+// The kinds of Cloud Run workload.
+const (
+	KindService = "service"
+	KindJob     = "job"
+)
+
+// IsJob reports whether in is a Cloud Run job.
+func (in Inputs) IsJob() bool { return in.Target == CloudRun && in.Kind == KindJob }
+
+// SetKind makes a Cloud Run worker a service or a job: the fields of the
+// other kind are cleared, and those of the new kind that are unset take
+// their defaults, as does a timeout that is the other kind's default (900
+// seconds for a service's request, 3600 for a job's task) or beyond the new
+// kind's range. What both kinds share (name, sizing, buckets, image) is
+// kept, so that init cloudrun --kind job turns a service into a job.
+func (in *Inputs) SetKind(kind string) {
+	in.Kind = kind
+	switch kind {
+	case KindJob:
+		in.Concurrency, in.MaxInstances = 0, 0
+		if in.Tasks == 0 {
+			in.Tasks, in.MaxRetries = 1, 3
+		}
+		if in.TimeoutSeconds == 0 || in.TimeoutSeconds == 900 {
+			in.TimeoutSeconds = 3600 // a task renders several chunks
+		}
+	default:
+		in.Tasks, in.Parallelism, in.MaxRetries, in.JobPath = 0, 0, 0, ""
+		if in.Concurrency == 0 {
+			in.Concurrency, in.MaxInstances = 1, 100
+		}
+		if in.TimeoutSeconds == 0 || in.TimeoutSeconds >= 3600 {
+			in.TimeoutSeconds = 900
+		}
+	}
 }
 
 var (
@@ -126,6 +174,8 @@ func (in Inputs) Validate() error {
 		}
 		bad(in.Project != "" || in.CPU != "" || in.Concurrency != 0 || in.MaxInstances != 0 || in.ServiceAccount != "",
 			"--project, --cpu, --concurrency, --max-instances and --service-account are for cloudrun")
+		bad(in.Kind != "" || in.Tasks != 0 || in.Parallelism != 0 || in.MaxRetries != 0 || in.JobPath != "",
+			"--kind, --tasks, --parallelism, --max-retries and --job-path are for cloudrun")
 	case CloudRun:
 		errs = append(errs, in.validateCloudRun()...)
 	default:
@@ -142,13 +192,17 @@ func (in Inputs) Validate() error {
 func (in Inputs) validateCloudRun() []error {
 	var errs problems
 	bad := errs.check
-	bad(!runName.MatchString(in.Name), "--name %q: a Cloud Run service name is 1 to 49 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen", in.Name)
-	bad(in.TimeoutSeconds < 1 || in.TimeoutSeconds > 3600, "--timeout %d: Cloud Run request timeout is 1 to 3600 seconds", in.TimeoutSeconds)
-	bad(in.Concurrency < 1 || in.Concurrency > 1000, "--concurrency %d: want 1 to 1000 (1 suits render chunks)", in.Concurrency)
-	bad(in.MaxInstances < 1 || in.MaxInstances > 1000, "--max-instances %d: want 1 to 1000", in.MaxInstances)
+	switch in.Kind {
+	case "", KindService:
+		errs = append(errs, in.validateService()...)
+	case KindJob:
+		errs = append(errs, in.validateJob()...)
+	default:
+		bad(true, "--kind %q: want service or job", in.Kind)
+	}
 	bad(!gcpRegion.MatchString(in.Region), "--region %q: want a Cloud Run region such as us-central1", in.Region)
 	bad(in.Project != "" && !gcpProject.MatchString(in.Project), "--project %q: a project ID is 6 to 30 lowercase letters, digits or hyphens, starting with a letter", in.Project)
-	bad(in.Project == "" && in.Image == "", "--project or --image is needed: the service's image is REGION-docker.pkg.dev/PROJECT/helios/NAME unless --image says otherwise")
+	bad(in.Project == "" && in.Image == "", "--project or --image is needed, and no project was found in CLOUDSDK_CORE_PROJECT, GOOGLE_CLOUD_PROJECT or gcloud's configuration: the image is REGION-docker.pkg.dev/PROJECT/helios/NAME unless --image says otherwise")
 	bad(in.JobBucket != "" && !gcsBucket.MatchString(in.JobBucket), "--job-bucket %q: want a Cloud Storage bucket name", in.JobBucket)
 	if err := checkOutputURL(in.OutputURL, "gs", gcsBucket); err != nil {
 		errs = append(errs, err)
@@ -162,6 +216,36 @@ func (in Inputs) validateCloudRun() []error {
 		if err := checkImage("--image", in.Image); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	return errs
+}
+
+func (in Inputs) validateService() []error {
+	var errs problems
+	bad := errs.check
+	bad(!runName.MatchString(in.Name), "--name %q: a Cloud Run service name is 1 to 49 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen", in.Name)
+	bad(in.TimeoutSeconds < 1 || in.TimeoutSeconds > 3600, "--timeout %d: Cloud Run request timeout is 1 to 3600 seconds", in.TimeoutSeconds)
+	bad(in.Concurrency < 1 || in.Concurrency > 1000, "--concurrency %d: want 1 to 1000 (1 suits render chunks)", in.Concurrency)
+	bad(in.MaxInstances < 1 || in.MaxInstances > 1000, "--max-instances %d: want 1 to 1000", in.MaxInstances)
+	bad(in.Tasks != 0 || in.Parallelism != 0 || in.MaxRetries != 0 || in.JobPath != "",
+		"--tasks, --parallelism, --max-retries and --job-path are for --kind job")
+	return errs
+}
+
+// jobName is a Cloud Run job's name: up to 63 characters.
+var jobName = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
+func (in Inputs) validateJob() []error {
+	var errs problems
+	bad := errs.check
+	bad(!jobName.MatchString(in.Name), "--name %q: a Cloud Run job name is 1 to 63 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen", in.Name)
+	bad(in.TimeoutSeconds < 1 || in.TimeoutSeconds > 604800, "--timeout %d: a Cloud Run task timeout is 1 to 604800 seconds (168 hours)", in.TimeoutSeconds)
+	bad(in.Tasks < 1 || in.Tasks > 10000, "--tasks %d: a Cloud Run job runs 1 to 10000 tasks", in.Tasks)
+	bad(in.Parallelism < 0 || in.Parallelism > in.Tasks, "--parallelism %d: want 0 (as many as Cloud Run allows) to --tasks (%d)", in.Parallelism, in.Tasks)
+	bad(in.MaxRetries < 0 || in.MaxRetries > 10, "--max-retries %d: want 0 to 10", in.MaxRetries)
+	bad(in.Concurrency != 0 || in.MaxInstances != 0, "--concurrency and --max-instances are for a service (--kind service)")
+	if in.JobPath != "" && !strings.HasPrefix(in.JobPath, "gs://") && !strings.HasPrefix(in.JobPath, "https://") {
+		bad(true, "--job-path %q: want the job spec's gs://BUCKET/OBJECT (or https://) location", in.JobPath)
 	}
 	return errs
 }

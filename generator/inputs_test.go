@@ -208,3 +208,34 @@ func TestOutputBucketAndPrefix(t *testing.T) {
 		}
 	}
 }
+
+func TestSetKind(t *testing.T) {
+	in := generator.Defaults(generator.CloudRun)
+	in.Project, in.Name, in.OutputURL, in.Concurrency = "my-project", "render", "gs://out/x", 4
+	in.SetKind(generator.KindJob)
+	if in.Kind != generator.KindJob || in.Tasks != 1 || in.MaxRetries != 3 || in.TimeoutSeconds != 3600 ||
+		in.Concurrency != 0 || in.MaxInstances != 0 || in.Name != "render" || in.OutputURL != "gs://out/x" {
+		t.Fatalf("service to job: %+v", in)
+	}
+	if err := in.Validate(); err != nil {
+		t.Errorf("the job does not validate: %v", err)
+	}
+	in.Tasks, in.TimeoutSeconds, in.JobPath = 7, 7200, "gs://jobs/j.json"
+	in.SetKind(generator.KindJob) // again: nothing set is lost
+	if in.Tasks != 7 || in.TimeoutSeconds != 7200 {
+		t.Errorf("job to job: %+v", in)
+	}
+	in.SetKind(generator.KindService)
+	if in.Kind != generator.KindService || in.Tasks != 0 || in.JobPath != "" || in.TimeoutSeconds != 900 ||
+		in.Concurrency != 1 || in.MaxInstances != 100 {
+		t.Fatalf("job to service: %+v", in)
+	}
+	if err := in.Validate(); err != nil {
+		t.Errorf("the service does not validate: %v", err)
+	}
+	in.TimeoutSeconds = 1200
+	in.SetKind(generator.KindJob)
+	if in.TimeoutSeconds != 1200 {
+		t.Errorf("a chosen timeout was replaced: %d", in.TimeoutSeconds)
+	}
+}

@@ -379,3 +379,43 @@ func checkSAMConfig(t *testing.T, in generator.Inputs, data []byte) {
 		t.Errorf("samconfig.toml: no image repository and no resolve_image_repos")
 	}
 }
+
+// checkJob decodes job.yaml strictly into run/v1's Job and checks what
+// every flag sets.
+func checkJob(t *testing.T, in generator.Inputs, data []byte) {
+	t.Helper()
+	job, err := checks.Job(data)
+	if err != nil {
+		t.Fatalf("job.yaml: %v", err)
+	}
+	if job.Metadata.Name != in.Name || job.Metadata.Labels["cloud.googleapis.com/location"] != in.Region {
+		t.Errorf("job.yaml: name %q in %q, want %q in %q", job.Metadata.Name, job.Metadata.Labels["cloud.googleapis.com/location"], in.Name, in.Region)
+	}
+	exec := job.Spec.Template.Spec
+	if exec.TaskCount != int64(in.Tasks) || exec.Parallelism != int64(in.Parallelism) {
+		t.Errorf("job.yaml: taskCount %d, parallelism %d; want %d, %d", exec.TaskCount, exec.Parallelism, in.Tasks, in.Parallelism)
+	}
+	task := exec.Template.Spec
+	if task.MaxRetries != int64(in.MaxRetries) || task.TimeoutSeconds != int64(in.TimeoutSeconds) || task.ServiceAccountName != in.ServiceAccount {
+		t.Errorf("job.yaml: maxRetries %d, timeoutSeconds %d, serviceAccountName %q; want %d, %d, %q",
+			task.MaxRetries, task.TimeoutSeconds, task.ServiceAccountName, in.MaxRetries, in.TimeoutSeconds, in.ServiceAccount)
+	}
+	if len(task.Containers) != 1 {
+		t.Fatalf("job.yaml: %d containers, want 1", len(task.Containers))
+	}
+	c := task.Containers[0]
+	if c.Image != generator.ServiceImage(in) || len(c.Ports) != 0 {
+		t.Errorf("job.yaml: image %q and ports %v, want %q and none (a job listens on no port)", c.Image, c.Ports, generator.ServiceImage(in))
+	}
+	env := map[string]string{}
+	for _, e := range c.Env {
+		env[e.Name] = e.Value
+	}
+	if env["HELIOS_JOB_PATH"] != in.JobPath || env["HELIOS_OUTPUT_URL"] != in.OutputURL {
+		t.Errorf("job.yaml: env %v, want HELIOS_JOB_PATH %q and HELIOS_OUTPUT_URL %q", env, in.JobPath, in.OutputURL)
+	}
+	wantLimits := map[string]string{"cpu": in.CPU, "memory": strconv.Itoa(in.MemoryMB) + "Mi"}
+	if c.Resources == nil || !maps.Equal(c.Resources.Limits, wantLimits) {
+		t.Errorf("job.yaml: resources %+v, want limits %v", c.Resources, wantLimits)
+	}
+}

@@ -54,6 +54,19 @@ func TestRenderGolden(t *testing.T) {
 			in.ServiceAccount = "helios-render@my-render-project.iam.gserviceaccount.com"
 			in.JobBucket, in.OutputURL = "my-render-jobs", "gs://my-render-outputs/renders"
 		}},
+		{"cloudrun-job", generator.CloudRun, func(in *generator.Inputs) {
+			in.Project = "my-render-project"
+			in.SetKind(generator.KindJob)
+		}},
+		{"cloudrun-job-full", generator.CloudRun, func(in *generator.Inputs) {
+			in.SetKind(generator.KindJob)
+			in.Name, in.Region, in.Project = "render-job", "europe-west1", "my-render-project"
+			in.Tasks, in.Parallelism, in.MaxRetries, in.TimeoutSeconds = 7, 3, 5, 86400
+			in.CPU, in.MemoryMB = "4", 16384
+			in.ServiceAccount = "helios-render@my-render-project.iam.gserviceaccount.com"
+			in.JobBucket, in.OutputURL = "my-render-jobs", "gs://my-render-outputs/renders"
+			in.JobPath = "gs://my-render-jobs/intro/job.json"
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,6 +179,8 @@ func checkRendered(t *testing.T, in generator.Inputs, files map[string]generator
 	t.Helper()
 	want := []string{"cmd/" + in.Name + "/main.go", "cmd/" + in.Name + "/worker.go"}
 	switch {
+	case in.IsJob():
+		want = append(want, ".dockerignore", "Dockerfile", "job.yaml")
 	case in.Target == generator.CloudRun:
 		want = append(want, ".dockerignore", "Dockerfile", "service.yaml")
 	case in.Package == "image":
@@ -197,6 +212,8 @@ func checkRendered(t *testing.T, in generator.Inputs, files map[string]generator
 				checkSAMConfig(t, in, f.Data)
 			case name == "service.yaml":
 				checkService(t, in, f.Data)
+			case name == "job.yaml":
+				checkJob(t, in, f.Data)
 			}
 		})
 	}

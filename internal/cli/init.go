@@ -55,6 +55,9 @@ type initOptions struct {
 	write  writeOptions
 	flags  []inputFlag
 	target generator.Target
+	// prepare, when set, completes the inputs before they are checked:
+	// what a target derives from files or its environment.
+	prepare func(cmd *cobra.Command, in *generator.Inputs) error
 }
 
 // writeOptions are the flags shared by init and generate.
@@ -92,8 +95,12 @@ func (o *initOptions) inputs(fs *pflag.FlagSet, parsed generator.Inputs, prev *g
 	case prev != nil: // switching target (--force): keep what both share
 		in.Name, in.Module, in.ReplaceRuntime = prev.Inputs.Name, prev.Inputs.Module, prev.Inputs.ReplaceRuntime
 	}
+	// A new kind first, so that the flags below override its defaults.
+	if fs.Changed("kind") {
+		in.SetKind(parsed.Kind)
+	}
 	for _, f := range o.flags {
-		if !fs.Changed(f.name) {
+		if !fs.Changed(f.name) || f.name == "kind" {
 			continue
 		}
 		switch dst := f.field(&in).(type) {
@@ -108,7 +115,7 @@ func (o *initOptions) inputs(fs *pflag.FlagSet, parsed generator.Inputs, prev *g
 
 // newInitTargetCmd builds init's subcommand for target, with the common
 // flags and the target's own.
-func newInitTargetCmd(target generator.Target, flags []inputFlag) *cobra.Command {
+func newInitTargetCmd(target generator.Target, flags []inputFlag) (*cobra.Command, *initOptions) {
 	o := &initOptions{target: target, flags: append(append([]inputFlag{}, commonInputFlags...), flags...)}
 	parsed := generator.Defaults(target)
 	cmd := &cobra.Command{
@@ -122,11 +129,16 @@ func newInitTargetCmd(target generator.Target, flags []inputFlag) *cobra.Command
 				return err
 			}
 			in := o.inputs(cmd.Flags(), parsed, prev)
+			if o.prepare != nil {
+				if err := o.prepare(cmd, &in); err != nil {
+					return err
+				}
+			}
 			return scaffold(cmd, o.dir, in, prev, o.write, initMode)
 		},
 	}
 	o.register(cmd.Flags(), &parsed)
-	return cmd
+	return cmd, o
 }
 
 // usageArgs marks errors of a positional-argument check as usage errors.

@@ -7,7 +7,7 @@ import (
 )
 
 func newInitAWSCmd() *cobra.Command {
-	cmd := newInitTargetCmd(generator.AWS, []inputFlag{
+	cmd, _ := newInitTargetCmd(generator.AWS, []inputFlag{
 		{"arch", "Lambda architecture: arm64 or x86_64", func(in *generator.Inputs) any { return &in.Arch }},
 		{"package", "Lambda package type: image (room for a browser or ffmpeg) or zip", func(in *generator.Inputs) any { return &in.Package }},
 		{"memory", "Lambda memory in MB (128 to 10240)", func(in *generator.Inputs) any { return &in.MemoryMB }},

@@ -40,6 +40,11 @@ func TestScript(t *testing.T) {
 			env.Setenv("GOFLAGS", "-mod=mod")
 			env.Setenv("GOPROXY", "off")
 			env.Setenv("GOTOOLCHAIN", "local")
+			// No Google Cloud project from the machine: the scripts that
+			// want one set it (project_lookup.txtar).
+			env.Setenv("CLOUDSDK_CORE_PROJECT", "")
+			env.Setenv("GOOGLE_CLOUD_PROJECT", "")
+			env.Setenv("CLOUDSDK_CONFIG", filepath.Join(home, ".config", "gcloud"))
 			return os.MkdirAll(home, 0o755)
 		},
 		Condition: func(cond string) (bool, error) {
