@@ -23,9 +23,10 @@ import (
 )
 
 // examples are the downstream modules under examples/, made by the CLI.
-var examples = []struct{ dir, target string }{
-	{"examples/aws-lambda", "aws"},
-	{"examples/cloud-run", "cloudrun"},
+var examples = []struct{ dir, target, cmd string }{
+	{"examples/aws-lambda", "aws", "./cmd/render-worker"},
+	{"examples/cloud-run", "cloudrun", "./cmd/render-worker"},
+	{"examples/cloud-run-job", "cloudrun", "./cmd/render-job"},
 }
 
 // TestExamplesRegenerate renders each example again from its recorded
@@ -83,7 +84,7 @@ func TestExamplesBuild(t *testing.T) {
 			goCmd(t, ex.dir, nil, "vet", "./...")
 			for _, arch := range []string{"amd64", "arm64"} {
 				env := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + arch}
-				goCmd(t, ex.dir, env, "build", "-tags", "lambda.norpc", "-o", filepath.Join(t.TempDir(), "worker"), "./cmd/render-worker")
+				goCmd(t, ex.dir, env, "build", "-tags", "lambda.norpc", "-o", filepath.Join(t.TempDir(), "worker"), ex.cmd)
 			}
 		})
 	}

@@ -1,0 +1,95 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/helios-project/helios-scaffold/internal/checks"
+	"github.com/helios-project/helios-scaffold/internal/gcstest"
+	"github.com/helios-project/helios-scaffold/internal/syncbuf"
+)
+
+// TestExampleCloudRunJobTasks runs every task of the cloud-run-job
+// example as Cloud Run would, with the environment its job.yaml declares
+// and a fake Cloud Storage: every chunk of the example's spec is rendered
+// into the output bucket, whatever the task count an execution asks for.
+func TestExampleCloudRunJobTasks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the example; skipped with -short")
+	}
+	dir, _ := filepath.Abs("examples/cloud-run-job")
+	bin := filepath.Join(t.TempDir(), "render-job")
+	goCmd(t, dir, []string{"CGO_ENABLED=0"}, "build", "-o", bin, "./cmd/render-job")
+	job, err := checks.Job([]byte(readString(t, filepath.Join(dir, "job.yaml"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, e := range job.Spec.Template.Spec.Template.Spec.Containers[0].Env {
+		env[e.Name] = e.Value
+	}
+	taskCount := int(job.Spec.Template.Spec.TaskCount)
+	if taskCount != 7 || env["HELIOS_JOB_PATH"] == "" || env["HELIOS_OUTPUT_URL"] == "" {
+		t.Fatalf("job.yaml: taskCount %d, env %v; want 7 and both locations", taskCount, env)
+	}
+	for _, tasks := range []int{taskCount, 3} { // as deployed, and an execution with --tasks 3
+		t.Run(fmt.Sprintf("%d tasks", tasks), func(t *testing.T) {
+			srv := gcstest.Start(t)
+			jobBucket, jobKey := splitGS(t, env["HELIOS_JOB_PATH"])
+			srv.PutObject(jobBucket, jobKey, []byte(readString(t, filepath.Join(dir, "job.json"))))
+			outBucket, outPrefix := splitGS(t, env["HELIOS_OUTPUT_URL"])
+			srv.CreateBucket(outBucket)
+			for i := range tasks {
+				code, out := runJobTask(t, bin, srv, env, i, tasks)
+				if code != 0 {
+					t.Fatalf("task %d of %d exited %d:\n%s", i, tasks, code, out)
+				}
+			}
+			for c := range 7 {
+				obj, ok := srv.Object(outBucket, fmt.Sprintf("%s/out_part_%d.mp4", outPrefix, c))
+				want := fmt.Sprintf("rendering frames %d+30 of job\n", c*30)
+				if !ok || string(obj.Content) != want {
+					t.Errorf("chunk %d's output: %q (present %v), want %q", c, obj.Content, ok, want)
+				}
+			}
+		})
+	}
+}
+
+func runJobTask(t *testing.T, bin string, srv *gcstest.Server, env map[string]string, index, count int) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = append(os.Environ(), srv.Env(), "HELIOS_WORKSPACE_ROOT="+t.TempDir(),
+		"HELIOS_JOB_PATH="+env["HELIOS_JOB_PATH"], "HELIOS_OUTPUT_URL="+env["HELIOS_OUTPUT_URL"],
+		"CLOUD_RUN_TASK_INDEX="+strconv.Itoa(index), "CLOUD_RUN_TASK_COUNT="+strconv.Itoa(count), "CLOUD_RUN_TASK_ATTEMPT=0")
+	var out syncbuf.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
+		return ee.ExitCode(), out.String()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0, out.String()
+}
+
+func splitGS(t *testing.T, u string) (bucket, key string) {
+	t.Helper()
+	rest, ok := strings.CutPrefix(u, "gs://")
+	bucket, key, _ = strings.Cut(rest, "/")
+	if !ok || bucket == "" || key == "" {
+		t.Fatalf("%q is not gs://BUCKET/KEY", u)
+	}
+	return bucket, key
+}
