@@ -102,15 +102,6 @@ func (j *renderJob) output() []byte {
 	return append(out, "frames 0+150\n"...)
 }
 
-// assetBytes is the project folder's size.
-func (j *renderJob) assetBytes() int {
-	n := 0
-	for _, data := range j.assets {
-		n += len(data)
-	}
-	return n
-}
-
 // assertEmptyDir fails unless dir holds nothing: no workspace was left.
 func assertEmptyDir(t testing.TB, dir string) {
 	t.Helper()

@@ -129,10 +129,3 @@ func (m *memStore) downloaded() []string {
 	defer m.mu.Unlock()
 	return slices.Clone(m.downloads)
 }
-
-func (m *memStore) put(location string) ([]byte, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	data, ok := m.puts[location]
-	return data, ok
-}
