@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -53,6 +54,9 @@ func (w *Worker) source(location string) (Source, error) {
 func (w *Worker) execute(ctx context.Context, spec *JobSpec, chunk *Chunk, argv []string, dir string) *Result {
 	stdout := newTailBuffer(w.cfg.OutputLimit)
 	stderr := newTailBuffer(w.cfg.OutputLimit)
+	if err := os.Mkdir(filepath.Join(dir, tempDirName), 0o700); err != nil {
+		return &Result{Err: fmt.Errorf("creating the chunk's temporary folder: %w", err)}
+	}
 	ps := processSpec{argv: argv, dir: dir, env: chunkEnv(spec, chunk, dir), stdout: stdout, stderr: stderr}
 	liveOut := &lineWriter{mu: w.logMu, w: w.stdout}
 	liveErr := &lineWriter{mu: w.logMu, w: w.stderr}
@@ -107,9 +111,17 @@ func stopReason(ctx context.Context) error {
 	return ErrCanceled
 }
 
-// chunkEnv is the worker's environment plus the HELIOS_* variables.
+// tempDirName is the folder of the workspace that the chunk's TMPDIR, TMP
+// and TEMP name: what the chunk and its children write there (a browser's
+// profile, say) goes when the workspace goes, even when they are killed.
+const tempDirName = ".helios-tmp"
+
+// chunkEnv is the worker's environment plus the HELIOS_* variables, and
+// the temporary folder inside the workspace.
 func chunkEnv(spec *JobSpec, chunk *Chunk, dir string) []string {
+	tmp := filepath.Join(dir, tempDirName)
 	return append(os.Environ(),
+		"TMPDIR="+tmp, "TMP="+tmp, "TEMP="+tmp,
 		"HELIOS_JOB_ID="+spec.ID,
 		"HELIOS_CHUNK_ID="+strconv.FormatInt(chunk.ID, 10),
 		"HELIOS_START_FRAME="+strconv.FormatInt(chunk.StartFrame, 10),

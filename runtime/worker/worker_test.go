@@ -355,3 +355,30 @@ func TestRunPassthroughFails(t *testing.T) {
 		t.Errorf("Run = %+v", r)
 	}
 }
+
+// A chunk's TMPDIR, TMP and TEMP are inside its workspace: what it and its
+// children put there, a browser profile say, goes with the workspace even
+// when they are killed, and nothing lands in the worker's own temp folder.
+func TestRunTempDirInWorkspace(t *testing.T) {
+	sysTmp := t.TempDir()
+	t.Setenv("TMPDIR", sysTmp)
+	t.Setenv("TMP", sysTmp)
+	t.Setenv("TEMP", sysTmp)
+	cfg := testConfig(t)
+	cfg.ChunkTimeout = 2 * time.Second
+	// The chunk writes into $TMPDIR, starts a child that makes a temp
+	// folder of its own (as a browser makes its profile), then hangs.
+	cmd := `sh -c 'echo "$TMPDIR $TMP $TEMP"; mktemp -d >/dev/null; touch "$TMPDIR/scratch"; ` +
+		`sh -c "mktemp -d -t profile.XXXXXX >/dev/null; exec sleep 40" & sleep 40'`
+	r := runChunk(t, cfg, cmd)
+	if !errors.Is(r.Err, worker.ErrTimeout) {
+		t.Fatalf("Run = %+v, want the chunk killed for its timeout", r)
+	}
+	dirs := strings.Fields(string(r.Stdout))
+	if len(dirs) != 3 || dirs[0] != dirs[1] || dirs[1] != dirs[2] || filepath.Dir(filepath.Dir(dirs[0])) != cfg.WorkspaceRoot {
+		t.Errorf("TMPDIR TMP TEMP = %q, want one folder inside the workspace below %s", r.Stdout, cfg.WorkspaceRoot)
+	}
+	assertEmptyDir(t, sysTmp)
+	assertEmptyDir(t, cfg.WorkspaceRoot)
+	assertNoProc(t, "sleep", "40")
+}
