@@ -74,6 +74,7 @@ func runProcess(ctx context.Context, ps processSpec) processResult {
 	waitErr := cmd.Wait()
 	close(exited)
 	killGroup(pgid) // whatever the leader left behind in its group
+	sweep(ps.dir)   // and what left the group
 
 	drained := make(chan struct{})
 	go func() { copiers.Wait(); close(drained) }()

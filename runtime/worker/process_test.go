@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -236,5 +237,35 @@ func TestRunPassthroughConcurrent(t *testing.T) {
 	}
 	if len(counts) != 2*n {
 		t.Errorf("%d distinct lines in the log, want %d", len(counts), 2*n)
+	}
+}
+
+// A process that leaves the chunk's process group (as Playwright starts
+// Chromium, in a session of its own) is found by the workspace in its
+// environment and killed too, whether the chunk exits or is killed.
+func TestRunKillsProcessesThatLeftTheGroup(t *testing.T) {
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("no setsid:", err)
+	}
+	for name, tc := range map[string]struct {
+		command string
+		timeout time.Duration
+	}{
+		"chunk exits":  {`sh -c 'setsid sleep 42 </dev/null >/dev/null 2>&1 & sleep 0.2'`, 0},
+		"chunk killed": {`sh -c 'setsid sh -c "sleep 42" </dev/null >/dev/null 2>&1 & sleep 30'`, time.Second},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.ChunkTimeout = tc.timeout
+			r := runChunk(t, cfg, tc.command)
+			if !r.Started {
+				t.Fatalf("Run = %+v", r)
+			}
+			// No grace here: by the time Run returns, the sweep has waited.
+			if pids := procsWithCmdline(t, "sleep", "42"); len(pids) > 0 {
+				t.Errorf("a process that left the group is still running: pids %v", pids)
+			}
+			assertEmptyDir(t, cfg.WorkspaceRoot)
+		})
 	}
 }

@@ -116,6 +116,10 @@ func stopReason(ctx context.Context) error {
 // profile, say) goes when the workspace goes, even when they are killed.
 const tempDirName = ".helios-tmp"
 
+// envWorkspace names the chunk's workspace in its environment, and so
+// marks every process it starts (see sweep).
+const envWorkspace = "HELIOS_WORKSPACE"
+
 // chunkEnv is the worker's environment plus the HELIOS_* variables, and
 // the temporary folder inside the workspace.
 func chunkEnv(spec *JobSpec, chunk *Chunk, dir string) []string {
@@ -127,7 +131,7 @@ func chunkEnv(spec *JobSpec, chunk *Chunk, dir string) []string {
 		"HELIOS_START_FRAME="+strconv.FormatInt(chunk.StartFrame, 10),
 		"HELIOS_FRAME_COUNT="+strconv.FormatInt(chunk.FrameCount, 10),
 		"HELIOS_OUTPUT_FILE="+chunk.OutputFile,
-		"HELIOS_WORKSPACE="+dir,
+		envWorkspace+"="+dir,
 		"PWD="+dir, // exec sets PWD only when it builds the environment itself
 	)
 }
