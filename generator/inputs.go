@@ -73,6 +73,15 @@ type Inputs struct {
 	// OutputURL is the folder that chunk outputs are uploaded to:
 	// s3://bucket/prefix (aws) or gs://bucket/prefix (cloudrun).
 	OutputURL string `json:"outputUrl,omitempty"`
+	// Deps is what the image's runtime stage brings for the chunk
+	// commands: "" or "none" (nothing: the marked install step is yours),
+	// or "helios" (Node.js, Chromium, fonts and the Helios CLI).
+	Deps string `json:"deps,omitempty"`
+	// NodeLockfile is the lockfile at the repository's root that the
+	// helios image installs the project's dependencies from (npm ci):
+	// package-lock.json or npm-shrinkwrap.json; "" when there is none, and
+	// the image installs the Helios CLI alone. init finds it.
+	NodeLockfile string `json:"nodeLockfile,omitempty"`
 	// ReplaceRuntime, when set, adds a replace directive pointing this
 	// module at a local checkout; a relative path is relative to the
 	// repository, as in go.mod.
@@ -101,6 +110,67 @@ func Defaults(t Target) Inputs {
 		return in
 	}
 	return Inputs{Target: t}
+}
+
+// What the image's runtime stage brings for the chunk commands (--deps).
+const (
+	DepsNone   = "none"
+	DepsHelios = "helios"
+)
+
+// HeliosBaseImage is the runtime stage of a --deps helios image, for both
+// targets: Debian 13 packages Node.js 20 and Chromium (Amazon Linux 2023,
+// the Lambda base, has no Chromium).
+const HeliosBaseImage = "debian:13.1-slim"
+
+// Sizes of a --deps helios worker, for a 1080p chunk of 30 to 150 frames:
+// see the README ("From a Helios project to a deployed worker") for how
+// they were measured.
+const (
+	heliosLambdaMemoryMB  = 4096 // Chromium, the encoder and the worker; 2.3 vCPUs
+	heliosLambdaStorageMB = 4096 // /tmp: assets, the chunk's output, Chromium's profile
+	heliosRunCPU          = "4"
+	heliosRunMemoryMB     = 8192 // Cloud Run's /tmp is memory: the workspace counts
+)
+
+// HasHeliosDeps reports whether the image is render-ready (--deps helios).
+func (in Inputs) HasHeliosDeps() bool { return in.Deps == DepsHelios }
+
+// SetDeps sets --deps and moves the defaults that depend on it: the base
+// image, memory and ephemeral storage (aws), CPU and memory (cloudrun). A
+// value the user chose, one that is not the other setting's default, is
+// kept.
+func (in *Inputs) SetDeps(deps string) {
+	in.Deps = deps
+	helios := deps == DepsHelios
+	swap := func(v *int, plain, rendered int) {
+		switch {
+		case helios && *v == plain:
+			*v = rendered
+		case !helios && *v == rendered:
+			*v = plain
+		}
+	}
+	plain := Defaults(in.Target)
+	switch in.Target {
+	case AWS:
+		swap(&in.MemoryMB, plain.MemoryMB, heliosLambdaMemoryMB)
+		swap(&in.EphemeralStorageMB, plain.EphemeralStorageMB, heliosLambdaStorageMB)
+		switch {
+		case helios && in.BaseImage == AWSBaseImage:
+			in.BaseImage = HeliosBaseImage
+		case !helios && in.BaseImage == HeliosBaseImage:
+			in.BaseImage = AWSBaseImage
+		}
+	case CloudRun:
+		swap(&in.MemoryMB, plain.MemoryMB, heliosRunMemoryMB)
+		switch {
+		case helios && in.CPU == plain.CPU:
+			in.CPU = heliosRunCPU
+		case !helios && in.CPU == heliosRunCPU:
+			in.CPU = plain.CPU
+		}
+	}
 }
 
 // The kinds of Cloud Run workload.
@@ -186,6 +256,7 @@ func (in Inputs) Validate() error {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, in.validateDeps()...)
 	return errors.Join(errs...)
 }
 
@@ -246,6 +317,23 @@ func (in Inputs) validateJob() []error {
 	bad(in.Concurrency != 0 || in.MaxInstances != 0, "--concurrency and --max-instances are for a service (--kind service)")
 	if in.JobPath != "" && !strings.HasPrefix(in.JobPath, "gs://") && !strings.HasPrefix(in.JobPath, "https://") {
 		bad(true, "--job-path %q: want the job spec's gs://BUCKET/OBJECT (or https://) location", in.JobPath)
+	}
+	return errs
+}
+
+func (in Inputs) validateDeps() []error {
+	var errs problems
+	bad := errs.check
+	switch in.Deps {
+	case "", DepsNone:
+		bad(in.NodeLockfile != "", "a Node.js lockfile is used only with --deps helios")
+	case DepsHelios:
+		bad(in.Target == AWS && in.Package == "zip", "--deps helios needs --package image: Chromium and Node.js do not fit a zip")
+		bad(strings.HasPrefix(in.BaseImage, "public.ecr.aws/lambda/provided"), "--deps helios needs a Debian base image (%s by default): %s has no Chromium", HeliosBaseImage, in.BaseImage)
+		bad(in.NodeLockfile != "" && in.NodeLockfile != "package-lock.json" && in.NodeLockfile != "npm-shrinkwrap.json",
+			"lockfile %q: want package-lock.json or npm-shrinkwrap.json", in.NodeLockfile)
+	default:
+		bad(true, "--deps %q: want none or helios", in.Deps)
 	}
 	return errs
 }

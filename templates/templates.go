@@ -9,8 +9,13 @@ import (
 	"text/template"
 )
 
-//go:embed manifest.json aws cloudrun common
+//go:embed manifest.json aws cloudrun common partials
 var files embed.FS
+
+// partialsDir holds templates that define named blocks ({{define "x"}})
+// that every file template may use ({{template "x" .}}): the text that
+// more than one target's files share.
+const partialsDir = "partials"
 
 // Owner says who owns a generated file.
 type Owner string
@@ -68,13 +73,31 @@ func Load() (Manifest, error) {
 	return m, nil
 }
 
-// Parse parses the named template with the given function map.
+// Parse parses the named template with the given function map, and the
+// partials' named blocks with it.
 func Parse(name string, funcs template.FuncMap) (*template.Template, error) {
 	src, err := files.ReadFile(name)
 	if err != nil {
 		return nil, fmt.Errorf("reading template %s: %w", name, err)
 	}
-	return ParseText(name, string(src), funcs)
+	t, err := ParseText(name, string(src), funcs)
+	if err != nil {
+		return nil, err
+	}
+	partials, err := fs.Glob(files, partialsDir+"/*.tmpl")
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range partials {
+		text, err := files.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("reading template %s: %w", p, err)
+		}
+		if _, err := t.New(p).Parse(string(text)); err != nil {
+			return nil, fmt.Errorf("parsing template %s: %w", p, err)
+		}
+	}
+	return t, nil
 }
 
 // ParseText parses text, such as a manifest's path or condition, as a

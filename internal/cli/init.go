@@ -46,6 +46,7 @@ var commonInputFlags = []inputFlag{
 	{"base-image", "base image of the runtime stage; pin a tag (never latest)", func(in *generator.Inputs) any { return &in.BaseImage }},
 	{"job-bucket", "bucket of job specs and assets that the worker may read (least privilege)", func(in *generator.Inputs) any { return &in.JobBucket }},
 	{"output-url", "folder that chunk outputs are uploaded to (s3://BUCKET/PREFIX or gs://BUCKET/PREFIX); the worker may write there only", func(in *generator.Inputs) any { return &in.OutputURL }},
+	{"deps", "what the image brings for the chunk commands: none (the marked install step is yours) or helios (Node.js 20, Chromium, fonts, and the Helios CLI or your project's npm dependencies)", func(in *generator.Inputs) any { return &in.Deps }},
 	{"replace-runtime", "local checkout of " + generator.ModulePath + " to replace it with (relative to --dir)", func(in *generator.Inputs) any { return &in.ReplaceRuntime }},
 }
 
@@ -95,12 +96,16 @@ func (o *initOptions) inputs(fs *pflag.FlagSet, parsed generator.Inputs, prev *g
 	case prev != nil: // switching target (--force): keep what both share
 		in.Name, in.Module, in.ReplaceRuntime = prev.Inputs.Name, prev.Inputs.Module, prev.Inputs.ReplaceRuntime
 	}
-	// A new kind first, so that the flags below override its defaults.
+	// A new kind or deps first, so that the flags below override their
+	// defaults.
 	if fs.Changed("kind") {
 		in.SetKind(parsed.Kind)
 	}
+	if fs.Changed("deps") {
+		in.SetDeps(parsed.Deps)
+	}
 	for _, f := range o.flags {
-		if !fs.Changed(f.name) || f.name == "kind" {
+		if !fs.Changed(f.name) || f.name == "kind" || f.name == "deps" {
 			continue
 		}
 		switch dst := f.field(&in).(type) {
@@ -129,6 +134,9 @@ func newInitTargetCmd(target generator.Target, flags []inputFlag) (*cobra.Comman
 				return err
 			}
 			in := o.inputs(cmd.Flags(), parsed, prev)
+			if err := findLockfile(cmd, o.dir, &in); err != nil {
+				return err
+			}
 			if o.prepare != nil {
 				if err := o.prepare(cmd, &in); err != nil {
 					return err

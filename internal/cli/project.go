@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/helios-project/helios-scaffold/generator"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
@@ -58,4 +61,26 @@ func tasksFromSpec(in *generator.Inputs, name string) error {
 	}
 	in.Tasks = len(spec.Chunks)
 	return nil
+}
+
+// findLockfile records, for a render-ready image (--deps helios), the npm
+// lockfile at the repository's root that the image installs the project's
+// dependencies from; without one the image installs the Helios CLI alone.
+func findLockfile(cmd *cobra.Command, dir string, in *generator.Inputs) error {
+	in.NodeLockfile = ""
+	if !in.HasHeliosDeps() {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, "package.json")); err != nil {
+		return nil
+	}
+	for _, name := range []string{"npm-shrinkwrap.json", "package-lock.json"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			in.NodeLockfile = name
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "note: the image installs your npm dependencies from %s (npm ci)\n", name)
+			return err
+		}
+	}
+	_, err := fmt.Fprintf(cmd.OutOrStdout(), "note: package.json has no lockfile: the image installs the Helios CLI alone (run npm install to make one)\n")
+	return err
 }

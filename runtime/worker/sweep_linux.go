@@ -2,8 +2,8 @@ package worker
 
 import (
 	"bytes"
-	"os"
 	"io"
+	"os"
 	"strconv"
 	"syscall"
 	"time"
