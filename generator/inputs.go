@@ -82,6 +82,10 @@ type Inputs struct {
 	// package-lock.json or npm-shrinkwrap.json; "" when there is none, and
 	// the image installs the Helios CLI alone. init finds it.
 	NodeLockfile string `json:"nodeLockfile,omitempty"`
+	// NodeLocalPackages are the folders of local packages (file:) that the
+	// lockfile links, relative to the repository: the image copies them
+	// for npm ci. init finds them.
+	NodeLocalPackages []string `json:"nodeLocalPackages,omitempty"`
 	// ReplaceRuntime, when set, adds a replace directive pointing this
 	// module at a local checkout; a relative path is relative to the
 	// repository, as in go.mod.
@@ -326,12 +330,16 @@ func (in Inputs) validateDeps() []error {
 	bad := errs.check
 	switch in.Deps {
 	case "", DepsNone:
-		bad(in.NodeLockfile != "", "a Node.js lockfile is used only with --deps helios")
+		bad(in.NodeLockfile != "" || len(in.NodeLocalPackages) > 0, "a Node.js lockfile is used only with --deps helios")
 	case DepsHelios:
 		bad(in.Target == AWS && in.Package == "zip", "--deps helios needs --package image: Chromium and Node.js do not fit a zip")
 		bad(strings.HasPrefix(in.BaseImage, "public.ecr.aws/lambda/provided"), "--deps helios needs a Debian base image (%s by default): %s has no Chromium", HeliosBaseImage, in.BaseImage)
 		bad(in.NodeLockfile != "" && in.NodeLockfile != "package-lock.json" && in.NodeLockfile != "npm-shrinkwrap.json",
 			"lockfile %q: want package-lock.json or npm-shrinkwrap.json", in.NodeLockfile)
+		for _, p := range in.NodeLocalPackages {
+			bad(!outputPrefix.MatchString(p) || slices.Contains(strings.Split(p, "/"), ".."),
+				"local npm package %q: want a folder of the repository, named with letters, digits, dots, hyphens and underscores", p)
+		}
 	default:
 		bad(true, "--deps %q: want none or helios", in.Deps)
 	}

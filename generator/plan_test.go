@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -123,7 +124,7 @@ func TestPlanFresh(t *testing.T) {
 			t.Errorf("changes %d of %d, conflicts %d, notes %q", len(p.Changes()), len(p.Actions), len(p.Conflicts()), p.Notes)
 		}
 		next := nextAnswers(t, p)
-		if next.Version != testVersion || next.Inputs != in || len(next.Files) != len(files) {
+		if next.Version != testVersion || !reflect.DeepEqual(next.Inputs, in) || len(next.Files) != len(files) {
 			t.Errorf("planned answers %+v", next)
 		}
 		for name, f := range files {

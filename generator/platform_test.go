@@ -163,6 +163,52 @@ func checkDockerfile(t *testing.T, in generator.Inputs, data []byte) {
 	} else if entrypoint != nil && len(entrypoint.CmdLine) > 0 && path.Base(entrypoint.CmdLine[0]) != "bootstrap" {
 		t.Errorf("Dockerfile: Lambda ENTRYPOINT %q is not the bootstrap binary", entrypoint.CmdLine)
 	}
+	checkRenderReady(t, in, stages[1])
+}
+
+// checkRenderReady checks the runtime stage of a --deps helios image: the
+// packages, the npm install from the lockfile or the generated
+// package.json, and the variables the Helios CLI needs; and that a plain
+// image has none of it.
+func checkRenderReady(t *testing.T, in generator.Inputs, stage instructions.Stage) {
+	t.Helper()
+	env := map[string]string{}
+	var runs []string
+	for _, c := range stage.Commands {
+		switch c := c.(type) {
+		case *instructions.EnvCommand:
+			for _, kv := range c.Env {
+				env[kv.Key] = strings.Trim(kv.Value, `"`)
+			}
+		case *instructions.RunCommand:
+			runs = append(runs, strings.Join(c.CmdLine, " "))
+		}
+	}
+	all := strings.Join(runs, "\n")
+	if !in.HasHeliosDeps() {
+		if env["PUPPETEER_EXECUTABLE_PATH"] != "" || strings.Contains(all, "npm") {
+			t.Errorf("Dockerfile: a plain image (--deps none) installs Helios: env %v, runs %q", env, runs)
+		}
+		return
+	}
+	for _, pkg := range []string{"nodejs", "npm", "chromium", "fonts-dejavu-core", "ca-certificates"} {
+		if !regexp.MustCompile(`apt-get install [^&]*\b` + pkg + `\b`).MatchString(all) {
+			t.Errorf("Dockerfile: the runtime stage does not apt-get install %s: %q", pkg, runs)
+		}
+	}
+	wantInstall := "npm install"
+	if in.NodeLockfile != "" {
+		wantInstall = "npm ci"
+	}
+	if !strings.Contains(all, wantInstall) {
+		t.Errorf("Dockerfile: no %s in %q", wantInstall, runs)
+	}
+	args := strings.Fields(env["HELIOS_BROWSER_ARGS"])
+	if env["PUPPETEER_EXECUTABLE_PATH"] != "/usr/lib/chromium/chromium" || !slices.Contains(args, "--no-sandbox") ||
+		!slices.Contains(args, "--headless") || env["HOME"] != "/tmp" ||
+		!strings.HasPrefix(env["PATH"], "/opt/helios/node_modules/.bin:") {
+		t.Errorf("Dockerfile: render-ready environment %v", env)
+	}
 }
 
 // pinnedImage wants an image reference with a digest or a tag other than latest.

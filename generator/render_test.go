@@ -54,6 +54,15 @@ func TestRenderGolden(t *testing.T) {
 			in.ServiceAccount = "helios-render@my-render-project.iam.gserviceaccount.com"
 			in.JobBucket, in.OutputURL = "my-render-jobs", "gs://my-render-outputs/renders"
 		}},
+		{"aws-deps-helios", generator.AWS, func(in *generator.Inputs) {
+			in.SetDeps(generator.DepsHelios)
+			in.JobBucket, in.OutputURL = "my-render-jobs", "s3://my-render-outputs/renders"
+		}},
+		{"cloudrun-deps-helios-lockfile", generator.CloudRun, func(in *generator.Inputs) {
+			in.Project = "my-render-project"
+			in.SetDeps(generator.DepsHelios)
+			in.NodeLockfile, in.NodeLocalPackages = "package-lock.json", []string{"npm-stubs/infrastructure"}
+		}},
 		{"cloudrun-job", generator.CloudRun, func(in *generator.Inputs) {
 			in.Project = "my-render-project"
 			in.SetKind(generator.KindJob)
@@ -187,6 +196,9 @@ func checkRendered(t *testing.T, in generator.Inputs, files map[string]generator
 		want = append(want, ".dockerignore", "Dockerfile", "samconfig.toml", "template.yaml")
 	default:
 		want = append(want, "Makefile", "samconfig.toml", "template.yaml")
+	}
+	if in.HasHeliosDeps() && in.NodeLockfile == "" {
+		want = append(want, ".helios/package.json", ".helios/infrastructure-stub/package.json", ".helios/infrastructure-stub/index.js")
 	}
 	if got := slices.Sorted(maps.Keys(files)); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
 		t.Errorf("rendered files = %q, want %q", got, want)

@@ -2,10 +2,12 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,22 +67,51 @@ func tasksFromSpec(in *generator.Inputs, name string) error {
 
 // findLockfile records, for a render-ready image (--deps helios), the npm
 // lockfile at the repository's root that the image installs the project's
-// dependencies from; without one the image installs the Helios CLI alone.
+// dependencies from, and the local packages (file:) it links, which the
+// image must copy; without a lockfile the image installs the Helios CLI
+// alone.
 func findLockfile(cmd *cobra.Command, dir string, in *generator.Inputs) error {
-	in.NodeLockfile = ""
+	in.NodeLockfile, in.NodeLocalPackages = "", nil
 	if !in.HasHeliosDeps() {
 		return nil
 	}
-	if _, err := os.Stat(filepath.Join(dir, "package.json")); err != nil {
-		return nil
-	}
-	for _, name := range []string{"npm-shrinkwrap.json", "package-lock.json"} {
-		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-			in.NodeLockfile = name
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "note: the image installs your npm dependencies from %s (npm ci)\n", name)
+	if _, err := os.Stat(filepath.Join(dir, "package.json")); err == nil {
+		for _, name := range []string{"npm-shrinkwrap.json", "package-lock.json"} {
+			data, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				continue
+			}
+			local, err := linkedPackages(data)
+			if err != nil {
+				return usageError{fmt.Errorf("reading %s: %w", name, err)}
+			}
+			in.NodeLockfile, in.NodeLocalPackages = name, local
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "note: the image installs your npm dependencies from %s (npm ci)\n", name)
 			return err
 		}
 	}
-	_, err := fmt.Fprintf(cmd.OutOrStdout(), "note: package.json has no lockfile: the image installs the Helios CLI alone (run npm install to make one)\n")
+	_, err := fmt.Fprintf(cmd.OutOrStdout(), "note: no package.json with a lockfile: the image installs the Helios CLI alone, from .helios/package.json\n")
 	return err
+}
+
+// linkedPackages returns the folders of the local packages that an npm
+// lockfile (version 2 or 3) links, sorted.
+func linkedPackages(lockfile []byte) ([]string, error) {
+	var lock struct {
+		Packages map[string]struct {
+			Link     bool   `json:"link"`
+			Resolved string `json:"resolved"`
+		} `json:"packages"`
+	}
+	if err := json.Unmarshal(lockfile, &lock); err != nil {
+		return nil, err
+	}
+	var local []string
+	for _, p := range lock.Packages {
+		if p.Link && p.Resolved != "" && !slices.Contains(local, p.Resolved) {
+			local = append(local, filepath.ToSlash(filepath.Clean(p.Resolved)))
+		}
+	}
+	slices.Sort(local)
+	return local, nil
 }

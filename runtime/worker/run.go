@@ -114,7 +114,13 @@ func stopReason(ctx context.Context) error {
 // tempDirName is the folder of the workspace that the chunk's TMPDIR, TMP
 // and TEMP name: what the chunk and its children write there (a browser's
 // profile, say) goes when the workspace goes, even when they are killed.
-const tempDirName = ".helios-tmp"
+//
+// Its path is kept short: Chromium puts a Unix socket in it
+// (org.chromium.Chromium.XXXXXX/SingletonSocket), and a socket's path must
+// fit in 107 bytes, or Chromium aborts. With the workspace's short name,
+// that leaves 20 characters for HELIOS_WORKSPACE_ROOT (chunk ids of up to
+// six digits).
+const tempDirName = ".tmp"
 
 // envWorkspace names the chunk's workspace in its environment, and so
 // marks every process it starts (see sweep).

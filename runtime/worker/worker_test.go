@@ -127,9 +127,9 @@ func TestRunWorkspaceName(t *testing.T) {
 	for id, prefix := range map[string]string{
 		"../../x y":              "helios-______x_y-3-",
 		"":                       "helios-spec-3-", // no id: named after spec.json
-		strings.Repeat("é", 50):  "helios-" + strings.Repeat("_", 40) + "-3-",
-		"A-b_9/..\\\t\n":         "helios-A-b_9______-3-",
-		strings.Repeat("ab", 30): "helios-" + strings.Repeat("ab", 20) + "-3-",
+		strings.Repeat("é", 50):  "helios-" + strings.Repeat("_", 10) + "-3-",
+		"A-b_9/..\\\t\n":         "helios-A-b_9_____-3-",
+		strings.Repeat("ab", 30): "helios-" + strings.Repeat("ab", 5) + "-3-",
 	} {
 		cfg := testConfig(t)
 		spec := worker.JobSpec{ID: id, Chunks: []worker.Chunk{{ID: 3, Command: `sh -c 'echo "$HELIOS_WORKSPACE"'`}}}
@@ -381,4 +381,25 @@ func TestRunTempDirInWorkspace(t *testing.T) {
 	assertEmptyDir(t, sysTmp)
 	assertEmptyDir(t, cfg.WorkspaceRoot)
 	assertNoProc(t, "sleep", "40")
+}
+
+// Chromium aborts when the path of the Unix socket it puts in TMPDIR does
+// not fit in 107 bytes: with the longest job name, a six-digit chunk id and
+// the longest random part, it fits below a root of 20 characters.
+func TestRunTempDirFitsChromiumSocket(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.WorkspaceRoot = "/tmp"
+	spec := worker.JobSpec{ID: strings.Repeat("j", 80), Chunks: []worker.Chunk{{ID: 999999, Command: `sh -c 'echo "$TMPDIR"'`}}}
+	r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: writeSpec(t, spec), ChunkIndex: 999999})
+	tmp := strings.TrimSpace(string(r.Stdout))
+	if !r.OK() || !strings.HasPrefix(tmp, "/tmp/helios-") {
+		t.Fatalf("Run = %+v", r)
+	}
+	socket := tmp + "/org.chromium.Chromium.XXXXXX/SingletonSocket"
+	random := filepath.Base(strings.TrimSuffix(tmp, "/.tmp"))
+	random = random[strings.LastIndex(random, "-")+1:]
+	worst := len(socket) - len("/tmp") + 20 + (10 - len(random)) // os.MkdirTemp's part has up to 10 digits
+	if worst > 107 {
+		t.Errorf("with a root of 20 characters, Chromium's socket path could be %d bytes (%s), over 107", worst, socket)
+	}
 }

@@ -22,6 +22,10 @@ func newWorkspace(root, jobID string, chunkID int64) (string, error) {
 	return dir, nil
 }
 
+// maxJobName bounds the job's part of a workspace's name, which must stay
+// short (see tempDirName).
+const maxJobName = 10
+
 func safeName(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
@@ -29,8 +33,8 @@ func safeName(s string) string {
 		}
 		return '_'
 	}, s)
-	if len(s) > 40 {
-		s = s[:40]
+	if len(s) > maxJobName {
+		s = s[:maxJobName]
 	}
 	if s == "" {
 		s = "job"
