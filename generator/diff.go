@@ -7,7 +7,7 @@ import udiff "github.com/aymanbagabas/go-udiff"
 // (conflict), it is the diff that --force would apply.
 func (a Action) Diff() string {
 	switch a.Fate {
-	case Create, Update:
+	case Create, Update, Merge, MergeConflict:
 		from := "a/" + a.Path
 		if a.Old == nil {
 			from = "/dev/null"

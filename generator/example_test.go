@@ -50,7 +50,7 @@ func ExampleNewPlan() {
 		log.Fatal(err)
 	}
 	// The first run creates every file, the answers file last.
-	plan, err := generator.NewPlan(dir, files, in, nil, "v1.2.3", generator.Options{})
+	plan, err := generator.NewPlan(context.Background(), dir, files, in, nil, "v1.2.3", generator.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func ExampleNewPlan() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	again, err := generator.NewPlan(dir, files, in, prev, "v1.2.3", generator.Options{})
+	again, err := generator.NewPlan(context.Background(), dir, files, in, prev, "v1.2.3", generator.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -25,6 +26,14 @@ const (
 	SkipEdited Fate = "skip-edited" // a tool file the user edited: kept
 	Conflict   Fate = "conflict"    // a file that is not ours and differs: nothing is written
 	Stale      Fate = "stale"       // ours, no longer generated: left in place
+	// Merge: a tool file the user edited, merged with the new render (3-way).
+	Merge Fate = "merge"
+	// MergeConflict: the merge has conflicts; both sides are written
+	// between conflict markers, and the command fails (exit 3).
+	MergeConflict Fate = "merge-conflict"
+	// Unresolved: the file still holds conflict markers; it is kept, and
+	// the command fails until they are resolved.
+	Unresolved Fate = "unresolved"
 )
 
 // Owners of the two files that are not rendered from templates.
@@ -39,9 +48,13 @@ type Action struct {
 	Fate  Fate
 	Owner string // "tool", "user", "go.mod" or "answers"
 	Old   []byte // the file on disk; nil when absent
-	New   []byte // what is written for Create and Update
+	New   []byte // what is written for Create, Update, Merge and MergeConflict
 	Mode  fs.FileMode
 	Note  string
+	// Record, when set, is the hash that the answers file records for the
+	// file: for a merge, the render's, so that the next run finds its
+	// base as it found this one's.
+	Record string
 }
 
 // Plan is every file's fate, computed before anything is written.
@@ -61,7 +74,13 @@ type Options struct {
 // NewPlan compares files, rendered from in, with dir and with the answers
 // prev recorded there (nil for none), and decides each file's fate. It reads
 // but never writes.
-func NewPlan(dir string, files map[string]File, in Inputs, prev *Answers, version string, opt Options) (*Plan, error) {
+//
+// A tool file that the user edited is merged with the new render (3-way,
+// as git merge-file does) when what helios-scaffold last wrote to it can be
+// found: see [Plan] and the README. That may run git and, after an
+// upgrade, the recorded version of helios-scaffold through the go command,
+// offline; ctx bounds them.
+func NewPlan(ctx context.Context, dir string, files map[string]File, in Inputs, prev *Answers, version string, opt Options) (*Plan, error) {
 	if err := CheckDir(dir); err != nil {
 		return nil, err
 	}
@@ -72,10 +91,14 @@ func NewPlan(dir string, files map[string]File, in Inputs, prev *Answers, versio
 	}
 	p := &Plan{Dir: dir}
 	next := Answers{Version: version, Inputs: in, Files: map[string]string{}}
+	bases := &baseFinder{ctx: ctx, dir: dir, prev: prev, version: version}
 
 	for _, name := range sortedKeys(files) {
 		f := files[name]
 		a, err := fileAction(dir, name, f, prev.Files[name], opt)
+		if err == nil && a.Fate == SkipEdited {
+			a, err = mergeAction(ctx, a, prev.Files[name], bases)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -130,8 +153,6 @@ func fileAction(dir, name string, f File, recorded string, opt Options) (Action,
 		a.Fate, a.Note = Conflict, "exists and was not written by helios-scaffold; move it away or use --force"
 	case edited && opt.Force:
 		a.Fate, a.Note = Update, "edited; overwritten (--force)"
-	case edited && Hash(f.Data) != recorded:
-		a.Fate, a.Note = SkipEdited, "edited since helios-scaffold wrote it; kept, so the new inputs do not reach it (--diff shows them, --force overwrites)"
 	case edited:
 		a.Fate, a.Note = SkipEdited, "edited since helios-scaffold wrote it; kept (--force overwrites)"
 	default:
@@ -188,6 +209,9 @@ func staleActions(dir string, files map[string]File, prev *Answers, next map[str
 // recordedHash is the hash to record for a file after the plan is applied:
 // the hash of what we write, or, for a kept edit, what we last wrote.
 func recordedHash(a Action, prev string) string {
+	if a.Record != "" {
+		return a.Record
+	}
 	switch a.Fate {
 	case Create, Update:
 		return Hash(a.New)
@@ -282,7 +306,11 @@ func CheckDir(dir string) error {
 func (p *Plan) Conflicts() []Action { return p.filter(Conflict) }
 
 // Changes returns the actions that write a file.
-func (p *Plan) Changes() []Action { return p.filter(Create, Update) }
+func (p *Plan) Changes() []Action { return p.filter(Create, Update, Merge, MergeConflict) }
+
+// MergeConflicts returns the files whose merge left conflict markers, now
+// or in an earlier run: the command fails until they are resolved.
+func (p *Plan) MergeConflicts() []Action { return p.filter(MergeConflict, Unresolved) }
 
 func (p *Plan) filter(fates ...Fate) []Action {
 	var out []Action

@@ -33,7 +33,7 @@ func renderInputs(t *testing.T, in generator.Inputs) map[string]generator.File {
 
 func planDir(t *testing.T, dir string, in generator.Inputs, prev *generator.Answers, opt generator.Options) *generator.Plan {
 	t.Helper()
-	p, err := generator.NewPlan(dir, renderInputs(t, in), in, prev, testVersion, opt)
+	p, err := generator.NewPlan(context.Background(), dir, renderInputs(t, in), in, prev, testVersion, opt)
 	if err != nil {
 		t.Fatalf("NewPlan: %v", err)
 	}
@@ -347,7 +347,7 @@ func TestPlanTargetMismatch(t *testing.T) {
 	dir := t.TempDir()
 	prev := scaffold(t, dir, farmInputs(), nil, generator.Options{})
 	cr := validInputs(generator.CloudRun)
-	_, err := generator.NewPlan(dir, renderInputs(t, cr), cr, prev, testVersion, generator.Options{})
+	_, err := generator.NewPlan(context.Background(), dir, renderInputs(t, cr), cr, prev, testVersion, generator.Options{})
 	if !errors.Is(err, generator.ErrTargetMismatch) || !strings.Contains(err.Error(), "--force") {
 		t.Errorf("NewPlan for cloudrun over aws = %v, want ErrTargetMismatch suggesting --force", err)
 	}
@@ -358,7 +358,7 @@ func TestPlanDirIsFile(t *testing.T) {
 	putFile(t, dir, "repo", "not a directory\n")
 	in := farmInputs()
 	for _, target := range []string{"repo", "repo/sub"} {
-		_, err := generator.NewPlan(filepath.Join(dir, target), renderInputs(t, in), in, nil, testVersion, generator.Options{})
+		_, err := generator.NewPlan(context.Background(), filepath.Join(dir, target), renderInputs(t, in), in, nil, testVersion, generator.Options{})
 		if !errors.Is(err, generator.ErrInput) || !strings.Contains(err.Error(), "--dir") {
 			t.Errorf("NewPlan into %s, below a regular file = %v, want an ErrInput about --dir", target, err)
 		}
@@ -390,7 +390,7 @@ func TestPlanEditsGoMod(t *testing.T) {
 
 	// A go.mod that does not parse stops the plan.
 	putFile(t, dir, "go.mod", "module (\n")
-	if _, err := generator.NewPlan(dir, renderInputs(t, in), in, nil, testVersion, generator.Options{}); !errors.Is(err, generator.ErrBadGoMod) {
+	if _, err := generator.NewPlan(context.Background(), dir, renderInputs(t, in), in, nil, testVersion, generator.Options{}); !errors.Is(err, generator.ErrBadGoMod) {
 		t.Errorf("NewPlan with a broken go.mod = %v, want ErrBadGoMod", err)
 	}
 }

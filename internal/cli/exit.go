@@ -41,7 +41,7 @@ func exitCode(stderr io.Writer, err error) int {
 	switch {
 	case errors.Is(err, errDrift):
 		return exitDrift
-	case errors.Is(err, generator.ErrConflict):
+	case errors.Is(err, generator.ErrConflict), errors.Is(err, generator.ErrMergeConflict):
 		return exitConflict
 	case errors.Is(err, errUsage),
 		errors.Is(err, generator.ErrInput),

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -26,7 +27,7 @@ func scaffold(cmd *cobra.Command, dir string, in generator.Inputs, prev *generat
 	if err != nil {
 		return err
 	}
-	plan, err := generator.NewPlan(dir, files, in, prev, generator.Version(), generator.Options{Force: w.force})
+	plan, err := generator.NewPlan(cmd.Context(), dir, files, in, prev, generator.Version(), generator.Options{Force: w.force})
 	if err != nil {
 		return err
 	}
@@ -40,17 +41,43 @@ func scaffold(cmd *cobra.Command, dir string, in generator.Inputs, prev *generat
 		return perr
 	}
 	conflicts := len(plan.Conflicts()) > 0
+	merges := plan.MergeConflicts()
 	switch {
 	case err != nil:
 		return err
-	case m == checkMode && (conflicts || len(plan.Changes()) > 0):
+	case m == checkMode && (conflicts || len(merges) > 0 || len(plan.Changes()) > 0):
 		return errDrift
 	case preview && conflicts:
 		return fmt.Errorf("%w: these would stop a real run", generator.ErrConflict)
+	case len(merges) > 0:
+		return mergeConflictError(merges, written)
 	case written && m == initMode:
 		return printNextSteps(out, dir, in)
 	}
 	return nil
+}
+
+// mergeConflictError names the files that hold conflict markers, and
+// where.
+func mergeConflictError(merges []generator.Action, written bool) error {
+	var lines []string
+	for _, a := range merges {
+		ranges := generator.ConflictRanges(a.Old)
+		if a.Fate == generator.MergeConflict {
+			ranges = generator.ConflictRanges(a.New)
+		}
+		var rs []string
+		for _, r := range ranges {
+			rs = append(rs, r.String())
+		}
+		lines = append(lines, fmt.Sprintf("%s (lines %s)", a.Path, strings.Join(rs, ", ")))
+	}
+	what := "conflict markers in "
+	if !written {
+		what = "a real run would leave conflict markers in "
+	}
+	return fmt.Errorf("%w: %s%s: your edit and the new render are both kept between the markers; resolve them, then run generate again",
+		generator.ErrMergeConflict, what, strings.Join(lines, ", "))
 }
 
 // printPlan prints one line per file, its fate first, then the notes and,

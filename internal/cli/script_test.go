@@ -13,6 +13,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/helios-project/helios-scaffold/generator"
 	"github.com/helios-project/helios-scaffold/internal/filetree"
 )
 
@@ -25,7 +26,10 @@ var update = flag.Bool("update", false, "rewrite the cmp golden files of testdat
 //	notmp DIR            fail if DIR holds a .helios-scaffold-*.tmp file
 //	sorted DIR           print the files under DIR, sorted, to stdout
 //	append FILE TEXT     append TEXT and a newline to FILE
-//	edit FILE OLD NEW    replace every OLD in FILE with NEW; OLD must occur
+//	edit FILE OLD NEW    replace every OLD in FILE with NEW; OLD must occur;
+//	                     \n in OLD and NEW is a newline
+//	forget DIR NAME      record, in DIR's answers, a hash for NAME that
+//	                     nothing renders: what was last written is lost
 //
 // and the condition [root], true when running as root (for whom file
 // modes do not stop writes).
@@ -59,6 +63,7 @@ func TestScript(t *testing.T) {
 			"sorted": cmdSorted,
 			"append": cmdAppend,
 			"edit":   cmdEdit,
+			"forget": cmdForget,
 		},
 	})
 }
@@ -151,8 +156,25 @@ func cmdEdit(ts *testscript.TestScript, neg bool, args []string) {
 	name := ts.MkAbs(args[0])
 	data, err := os.ReadFile(name)
 	ts.Check(err)
-	if !strings.Contains(string(data), args[1]) {
-		ts.Fatalf("edit: %s does not contain %q", args[0], args[1])
+	old, new := strings.ReplaceAll(args[1], `\n`, "\n"), strings.ReplaceAll(args[2], `\n`, "\n")
+	if !strings.Contains(string(data), old) {
+		ts.Fatalf("edit: %s does not contain %q", args[0], old)
 	}
-	ts.Check(os.WriteFile(name, []byte(strings.ReplaceAll(string(data), args[1], args[2])), 0o644))
+	ts.Check(os.WriteFile(name, []byte(strings.ReplaceAll(string(data), old, new)), 0o644))
+}
+
+// cmdForget records a hash for a file that no content of it has, so that
+// no base for a merge can be found.
+func cmdForget(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: forget DIR NAME")
+	}
+	dir := ts.MkAbs(args[0])
+	answers, err := generator.ReadAnswers(dir)
+	ts.Check(err)
+	if answers == nil || answers.Files[args[1]] == "" {
+		ts.Fatalf("forget: %s records no %s", args[0], args[1])
+	}
+	answers.Files[args[1]] = generator.Hash([]byte("content that no render has"))
+	ts.Check(os.WriteFile(filepath.Join(dir, generator.AnswersFile), answers.Marshal(), 0o644))
 }
