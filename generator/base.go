@@ -32,7 +32,11 @@ func mergeAction(ctx context.Context, a Action, recorded string, bases *baseFind
 	}
 	base, from := bases.find(a.Path, recorded)
 	if base == nil {
-		a.Note = "edited since helios-scaffold wrote it; kept, so the new inputs do not reach it: no copy of what it last wrote was found to merge with (--diff shows them, --force overwrites)"
+		a.Note = "edited since helios-scaffold wrote it; kept, so the new inputs do not reach it: no copy of what it last wrote was found to merge with"
+		if bases.oldErr != nil {
+			a.Note += " (" + bases.oldErr.Error() + ")"
+		}
+		a.Note += " (--diff shows them, --force overwrites)"
 		return a, nil
 	}
 	m, err := Merge3(ctx, a.Old, base, a.New)
@@ -80,6 +84,7 @@ type baseFinder struct {
 
 	same, old         map[string][]byte // renders of prev.Inputs, made when first needed
 	sameDone, oldDone bool
+	oldErr            error // why the recorded version could not render
 }
 
 func (b *baseFinder) find(name, recorded string) ([]byte, string) {
@@ -93,7 +98,8 @@ func (b *baseFinder) find(name, recorded string) ([]byte, string) {
 		}
 	case b.prev.Version != "" && b.prev.Version != Devel:
 		if !b.oldDone {
-			b.old, b.oldDone = renderWith(b.ctx, b.dir, b.prev.Version), true
+			b.old, b.oldErr = renderWith(b.ctx, b.dir, b.prev.Version)
+			b.oldDone = true
 		}
 		if data, ok := b.old[name]; ok && Hash(data) == recorded {
 			return data, "helios-scaffold " + b.prev.Version + "'s render of the recorded inputs"
@@ -128,26 +134,50 @@ type RenderOutput struct {
 
 // renderWith runs helios-scaffold at version, from the module cache and
 // offline (GOPROXY=off: the user's go.mod required it before an upgrade, so
-// it is there), to render the recorded inputs in dir; nil when it cannot.
-func renderWith(ctx context.Context, dir, version string) map[string][]byte {
+// it is there), to render the recorded inputs in dir. It builds it in a
+// throwaway module that requires that version: go run module@version would
+// look up the module's deprecation, which needs the network. The checksum
+// database is not asked either: the cache's copies were checked when they
+// were downloaded.
+func renderWith(ctx context.Context, dir, version string) (map[string][]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "run", ModulePath+"@"+version, "render", "--dir", dir)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod", "GOWORK=off")
+	tmp, err := os.MkdirTemp("", "helios-scaffold-base-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	gomod := fmt.Sprintf("module helios-scaffold-base\n\ngo 1.21\n\nrequire %s %s\n", ModulePath, version)
+	if err := os.WriteFile(filepath.Join(tmp, "go.mod"), []byte(gomod), 0o644); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, "go", "run", ModulePath, "render", "--dir", abs)
+	cmd.Dir = tmp
+	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod", "GOWORK=off", "GOSUMDB=off")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("helios-scaffold %s render: %w: %s", version, err, lastLine(stderr.String()))
 	}
 	var r RenderOutput
 	if err := json.Unmarshal(out, &r); err != nil {
-		return nil
+		return nil, fmt.Errorf("helios-scaffold %s render: %w", version, err)
 	}
 	files := make(map[string][]byte, len(r.Files))
 	for name, data := range r.Files {
 		files[name] = []byte(data)
 	}
-	return files
+	return files, nil
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }
 
 // gitBlob looks through the git history of dir/name, on every branch, for

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
@@ -161,5 +162,77 @@ func checkComplete(t *testing.T, dir string, d time.Duration, got, want map[stri
 	}
 	if _, ok := got[generator.AnswersFile]; ok && len(got) != len(want) {
 		t.Errorf("kill at %v: %s was written before the files it records: %v", d, generator.AnswersFile, filetree.Names(got))
+	}
+}
+
+// TestKillDuringMerge SIGKILLs a run that merges an edited template.yaml
+// with a changed input: every file is, at every kill, either as it was
+// before the run or as a clean run leaves it, never partial; the answers
+// file is the old one until every other file is renamed; and a normal run
+// after the kill gives the clean run's tree.
+func TestKillDuringMerge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the CLI and starts many processes")
+	}
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("merging needs git")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	bin := buildCLI(ctx, t)
+	base := t.TempDir()
+	prepare := func(dir string) {
+		args := []string{"init", "aws", "--dir", dir, "--module", "example.com/killed", "--replace-runtime", "../helios"}
+		if out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput(); err != nil {
+			t.Fatalf("init: %v\n%s", err, out)
+		}
+		name := filepath.Join(dir, "template.yaml")
+		data, _ := os.ReadFile(name)
+		edited := bytes.Replace(data, []byte("      Description: Runs"), []byte("      Tags:\n        team: video\n      Description: Runs"), 1)
+		if err := os.WriteFile(name, edited, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	merge := func(dir string) []string { return []string{"init", "aws", "--dir", dir, "--memory", "4096", "--arch", "x86_64"} }
+
+	ref := filepath.Join(base, "ref")
+	prepare(ref)
+	before := filetree.Read(t, ref)
+	clean := time.Duration(1<<63 - 1)
+	start := time.Now()
+	if out, err := exec.CommandContext(ctx, bin, merge(ref)...).CombinedOutput(); err != nil || !bytes.Contains(out, []byte("merge       template.yaml")) {
+		t.Fatalf("clean merge run: %v\n%s", err, out)
+	}
+	clean = time.Since(start)
+	after := filetree.Read(t, ref)
+
+	deadline := time.Now().Add(45 * time.Second)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 80 && time.Now().Before(deadline); i++ {
+		dir := filepath.Join(base, fmt.Sprintf("run%03d", i))
+		prepare(dir)
+		d := time.Duration(rng.Int64N(int64(clean*3/2) + 1))
+		killAfter(ctx, t, bin, merge(dir), d)
+		got := filetree.Read(t, dir)
+		for name, data := range got {
+			if !bytes.Equal(data, before[name]) && !bytes.Equal(data, after[name]) {
+				t.Fatalf("kill at %v: %s is neither as before nor as after the run (%d bytes)", d, name, len(data))
+			}
+		}
+		if bytes.Equal(got[generator.AnswersFile], after[generator.AnswersFile]) {
+			for name := range after {
+				if !bytes.Equal(got[name], after[name]) {
+					t.Fatalf("kill at %v: the new answers are in place before %s", d, name)
+				}
+			}
+		}
+		if out, err := exec.CommandContext(ctx, bin, merge(dir)...).CombinedOutput(); err != nil {
+			t.Fatalf("run after a kill at %v: %v\n%s", d, err, out)
+		}
+		for name, data := range after {
+			if got := filetree.Read(t, dir)[name]; !bytes.Equal(got, data) {
+				t.Fatalf("after a kill at %v and a normal run, %s differs from the clean run's", d, name)
+			}
+		}
 	}
 }
