@@ -5,8 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -193,7 +193,9 @@ func TestKillDuringMerge(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	merge := func(dir string) []string { return []string{"init", "aws", "--dir", dir, "--memory", "4096", "--arch", "x86_64"} }
+	merge := func(dir string) []string {
+		return []string{"init", "aws", "--dir", dir, "--memory", "4096", "--arch", "x86_64"}
+	}
 
 	ref := filepath.Join(base, "ref")
 	prepare(ref)
