@@ -85,9 +85,18 @@ func gcsWorld(t *testing.T, srv *gcstest.Server) *bucketWorld {
 // test ends, and must exit 0.
 func startCloudRun(t *testing.T, env []string) callFunc {
 	t.Helper()
+	return startServer(t, cloudRunBinary(t), append(os.Environ(), env...), nil)
+}
+
+// startServer runs a Cloud Run worker binary with env (and PORT, a free
+// port), as attr says, and returns how to call it; it is stopped with
+// SIGTERM when the test ends, and must exit 0 within 15 s.
+func startServer(t *testing.T, bin string, env []string, attr *syscall.SysProcAttr) callFunc {
+	t.Helper()
 	port := strconv.Itoa(freePort(t))
-	cmd := exec.Command(cloudRunBinary(t))
-	cmd.Env = append(os.Environ(), append(env, "PORT="+port)...)
+	cmd := exec.Command(bin)
+	cmd.Env = append(env, "PORT="+port)
+	cmd.SysProcAttr = attr
 	var logs syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -112,7 +121,7 @@ func startCloudRun(t *testing.T, env []string) callFunc {
 		}
 	})
 	waitListening(t, "127.0.0.1:"+port)
-	client := &http.Client{Timeout: 2 * time.Minute}
+	client := &http.Client{Timeout: 3 * time.Minute}
 	return func(ctx context.Context, req worker.Request) (*worker.CallResult, error) {
 		c, err := runcaller.New(ctx, "http://127.0.0.1:"+port+"/", runcaller.WithHTTPClient(client))
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,8 +16,6 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 
-	"github.com/helios-project/helios-scaffold/internal/syncbuf"
-	"github.com/helios-project/helios-scaffold/runtime/cloudrun/runcaller"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -244,38 +241,16 @@ func writeJSON(t *testing.T, name string, v any) {
 	writeFile(t, name, string(data))
 }
 
-// startRenderWorker runs the worker binary on a free port with env, as
-// user (the image's USER) when the test may switch to it.
+// startRenderWorker runs the worker binary with env, as user (the image's
+// USER) when the test may switch to it.
 func startRenderWorker(t *testing.T, bin, user string, env []string) callFunc {
 	t.Helper()
-	port := strconv.Itoa(freePort(t))
-	cmd := exec.Command(bin)
-	cmd.Env = append(env, "PORT="+port, "HELIOS_PASSTHROUGH=false")
+	var attr *syscall.SysProcAttr
 	if os.Geteuid() == 0 {
 		uid, gid := imageUser(t, user)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}
+		attr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}
 	}
-	var logs syncbuf.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("worker logs:\n%.30000s", logs.String())
-		}
-	})
-	waitListening(t, "127.0.0.1:"+port)
-	client := &http.Client{Timeout: 3 * time.Minute}
-	return func(ctx context.Context, req worker.Request) (*worker.CallResult, error) {
-		c, err := runcaller.New(ctx, "http://127.0.0.1:"+port+"/", runcaller.WithHTTPClient(client))
-		if err != nil {
-			return nil, err
-		}
-		return c.Call(ctx, req)
-	}
+	return startServer(t, bin, append(env, "HELIOS_PASSTHROUGH=false"), attr)
 }
 
 // imageUser parses the Dockerfile's USER uid:gid.

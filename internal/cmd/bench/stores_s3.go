@@ -20,18 +20,19 @@ func s3Bench(ctx context.Context, moto *s3test.Server, bucket string) (*storeBen
 		return nil, err
 	}
 	tm := transfermanager.New(client)
+	upload := func(ctx context.Context, file, key string) error {
+		f, err := os.Open(file)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = tm.UploadObject(ctx, &transfermanager.UploadObjectInput{Bucket: ptr(bucket), Key: ptr(key), Body: f})
+		return err
+	}
 	return &storeBench{
 		name: "S3 (moto_server)", scheme: "s3", bucket: bucket,
 		store: s3store.New(s3store.WithClient(client)),
-		put: func(ctx context.Context, key, file string) error {
-			f, err := os.Open(file)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			_, err = tm.UploadObject(ctx, &transfermanager.UploadObjectInput{Bucket: ptr(bucket), Key: ptr(key), Body: f})
-			return err
-		},
+		put:   func(ctx context.Context, key, file string) error { return upload(ctx, file, key) },
 		rawDownload: func(ctx context.Context, prefix, dir string) error {
 			defer os.RemoveAll(dir)
 			_, err := tm.DownloadDirectory(ctx, &transfermanager.DownloadDirectoryInput{
@@ -39,15 +40,7 @@ func s3Bench(ctx context.Context, moto *s3test.Server, bucket string) (*storeBen
 			})
 			return err
 		},
-		rawUpload: func(ctx context.Context, file, key string) error {
-			f, err := os.Open(file)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			_, err = tm.UploadObject(ctx, &transfermanager.UploadObjectInput{Bucket: ptr(bucket), Key: ptr(key), Body: f})
-			return err
-		},
+		rawUpload: upload,
 	}, nil
 }
 
