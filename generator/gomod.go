@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"go/version"
+	"path"
+	"path/filepath"
+	"strings"
 
 	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/module"
@@ -135,4 +138,47 @@ func requiredVersion(f *modfile.File, in Inputs, version string) (string, error)
 // goLess reports whether go line a is older than b.
 func goLess(a, b string) bool {
 	return version.Compare("go"+a, "go"+b) < 0
+}
+
+// ReplaceDirInRepo returns dir, a replace target relative to the repository
+// (as --replace-runtime takes it), clean and slash-separated, when it names
+// a folder inside the repository; otherwise "": an absolute path, one that
+// leaves the repository, or the repository itself. Only a folder inside the
+// repository is in the build context of docker build and sam build.
+func ReplaceDirInRepo(dir string) string {
+	if dir == "" || filepath.IsAbs(dir) || path.IsAbs(filepath.ToSlash(dir)) {
+		return ""
+	}
+	clean := path.Clean(filepath.ToSlash(dir))
+	if clean == "." || clean == ".." || strings.HasPrefix(clean, "../") {
+		return ""
+	}
+	return clean
+}
+
+// replaceNotes says what the image build cannot see of a replace directive
+// of this module in the go.mod data: a folder outside the repository, or
+// one inside it that --replace-runtime does not name, so that the
+// Dockerfile does not copy it before go mod download.
+func replaceNotes(data []byte, in Inputs) []string {
+	f, err := modfile.Parse("go.mod", data, nil)
+	if err != nil {
+		return nil
+	}
+	for _, r := range f.Replace {
+		if r.Old.Path != ModulePath || !modfile.IsDirectoryPath(r.New.Path) {
+			continue
+		}
+		inRepo := ReplaceDirInRepo(r.New.Path)
+		switch {
+		case inRepo == "":
+			return []string{fmt.Sprintf("go.mod replaces %s with %s, outside the repository: docker build and sam build "+
+				"see only the repository, so the image's go mod download fails. Put the checkout inside the repository "+
+				"(for example ./third_party/helios-scaffold) and pass it as --replace-runtime: the Dockerfile then copies it", ModulePath, r.New.Path)}
+		case inRepo != ReplaceDirInRepo(in.ReplaceRuntime):
+			return []string{fmt.Sprintf("go.mod replaces %s with ./%s, which the Dockerfile does not copy before go mod download; "+
+				"pass --replace-runtime ./%s so that it does", ModulePath, inRepo, inRepo)}
+		}
+	}
+	return nil
 }

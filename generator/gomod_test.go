@@ -220,3 +220,24 @@ func requireOf(f *modfile.File, path string) string {
 	}
 	return v
 }
+
+func TestReplaceDirInRepo(t *testing.T) {
+	tests := []struct{ dir, want string }{
+		{"", ""},
+		{"./third_party/helios-scaffold", "third_party/helios-scaffold"},
+		{"third_party/hs/", "third_party/hs"},
+		{"./a/../b", "b"},
+		{".", ""},
+		{"./", ""},
+		{"..", ""},
+		{"../helios", ""},
+		{"./a/../../helios", ""},
+		{"/abs/helios", ""},
+		{"..helios/x", "..helios/x"}, // a folder named ..helios is inside
+	}
+	for _, tt := range tests {
+		if got := generator.ReplaceDirInRepo(tt.dir); got != tt.want {
+			t.Errorf("ReplaceDirInRepo(%q) = %q, want %q", tt.dir, got, tt.want)
+		}
+	}
+}

@@ -122,6 +122,15 @@ const (
 	DepsHelios = "helios"
 )
 
+// The npm that a --deps helios image installs from the npm registry, and
+// the sha512 (hex) of its tarball, as the registry publishes it (in base64)
+// in dist.integrity. Debian 13's npm 9.2 cannot load a lockfile whose
+// overrides point at a local package, which the Helios CLI needs.
+const (
+	NPMVersion = "11.21.3"
+	NPMSHA512  = "e427fe8c4f9772d6e11ffce338ea970be8adcbb79e73f4e4938425dfcb5feb0fb586da76c183c7984e1cd51d44b370d8db6ec0735e3e48bae5609c2406271b4e"
+)
+
 // HeliosBaseImage is the runtime stage of a --deps helios image, for both
 // targets: Debian 13 packages Node.js 20 and Chromium (Amazon Linux 2023,
 // the Lambda base, has no Chromium).

@@ -251,6 +251,7 @@ func goModAction(dir string, in Inputs, version string) (goModResult, error) {
 			edit.Notes = append(edit.Notes, fmt.Sprintf("--replace-runtime %s: no go.mod there yet; builds fail until %s is checked out there", in.ReplaceRuntime, ModulePath))
 		}
 	}
+	edit.Notes = append(edit.Notes, replaceNotes(edit.Data, in)...)
 	return goModResult{
 		action: contentAction("go.mod", ownerGoMod, old, edit.Data, 0o644),
 		module: edit.Module,

@@ -116,7 +116,10 @@ func checkDockerfile(t *testing.T, in generator.Inputs, data []byte) {
 	for _, a := range metaArgs {
 		for _, kv := range a.Args {
 			if kv.Value == nil {
-				t.Errorf("Dockerfile: ARG %s has no default", kv.Key)
+				// BuildKit sets BUILDPLATFORM; every other ARG needs a default.
+				if kv.Key != "BUILDPLATFORM" {
+					t.Errorf("Dockerfile: ARG %s has no default", kv.Key)
+				}
 				continue
 			}
 			args[kv.Key] = *kv.Value
@@ -130,6 +133,11 @@ func checkDockerfile(t *testing.T, in generator.Inputs, data []byte) {
 		if err := pinnedImage(base); err != nil {
 			t.Errorf("Dockerfile: FROM %s (%s): %v", s.BaseName, base, err)
 		}
+	}
+	// The Go stage runs on the build platform where the builder says which,
+	// else on the target platform, as the classic builder runs every stage.
+	if want := "${BUILDPLATFORM:-linux/" + wantGOARCH(in) + "}"; stages[0].Platform != want || stages[1].Platform != "" {
+		t.Errorf("Dockerfile: stage platforms %q and %q, want %q and none", stages[0].Platform, stages[1].Platform, want)
 	}
 	if base := os.Expand(stages[1].BaseName, func(k string) string { return args[k] }); base != in.BaseImage {
 		t.Errorf("Dockerfile: final stage FROM %s, want --base-image %s", base, in.BaseImage)
@@ -191,10 +199,18 @@ func checkRenderReady(t *testing.T, in generator.Inputs, stage instructions.Stag
 		}
 		return
 	}
-	for _, pkg := range []string{"nodejs", "npm", "chromium", "fonts-dejavu-core", "ca-certificates"} {
+	for _, pkg := range []string{"nodejs", "chromium-headless-shell", "fonts-dejavu-core", "ca-certificates"} {
 		if !regexp.MustCompile(`apt-get install [^&]*\b` + pkg + `\b`).MatchString(all) {
 			t.Errorf("Dockerfile: the runtime stage does not apt-get install %s: %q", pkg, runs)
 		}
+	}
+	// Debian's npm 9.2 cannot load the lockfile's overrides: the image takes
+	// the pinned npm from the registry, checked against its sha512.
+	if regexp.MustCompile(`apt-get install [^&]*\bnpm\b`).MatchString(all) {
+		t.Errorf("Dockerfile: the runtime stage installs Debian's npm: %q", runs)
+	}
+	if !strings.Contains(all, "npm-${NPM_VERSION}.tgz") || !strings.Contains(all, `echo "${NPM_SHA512}  /tmp/npm.tgz" | sha512sum -c`) {
+		t.Errorf("Dockerfile: the pinned npm is not downloaded and checked: %q", runs)
 	}
 	wantInstall := "npm install"
 	if in.NodeLockfile != "" {
@@ -204,7 +220,7 @@ func checkRenderReady(t *testing.T, in generator.Inputs, stage instructions.Stag
 		t.Errorf("Dockerfile: no %s in %q", wantInstall, runs)
 	}
 	args := strings.Fields(env["HELIOS_BROWSER_ARGS"])
-	if env["PUPPETEER_EXECUTABLE_PATH"] != "/usr/lib/chromium/chromium" || !slices.Contains(args, "--no-sandbox") ||
+	if env["PUPPETEER_EXECUTABLE_PATH"] != "/usr/lib/chromium/chromium-headless-shell" || !slices.Contains(args, "--no-sandbox") ||
 		!slices.Contains(args, "--headless") || env["HOME"] != "/tmp" ||
 		!strings.HasPrefix(env["PATH"], "/opt/helios/node_modules/.bin:") {
 		t.Errorf("Dockerfile: render-ready environment %v", env)

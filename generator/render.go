@@ -68,6 +68,12 @@ type view struct {
 	RuntimeModule string
 	GOARCH        string
 	GoImage       string
+	// RuntimeReplaceDir is ReplaceRuntime when it names a folder inside
+	// the repository, slash-separated and clean: the Dockerfile copies it
+	// before go mod download. "" otherwise.
+	RuntimeReplaceDir string
+	// NPMVersion and NPMSHA512 pin the npm a --deps helios image installs.
+	NPMVersion, NPMSHA512 string
 }
 
 // Render returns every file of in's target, keyed by slash-separated path
@@ -110,7 +116,8 @@ func Render(in Inputs) (map[string]File, error) {
 }
 
 func newView(in Inputs) view {
-	v := view{Inputs: in, RuntimeModule: ModulePath, GoImage: GoImage, GOARCH: "amd64"}
+	v := view{Inputs: in, RuntimeModule: ModulePath, GoImage: GoImage, GOARCH: "amd64",
+		RuntimeReplaceDir: ReplaceDirInRepo(in.ReplaceRuntime), NPMVersion: NPMVersion, NPMSHA512: NPMSHA512}
 	if in.Arch == "arm64" {
 		v.GOARCH = "arm64"
 	}

@@ -44,7 +44,6 @@ func TestRenderHeliosComposition(t *testing.T) {
 		t.Skip("renders with Chromium; skipped with -short")
 	}
 	project, _ := filepath.Abs(heliosProject)
-	requireRenderTools(t, project)
 	base := sharedTempDir(t)
 	repo := filepath.Join(base, "repo")
 	for _, name := range []string{"package.json", "package-lock.json", "composition.html",
@@ -58,6 +57,7 @@ func TestRenderHeliosComposition(t *testing.T) {
 	bin := filepath.Join(base, "worker")
 	goCmd(t, repo, []string{"CGO_ENABLED=0"}, "build", "-o", bin, "./cmd/helios-worker")
 	imageEnv, user := finalStage(t, filepath.Join(repo, "Dockerfile"))
+	requireRenderTools(t, project, imageEnv["PUPPETEER_EXECUTABLE_PATH"])
 
 	// The job, as the Helios CLI emits it, with the composition as its
 	// assets and a local folder for the outputs.
@@ -106,12 +106,13 @@ func TestRenderHeliosComposition(t *testing.T) {
 }
 
 // requireRenderTools skips the test, or fails it under HELIOS_REQUIRE_RENDER=1,
-// unless Debian's Chromium and the project's Helios CLI are installed.
-func requireRenderTools(t *testing.T, project string) {
+// unless the image's browser (Debian's chromium-headless-shell) and the
+// project's Helios CLI are installed.
+func requireRenderTools(t *testing.T, project, browser string) {
 	t.Helper()
 	var missing []string
-	if _, err := os.Stat("/usr/lib/chromium/chromium"); err != nil {
-		missing = append(missing, "Debian's chromium (apt-get install chromium)")
+	if _, err := os.Stat(browser); err != nil {
+		missing = append(missing, browser+" (apt-get install chromium-headless-shell)")
 	}
 	if _, err := os.Stat(filepath.Join(project, "node_modules/.bin/helios")); err != nil {
 		missing = append(missing, "the Helios CLI (npm ci in "+heliosProject+")")
