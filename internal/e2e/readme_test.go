@@ -47,3 +47,32 @@ func TestReadmeFirstCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeTestCommandIsCIs wants the README's test command to be the one
+// .ci/run runs, on a line of its own, so that CI checks what the README
+// tells a newcomer to run.
+func TestReadmeTestCommandIsCIs(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := os.ReadFile(".ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const marker = "# Run the tests"
+	_, rest, ok := strings.Cut(string(readme), marker)
+	if !ok {
+		t.Fatalf("README.md has no %q line", marker)
+	}
+	lines := strings.SplitN(rest, "\n", 3)
+	if len(lines) < 3 || !strings.HasPrefix(lines[1], "go test ") {
+		t.Fatalf("the line after %q is not a go test command: %q", marker, lines)
+	}
+	for _, line := range strings.Split(string(ci), "\n") {
+		if line == lines[1] {
+			return
+		}
+	}
+	t.Errorf(".ci/run has no line %q, the README's test command", lines[1])
+}

@@ -1,0 +1,25 @@
+// Package imagetest builds the container images that helios-scaffold init
+// writes Dockerfiles for, from those files unchanged, and runs each image
+// as its platform would. Its tests are the whole package:
+//
+//   - a Cloud Run service with the default base, run as its USER with PORT
+//     set: the contract's success, failure, 400 and 405 answers, and exit
+//     0 on SIGTERM;
+//   - a Cloud Run service with --deps helios over a Helios project with an
+//     npm lockfile, a Cloud Run job with --deps helios and no lockfile, and
+//     a Lambda function with --deps helios under the Runtime Interface
+//     Emulator (non-root, read-only root, writable /tmp): each renders a
+//     real Helios chunk that the image's own Helios CLI emitted, into
+//     fake-gcs-server or moto_server, and ffprobe checks the video.
+//
+// The builder is podman (with runc), the base images are made locally
+// under the names the Dockerfiles use (debian:13.1-slim from mmdebstrap,
+// the Go image from it plus this machine's Go), and builds never pull.
+// Base images and layers are kept between runs on one machine, keyed by
+// what they are made from.
+//
+// Without podman, mmdebstrap or ffprobe the tests skip and say so;
+// HELIOS_REQUIRE_IMAGES=1, which .ci/run sets after installing them, turns
+// the skip into a failure. HELIOS_IMAGES_ARM64=1 adds an arm64 build of the
+// Lambda --deps helios image under qemu, for its build time.
+package imagetest
