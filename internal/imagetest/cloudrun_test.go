@@ -88,6 +88,7 @@ func TestCloudRunHeliosService(t *testing.T) {
 	const tag = "localhost/imagetest-cloudrun-helios:test"
 	buildImage(t, p, repo, tag)
 	checkUser(t, p, tag)
+	checkOverrides(t, p, tag)
 	j := emitJob(t, p, tag)
 
 	gcs := gcstest.Start(t)
@@ -129,6 +130,7 @@ func TestCloudRunHeliosJob(t *testing.T) {
 	const tag = "localhost/imagetest-cloudrun-job:test"
 	buildImage(t, p, repo, tag)
 	checkUser(t, p, tag)
+	checkOverrides(t, p, tag)
 	j := emitJob(t, p, tag)
 
 	gcs := gcstest.Start(t)

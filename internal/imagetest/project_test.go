@@ -231,3 +231,18 @@ func checkVideo(t *testing.T, c chunk, data []byte) {
 		t.Errorf("chunk %d: %s is %s with %s frames, want h264 with %s", c.ID, c.OutputFile, s.Codec, s.Frames, want)
 	}
 }
+
+// checkOverrides wants the npm overrides of the Helios recipe to have
+// held in the image: @helios-project/infrastructure is the local stand-in
+// (the registry has none) and @helios-project/player the pinned version.
+func checkOverrides(t *testing.T, p *podman, image string) {
+	t.Helper()
+	script := `for (const m of ["infrastructure", "player"]) {
+		const pkg = require("/opt/helios/node_modules/@helios-project/" + m + "/package.json");
+		console.log(m, pkg.version, /stub|stand-in/i.test(JSON.stringify(pkg)));
+	}`
+	out := p.must(t, time.Minute, "run", "--rm", "--network", "none", "--entrypoint", "node", image, "-e", script)
+	if want := "infrastructure 0.25.0 true\nplayer 0.78.1 false\n"; !strings.Contains(out, want) {
+		t.Errorf("the npm overrides did not hold in %s: got\n%s\nwant\n%s", image, out, want)
+	}
+}
