@@ -116,8 +116,8 @@ func checkDockerfile(t *testing.T, in generator.Inputs, data []byte) {
 	for _, a := range metaArgs {
 		for _, kv := range a.Args {
 			if kv.Value == nil {
-				// BuildKit sets BUILDPLATFORM; every other ARG needs a default.
-				if kv.Key != "BUILDPLATFORM" {
+				// BuildKit sets the platforms; every other ARG needs a default.
+				if kv.Key != "BUILDPLATFORM" && kv.Key != "TARGETPLATFORM" {
 					t.Errorf("Dockerfile: ARG %s has no default", kv.Key)
 				}
 				continue
@@ -136,8 +136,11 @@ func checkDockerfile(t *testing.T, in generator.Inputs, data []byte) {
 	}
 	// The Go stage runs on the build platform where the builder says which,
 	// else on the target platform, as the classic builder runs every stage.
-	if want := "${BUILDPLATFORM:-linux/" + wantGOARCH(in) + "}"; stages[0].Platform != want || stages[1].Platform != "" {
-		t.Errorf("Dockerfile: stage platforms %q and %q, want %q and none", stages[0].Platform, stages[1].Platform, want)
+	// The final stage is the target platform, named for builders (podman 4)
+	// that would otherwise keep the build stage's.
+	want0, want1 := "${BUILDPLATFORM:-linux/"+wantGOARCH(in)+"}", "${TARGETPLATFORM:-linux/"+wantGOARCH(in)+"}"
+	if stages[0].Platform != want0 || stages[1].Platform != want1 {
+		t.Errorf("Dockerfile: stage platforms %q and %q, want %q and %q", stages[0].Platform, stages[1].Platform, want0, want1)
 	}
 	if base := os.Expand(stages[1].BaseName, func(k string) string { return args[k] }); base != in.BaseImage {
 		t.Errorf("Dockerfile: final stage FROM %s, want --base-image %s", base, in.BaseImage)
