@@ -85,8 +85,25 @@ func goArm64(p *podman) (string, error) {
 	if err := json.Unmarshal(out, &dl); err != nil || dl.Dir == "" {
 		return "", fmt.Errorf("go mod download %s: no folder in %q", mod, out)
 	}
+	// The module cache holds the toolchain read-only and without execute
+	// bits: copy it with them.
+	goroot, err := os.MkdirTemp("", "imagetest-goroot-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(goroot)
+	if err := os.CopyFS(goroot, os.DirFS(dl.Dir)); err != nil {
+		return "", fmt.Errorf("copying %s: %w", dl.Dir, err)
+	}
+	tools, _ := filepath.Glob(filepath.Join(goroot, "pkg", "tool", "*", "*"))
+	bins, _ := filepath.Glob(filepath.Join(goroot, "bin", "*"))
+	for _, f := range append(bins, tools...) {
+		if err := os.Chmod(f, 0o755); err != nil {
+			return "", err
+		}
+	}
 	image := "localhost/imagetest-golang-arm64:" + runtime.Version()
-	return image, goBase(p, debian, image, dl.Dir, recipeKey("go-v1", key, mod))
+	return image, goBase(p, debian, image, goroot, recipeKey("go-v2", key, mod))
 }
 
 // slimOptions make mmdebstrap's minbase what Docker Hub's debian slim

@@ -90,9 +90,15 @@ func (p *podman) imageLabel(image, label string) string {
 // how long it took.
 func (p *podman) build(t testing.TB, dir, tag string, extra ...string) time.Duration {
 	t.Helper()
+	return p.buildWithCache(t, dir, tag, goBuildCache(t), extra...)
+}
+
+// buildWithCache is build with goCache as the Go stage's build cache.
+func (p *podman) buildWithCache(t testing.TB, dir, tag, goCache string, extra ...string) time.Duration {
+	t.Helper()
 	args := []string{"build", "--pull=never", "--layers", "-t", tag,
 		"-v", goModDownloadCache(t) + ":/goproxy:ro",
-		"-v", goBuildCache(t) + ":/root/.cache/go-build"}
+		"-v", goCache + ":/root/.cache/go-build"}
 	args = append(append(args, extra...), dir)
 	start := time.Now()
 	if _, err := p.run(buildTimeout, args...); err != nil {
