@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -36,7 +37,10 @@ func bases(p *podman) error {
 	if err != nil {
 		return err
 	}
-	goroot := runtime.GOROOT()
+	goroot := goEnv("GOROOT")
+	if goroot == "" {
+		return errors.New("go env GOROOT is empty")
+	}
 	return goBase(p, debian, imageRef(generator.GoImage), goroot, recipeKey("go-v1", key, runtime.Version(), goroot))
 }
 
