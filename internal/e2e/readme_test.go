@@ -17,21 +17,9 @@ func TestReadmeFirstCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs a scaffolded project; skipped with -short")
 	}
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const marker = "# Scaffold a Lambda worker"
-	_, rest, ok := strings.Cut(string(readme), marker)
-	if !ok {
-		t.Fatalf("README.md has no %q line", marker)
-	}
-	lines := strings.SplitN(rest, "\n", 3)
-	if len(lines) < 3 || !strings.HasPrefix(lines[1], "go run . init aws") {
-		t.Fatalf("the line after %q is not the scaffold command: %q", marker, lines)
-	}
+	line := readmeLineAfter(t, "# Scaffold a Lambda worker", "go run . init aws")
 	demo := filepath.Join(t.TempDir(), "helios-demo")
-	command := strings.ReplaceAll(lines[1], "/tmp/helios-demo", demo)
+	command := strings.ReplaceAll(line, "/tmp/helios-demo", demo)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -52,27 +40,34 @@ func TestReadmeFirstCommand(t *testing.T) {
 // .ci/run runs, on a line of its own, so that CI checks what the README
 // tells a newcomer to run.
 func TestReadmeTestCommandIsCIs(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	command := readmeLineAfter(t, "# Run the tests", "go test ")
 	ci, err := os.ReadFile(".ci/run")
 	if err != nil {
 		t.Fatal(err)
 	}
-	const marker = "# Run the tests"
+	for _, line := range strings.Split(string(ci), "\n") {
+		if line == command {
+			return
+		}
+	}
+	t.Errorf(".ci/run has no line %q, the README's test command", command)
+}
+
+// readmeLineAfter is the README's line after the one that holds marker,
+// which must start with prefix.
+func readmeLineAfter(t *testing.T, marker, prefix string) string {
+	t.Helper()
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
 	_, rest, ok := strings.Cut(string(readme), marker)
 	if !ok {
 		t.Fatalf("README.md has no %q line", marker)
 	}
 	lines := strings.SplitN(rest, "\n", 3)
-	if len(lines) < 3 || !strings.HasPrefix(lines[1], "go test ") {
-		t.Fatalf("the line after %q is not a go test command: %q", marker, lines)
+	if len(lines) < 3 || !strings.HasPrefix(lines[1], prefix) {
+		t.Fatalf("the line after %q does not start with %q: %q", marker, prefix, lines)
 	}
-	for _, line := range strings.Split(string(ci), "\n") {
-		if line == lines[1] {
-			return
-		}
-	}
-	t.Errorf(".ci/run has no line %q, the README's test command", lines[1])
+	return lines[1]
 }

@@ -89,12 +89,7 @@ func TestCloudRunHeliosService(t *testing.T) {
 	buildImage(t, p, repo, tag)
 	checkUser(t, p, tag)
 	checkOverrides(t, p, tag)
-	j := emitJob(t, p, tag)
-
-	gcs := gcstest.Start(t)
-	gcs.CreateBucket("renders")
-	gcs.PutObject("renders", "project/composition.html", readFixture(t, "composition.html"))
-	gcs.PutObject("renders", "jobs/job.json", j.with("gs://renders/project", "gs://renders/out"))
+	j, gcs := heliosJobInGCS(t, p, tag)
 
 	port := freePort(t)
 	c := p.start(t, "--network", "host", "-e", "PORT="+strconv.Itoa(port), "-e", gcs.Env(), tag)
@@ -131,12 +126,7 @@ func TestCloudRunHeliosJob(t *testing.T) {
 	buildImage(t, p, repo, tag)
 	checkUser(t, p, tag)
 	checkOverrides(t, p, tag)
-	j := emitJob(t, p, tag)
-
-	gcs := gcstest.Start(t)
-	gcs.CreateBucket("renders")
-	gcs.PutObject("renders", "project/composition.html", readFixture(t, "composition.html"))
-	gcs.PutObject("renders", "jobs/job.json", j.with("gs://renders/project", "gs://renders/out"))
+	j, gcs := heliosJobInGCS(t, p, tag)
 	for task := range 2 {
 		out, err := p.run(5*time.Minute, "run", "--rm", "--network", "host", "-e", gcs.Env(),
 			"-e", "HELIOS_JOB_PATH=gs://renders/jobs/job.json",
@@ -152,6 +142,20 @@ func TestCloudRunHeliosJob(t *testing.T) {
 		}
 		checkVideo(t, ch, obj.Content)
 	}
+}
+
+// heliosJobInGCS emits a job with the image's Helios CLI and serves it
+// from a fake GCS: gs://renders/jobs/job.json, its assets (the
+// composition) under gs://renders/project and its outputs to
+// gs://renders/out.
+func heliosJobInGCS(t *testing.T, p *podman, image string) (job, *gcstest.Server) {
+	t.Helper()
+	j := emitJob(t, p, image)
+	gcs := gcstest.Start(t)
+	gcs.CreateBucket("renders")
+	gcs.PutObject("renders", "project/composition.html", readFixture(t, "composition.html"))
+	gcs.PutObject("renders", "jobs/job.json", j.with("gs://renders/project", "gs://renders/out"))
+	return j, gcs
 }
 
 // checkUser wants the image to run as Cloud Run's unprivileged user.
