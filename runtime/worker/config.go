@@ -25,6 +25,9 @@ const (
 	EnvAssetsMaxBytes    = "HELIOS_ASSETS_MAX_BYTES"   // largest total of one chunk's asset folder
 	EnvAssetsConcurrency = "HELIOS_ASSETS_CONCURRENCY" // asset files downloaded at once
 	EnvAssetsTimeout     = "HELIOS_ASSETS_TIMEOUT"     // time limit for downloading the asset folder
+	EnvAssetsCacheDir    = "HELIOS_ASSETS_CACHE_DIR"   // folder of the warm instance's asset cache
+	EnvAssetsCacheBytes  = "HELIOS_ASSETS_CACHE_BYTES" // bound of the asset cache, 0 for none
+	EnvAllowedJobPaths   = "HELIOS_ALLOWED_JOB_PATHS"  // comma-separated location prefixes a jobPath must be below
 )
 
 // Config holds the worker's settings. The zero value is not useful; start
@@ -55,6 +58,20 @@ type Config struct {
 	AssetsConcurrency int
 	// AssetsTimeout bounds the time to download the asset folder.
 	AssetsTimeout time.Duration
+	// AssetsCacheDir is the folder that keeps downloaded asset files for
+	// the next chunks on this instance; "" is "helios-assets" below
+	// WorkspaceRoot, beside the workspaces (it must be on their file
+	// system for the cache to place files without copying them).
+	AssetsCacheDir string
+	// AssetsCacheBytes bounds the asset cache; 0 turns it off, and a
+	// negative value (the default) is a quarter of the free space of
+	// WorkspaceRoot's file system when the first assets are fetched, at
+	// most 2 GiB.
+	AssetsCacheBytes int64
+	// AllowedJobPaths, when not empty, lists the location prefixes that a
+	// jobPath must be below; any other jobPath is refused before anything
+	// is fetched.
+	AllowedJobPaths []string
 	// BodyLimit bounds an HTTP request body (Cloud Run).
 	BodyLimit int64
 	// BodyTimeout bounds the time a client takes to send its request body
@@ -86,6 +103,7 @@ func DefaultConfig() Config {
 		AssetsMaxBytes:    10 << 30, // Lambda's largest /tmp
 		AssetsConcurrency: 8,
 		AssetsTimeout:     10 * time.Minute,
+		AssetsCacheBytes:  -1,
 	}
 }
 
@@ -105,6 +123,7 @@ func ConfigFromEnv() Config {
 		c.WorkspaceRoot = v
 	}
 	c.OutputURL = os.Getenv(EnvOutputURL)
+	c.AssetsCacheDir = os.Getenv(EnvAssetsCacheDir)
 	errs = append(errs,
 		envValue(EnvOutputLimit, &c.OutputLimit, strconv.Atoi, bytesWanted),
 		envValue(EnvChunkTimeout, &c.ChunkTimeout, time.ParseDuration, durationWanted),
@@ -118,6 +137,7 @@ func ConfigFromEnv() Config {
 		envValue(EnvAssetsMaxBytes, &c.AssetsMaxBytes, parseInt64, bytesWanted),
 		envValue(EnvAssetsConcurrency, &c.AssetsConcurrency, strconv.Atoi, "a number of transfers"),
 		envValue(EnvAssetsTimeout, &c.AssetsTimeout, time.ParseDuration, durationWanted),
+		envValue(EnvAssetsCacheBytes, &c.AssetsCacheBytes, parseInt64, bytesWanted),
 	)
 	c.errs = errors.Join(errs...)
 	return c
@@ -144,6 +164,7 @@ func (c Config) Validate() error {
 	check(c.AssetsMaxBytes <= 0, EnvAssetsMaxBytes, c.AssetsMaxBytes, "a positive number of bytes")
 	check(c.AssetsConcurrency <= 0 || c.AssetsConcurrency > 256, EnvAssetsConcurrency, c.AssetsConcurrency, "1 to 256 transfers")
 	check(c.AssetsTimeout <= 0, EnvAssetsTimeout, c.AssetsTimeout, "a positive duration")
+	check(c.AssetsCacheBytes < -1, EnvAssetsCacheBytes, c.AssetsCacheBytes, "0 (off) or a positive number of bytes")
 	if err := checkOutputURL(c.OutputURL); err != nil {
 		errs = append(errs, fmt.Errorf("%s=%q: %w", EnvOutputURL, c.OutputURL, err))
 	}
