@@ -92,7 +92,7 @@ func TestConcurrentRequests(t *testing.T) {
 	e := newEnv(t, cfg)
 	cmds := make([]string, n)
 	for i := range cmds {
-		cmds[i] = `sh -c 'echo $HELIOS_CHUNK_ID > mine-$HELIOS_CHUNK_ID; sleep 1; ls -A --ignore=.tmp'`
+		cmds[i] = `sh -c 'echo $HELIOS_CHUNK_ID > mine-$HELIOS_CHUNK_ID; sleep 1; ls -A'`
 	}
 	job := e.spec(t, cmds...)
 

@@ -47,7 +47,10 @@ func Example_emulator() {
 	ctx := context.Background()
 	store := gcsstore.New()
 	objs, err := store.List(ctx, "gs://renders/job-42/assets")
-	fmt.Println(objs, err)
+	for _, o := range objs {
+		fmt.Print(o.Path, " ", o.Size, ", ")
+	}
+	fmt.Println(err)
 
 	err = store.Put(ctx, "gs://renders/job-42/out/chunk_0.mp4", strings.NewReader("frames"), 6)
 	fmt.Println(err)
@@ -63,7 +66,7 @@ func Example_emulator() {
 	_, err = store.Open(ctx, "gs://renders/job-43.json")
 	fmt.Println(errors.Is(err, worker.ErrNotFound), err)
 	// Output:
-	// [{fonts/inter.woff2 5} {logo.png 3}] <nil>
+	// fonts/inter.woff2 5, logo.png 3, <nil>
 	// <nil>
 	// frames <nil>
 	// true gs://renders/job-43.json: not found

@@ -32,8 +32,9 @@ func (s *Store) Open(ctx context.Context, location string) (io.ReadCloser, error
 // List implements [worker.FolderSource]: the objects whose names start
 // with the folder's key and a slash, all pages of them, with paths
 // relative to the folder as stored. Placeholders (names ending in "/")
-// are left out. A folder with no objects is an empty list; a missing
-// bucket wraps [worker.ErrNotFound].
+// are left out. An object's Version is its generation and CRC32C. A
+// folder with no objects is an empty list; a missing bucket wraps
+// [worker.ErrNotFound].
 func (s *Store) List(ctx context.Context, location string) ([]worker.Object, error) {
 	svc, r, err := s.resolve(ctx, location)
 	if err != nil {
@@ -43,7 +44,7 @@ func (s *Store) List(ctx context.Context, location string) ([]worker.Object, err
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/" // "assets" holds assets/x, not assets2/x
 	}
-	call := svc.Objects.List(r.bucket).Prefix(prefix).Fields("nextPageToken", "items(name,size)")
+	call := svc.Objects.List(r.bucket).Prefix(prefix).Fields("nextPageToken", "items(name,size,generation,crc32c)")
 	if s.pageSize > 0 {
 		call.MaxResults(s.pageSize)
 	}
@@ -54,7 +55,7 @@ func (s *Store) List(ctx context.Context, location string) ([]worker.Object, err
 			if !ok || rel == "" || strings.HasSuffix(rel, "/") {
 				continue
 			}
-			objs = append(objs, worker.Object{Path: rel, Size: int64(o.Size)})
+			objs = append(objs, worker.Object{Path: rel, Size: int64(o.Size), Version: version(o)})
 		}
 		return nil
 	})
@@ -183,3 +184,13 @@ func (b *checkedBody) Read(p []byte) (int, error) {
 }
 
 func (b *checkedBody) Close() error { return b.rc.Close() }
+
+// version names an object's content for the worker's asset cache: its
+// generation, which changes with every write, and its CRC32C. An object
+// listed without a generation is not cached.
+func version(o *storage.Object) string {
+	if o.Generation == 0 {
+		return ""
+	}
+	return strconv.FormatInt(o.Generation, 10) + "/" + o.Crc32c
+}

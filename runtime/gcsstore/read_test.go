@@ -3,6 +3,7 @@ package gcsstore_test
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -100,6 +101,10 @@ func TestList(t *testing.T) {
 				return
 			}
 			slices.SortFunc(got, func(a, b worker.Object) int { return strings.Compare(a.Path, b.Path) })
+			checkVersions(t, srv, tt.location, got)
+			for i := range got {
+				got[i].Version = ""
+			}
 			if !slices.Equal(got, tt.want) || got == nil {
 				t.Errorf("List = %v, want %v", got, tt.want)
 			}
@@ -107,6 +112,22 @@ func TestList(t *testing.T) {
 				t.Errorf("listed 7 objects one per page in %d requests", srv.Requests()-before)
 			}
 		})
+	}
+}
+
+// checkVersions checks that each listed object's Version is its
+// generation and CRC32C, as the server has them.
+func checkVersions(t *testing.T, srv *gcstest.Server, folder string, objs []worker.Object) {
+	t.Helper()
+	bucket, key, _ := worker.SplitBucket(folder)
+	if key = strings.TrimSuffix(key, "/"); key != "" {
+		key += "/"
+	}
+	for _, o := range objs {
+		stored, ok := srv.Object(bucket, key+o.Path)
+		if want := fmt.Sprintf("%d/%s", stored.Generation, stored.Crc32c); !ok || stored.Generation == 0 || o.Version != want {
+			t.Errorf("%s: Version %q, want %q", o.Path, o.Version, want)
+		}
 	}
 }
 

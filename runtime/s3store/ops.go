@@ -45,7 +45,7 @@ func (s *Store) Open(ctx context.Context, location string) (io.ReadCloser, error
 // with the folder's key and a slash ("s3://b/assets" lists "assets/...",
 // not "assets2/..."), or the whole bucket when the key is empty. Paths are
 // relative to the folder, exactly as stored; keys that end in a slash
-// (folder placeholders) are left out.
+// (folder placeholders) are left out. An object's Version is its ETag.
 func (s *Store) List(ctx context.Context, location string) ([]worker.Object, error) {
 	bucket, key, err := worker.SplitBucket(location)
 	if err != nil {
@@ -73,7 +73,7 @@ func (s *Store) List(ctx context.Context, location string) ([]worker.Object, err
 			if !ok || rel == "" || strings.HasSuffix(rel, "/") {
 				continue
 			}
-			objs = append(objs, worker.Object{Path: rel, Size: aws.ToInt64(o.Size)})
+			objs = append(objs, worker.Object{Path: rel, Size: aws.ToInt64(o.Size), Version: aws.ToString(o.ETag)})
 		}
 	}
 	return objs, nil

@@ -2,6 +2,7 @@ package s3store_test
 
 import (
 	"bytes"
+	"crypto/md5"
 	"fmt"
 	"io"
 	"maps"
@@ -56,7 +57,7 @@ func TestList(t *testing.T) {
 	t.Parallel()
 	srv := s3test.Shared(t)
 	bucket := srv.NewBucket(t)
-	srv.PutObjects(t, bucket, map[string][]byte{
+	contents := map[string][]byte{
 		"job.json":               []byte("{}"),
 		"assets/":                nil, // folder placeholders, as the console makes them
 		"assets/img/":            nil,
@@ -67,7 +68,8 @@ func TestList(t *testing.T) {
 		"assets/a b+c%.txt":      []byte("x"),
 		"assets2/not-this.png":   []byte("no"),
 		"assetsx":                []byte("no"),
-	})
+	}
+	srv.PutObjects(t, bucket, contents)
 	assets := map[string]int64{
 		"logo.png":        3,
 		"img/bg.jpg":      5,
@@ -107,6 +109,12 @@ func TestList(t *testing.T) {
 			got := map[string]int64{}
 			for _, o := range objs {
 				got[o.Path] = o.Size
+				// Version is the ETag: of a single-part object, its MD5.
+				key := strings.TrimSuffix(strings.TrimPrefix(tc.location, "s3://"+bucket), "/")
+				data := contents[strings.TrimPrefix(key+"/", "/")+o.Path]
+				if want := fmt.Sprintf("%q", fmt.Sprintf("%x", md5.Sum(data))); o.Version != want {
+					t.Errorf("%s: Version %s, want the ETag %s", o.Path, o.Version, want)
+				}
 			}
 			if len(got) != len(objs) || !maps.Equal(got, tc.want) {
 				t.Errorf("List(%s) = %v, want %v", tc.location, objs, tc.want)

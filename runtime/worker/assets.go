@@ -20,37 +20,41 @@ import (
 var ErrOutsideWorkspace = errors.New("outside the workspace")
 
 // asset is one file to download: its path as the store names it, where it
-// goes in the workspace, and its listed size.
+// goes in the workspace, its listed size and version.
 type asset struct {
-	key   string
-	local string
-	size  int64
+	key     string
+	local   string
+	size    int64
+	version string
 }
 
-// fetchAssets downloads the folder at location into the workspace dir. It
-// lists the folder and checks every path and the total size before it
-// writes anything, then downloads Config.AssetsConcurrency files at a time.
-// An error says why ctx ended, when it did: the chunk's timeout, the
-// assets' own, or a cancellation.
-func (w *Worker) fetchAssets(ctx context.Context, location, dir string) error {
+// fetchAssets places the folder at location into the workspace: from the
+// asset cache, when the worker keeps one, or downloaded. It lists the
+// folder and checks every path and the total size before it writes
+// anything, then fetches Config.AssetsConcurrency files at a time. An
+// error says why ctx ended, when it did: the chunk's timeout, the assets'
+// own, or a cancellation.
+func (w *Worker) fetchAssets(ctx context.Context, location string, ws *workspace) error {
 	ctx, cancel := context.WithTimeoutCause(ctx, w.cfg.AssetsTimeout,
 		fmt.Errorf("%w: assets took longer than %v (%s)", ErrTimeout, w.cfg.AssetsTimeout, EnvAssetsTimeout))
 	defer cancel()
 	start := time.Now()
-	files, err := w.copyFolder(ctx, location, dir)
+	st, err := w.copyFolder(ctx, location, ws)
 	if err != nil {
 		return whyStopped(ctx, err)
 	}
-	var total int64
-	for _, f := range files {
-		total += f.size
-	}
-	w.log().InfoContext(ctx, "assets fetched", "assetsUrl", location, "files", len(files), "bytes", total,
-		"durationMs", time.Since(start).Milliseconds())
+	w.log().InfoContext(ctx, "assets fetched", "assetsUrl", location,
+		"files", st.cachedFiles.Load()+st.storeFiles.Load(), "bytes", st.cachedBytes.Load()+st.storeBytes.Load(),
+		"cachedFiles", st.cachedFiles.Load(), "cachedBytes", st.cachedBytes.Load(),
+		"downloadedFiles", st.storeFiles.Load(), "downloadedBytes", st.storeBytes.Load(),
+		"durationMs", float64(time.Since(start).Microseconds())/1000)
 	return nil
 }
 
-func (w *Worker) copyFolder(ctx context.Context, location, dir string) ([]asset, error) {
+// copyFolder lists the folder and places its files. While the listing is
+// on its way, the files of the folder's previous listing are placed from
+// the cache; when the listing holds exactly those, nothing is left to do.
+func (w *Worker) copyFolder(ctx context.Context, location string, ws *workspace) (*fetchStats, error) {
 	src, err := w.source(location)
 	if err != nil {
 		return nil, fmt.Errorf("fetching assets: %w", err)
@@ -59,23 +63,28 @@ func (w *Worker) copyFolder(ctx context.Context, location, dir string) ([]asset,
 	if !ok {
 		return nil, fmt.Errorf("fetching assets %s: the source for %q cannot list a folder", location, scheme(location))
 	}
+	f := &fetch{src: fsrc, folder: location, ws: ws, cache: w.assetCache(ctx)}
+	g := f.speculate(ctx)
 	objs, err := fsrc.List(ctx, location)
 	if err != nil {
+		g.undo()
 		return nil, fmt.Errorf("listing assets %s: %w", location, trimLocation(err, location))
 	}
 	files, err := planAssets(objs, w.cfg.AssetsMaxBytes)
 	if err != nil {
+		g.undo()
 		return nil, fmt.Errorf("fetching assets %s: %w", location, err)
 	}
-	root, err := os.OpenRoot(dir) // no path below it can climb out, links included
-	if err != nil {
-		return nil, fmt.Errorf("opening workspace: %w", err)
+	if g.confirm(files) {
+		return &g.f.stats, nil
 	}
-	defer root.Close()
-	if err := downloadAll(ctx, fsrc, location, root, files, w.cfg.AssetsConcurrency); err != nil {
+	if err := f.all(ctx, files, w.cfg.AssetsConcurrency); err != nil {
 		return nil, fmt.Errorf("fetching assets %s: %w", location, err)
 	}
-	return files, nil
+	if f.cache != nil {
+		f.cache.remember(location, files)
+	}
+	return &f.stats, nil
 }
 
 // planAssets checks the listing: every path stays inside the workspace,
@@ -104,7 +113,7 @@ func planAssets(objs []Object, limit int64) ([]asset, error) {
 		}
 		seen[local] = o.Path
 		total += o.Size
-		files = append(files, asset{key: o.Path, local: local, size: o.Size})
+		files = append(files, asset{key: o.Path, local: local, size: o.Size, version: o.Version})
 	}
 	if total > limit {
 		return nil, fmt.Errorf("%d files of %d bytes in all: %w of %d bytes (%s)", len(files), total, ErrTooLarge, limit, EnvAssetsMaxBytes)
@@ -120,9 +129,23 @@ func planAssets(objs []Object, limit int64) ([]asset, error) {
 	return files, nil
 }
 
-// downloadAll downloads files with n transfers at a time; the first error
-// stops the others.
-func downloadAll(ctx context.Context, src FolderSource, folder string, root *os.Root, files []asset, n int) error {
+// fetchStats counts where a chunk's asset files came from.
+type fetchStats struct {
+	cachedFiles, storeFiles atomic.Int64
+	cachedBytes, storeBytes atomic.Int64
+}
+
+// fetch places the files of one folder into one workspace.
+type fetch struct {
+	src    FolderSource
+	folder string
+	ws     *workspace
+	cache  *assetCache // nil: download every file
+	stats  fetchStats
+}
+
+// all places files with n at a time; the first error stops the others.
+func (f *fetch) all(ctx context.Context, files []asset, n int) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var (
@@ -134,7 +157,7 @@ func downloadAll(ctx context.Context, src FolderSource, folder string, root *os.
 	for range min(n, len(files)) {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(len(files)) && ctx.Err() == nil; i = next.Add(1) - 1 {
-				if err := download(ctx, src, folder, root, files[i]); err != nil {
+				if err := f.one(ctx, files[i], false); err != nil {
 					once.Do(func() { first = err; cancel(err) })
 				}
 			}
@@ -147,36 +170,130 @@ func downloadAll(ctx context.Context, src FolderSource, folder string, root *os.
 	return ctx.Err()
 }
 
-// download writes one file to a temporary name beside its place and
-// renames it there once all its bytes have come: a transfer cut off
-// halfway leaves no file that looks complete.
-func download(ctx context.Context, src FolderSource, folder string, root *os.Root, a asset) error {
+// one places a single file: from the cache when it holds the file's
+// listed version (with hitsOnly, only then), else downloaded.
+func (f *fetch) one(ctx context.Context, a asset, hitsOnly bool) error {
+	dst := filepath.Join(f.ws.work, a.local)
 	if dir := filepath.Dir(a.local); dir != "." {
-		if err := root.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(f.ws.work, dir), 0o755); err != nil {
 			return fmt.Errorf("asset %s: %w", a.key, err)
 		}
 	}
-	tmp := a.local + ".helios-partial"
-	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return fmt.Errorf("asset %s: %w", a.key, err)
+	loc := JoinLocation(f.folder, a.key)
+	if f.cache != nil && a.version != "" {
+		got, err := f.cache.place(ctx, f.src, loc, a, dst, f.ws, hitsOnly)
+		if err != nil {
+			return fmt.Errorf("downloading asset %s: %w", a.key, trimLocation(err, loc))
+		}
+		switch got {
+		case fromCache:
+			f.stats.cachedFiles.Add(1)
+			f.stats.cachedBytes.Add(a.size)
+			return nil
+		case fromStore:
+			f.stats.storeFiles.Add(1)
+			f.stats.storeBytes.Add(a.size)
+			return nil
+		}
 	}
-	loc := JoinLocation(folder, a.key)
-	n, err := src.Download(ctx, loc, &sizedWriterAt{w: f, size: a.size})
+	if hitsOnly {
+		return errMiss
+	}
+	if err := downloadTo(ctx, f.src, loc, a, f.ws.base, dst); err != nil {
+		return fmt.Errorf("downloading asset %s: %w", a.key, trimLocation(err, loc))
+	}
+	f.stats.storeFiles.Add(1)
+	f.stats.storeBytes.Add(a.size)
+	return nil
+}
+
+// downloadTo writes the object at loc to a temporary file in tmpDir and
+// renames it to dst once all its listed bytes have come: a transfer cut
+// off halfway leaves no file that looks complete, and the temporary
+// name, outside the chunk's folder, cannot meet an asset's.
+func downloadTo(ctx context.Context, src FolderSource, loc string, a asset, tmpDir, dst string) error {
+	f, err := os.CreateTemp(tmpDir, "dl-")
+	if err != nil {
+		return err
+	}
+	err = f.Chmod(0o644) // what the asset is in the store: a file the chunk may read and write
+	var n int64
+	if err == nil {
+		n, err = src.Download(ctx, loc, &sizedWriterAt{w: f, size: a.size})
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil && n != a.size {
 		err = fmt.Errorf("transfer cut off after %d of %d bytes", n, a.size)
 	}
+	if err == nil {
+		err = os.Rename(f.Name(), dst)
+	}
 	if err != nil {
-		_ = root.Remove(tmp)
-		return fmt.Errorf("downloading asset %s: %w", a.key, trimLocation(err, loc))
+		_ = os.Remove(f.Name())
 	}
-	if err := root.Rename(tmp, a.local); err != nil {
-		return fmt.Errorf("asset %s: %w", a.key, err)
+	return err
+}
+
+// guess is the speculative placement of a folder's previous listing.
+type guess struct {
+	files []asset
+	f     *fetch
+	done  chan struct{}
+	err   error
+}
+
+// speculate starts placing, from the cache alone, the files of the
+// folder's previous listing; nil when there is none.
+func (f *fetch) speculate(ctx context.Context) *guess {
+	if f.cache == nil {
+		return nil
 	}
-	return nil
+	files := f.cache.lastListing(f.folder)
+	if files == nil {
+		return nil
+	}
+	g := &guess{files: files, f: &fetch{src: f.src, folder: f.folder, ws: f.ws, cache: f.cache}, done: make(chan struct{})}
+	go func() {
+		defer close(g.done)
+		for _, a := range files {
+			if g.err = g.f.one(ctx, a, true); g.err != nil {
+				return
+			}
+		}
+	}()
+	return g
+}
+
+// confirm reports whether the guess placed exactly files; when it did
+// not, it undoes what it placed.
+func (g *guess) confirm(files []asset) bool {
+	if g == nil {
+		return false
+	}
+	<-g.done
+	if g.err == nil && slices.Equal(g.files, files) {
+		return true
+	}
+	g.undo()
+	return false
+}
+
+// undo empties the chunk's folder and lets go of the cached files that
+// the guess linked there.
+func (g *guess) undo() {
+	if g == nil {
+		return
+	}
+	<-g.done
+	ws := g.f.ws
+	if entries, err := os.ReadDir(ws.work); err == nil {
+		for _, e := range entries {
+			_ = os.RemoveAll(filepath.Join(ws.work, e.Name()))
+		}
+	}
+	g.f.cache.release(ws)
 }
 
 // sizedWriterAt refuses writes past the size the listing gave, so that an

@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,7 @@ var allEnv = []string{
 	worker.EnvWorkspaceRoot, worker.EnvOutputLimit, worker.EnvChunkTimeout, worker.EnvTimeoutMargin,
 	worker.EnvSpecMaxBytes, worker.EnvSpecTimeout, worker.EnvBodyLimit, worker.EnvBodyTimeout,
 	worker.EnvShutdownGrace, worker.EnvPassthrough, worker.EnvOutputURL, worker.EnvAssetsMaxBytes,
-	worker.EnvAssetsConcurrency, worker.EnvAssetsTimeout,
+	worker.EnvAssetsConcurrency, worker.EnvAssetsTimeout, worker.EnvAssetsCacheDir, worker.EnvAssetsCacheBytes,
 }
 
 // clearEnv unsets every HELIOS_* variable the config reads (empty counts
@@ -27,7 +28,8 @@ func TestEnvNames(t *testing.T) {
 	want := []string{"HELIOS_WORKSPACE_ROOT", "HELIOS_OUTPUT_LIMIT", "HELIOS_CHUNK_TIMEOUT",
 		"HELIOS_TIMEOUT_MARGIN", "HELIOS_SPEC_MAX_BYTES", "HELIOS_SPEC_TIMEOUT", "HELIOS_BODY_LIMIT",
 		"HELIOS_BODY_TIMEOUT", "HELIOS_SHUTDOWN_GRACE", "HELIOS_PASSTHROUGH", "HELIOS_OUTPUT_URL",
-		"HELIOS_ASSETS_MAX_BYTES", "HELIOS_ASSETS_CONCURRENCY", "HELIOS_ASSETS_TIMEOUT"}
+		"HELIOS_ASSETS_MAX_BYTES", "HELIOS_ASSETS_CONCURRENCY", "HELIOS_ASSETS_TIMEOUT",
+		"HELIOS_ASSETS_CACHE_DIR", "HELIOS_ASSETS_CACHE_BYTES"}
 	for i, name := range allEnv {
 		if name != want[i] {
 			t.Errorf("variable %d is %s, want %s", i, name, want[i])
@@ -65,7 +67,7 @@ func TestDefaultConfig(t *testing.T) {
 func TestConfigFromEnvUnset(t *testing.T) {
 	clearEnv(t)
 	c := worker.ConfigFromEnv()
-	if c != worker.DefaultConfig() {
+	if !reflect.DeepEqual(c, worker.DefaultConfig()) {
 		t.Errorf("ConfigFromEnv() with nothing set = %+v, want the defaults", c)
 	}
 	if err := c.Validate(); err != nil {
@@ -91,6 +93,8 @@ func TestConfigFromEnvAll(t *testing.T) {
 		worker.EnvAssetsMaxBytes:    "1000000",
 		worker.EnvAssetsConcurrency: "3",
 		worker.EnvAssetsTimeout:     "2m",
+		worker.EnvAssetsCacheDir:    "/srv/cache",
+		worker.EnvAssetsCacheBytes:  "0",
 	} {
 		t.Setenv(name, v)
 	}
@@ -111,8 +115,10 @@ func TestConfigFromEnvAll(t *testing.T) {
 		AssetsMaxBytes:    1_000_000,
 		AssetsConcurrency: 3,
 		AssetsTimeout:     2 * time.Minute,
+		AssetsCacheDir:    "/srv/cache",
+		AssetsCacheBytes:  0,
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ConfigFromEnv() = %+v\nwant %+v", got, want)
 	}
 	if err := got.Validate(); err != nil {

@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"maps"
@@ -32,6 +33,9 @@ type memStore struct {
 	delay time.Duration
 	// putErr refuses every Put.
 	putErr error
+	// versioned lists each object with a version (a hash of its bytes),
+	// as S3 and Cloud Storage do, so that the worker may cache it.
+	versioned bool
 
 	downloads     []string
 	inflight, max int
@@ -62,7 +66,11 @@ func (m *memStore) List(_ context.Context, location string) ([]worker.Object, er
 	var objs []worker.Object
 	for _, loc := range slices.Sorted(maps.Keys(m.objs)) {
 		if rel, ok := strings.CutPrefix(loc, prefix); ok {
-			objs = append(objs, worker.Object{Path: rel, Size: int64(len(m.objs[loc]))})
+			o := worker.Object{Path: rel, Size: int64(len(m.objs[loc]))}
+			if m.versioned {
+				o.Version = fmt.Sprintf("%x", sha256.Sum256(m.objs[loc]))[:16]
+			}
+			objs = append(objs, o)
 		}
 	}
 	return objs, nil
@@ -128,4 +136,18 @@ func (m *memStore) downloaded() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return slices.Clone(m.downloads)
+}
+
+// set replaces the object at location.
+func (m *memStore) set(location string, data []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.objs[location] = data
+}
+
+// del removes the object at location.
+func (m *memStore) del(location string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.objs, location)
 }

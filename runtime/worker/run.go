@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -51,13 +50,10 @@ func (w *Worker) source(location string) (Source, error) {
 }
 
 // execute runs argv in dir and gathers the Result.
-func (w *Worker) execute(ctx context.Context, spec *JobSpec, chunk *Chunk, argv []string, dir string) *Result {
+func (w *Worker) execute(ctx context.Context, spec *JobSpec, chunk *Chunk, argv []string, ws *workspace) *Result {
 	stdout := newTailBuffer(w.cfg.OutputLimit)
 	stderr := newTailBuffer(w.cfg.OutputLimit)
-	if err := os.Mkdir(filepath.Join(dir, tempDirName), 0o700); err != nil {
-		return &Result{Err: fmt.Errorf("creating the chunk's temporary folder: %w", err)}
-	}
-	ps := processSpec{argv: argv, dir: dir, env: chunkEnv(spec, chunk, dir), stdout: stdout, stderr: stderr}
+	ps := processSpec{argv: argv, dir: ws.work, env: chunkEnv(spec, chunk, ws), stdout: stdout, stderr: stderr}
 	liveOut := &lineWriter{mu: w.logMu, w: w.stdout}
 	liveErr := &lineWriter{mu: w.logMu, w: w.stderr}
 	if w.cfg.Passthrough {
@@ -65,7 +61,7 @@ func (w *Worker) execute(ctx context.Context, spec *JobSpec, chunk *Chunk, argv 
 		ps.stderr = io.MultiWriter(stderr, liveErr)
 	}
 	log := w.log().With("job", spec.ID, "chunk", chunk.ID)
-	log.InfoContext(ctx, "chunk started", "command", argv[0], "workspace", dir)
+	log.InfoContext(ctx, "chunk started", "command", argv[0], "workspace", ws.work)
 	start := time.Now()
 	pr := runProcess(ctx, ps)
 	liveOut.Close() // the copiers are done: end unfinished last lines
@@ -111,33 +107,23 @@ func stopReason(ctx context.Context) error {
 	return ErrCanceled
 }
 
-// tempDirName is the folder of the workspace that the chunk's TMPDIR, TMP
-// and TEMP name: what the chunk and its children write there (a browser's
-// profile, say) goes when the workspace goes, even when they are killed.
-//
-// Its path is kept short: Chromium puts a Unix socket in it
-// (org.chromium.Chromium.XXXXXX/SingletonSocket), and a socket's path must
-// fit in 107 bytes, or Chromium aborts. With the workspace's short name,
-// that leaves 20 characters for HELIOS_WORKSPACE_ROOT (chunk ids of up to
-// six digits).
-const tempDirName = ".tmp"
-
 // envWorkspace names the chunk's workspace in its environment, and so
 // marks every process it starts (see sweep).
 const envWorkspace = "HELIOS_WORKSPACE"
 
 // chunkEnv is the worker's environment plus the HELIOS_* variables, and
-// the temporary folder inside the workspace.
-func chunkEnv(spec *JobSpec, chunk *Chunk, dir string) []string {
-	tmp := filepath.Join(dir, tempDirName)
+// the workspace's temporary folder, which is removed with it: what the
+// chunk and its children write there (a browser's profile, say) goes
+// even when they are killed.
+func chunkEnv(spec *JobSpec, chunk *Chunk, ws *workspace) []string {
 	return append(os.Environ(),
-		"TMPDIR="+tmp, "TMP="+tmp, "TEMP="+tmp,
+		"TMPDIR="+ws.tmp, "TMP="+ws.tmp, "TEMP="+ws.tmp,
 		"HELIOS_JOB_ID="+spec.ID,
 		"HELIOS_CHUNK_ID="+strconv.FormatInt(chunk.ID, 10),
 		"HELIOS_START_FRAME="+strconv.FormatInt(chunk.StartFrame, 10),
 		"HELIOS_FRAME_COUNT="+strconv.FormatInt(chunk.FrameCount, 10),
 		"HELIOS_OUTPUT_FILE="+chunk.OutputFile,
-		envWorkspace+"="+dir,
-		"PWD="+dir, // exec sets PWD only when it builds the environment itself
+		envWorkspace+"="+ws.work,
+		"PWD="+ws.work, // exec sets PWD only when it builds the environment itself
 	)
 }

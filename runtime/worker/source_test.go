@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -160,7 +161,7 @@ func TestRunSources(t *testing.T) {
 		if r := base.Run(t.Context(), worker.Request{JobPath: loc}); !errors.Is(r.Err, worker.ErrNoSource) {
 			t.Errorf("the original worker gained the source: Run = %+v", r)
 		}
-		if w.Config() != cfg || base.Config() != cfg {
+		if !reflect.DeepEqual(w.Config(), cfg) || !reflect.DeepEqual(base.Config(), cfg) {
 			t.Errorf("Config() changed")
 		}
 	})

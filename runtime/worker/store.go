@@ -17,6 +17,11 @@ type Object struct {
 	Path string
 	// Size is the object's length in bytes.
 	Size int64
+	// Version identifies the object's content as the listing reports it
+	// (S3: the ETag; Cloud Storage: the generation and CRC32C), so that a
+	// warm worker can keep the file for the next chunks and download it
+	// again once it changes. "" leaves the object out of the asset cache.
+	Version string
 }
 
 // A FolderSource is a Source that can also list a folder (a prefix) and

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -22,6 +23,14 @@ type Worker struct {
 	stderr  io.Writer
 	logMu   *sync.Mutex // serialises passthrough lines across chunks
 	cfgErr  error       // Config.Validate's complaint: every Run fails with it
+	cache   *lazyCache  // shared by the copies that With makes
+}
+
+// lazyCache opens the asset cache when the first assets are fetched, so
+// that a worker that never fetches any pays nothing for it.
+type lazyCache struct {
+	once sync.Once
+	c    *assetCache
 }
 
 // An Option changes a [Worker] made by [New].
@@ -70,6 +79,7 @@ func New(cfg Config, opts ...Option) *Worker {
 		stdout: os.Stdout,
 		stderr: os.Stderr,
 		logMu:  new(sync.Mutex),
+		cache:  new(lazyCache),
 	}
 	for _, o := range opts {
 		o(w)
@@ -181,25 +191,28 @@ func (w *Worker) RunChunk(ctx context.Context, spec *JobSpec, chunk *Chunk) *Res
 	if err != nil {
 		return &Result{Err: err}
 	}
-	dir, err := newWorkspace(w.cfg.WorkspaceRoot, spec.ID, chunk.ID)
+	ws, err := newWorkspace(w.cfg.WorkspaceRoot, spec.ID, chunk.ID)
 	if err != nil {
 		return &Result{Err: err}
 	}
 	defer func() {
-		if err := removeWorkspace(dir); err != nil {
+		if err := ws.remove(); err != nil {
 			w.log().ErrorContext(ctx, "workspace left behind", "error", err)
 		}
+		if len(ws.held) > 0 { // after the removal: the cache counts links
+			w.assetCache(ctx).release(ws)
+		}
 	}()
-	res := w.runInWorkspace(ctx, spec, chunk, argv, dir)
+	res := w.runInWorkspace(ctx, spec, chunk, argv, ws)
 	if out != nil && res.OK() {
-		w.deliver(ctx, res, out, dir)
+		w.deliver(ctx, res, out, ws.work)
 	}
 	return res
 }
 
 // runInWorkspace fetches the assets into dir and runs the command there,
 // both within Config.ChunkTimeout.
-func (w *Worker) runInWorkspace(ctx context.Context, spec *JobSpec, chunk *Chunk, argv []string, dir string) *Result {
+func (w *Worker) runInWorkspace(ctx context.Context, spec *JobSpec, chunk *Chunk, argv []string, ws *workspace) *Result {
 	if w.cfg.ChunkTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, w.cfg.ChunkTimeout,
@@ -207,11 +220,11 @@ func (w *Worker) runInWorkspace(ctx context.Context, spec *JobSpec, chunk *Chunk
 		defer cancel()
 	}
 	if spec.AssetsURL != "" {
-		if err := w.fetchAssets(ctx, spec.AssetsURL, dir); err != nil {
+		if err := w.fetchAssets(ctx, spec.AssetsURL, ws); err != nil {
 			return &Result{Err: err}
 		}
 	}
-	return w.execute(ctx, spec, chunk, argv, dir)
+	return w.execute(ctx, spec, chunk, argv, ws)
 }
 
 // With returns a copy of w with opts applied; the platform packages use it
@@ -236,4 +249,31 @@ func whyStopped(ctx context.Context, err error) error {
 		return err
 	}
 	return fmt.Errorf("%w: %w", stopReason(ctx), err)
+}
+
+// assetCache returns the worker's asset cache, opening it on first use;
+// nil when it is off or cannot be opened (the worker then downloads every
+// file, and says why once).
+func (w *Worker) assetCache(ctx context.Context) *assetCache {
+	w.cache.once.Do(func() {
+		if w.cfg.AssetsCacheBytes == 0 {
+			return
+		}
+		dir := w.cfg.AssetsCacheDir
+		if dir == "" {
+			dir = filepath.Join(w.cfg.WorkspaceRoot, cacheDirName)
+		}
+		c, err := openCache(dir, w.cfg.AssetsCacheBytes)
+		if err != nil {
+			w.log().WarnContext(ctx, "asset cache off", "error", err)
+			return
+		}
+		placement := "hard links"
+		if c.watch == nil {
+			placement = "copies"
+		}
+		w.log().InfoContext(ctx, "asset cache", "dir", c.dir, "limitBytes", c.limit, "placement", placement)
+		w.cache.c = c
+	})
+	return w.cache.c
 }

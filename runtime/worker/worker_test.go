@@ -95,8 +95,8 @@ func TestRunEnv(t *testing.T) {
 			t.Errorf("line %d = %q, want %q", i, got[i], want[i])
 		}
 	}
-	if filepath.Dir(ws) != cfg.WorkspaceRoot || !strings.HasPrefix(filepath.Base(ws), "helios-job-42-4-") {
-		t.Errorf("workspace %s is not a helios-job-42-4-* directory right below %s", ws, cfg.WorkspaceRoot)
+	if base := filepath.Dir(ws); filepath.Base(ws) != "work" || filepath.Dir(base) != cfg.WorkspaceRoot || !strings.HasPrefix(filepath.Base(base), "helios-job-42-4-") {
+		t.Errorf("workspace %s is not work in a helios-job-42-4-* directory right below %s", ws, cfg.WorkspaceRoot)
 	}
 	if _, err := os.Stat(ws); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("workspace %s still there: %v", ws, err)
@@ -134,7 +134,7 @@ func TestRunWorkspaceName(t *testing.T) {
 		cfg := testConfig(t)
 		spec := worker.JobSpec{ID: id, Chunks: []worker.Chunk{{ID: 3, Command: `sh -c 'echo "$HELIOS_WORKSPACE"'`}}}
 		r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: writeSpec(t, spec), ChunkIndex: 3})
-		ws := strings.TrimSpace(string(r.Stdout))
+		ws := filepath.Dir(strings.TrimSpace(string(r.Stdout)))
 		if !r.OK() || filepath.Dir(ws) != cfg.WorkspaceRoot || !strings.HasPrefix(filepath.Base(ws), prefix) {
 			t.Errorf("job id %q: workspace %q (result %+v), want %s* below %s", id, ws, r, prefix, cfg.WorkspaceRoot)
 		}
@@ -396,7 +396,7 @@ func TestRunTempDirFitsChromiumSocket(t *testing.T) {
 		t.Fatalf("Run = %+v", r)
 	}
 	socket := tmp + "/org.chromium.Chromium.XXXXXX/SingletonSocket"
-	random := filepath.Base(strings.TrimSuffix(tmp, "/.tmp"))
+	random := filepath.Base(strings.TrimSuffix(tmp, "/tmp"))
 	random = random[strings.LastIndex(random, "-")+1:]
 	worst := len(socket) - len("/tmp") + 20 + (10 - len(random)) // os.MkdirTemp's part has up to 10 digits
 	if worst > 107 {

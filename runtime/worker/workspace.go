@@ -8,22 +8,55 @@ import (
 	"strings"
 )
 
-// newWorkspace creates a fresh directory below root for one invocation.
+// A workspace is one invocation's folder below the workspace root. The
+// chunk runs in work, which holds its assets and nothing else when the
+// command starts; tmp is its TMPDIR, TMP and TEMP. Downloads in progress
+// live in base, beside both, so that no asset key can meet them. Removing
+// base removes everything.
+type workspace struct {
+	base string // root/helios-JOB-CHUNK-RANDOM
+	work string // base/work: the chunk's working directory
+	tmp  string // base/tmp: the chunk's temporary folder
+
+	held []*cacheEntry // cached files linked into work (guarded by the cache's lock)
+}
+
+// Names of the folders in a workspace. tmpName is kept short: Chromium
+// puts a Unix socket in TMPDIR (org.chromium.Chromium.XXXXXX/SingletonSocket),
+// and a socket's path must fit in 107 bytes, or Chromium aborts. With the
+// workspace's short name, that leaves 20 characters for
+// HELIOS_WORKSPACE_ROOT (chunk ids of up to six digits).
+const (
+	workName = "work"
+	tmpName  = "tmp"
+)
+
+// workspacePrefix starts the name of every workspace.
+const workspacePrefix = "helios-"
+
+// newWorkspace creates a fresh workspace below root for one invocation.
 // Its name carries the job and chunk ids, made safe for a file name, so
 // that an operator can tell whose it is.
-func newWorkspace(root, jobID string, chunkID int64) (string, error) {
+func newWorkspace(root, jobID string, chunkID int64) (*workspace, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
-		return "", fmt.Errorf("creating workspace root %s: %w", root, err)
+		return nil, fmt.Errorf("creating workspace root %s: %w", root, err)
 	}
-	dir, err := os.MkdirTemp(root, fmt.Sprintf("helios-%s-%d-", safeName(jobID), chunkID))
+	base, err := os.MkdirTemp(root, fmt.Sprintf("%s%s-%d-", workspacePrefix, safeName(jobID), chunkID))
 	if err != nil {
-		return "", fmt.Errorf("creating workspace: %w", err)
+		return nil, fmt.Errorf("creating workspace: %w", err)
 	}
-	return dir, nil
+	ws := &workspace{base: base, work: filepath.Join(base, workName), tmp: filepath.Join(base, tmpName)}
+	for _, d := range []string{ws.work, ws.tmp} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			_ = os.RemoveAll(base)
+			return nil, fmt.Errorf("creating workspace: %w", err)
+		}
+	}
+	return ws, nil
 }
 
 // maxJobName bounds the job's part of a workspace's name, which must stay
-// short (see tempDirName).
+// short (see tmpName).
 const maxJobName = 10
 
 func safeName(s string) string {
@@ -42,21 +75,21 @@ func safeName(s string) string {
 	return s
 }
 
-// removeWorkspace deletes dir and everything in it. A chunk may leave
+// remove deletes the workspace and everything in it. A chunk may leave
 // directories without write permission; those are made writable and the
 // removal is tried again.
-func removeWorkspace(dir string) error {
-	if err := os.RemoveAll(dir); err == nil {
+func (ws *workspace) remove() error {
+	if err := os.RemoveAll(ws.base); err == nil {
 		return nil
 	}
-	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(ws.base, func(path string, d fs.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
 			_ = os.Chmod(path, 0o700)
 		}
 		return nil
 	})
-	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("removing workspace %s: %w", dir, err)
+	if err := os.RemoveAll(ws.base); err != nil {
+		return fmt.Errorf("removing workspace %s: %w", ws.base, err)
 	}
 	return nil
 }

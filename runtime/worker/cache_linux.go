@@ -1,0 +1,137 @@
+package worker
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// watcher reports writes to the files the asset cache keeps, through
+// any of their links: inotify watches the inode.
+type watcher struct {
+	fd  int
+	buf []byte
+}
+
+// watchMask is what makes a kept file suspect: a write or truncation,
+// and the end of any open for writing (which covers writes through a
+// shared memory map, which send no event of their own).
+const watchMask = syscall.IN_MODIFY | syscall.IN_CLOSE_WRITE
+
+func newWatcher() (*watcher, error) {
+	fd, err := syscall.InotifyInit1(syscall.IN_NONBLOCK | syscall.IN_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	return &watcher{fd: fd, buf: make([]byte, 64<<10)}, nil
+}
+
+func (w *watcher) add(path string) (int32, error) {
+	wd, err := syscall.InotifyAddWatch(w.fd, path, watchMask)
+	return int32(wd), err
+}
+
+func (w *watcher) remove(wd int32) { _, _ = syscall.InotifyRmWatch(w.fd, uint32(wd)) }
+
+// drain reads every queued event, calling written for each watch that
+// saw a write, and lost when the queue overflowed.
+func (w *watcher) drain(written func(wd int32), lost func()) {
+	for {
+		n, err := syscall.Read(w.fd, w.buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || n <= 0 {
+			return // EAGAIN: nothing more
+		}
+		for off := 0; off+syscall.SizeofInotifyEvent <= n; {
+			wd := int32(binary.NativeEndian.Uint32(w.buf[off:]))
+			mask := binary.NativeEndian.Uint32(w.buf[off+4:])
+			nameLen := binary.NativeEndian.Uint32(w.buf[off+12:])
+			switch {
+			case mask&syscall.IN_Q_OVERFLOW != 0:
+				lost()
+			case mask&watchMask != 0:
+				written(wd)
+			}
+			off += syscall.SizeofInotifyEvent + int(nameLen)
+		}
+	}
+}
+
+// fileID is what a kept file must still be when it is placed.
+type fileID struct {
+	dev, ino, links uint64
+	size            int64
+	mode            uint32
+	mtime           syscall.Timespec
+}
+
+func (a fileID) same(b fileID) bool {
+	return a.dev == b.dev && a.ino == b.ino && a.size == b.size && a.mode == b.mode && a.mtime == b.mtime
+}
+
+func statID(path string) (fileID, error) {
+	var st syscall.Stat_t
+	if err := syscall.Lstat(path, &st); err != nil {
+		return fileID{}, err
+	}
+	return fileID{dev: uint64(st.Dev), ino: st.Ino, links: uint64(st.Nlink), size: st.Size, mode: st.Mode, mtime: st.Mtim}, nil
+}
+
+// freeSpace returns the bytes free to unprivileged users on dir's file
+// system, 0 when it cannot tell.
+func freeSpace(dir string) int64 {
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(dir, &fs); err != nil {
+		return 0
+	}
+	return int64(fs.Bavail) * fs.Bsize
+}
+
+// cacheLockName is the file in a process's cache folder that it holds
+// locked while it lives.
+const cacheLockName = ".lock"
+
+// lockedTempDir makes a folder of this process's own in dir and locks it.
+func lockedTempDir(dir string) (string, *os.File, error) {
+	own, err := os.MkdirTemp(dir, "p-")
+	if err != nil {
+		return "", nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(own, cacheLockName), os.O_RDWR|os.O_CREATE, 0o600)
+	if err == nil {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	}
+	if err != nil {
+		if f != nil {
+			f.Close()
+		}
+		os.RemoveAll(own)
+		return "", nil, err
+	}
+	return own, f, nil
+}
+
+// removeAbandoned removes the folders in dir of processes that are gone
+// (a worker killed by a platform timeout leaves its cache behind): those
+// whose lock nobody holds. Nothing else in dir is touched.
+func removeAbandoned(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, d := range entries {
+		if !d.IsDir() || !strings.HasPrefix(d.Name(), "p-") {
+			continue
+		}
+		own := filepath.Join(dir, d.Name())
+		f, err := os.Open(filepath.Join(own, cacheLockName))
+		if err != nil {
+			continue // not one of ours, or being made
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			_ = os.RemoveAll(own)
+		}
+		f.Close()
+	}
+}
