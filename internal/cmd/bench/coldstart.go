@@ -20,10 +20,22 @@ import (
 // request for the Cloud Run binary, and the Lambda binary's INIT duration
 // as the Runtime Interface Emulator reports it, with its exec-to-answer;
 // each for the binaries as shipped (with their bucket store) and, taken in
-// turn with them, without the store.
+// turn with them, without the store; and the naive Go server's (see
+// naive.go), taken in turn with them too.
 func measureColdStart(ctx context.Context, r *report, b binaries, j jobs, dir string, o options) error {
+	naiveBin, err := naiveBinary(ctx, dir)
+	if err != nil {
+		return err
+	}
 	var with, bare coldStarts
+	var naive []time.Duration
 	for range o.coldRuns {
+		srv, d, err := startServer(ctx, naiveBin, dir, j.event(chunkTrue))
+		if err != nil {
+			return fmt.Errorf("naive server: %w", err)
+		}
+		srv.stop()
+		naive = append(naive, d)
 		if err := with.take(ctx, b.rie, b.cloudrun, b.lambda, j, dir); err != nil {
 			return err
 		}
@@ -34,6 +46,10 @@ func measureColdStart(ctx context.Context, r *report, b binaries, j jobs, dir st
 	cr, id, lam := median(with.cloudrun), median(with.init), median(with.lambda)
 	r.add("cold start, Cloud Run: exec to first answered request", ms(cr), "89 ms (Node.js, measured earlier)",
 		fmt.Sprintf("%.3f of Node", float64(cr)/float64(89*time.Millisecond)))
+	nv := median(naive)
+	r.add("cold start, Cloud Run vs the naive Go server: exec to first answered request", ms(cr),
+		ms(nv)+" (naive Go server)", fmt.Sprintf("%.2fx; without the store %s, %.2fx", float64(cr)/float64(nv),
+			ms(median(bare.cloudrun)), float64(median(bare.cloudrun))/float64(nv)))
 	r.add("cold start, Lambda: `INIT REPORT` under the emulator", ms(id), "78 ms (Node.js, measured earlier)",
 		fmt.Sprintf("%.3f of Node", float64(id)/float64(78*time.Millisecond)))
 	r.add("cold start, Lambda: exec of the emulator to first answer", ms(lam), "", "")
