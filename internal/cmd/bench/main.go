@@ -31,6 +31,11 @@ type options struct {
 	storeRuns   int   // runs of each store transfer to take the median of
 	assetBig    int64 // bytes of the one big asset
 	outputBytes int64 // bytes of the uploaded output
+
+	warm      bool  // measure the asset cache
+	warmFiles int   // files of the warm folder
+	warmBytes int64 // bytes of the warm folder
+	warmRuns  int   // warm chunks to take the median of (times 3)
 }
 
 func main() {
@@ -44,6 +49,10 @@ func main() {
 	flag.IntVar(&o.storeRuns, "store-runs", 3, "runs of each store transfer to take the median of")
 	flag.Int64Var(&o.assetBig, "asset-big", 500_000_000, "bytes of the one big asset")
 	flag.Int64Var(&o.outputBytes, "output", 1<<30, "bytes of the uploaded output")
+	flag.BoolVar(&o.warm, "warm", true, "measure the asset cache on warm workers (needs moto_server)")
+	flag.IntVar(&o.warmFiles, "warm-files", 300, "files of the warm asset folder")
+	flag.Int64Var(&o.warmBytes, "warm-bytes", 200_000_000, "bytes of the warm asset folder")
+	flag.IntVar(&o.warmRuns, "warm-runs", 5, "warm chunks to take the median of, times 3")
 	fake := flag.Bool("fake-gcs", false, "serve fake-gcs-server on loopback, print its address, and stop at the end of standard input (used by the bench itself)")
 	flag.Parse()
 	if *fake {
@@ -82,6 +91,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	if o.stores {
 		steps = append(steps, func() error { return measureStores(ctx, r, bins, jobs, dir, o) })
+	}
+	if o.warm {
+		steps = append(steps, func() error { return measureWarm(ctx, r, bins, jobs, dir, o) })
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {

@@ -115,6 +115,7 @@ func measureStore(ctx context.Context, r *report, s *storeBench, files storeFile
 	}
 	cfg := worker.DefaultConfig()
 	cfg.WorkspaceRoot, cfg.AssetsTimeout = dir, time.Hour
+	cfg.AssetsCacheBytes = 0 // every run downloads: what is measured here
 	timer := &transferTimer{}
 	w := worker.New(cfg, worker.WithSource(s.scheme, s.store), worker.WithLogger(slog.New(timer)),
 		worker.WithPassthrough(io.Discard, io.Discard))
@@ -196,11 +197,18 @@ func (h *transferTimer) WithGroup(string) slog.Handler            { return h }
 func (h *transferTimer) Handle(_ context.Context, r slog.Record) error {
 	r.Attrs(func(a slog.Attr) bool {
 		if a.Key == "durationMs" {
+			var d time.Duration
+			switch a.Value.Kind() {
+			case slog.KindFloat64:
+				d = time.Duration(a.Value.Float64() * float64(time.Millisecond))
+			case slog.KindInt64:
+				d = time.Duration(a.Value.Int64()) * time.Millisecond
+			}
 			h.mu.Lock()
 			if h.last == nil {
 				h.last = map[string]time.Duration{}
 			}
-			h.last[r.Message] = time.Duration(a.Value.Int64()) * time.Millisecond
+			h.last[r.Message] = d
 			h.mu.Unlock()
 		}
 		return true
