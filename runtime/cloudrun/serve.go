@@ -20,7 +20,8 @@ import (
 const cancelGrace = time.Second
 
 // Serve serves w on all interfaces on $PORT (8080 when unset) until ctx is
-// done, then shuts down gracefully and returns nil. Logs go to standard
+// done, then shuts down gracefully, removes the worker's asset cache and
+// returns nil. Logs go to standard
 // output as Cloud Logging JSON lines. It fails at once when the
 // configuration does not validate or the port cannot be listened on.
 func Serve(ctx context.Context, w *worker.Worker) error {
@@ -36,7 +37,11 @@ func Serve(ctx context.Context, w *worker.Worker) error {
 	if err != nil {
 		return fmt.Errorf("listening on port %s: %w", port, err)
 	}
-	return ServeListener(ctx, ln, NewHandler(w, ProjectID(ctx)), w.Config().ShutdownGrace)
+	err = ServeListener(ctx, ln, NewHandler(w, ProjectID(ctx)), w.Config().ShutdownGrace)
+	if cerr := w.Close(); cerr != nil {
+		slog.Error("removing the asset cache", "error", cerr)
+	}
+	return err
 }
 
 // ServeListener serves h on ln until ctx is done. Then it stops accepting,

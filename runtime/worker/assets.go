@@ -78,7 +78,7 @@ func (w *Worker) copyFolder(ctx context.Context, location string, ws *workspace)
 	if g.confirm(files) {
 		return &g.f.stats, nil
 	}
-	if err := f.all(ctx, files, w.cfg.AssetsConcurrency); err != nil {
+	if err := f.all(ctx, files, w.cfg.AssetsConcurrency, false); err != nil {
 		return nil, fmt.Errorf("fetching assets %s: %w", location, err)
 	}
 	if f.cache != nil {
@@ -145,7 +145,11 @@ type fetch struct {
 }
 
 // all places files with n at a time; the first error stops the others.
-func (f *fetch) all(ctx context.Context, files []asset, n int) error {
+// With hitsOnly, a file not in the cache is errMiss.
+func (f *fetch) all(ctx context.Context, files []asset, n int, hitsOnly bool) error {
+	if err := f.mkdirs(files); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var (
@@ -157,7 +161,7 @@ func (f *fetch) all(ctx context.Context, files []asset, n int) error {
 	for range min(n, len(files)) {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(len(files)) && ctx.Err() == nil; i = next.Add(1) - 1 {
-				if err := f.one(ctx, files[i], false); err != nil {
+				if err := f.one(ctx, files[i], hitsOnly); err != nil {
 					once.Do(func() { first = err; cancel(err) })
 				}
 			}
@@ -170,15 +174,35 @@ func (f *fetch) all(ctx context.Context, files []asset, n int) error {
 	return ctx.Err()
 }
 
+// mkdirs makes the folders that files go in, each once, parents first.
+func (f *fetch) mkdirs(files []asset) error {
+	made := map[string]bool{".": true}
+	var mk func(dir, key string) error
+	mk = func(dir, key string) error {
+		if made[dir] {
+			return nil
+		}
+		if err := mk(filepath.Dir(dir), key); err != nil {
+			return err
+		}
+		made[dir] = true
+		if err := os.Mkdir(filepath.Join(f.ws.work, dir), 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("asset %s: %w", key, err)
+		}
+		return nil
+	}
+	for _, a := range files {
+		if err := mk(filepath.Dir(a.local), a.key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // one places a single file: from the cache when it holds the file's
 // listed version (with hitsOnly, only then), else downloaded.
 func (f *fetch) one(ctx context.Context, a asset, hitsOnly bool) error {
 	dst := filepath.Join(f.ws.work, a.local)
-	if dir := filepath.Dir(a.local); dir != "." {
-		if err := os.MkdirAll(filepath.Join(f.ws.work, dir), 0o755); err != nil {
-			return fmt.Errorf("asset %s: %w", a.key, err)
-		}
-	}
 	loc := JoinLocation(f.folder, a.key)
 	if f.cache != nil && a.version != "" {
 		got, err := f.cache.place(ctx, f.src, loc, a, dst, f.ws, hitsOnly)
@@ -236,6 +260,10 @@ func downloadTo(ctx context.Context, src FolderSource, loc string, a asset, tmpD
 	return err
 }
 
+// speculativeLinks is how many files the guess places at a time: links
+// cost a few system calls each, which run in parallel.
+const speculativeLinks = 4
+
 // guess is the speculative placement of a folder's previous listing.
 type guess struct {
 	files []asset
@@ -257,11 +285,7 @@ func (f *fetch) speculate(ctx context.Context) *guess {
 	g := &guess{files: files, f: &fetch{src: f.src, folder: f.folder, ws: f.ws, cache: f.cache}, done: make(chan struct{})}
 	go func() {
 		defer close(g.done)
-		for _, a := range files {
-			if g.err = g.f.one(ctx, a, true); g.err != nil {
-				return
-			}
-		}
+		g.err = g.f.all(ctx, files, speculativeLinks, true)
 	}()
 	return g
 }

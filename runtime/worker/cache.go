@@ -38,6 +38,12 @@ type assetCache struct {
 	lru     list.List // of *cacheEntry, most recently used first
 	size    int64     // bytes of the entries, loading ones included
 	last    map[string][]asset
+
+	// releases counts the chunks that let go of their links; drained is
+	// its value at the last drain of the watcher. A chunk's writes are
+	// queued by the time it lets go, so that a drain is due only when
+	// one did.
+	releases, drained uint64
 }
 
 // cacheEntry is one kept file.
@@ -96,6 +102,28 @@ func openCache(dir string, limit int64) (*assetCache, error) {
 	return c, nil
 }
 
+// close removes the process's folder, and the cache folder too when it
+// is left empty; placements stop (they copy nothing from a missing
+// folder, and download instead).
+func (c *assetCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.limit = 0
+	for _, e := range c.entries {
+		c.dropLocked(e)
+	}
+	if c.watch != nil {
+		c.watch.close()
+		c.watch = nil
+	}
+	err := os.RemoveAll(c.dir)
+	if c.lock != nil {
+		c.lock.Close()
+	}
+	_ = os.Remove(filepath.Dir(c.dir)) // only when empty: another worker may share it
+	return err
+}
+
 func (c *assetCache) path(e *cacheEntry) string { return filepath.Join(c.dir, e.name) }
 
 // placeResult says where a placed file came from.
@@ -116,7 +144,9 @@ func (c *assetCache) place(ctx context.Context, src FolderSource, loc string, a 
 	loaded := false
 	for {
 		c.mu.Lock()
-		c.drainLocked()
+		if c.releases != c.drained {
+			c.drainLocked()
+		}
 		e := c.entries[name]
 		if e != nil && e.loading == nil && !c.validLocked(e) {
 			c.dropLocked(e)
@@ -196,7 +226,7 @@ func (c *assetCache) link(e *cacheEntry, dst string, ws *workspace) (bool, error
 // reserveLocked adds a loading entry of size bytes, evicting the least
 // recently used entries that no chunk holds; nil when there is no room.
 func (c *assetCache) reserveLocked(name string, size int64) *cacheEntry {
-	if size > c.limit {
+	if c.limit <= 0 || size > c.limit {
 		return nil
 	}
 	for c.size+size > c.limit {
@@ -280,6 +310,7 @@ func (c *assetCache) dropLocked(e *cacheEntry) {
 // drainLocked marks dirty the entries whose files were written to since
 // the last drain; all of them when events were lost.
 func (c *assetCache) drainLocked() {
+	c.drained = c.releases
 	if c.watch == nil {
 		return
 	}
@@ -294,8 +325,9 @@ func (c *assetCache) drainLocked() {
 	})
 }
 
-// release ends ws's hold on the entries it links; what its chunk did to
-// them is judged when they are next placed.
+// release ends ws's hold on the entries it links, once its chunk has
+// ended, whether it used the cache or not; what the chunk did to them is
+// judged when they are next placed.
 func (c *assetCache) release(ws *workspace) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -303,6 +335,7 @@ func (c *assetCache) release(ws *workspace) {
 		e.linked--
 	}
 	ws.held = nil
+	c.releases++
 }
 
 // lastListing returns the listing of folder that the previous chunk

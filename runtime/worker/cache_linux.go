@@ -33,6 +33,8 @@ func (w *watcher) add(path string) (int32, error) {
 	return int32(wd), err
 }
 
+func (w *watcher) close() { _ = syscall.Close(w.fd) }
+
 func (w *watcher) remove(wd int32) { _, _ = syscall.InotifyRmWatch(w.fd, uint32(wd)) }
 
 // drain reads every queued event, calling written for each watch that

@@ -15,6 +15,7 @@ type watcher struct{}
 func newWatcher() (*watcher, error)        { return nil, errors.ErrUnsupported }
 func (*watcher) add(string) (int32, error) { return -1, errors.ErrUnsupported }
 func (*watcher) remove(int32)              {}
+func (*watcher) close()                    {}
 func (*watcher) drain(func(int32), func()) {}
 func freeSpace(string) int64               { return 0 }
 func removeAbandoned(string)               {}

@@ -301,3 +301,27 @@ func TestCacheAbandonedRemoved(t *testing.T) {
 		t.Errorf("cache folder holds %q, want other, p-nolock and the two live workers' folders", names)
 	}
 }
+
+// Close removes the cache; the worker still runs chunks after, each
+// downloading its files.
+func TestCacheClose(t *testing.T) {
+	cfg := testConfig(t)
+	cat := `cat a`
+	j := newWarmJob(t, cfg, map[string]string{"a": "1"}, cat, cat)
+	j.run(0)
+	if err := j.w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(cfg.WorkspaceRoot); len(entries) != 0 {
+		t.Errorf("Close left %v in the workspace root", entries)
+	}
+	if got := j.run(1); got != "1" {
+		t.Errorf("a chunk after Close saw %q", got)
+	}
+	if n := len(j.m.downloaded()); n != 2 {
+		t.Errorf("%d downloads, want 2: after Close nothing is cached", n)
+	}
+	if err := newWorker(cfg).Close(); err != nil {
+		t.Errorf("Close of a worker that fetched nothing: %v", err)
+	}
+}

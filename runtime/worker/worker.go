@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,7 +31,7 @@ type Worker struct {
 // that a worker that never fetches any pays nothing for it.
 type lazyCache struct {
 	once sync.Once
-	c    *assetCache
+	c    atomic.Pointer[assetCache]
 }
 
 // An Option changes a [Worker] made by [New].
@@ -199,8 +200,8 @@ func (w *Worker) RunChunk(ctx context.Context, spec *JobSpec, chunk *Chunk) *Res
 		if err := ws.remove(); err != nil {
 			w.log().ErrorContext(ctx, "workspace left behind", "error", err)
 		}
-		if len(ws.held) > 0 { // after the removal: the cache counts links
-			w.assetCache(ctx).release(ws)
+		if c := w.cache.c.Load(); c != nil { // after the removal: the cache counts links
+			c.release(ws)
 		}
 	}()
 	res := w.runInWorkspace(ctx, spec, chunk, argv, ws)
@@ -273,7 +274,21 @@ func (w *Worker) assetCache(ctx context.Context) *assetCache {
 			placement = "copies"
 		}
 		w.log().InfoContext(ctx, "asset cache", "dir", c.dir, "limitBytes", c.limit, "placement", placement)
-		w.cache.c = c
+		w.cache.c.Store(c)
 	})
-	return w.cache.c
+	return w.cache.c.Load()
+}
+
+// Close removes the files of the worker's asset cache. Chunks still
+// running keep their own copies; chunks run after Close download every
+// file. A worker that never fetched assets has nothing to remove. A
+// process that ends without Close leaves its cache to the next worker
+// process with the same cache folder, which removes it.
+func (w *Worker) Close() error {
+	w.cache.once.Do(func() {}) // a cache being opened is opened first
+	c := w.cache.c.Load()
+	if c == nil {
+		return nil
+	}
+	return c.close()
 }

@@ -1,0 +1,51 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"testing"
+)
+
+// flatSource lists n files of one byte and serves them; List costs
+// nothing, so that a benchmark sees the placement alone.
+type flatSource struct{ n int }
+
+func (s flatSource) Open(context.Context, string) (io.ReadCloser, error) { return nil, ErrNotFound }
+
+func (s flatSource) List(context.Context, string) ([]Object, error) {
+	objs := make([]Object, s.n)
+	for i := range objs {
+		objs[i] = Object{Path: fmt.Sprintf("d%d/f%03d.bin", i%10, i), Size: 1, Version: "v1"}
+	}
+	return objs, nil
+}
+
+func (s flatSource) Download(_ context.Context, _ string, dst io.WriterAt) (int64, error) {
+	n, err := dst.WriteAt([]byte{1}, 0)
+	return int64(n), err
+}
+
+// BenchmarkWarmAssets is the preparation of a warm chunk's 300 assets,
+// the listing aside: what the cache adds to it.
+func BenchmarkWarmAssets(b *testing.B) {
+	cfg := DefaultConfig()
+	cfg.WorkspaceRoot = b.TempDir()
+	w := New(cfg, WithSource("s3", flatSource{300}))
+	ctx := context.Background()
+	for i := 0; b.Loop(); i++ {
+		ws, err := newWorkspace(cfg.WorkspaceRoot, "bench", int64(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := w.copyFolder(ctx, "s3://b/assets", ws); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if err := ws.remove(); err != nil {
+			b.Fatal(err)
+		}
+		w.assetCache(ctx).release(ws)
+		b.StartTimer()
+	}
+}
