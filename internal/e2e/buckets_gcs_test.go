@@ -29,7 +29,9 @@ func TestBucketsCloudRun(t *testing.T) {
 	for _, b := range []string{jobsBucket, outBucket} {
 		srv.CreateBucket(b)
 	}
-	testBuckets(t, gcsWorld(t, srv))
+	w := gcsWorld(t, srv)
+	testBuckets(t, w)
+	t.Run("asset cache", func(t *testing.T) { testCache(t, w, true) })
 }
 
 // TestBucketsCloudRunAccessDenied: Cloud Storage refusing the service's

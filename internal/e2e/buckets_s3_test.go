@@ -29,7 +29,11 @@ func TestBucketsLambda(t *testing.T) {
 	for _, b := range []string{jobsBucket, outBucket} {
 		srv.CreateBucket(t, b)
 	}
-	testBuckets(t, s3World(t, srv, s3test.AccessKeyID, s3test.SecretAccessKey))
+	w := s3World(t, srv, s3test.AccessKeyID, s3test.SecretAccessKey)
+	testBuckets(t, w)
+	// The emulator runs one invocation at a time, as Lambda runs one per
+	// instance: no two chunks at once here.
+	t.Run("asset cache", func(t *testing.T) { testCache(t, w, false) })
 }
 
 // TestBucketsLambdaAccessDenied runs the worker with credentials that may
