@@ -23,6 +23,10 @@ type processSpec struct {
 	stdout, stderr io.Writer // capture (and passthrough) writers
 }
 
+// leader is a chunk's process, the leader of its process group, as
+// startLeader started it from thread tid.
+type leader struct{ pid, tid int }
+
 // processResult is how the chunk's process ended.
 type processResult struct {
 	exitCode int
@@ -49,7 +53,7 @@ func runProcess(ctx context.Context, ps processSpec) processResult {
 	cmd.Env = ps.env
 	cmd.Stdout, cmd.Stderr = outW, errW // *os.File: the child gets them directly
 	cmd.SysProcAttr = sysProcAttr()
-	startErr := cmd.Start()
+	ld, startErr := startLeader(cmd)
 	outW.Close()
 	errW.Close()
 	if startErr != nil {
@@ -58,43 +62,43 @@ func runProcess(ctx context.Context, ps processSpec) processResult {
 		return processResult{err: startErr}
 	}
 
-	var copiers sync.WaitGroup
-	copiers.Go(func() { drain(ps.stdout, outR) })
-	copiers.Go(func() { drain(ps.stderr, errR) })
+	drained := make(chan struct{}, 2)
+	go func() { drain(ps.stdout, outR); drained <- struct{}{} }()
+	go func() { drain(ps.stderr, errR); drained <- struct{}{} }()
 
 	pgid := cmd.Process.Pid
-	exited := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			killGroup(pgid)
-		case <-exited:
-		}
-	}()
+	stopKill := context.AfterFunc(ctx, func() { killGroup(pgid) })
 	waitErr := cmd.Wait()
-	close(exited)
-	killGroup(pgid) // whatever the leader left behind in its group
-	sweep(ps.dir)   // and what left the group
+	forgetLeader(ld)
+	stopKill()
+	killGroup(pgid)     // whatever the leader left behind in its group
+	cleanUp(ld, ps.dir) // and what left the group
 
-	drained := make(chan struct{})
-	go func() { copiers.Wait(); close(drained) }()
-	select {
-	case <-drained:
-	case <-time.After(pipeDrainTimeout):
-		outR.Close() // unblocks the copiers
-		errR.Close()
-		<-drained
+	timer := time.NewTimer(pipeDrainTimeout)
+	for range 2 {
+		select {
+		case <-drained:
+		case <-timer.C:
+			outR.Close() // unblocks the copiers
+			errR.Close()
+			<-drained
+		}
 	}
+	timer.Stop()
 	outR.Close()
 	errR.Close()
 	return exitStatus(cmd, waitErr)
 }
 
+// drainBufs holds the copiers' buffers between chunks.
+var drainBufs = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
 // drain copies r to w until EOF or a read error (such as r being closed).
 func drain(w io.Writer, r io.Reader) {
-	buf := make([]byte, 32<<10)
+	buf := drainBufs.Get().(*[32 << 10]byte)
+	defer drainBufs.Put(buf)
 	for {
-		n, err := r.Read(buf)
+		n, err := r.Read(buf[:])
 		if n > 0 {
 			w.Write(buf[:n]) //nolint:errcheck // capture writers do not fail
 		}

@@ -2,7 +2,10 @@
 
 package worker
 
-import "syscall"
+import (
+	"os/exec"
+	"syscall"
+)
 
 // sysProcAttr puts the chunk in its own process group, so that it can be
 // killed with everything it started.
@@ -13,3 +16,16 @@ func sysProcAttr() *syscall.SysProcAttr {
 // sweep finds no process by its environment here: only the process group
 // is killed.
 func sweep(string) {}
+
+// startLeader starts a chunk's leader: nothing to track here.
+func startLeader(cmd *exec.Cmd) (leader, error) {
+	if err := cmd.Start(); err != nil {
+		return leader{}, err
+	}
+	return leader{pid: cmd.Process.Pid}, nil
+}
+
+func forgetLeader(leader) {}
+
+// cleanUp finds nothing outside the chunk's process group here.
+func cleanUp(_ leader, dir string) { sweep(dir) }

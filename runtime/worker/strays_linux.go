@@ -1,0 +1,345 @@
+package worker
+
+import (
+	"bytes"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+)
+
+// On Linux the worker makes itself a child subreaper
+// (PR_SET_CHILD_SUBREAPER) before its first chunk: a process whose parent
+// dies is then re-parented to the worker instead of to init, so that
+// everything a chunk starts stays below the worker in the process tree,
+// whether it left the chunk's process group or not. Once a chunk's leader
+// has been waited for, what the chunk left behind can only be below a
+// child of the worker that is not the leader of a chunk still running.
+// strays looks there, which is cheap when nothing was left (the usual
+// case), and the sweep over every process's environment runs only when
+// it finds a process carrying the chunk's workspace, or cannot tell.
+//
+// Being a subreaper also makes the worker the parent of such processes
+// when they exit: strays reaps the zombies it adopted. It never waits for
+// a chunk's leader (os/exec does that), nor for a child in the worker's
+// own process group: a program that embeds the worker may run children of
+// its own, and waits for them itself. (A child that such a program starts
+// in a process group or session of its own, and that exits while a chunk
+// ends, may be reaped here.)
+
+// procs tracks the chunks' leaders: the worker's children that strays
+// must leave to os/exec.
+var procs struct {
+	once      sync.Once
+	subreaper bool // the worker is a subreaper and can list its children
+	pgid      int  // the worker's own process group
+
+	// starting is held for reading from a leader's fork to its
+	// registration, and for writing while zombies are reaped, so that a
+	// leader that exits before it is registered is never reaped.
+	starting sync.RWMutex
+	mu       sync.Mutex
+	leaders  map[int]int // pid: chunks running with that leader (pids are reused)
+}
+
+// prSetChildSubreaper is PR_SET_CHILD_SUBREAPER from <linux/prctl.h>.
+const prSetChildSubreaper = 36
+
+// becomeSubreaper makes the worker a subreaper, once, when it can list its
+// children in /proc (the kernel's CONFIG_PROC_CHILDREN); without that list
+// it stays as it was, and every chunk end sweeps.
+func becomeSubreaper() {
+	procs.leaders = make(map[int]int)
+	procs.pgid = syscall.Getpgrp()
+	if _, ok := childrenOf(syscall.Getpid()); !ok {
+		return
+	}
+	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0); errno != 0 {
+		return
+	}
+	procs.subreaper = true
+}
+
+// startLeader starts cmd, the leader of a chunk's process group, and
+// registers it until forgetLeader. It forks from a thread it notes, whose
+// list of children strays reads: a process that the leader starts with
+// CLONE_PARENT is that thread's child too. (The children that the worker
+// adopts are its main thread's.)
+func startLeader(cmd *exec.Cmd) (leader, error) {
+	procs.once.Do(becomeSubreaper)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	procs.starting.RLock()
+	defer procs.starting.RUnlock()
+	if err := cmd.Start(); err != nil {
+		return leader{}, err
+	}
+	l := leader{pid: cmd.Process.Pid, tid: syscall.Gettid()}
+	procs.mu.Lock()
+	procs.leaders[l.pid]++
+	procs.mu.Unlock()
+	return l, nil
+}
+
+// forgetLeader unregisters a leader that has been waited for.
+func forgetLeader(l leader) {
+	procs.mu.Lock()
+	defer procs.mu.Unlock()
+	if procs.leaders[l.pid]--; procs.leaders[l.pid] <= 0 {
+		delete(procs.leaders, l.pid)
+	}
+}
+
+func isLeader(pid int) bool {
+	procs.mu.Lock()
+	defer procs.mu.Unlock()
+	return procs.leaders[pid] > 0
+}
+
+// cleanUp finds and kills what the chunk that ran in dir left outside its
+// process group, once its leader has been waited for and the group killed.
+func cleanUp(l leader, dir string) {
+	marker := []byte(envWorkspace + "=" + dir + "\x00")
+	if !strays(marker, l.tid) {
+		return
+	}
+	sweep(dir)
+	strays(marker, l.tid) // reaps what the sweep killed, once it is a zombie
+}
+
+// strayRounds bounds the listings of the worker's children in strays: a
+// process re-parented to the worker while the others were looked at shows
+// up in the next one.
+const strayRounds = 4
+
+// maxStrays bounds the processes strays looks at; past it, it gives up and
+// the sweep runs.
+const maxStrays = 256
+
+// strays reports whether a process carrying marker in its environment may
+// be left: it walks the trees below the worker's children other than the
+// running chunks' leaders, until a listing of those children shows none it
+// has not looked at. The children are those of the worker's main thread
+// and of the thread tid that forked the chunk's leader (0: the main
+// thread's alone). It reaps the zombies among them on the way. It answers
+// true when it cannot tell.
+func strays(marker []byte, tid int) bool {
+	if !procs.subreaper {
+		return true
+	}
+	self := syscall.Getpid()
+	seen := map[int]bool{}
+	var buf []byte
+	for range strayRounds {
+		kids, ok := threadChildren(self, self, buf)
+		if ok && tid != 0 && tid != self {
+			var more []int
+			more, ok = threadChildren(self, tid, buf)
+			kids = append(kids, more...)
+		}
+		if !ok { // a thread gone: read them all
+			if kids, ok = childrenOf(self); !ok {
+				return true
+			}
+		}
+		var queue, zombies []int
+		for _, pid := range kids {
+			if !seen[pid] && !isLeader(pid) {
+				queue = append(queue, pid)
+			}
+		}
+		if len(queue) == 0 {
+			return false
+		}
+		for len(queue) > 0 {
+			pid := queue[0]
+			queue = queue[1:]
+			if seen[pid] {
+				continue
+			}
+			seen[pid] = true
+			if len(seen) > maxStrays {
+				return true
+			}
+			st, ok := statOf(pid)
+			if !ok { // gone
+				continue
+			}
+			if st.state == 'Z' {
+				if st.ppid == self && st.pgid != procs.pgid {
+					zombies = append(zombies, pid)
+				}
+				continue
+			}
+			var env []byte
+			env, buf = readProc(buf, "/proc/"+strconv.Itoa(pid)+"/environ")
+			if hasEntry(env, marker) {
+				return true
+			}
+			// An environment that cannot be read (another user's
+			// process) is not the chunk's, as for sweep; its children
+			// may be.
+			below, ok := childrenOf(pid)
+			if !ok {
+				if _, there := statOf(pid); there {
+					return true
+				}
+				continue
+			}
+			queue = append(queue, below...)
+		}
+		reap(zombies)
+	}
+	return true
+}
+
+// reap waits for the zombies, unless one is a chunk's leader by now.
+func reap(zombies []int) {
+	if len(zombies) == 0 {
+		return
+	}
+	procs.starting.Lock()
+	defer procs.starting.Unlock()
+	for _, pid := range zombies {
+		if isLeader(pid) {
+			continue
+		}
+		var ws syscall.WaitStatus
+		_, _ = syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
+	}
+}
+
+// hasEntry reports whether the environment block env (NUL-separated)
+// holds the NUL-terminated entry.
+func hasEntry(env, entry []byte) bool {
+	for len(env) > 0 {
+		if bytes.HasPrefix(env, entry) {
+			return true
+		}
+		i := bytes.IndexByte(env, 0)
+		if i < 0 {
+			return false
+		}
+		env = env[i+1:]
+	}
+	return false
+}
+
+// childrenOf lists the children of every thread of pid; ok is false when
+// they cannot be read (the process or one of its threads is gone, or the
+// kernel has no /proc/PID/task/TID/children).
+func childrenOf(pid int) (kids []int, ok bool) {
+	tids, ok := readDirNames("/proc/" + strconv.Itoa(pid) + "/task/")
+	if !ok {
+		return nil, false
+	}
+	var buf []byte
+	for _, name := range tids {
+		tid, _ := strconv.Atoi(name)
+		// A thread that is gone gave its children to another, maybe
+		// one already read: the list cannot be trusted then.
+		more, ok := threadChildren(pid, tid, buf)
+		if !ok {
+			return nil, false
+		}
+		kids = append(kids, more...)
+	}
+	return kids, true
+}
+
+// threadChildren lists the children of thread tid of process pid, reading
+// into buf's storage.
+func threadChildren(pid, tid int, buf []byte) ([]int, bool) {
+	data, _ := readProc(buf, "/proc/"+strconv.Itoa(pid)+"/task/"+strconv.Itoa(tid)+"/children")
+	if data == nil {
+		return nil, false
+	}
+	var kids []int
+	for _, f := range bytes.Fields(data) {
+		if k, err := strconv.Atoi(string(f)); err == nil {
+			kids = append(kids, k)
+		}
+	}
+	return kids, true
+}
+
+// procStat is what strays needs from /proc/PID/stat.
+type procStat struct {
+	state      byte
+	ppid, pgid int
+}
+
+// statOf reads /proc/PID/stat; ok is false when the process is gone (or
+// its stat cannot be parsed).
+func statOf(pid int) (procStat, bool) {
+	var arr [512]byte
+	data, _ := readProc(arr[:0], "/proc/"+strconv.Itoa(pid)+"/stat")
+	// pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return procStat{}, false
+	}
+	f := bytes.Fields(data[i+1:])
+	if len(f) < 3 || len(f[0]) != 1 {
+		return procStat{}, false
+	}
+	ppid, _ := strconv.Atoi(string(f[1]))
+	pgid, _ := strconv.Atoi(string(f[2]))
+	return procStat{state: f[0][0], ppid: ppid, pgid: pgid}, true
+}
+
+// readProc reads a whole /proc file with plain system calls into buf's
+// storage, growing it as needed, and returns the data (nil when the file
+// cannot be opened or read) and the buffer for the next call.
+func readProc(buf []byte, name string) ([]byte, []byte) {
+	fd, err := syscall.Open(name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, buf
+	}
+	defer syscall.Close(fd)
+	if cap(buf) < 512 {
+		buf = make([]byte, 0, 4096)
+	}
+	data := buf[:0]
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := syscall.Read(fd, data[len(data):cap(data)])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, data
+		}
+		if n == 0 {
+			return data, data
+		}
+		data = data[:len(data)+n]
+	}
+}
+
+// readDirNames lists a directory with plain system calls.
+func readDirNames(dir string) ([]string, bool) {
+	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, false
+	}
+	defer syscall.Close(fd)
+	var names []string
+	buf := make([]byte, 4096)
+	for {
+		n, err := syscall.ReadDirent(fd, buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, false
+		}
+		if n <= 0 {
+			return names, true
+		}
+		_, _, names = syscall.ParseDirent(buf[:n], -1, names)
+	}
+}
