@@ -124,6 +124,11 @@ func ConfigFromEnv() Config {
 	}
 	c.OutputURL = os.Getenv(EnvOutputURL)
 	c.AssetsCacheDir = os.Getenv(EnvAssetsCacheDir)
+	if v := os.Getenv(EnvAllowedJobPaths); v != "" {
+		if c.AllowedJobPaths = splitAllowedJobPaths(v); c.AllowedJobPaths == nil {
+			errs = append(errs, fmt.Errorf("%s=%q: want comma-separated locations such as s3://bucket/prefix/", EnvAllowedJobPaths, v))
+		}
+	}
 	errs = append(errs,
 		envValue(EnvOutputLimit, &c.OutputLimit, strconv.Atoi, bytesWanted),
 		envValue(EnvChunkTimeout, &c.ChunkTimeout, time.ParseDuration, durationWanted),
@@ -168,6 +173,7 @@ func (c Config) Validate() error {
 	if err := checkOutputURL(c.OutputURL); err != nil {
 		errs = append(errs, fmt.Errorf("%s=%q: %w", EnvOutputURL, c.OutputURL, err))
 	}
+	errs = append(errs, checkAllowedJobPaths(c.AllowedJobPaths))
 	return errors.Join(errs...)
 }
 

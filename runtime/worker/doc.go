@@ -1,12 +1,14 @@
 // Package worker is the platform-neutral core of a Helios render worker.
 //
 // A worker turns one invocation, {jobPath, chunkIndex}, into a finished
-// chunk: it loads the job spec through a [Source], finds the chunk, splits
-// its command into argv without a shell, runs it in a fresh workspace below
-// the configured root with the HELIOS_* environment, passes its output
-// through to the worker's own logs while keeping a bounded tail of each
-// stream, kills the whole process group when the invocation is cancelled,
-// and removes the workspace whatever the outcome.
+// chunk: it checks the jobPath against Config.AllowedJobPaths when that is
+// set ([ErrJobPathNotAllowed], before anything is fetched), loads the job
+// spec through a [Source], finds the chunk, splits its command into argv
+// without a shell, runs it in a fresh workspace below the configured root
+// with the HELIOS_* environment, passes its output through to the worker's
+// own logs while keeping a bounded tail of each stream, kills the whole
+// process group when the invocation is cancelled, and removes the
+// workspace whatever the outcome.
 //
 // The platform packages (runtime/awslambda and runtime/cloudrun) decode
 // the invocation with [DecodeRequest], call [Worker.Run] and write the

@@ -166,6 +166,9 @@ func (w *Worker) Run(ctx context.Context, req Request) *Result {
 	if req.JobPath == "" {
 		return &Result{Err: ErrPayloadFields}
 	}
+	if err := w.CheckJobPath(req.JobPath); err != nil {
+		return &Result{Err: err}
+	}
 	spec, err := w.LoadSpec(ctx, req.JobPath)
 	if err != nil {
 		return &Result{Err: whyStopped(ctx, err)}
