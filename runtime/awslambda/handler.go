@@ -2,6 +2,7 @@ package awslambda
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -41,7 +42,11 @@ func (h *Handler) Respond(ctx context.Context, payload []byte) (resp Response) {
 	ctx, cancel := h.beforeDeadline(ctx)
 	defer cancel()
 	slog.InfoContext(ctx, "invocation", "jobPath", clip(req.JobPath), "chunkIndex", req.ChunkIndex)
-	return resultResponse(h.w.Run(ctx, req))
+	res := h.w.Run(ctx, req)
+	if errors.Is(res.Err, worker.ErrJobPathNotAllowed) {
+		slog.WarnContext(ctx, "job path refused", "error", res.Err.Error())
+	}
+	return resultResponse(res)
 }
 
 // beforeDeadline returns a context that ends TimeoutMargin before ctx's

@@ -73,9 +73,13 @@ func clip(msg string) string {
 }
 
 // resultResponse answers a chunk's Result, cutting the front of its output
-// until the whole serialised response fits in MaxResponseBytes.
+// until the whole serialised response fits in MaxResponseBytes. A jobPath
+// outside HELIOS_ALLOWED_JOB_PATHS is a 403.
 func resultResponse(r *worker.Result) Response {
 	if !r.Started {
+		if errors.Is(r.Err, worker.ErrJobPathNotAllowed) {
+			return messageResponse(403, r.Err.Error())
+		}
 		return messageResponse(500, r.Err.Error())
 	}
 	status := 200

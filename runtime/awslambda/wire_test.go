@@ -130,6 +130,16 @@ func TestResultResponseNotStarted(t *testing.T) {
 	}
 }
 
+func TestResultResponseJobPathNotAllowed(t *testing.T) {
+	cfg := worker.DefaultConfig()
+	cfg.AllowedJobPaths = []string{"s3://jobs/"}
+	wire := marshal(resultResponse(&worker.Result{Err: cfg.CheckJobPath("s3://other/x.json")}))
+	want := `{"statusCode":403,"body":"{\"message\":\"job path \\\"s3://other/x.json\\\" is outside HELIOS_ALLOWED_JOB_PATHS (s3://jobs/)\"}"}`
+	if string(wire) != want {
+		t.Errorf("got  %s\nwant %s", wire, want)
+	}
+}
+
 func TestCutFront(t *testing.T) {
 	for _, tc := range []struct {
 		in   string

@@ -59,6 +59,9 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	slog.InfoContext(ctx, "invocation", "jobPath", req.JobPath, "chunkIndex", req.ChunkIndex)
 	res := h.w.Run(ctx, req)
+	if errors.Is(res.Err, worker.ErrJobPathNotAllowed) {
+		slog.WarnContext(ctx, "job path refused", "error", res.Err.Error())
+	}
 	if r.Context().Err() != nil {
 		slog.WarnContext(ctx, "request ended before its chunk", "error", res.Message())
 	}

@@ -75,7 +75,9 @@ func (t Task) Positions(n int) []int {
 // 0 when every chunk succeeded (or the task had none); otherwise the first
 // failing chunk's exit code (128+n for a signal, 124 for its timeout, 1
 // when it could not run or its output could not be uploaded); 2 when the
-// task cannot start. On a retried attempt, a chunk whose output object
+// task cannot start, which includes a HELIOS_JOB_PATH outside
+// HELIOS_ALLOWED_JOB_PATHS (checked before anything is fetched). On a
+// retried attempt, a chunk whose output object
 // already exists is skipped. When ctx ends (SIGTERM), the running chunk's
 // process group is killed and RunTask returns 143 at once.
 func RunTask(ctx context.Context, w *worker.Worker) int {
@@ -87,6 +89,9 @@ func RunTask(ctx context.Context, w *worker.Worker) int {
 	path := os.Getenv(EnvJobPath)
 	if err == nil && path == "" {
 		err = fmt.Errorf("%s is not set: it names the job spec that the tasks render", EnvJobPath)
+	}
+	if err == nil {
+		err = w.CheckJobPath(path) // HELIOS_ALLOWED_JOB_PATHS holds for the task's spec too
 	}
 	var spec *worker.JobSpec
 	if err == nil {

@@ -3,6 +3,7 @@ package cloudrun
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/helios-project/helios-scaffold/runtime/worker"
@@ -32,9 +33,13 @@ const (
 	msgMissing = "Missing jobPath or chunkIndex"
 )
 
-// resultBody turns a chunk's Result into its status and body.
+// resultBody turns a chunk's Result into its status and body. A jobPath
+// outside HELIOS_ALLOWED_JOB_PATHS is a 403.
 func resultBody(r *worker.Result) (int, *Body) {
 	if !r.Started {
+		if errors.Is(r.Err, worker.ErrJobPathNotAllowed) {
+			return http.StatusForbidden, &Body{Message: r.Err.Error()}
+		}
 		return http.StatusInternalServerError, &Body{Message: r.Err.Error()}
 	}
 	status := http.StatusOK
