@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
+
+	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
 // Target is the platform a repository is scaffolded for.
@@ -330,6 +332,10 @@ func (in Inputs) validateJob() []error {
 	bad(in.Concurrency != 0 || in.MaxInstances != 0, "--concurrency and --max-instances are for a service (--kind service)")
 	if in.JobPath != "" && !strings.HasPrefix(in.JobPath, "gs://") && !strings.HasPrefix(in.JobPath, "https://") {
 		bad(true, "--job-path %q: want the job spec's gs://BUCKET/OBJECT (or https://) location", in.JobPath)
+	} else if in.JobPath != "" && in.JobBucket != "" {
+		cfg := worker.DefaultConfig()
+		cfg.AllowedJobPaths = []string{in.AllowedJobPaths()}
+		bad(cfg.CheckJobPath(in.JobPath) != nil, "--job-path %q is outside --job-bucket: the tasks read specs below %s only (HELIOS_ALLOWED_JOB_PATHS)", in.JobPath, in.AllowedJobPaths())
 	}
 	return errs
 }
@@ -393,6 +399,19 @@ func (in Inputs) OutputBucket() string {
 	_, rest, _ := strings.Cut(in.OutputURL, "://")
 	bucket, _, _ := strings.Cut(rest, "/")
 	return bucket
+}
+
+// AllowedJobPaths is the worker's HELIOS_ALLOWED_JOB_PATHS: the job bucket
+// (s3://BUCKET/ for aws, gs://BUCKET/ for cloudrun), "" without
+// --job-bucket.
+func (in Inputs) AllowedJobPaths() string {
+	switch {
+	case in.JobBucket == "":
+		return ""
+	case in.Target == AWS:
+		return "s3://" + in.JobBucket + "/"
+	}
+	return "gs://" + in.JobBucket + "/"
 }
 
 // OutputPrefix is the object prefix of --output-url without its trailing

@@ -80,6 +80,18 @@ func TestValidateRejects(t *testing.T) {
 		{"cloudrun project too short", generator.CloudRun, func(in *generator.Inputs) { in.Project = "proj" }, []string{"--project", "6 to 30"}},
 		{"cloudrun region", generator.CloudRun, func(in *generator.Inputs) { in.Region = "us-east-1" }, []string{`--region "us-east-1"`, "Cloud Run region"}},
 		{"cloudrun bucket", generator.CloudRun, func(in *generator.Inputs) { in.JobBucket = "Bad Bucket" }, []string{"--job-bucket", "Cloud Storage bucket"}},
+		{"cloudrun job path outside the job bucket", generator.CloudRun, func(in *generator.Inputs) {
+			in.SetKind(generator.KindJob)
+			in.JobBucket, in.JobPath = "my-jobs", "gs://other/j.json"
+		}, []string{`--job-path "gs://other/j.json" is outside --job-bucket`, "below gs://my-jobs/ only", "HELIOS_ALLOWED_JOB_PATHS"}},
+		{"cloudrun job path in a bucket of a longer name", generator.CloudRun, func(in *generator.Inputs) {
+			in.SetKind(generator.KindJob)
+			in.JobBucket, in.JobPath = "my-jobs", "gs://my-jobs-evil/j.json"
+		}, []string{"--job-path", "outside --job-bucket"}},
+		{"cloudrun job path https with a job bucket", generator.CloudRun, func(in *generator.Inputs) {
+			in.SetKind(generator.KindJob)
+			in.JobBucket, in.JobPath = "my-jobs", "https://my-jobs.example/j.json"
+		}, []string{"--job-path", "outside --job-bucket"}},
 		{"cloudrun output url s3", generator.CloudRun, func(in *generator.Inputs) { in.OutputURL = "s3://b-out/x" }, []string{"--output-url", "gs://BUCKET/PREFIX"}},
 		{"cloudrun output url bucket", generator.CloudRun, func(in *generator.Inputs) { in.OutputURL = "gs://B/x" }, []string{"--output-url", `"B" is not a valid bucket`}},
 		{"aws output url gs", generator.AWS, func(in *generator.Inputs) { in.OutputURL = "gs://b-out/x" }, []string{"--output-url", "s3://BUCKET/PREFIX"}},
@@ -178,6 +190,14 @@ func TestValidateAcceptsBoundaries(t *testing.T) {
 		}},
 		{"cloudrun default compute service account", generator.CloudRun, func(in *generator.Inputs) { in.ServiceAccount = "123456789012-compute@developer.gserviceaccount.com" }},
 		{"cloudrun bucket", generator.CloudRun, func(in *generator.Inputs) { in.JobBucket = "my_jobs.example" }},
+		{"cloudrun job path in the job bucket", generator.CloudRun, func(in *generator.Inputs) {
+			in.SetKind(generator.KindJob)
+			in.JobBucket, in.JobPath = "my-jobs", "gs://my-jobs/intro/job.json"
+		}},
+		{"cloudrun https job path without a job bucket", generator.CloudRun, func(in *generator.Inputs) {
+			in.SetKind(generator.KindJob)
+			in.JobPath = "https://my-jobs.example/j.json"
+		}},
 		{"aws output bucket", generator.AWS, func(in *generator.Inputs) { in.OutputURL = "s3://my-outputs" }},
 		{"aws output bucket slash", generator.AWS, func(in *generator.Inputs) { in.OutputURL = "s3://my-outputs/" }},
 		{"aws output prefix", generator.AWS, func(in *generator.Inputs) { in.OutputURL = "s3://my-outputs/renders/2026_v1.2/" }},
@@ -191,6 +211,24 @@ func TestValidateAcceptsBoundaries(t *testing.T) {
 				t.Errorf("Validate(%+v) = %v, want nil", in, err)
 			}
 		})
+	}
+}
+
+func TestAllowedJobPaths(t *testing.T) {
+	for _, tc := range []struct {
+		target        generator.Target
+		bucket, allow string
+	}{
+		{generator.AWS, "", ""},
+		{generator.AWS, "my-jobs", "s3://my-jobs/"},
+		{generator.CloudRun, "", ""},
+		{generator.CloudRun, "my_jobs.example", "gs://my_jobs.example/"},
+	} {
+		in := validInputs(tc.target)
+		in.JobBucket = tc.bucket
+		if got := in.AllowedJobPaths(); got != tc.allow {
+			t.Errorf("%s --job-bucket %q: AllowedJobPaths() = %q, want %q", tc.target, tc.bucket, got, tc.allow)
+		}
 	}
 }
 

@@ -30,6 +30,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/generator"
 	"github.com/helios-project/helios-scaffold/internal/checks"
+	"github.com/helios-project/helios-scaffold/runtime/worker"
 	"github.com/helios-project/helios-scaffold/templates"
 )
 
@@ -348,6 +349,7 @@ func checkSAM(t *testing.T, in generator.Inputs, data []byte) {
 	if got := p.Environment.Variables["HELIOS_OUTPUT_URL"]; got != in.OutputURL {
 		t.Errorf("template.yaml: HELIOS_OUTPUT_URL %q, want %q", got, in.OutputURL)
 	}
+	checkAllowedJobPaths(t, "template.yaml", in, p.Environment.Variables["HELIOS_ALLOWED_JOB_PATHS"])
 	if !slices.Equal(grants, want) {
 		t.Errorf("template.yaml: policies grant %q, want %q", grants, want)
 	}
@@ -384,15 +386,14 @@ func checkService(t *testing.T, in generator.Inputs, data []byte) {
 	if len(c.Ports) != 1 || c.Ports[0].ContainerPort != 8080 || c.Ports[0].Name != "http1" {
 		t.Errorf("service.yaml: ports %+v, want one http1 port 8080", c.Ports)
 	}
-	var outputURL string
+	env := map[string]string{}
 	for _, e := range c.Env {
-		if e.Name == "HELIOS_OUTPUT_URL" {
-			outputURL = e.Value
-		}
+		env[e.Name] = e.Value
 	}
-	if outputURL != in.OutputURL {
-		t.Errorf("service.yaml: HELIOS_OUTPUT_URL %q, want %q", outputURL, in.OutputURL)
+	if env["HELIOS_OUTPUT_URL"] != in.OutputURL {
+		t.Errorf("service.yaml: HELIOS_OUTPUT_URL %q, want %q", env["HELIOS_OUTPUT_URL"], in.OutputURL)
 	}
+	checkAllowedJobPaths(t, "service.yaml", in, env["HELIOS_ALLOWED_JOB_PATHS"])
 	wantLimits := map[string]string{"cpu": in.CPU, "memory": strconv.Itoa(in.MemoryMB) + "Mi"}
 	if c.Resources == nil || !maps.Equal(c.Resources.Limits, wantLimits) {
 		t.Errorf("service.yaml: resources %+v, want limits %v", c.Resources, wantLimits)
@@ -479,8 +480,41 @@ func checkJob(t *testing.T, in generator.Inputs, data []byte) {
 	if env["HELIOS_JOB_PATH"] != in.JobPath || env["HELIOS_OUTPUT_URL"] != in.OutputURL {
 		t.Errorf("job.yaml: env %v, want HELIOS_JOB_PATH %q and HELIOS_OUTPUT_URL %q", env, in.JobPath, in.OutputURL)
 	}
+	checkAllowedJobPaths(t, "job.yaml", in, env["HELIOS_ALLOWED_JOB_PATHS"])
 	wantLimits := map[string]string{"cpu": in.CPU, "memory": strconv.Itoa(in.MemoryMB) + "Mi"}
 	if c.Resources == nil || !maps.Equal(c.Resources.Limits, wantLimits) {
 		t.Errorf("job.yaml: resources %+v, want limits %v", c.Resources, wantLimits)
+	}
+}
+
+// checkAllowedJobPaths checks the HELIOS_ALLOWED_JOB_PATHS that file sets:
+// the job bucket, none without --job-bucket. The worker must accept it, let
+// through a spec in the bucket (and the job's HELIOS_JOB_PATH) and refuse
+// one in another bucket.
+func checkAllowedJobPaths(t *testing.T, file string, in generator.Inputs, got string) {
+	t.Helper()
+	scheme := map[generator.Target]string{generator.AWS: "s3", generator.CloudRun: "gs"}[in.Target]
+	want := ""
+	if in.JobBucket != "" {
+		want = scheme + "://" + in.JobBucket + "/"
+	}
+	if got != want {
+		t.Fatalf("%s: HELIOS_ALLOWED_JOB_PATHS %q, want %q", file, got, want)
+	}
+	if got == "" {
+		return
+	}
+	cfg := worker.DefaultConfig()
+	cfg.AllowedJobPaths = []string{got}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("%s: the worker refuses its HELIOS_ALLOWED_JOB_PATHS: %v", file, err)
+	}
+	for _, loc := range []string{want + "job.json", want + "jobs/job-42.json", in.JobPath} {
+		if err := cfg.CheckJobPath(loc); loc != "" && err != nil {
+			t.Errorf("%s: %v", file, err)
+		}
+	}
+	if err := cfg.CheckJobPath(scheme + "://" + in.JobBucket + "-evil/job.json"); err == nil {
+		t.Errorf("%s: HELIOS_ALLOWED_JOB_PATHS %q lets in another bucket", file, got)
 	}
 }

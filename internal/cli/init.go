@@ -44,7 +44,7 @@ var commonInputFlags = []inputFlag{
 	{"region", "region to deploy to", func(in *generator.Inputs) any { return &in.Region }},
 	{"timeout", "seconds a chunk may take", func(in *generator.Inputs) any { return &in.TimeoutSeconds }},
 	{"base-image", "base image of the runtime stage; pin a tag (never latest)", func(in *generator.Inputs) any { return &in.BaseImage }},
-	{"job-bucket", "bucket of job specs and assets that the worker may read (least privilege)", func(in *generator.Inputs) any { return &in.JobBucket }},
+	{"job-bucket", "bucket of job specs and assets that the worker may read (least privilege); also its HELIOS_ALLOWED_JOB_PATHS, so that a job spec elsewhere is refused", func(in *generator.Inputs) any { return &in.JobBucket }},
 	{"output-url", "folder that chunk outputs are uploaded to (s3://BUCKET/PREFIX or gs://BUCKET/PREFIX); the worker may write there only", func(in *generator.Inputs) any { return &in.OutputURL }},
 	{"deps", "what the image brings for the chunk commands: none (the marked install step is yours) or helios (Node.js 20, Chromium, fonts, and the Helios CLI or your project's npm dependencies)", func(in *generator.Inputs) any { return &in.Deps }},
 	{"replace-runtime", "local checkout of " + generator.ModulePath + " to replace it with (relative to --dir)", func(in *generator.Inputs) any { return &in.ReplaceRuntime }},
