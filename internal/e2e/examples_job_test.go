@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,7 +21,10 @@ import (
 // TestExampleCloudRunJobTasks runs every task of the cloud-run-job
 // example as Cloud Run would, with the environment its job.yaml declares
 // and a fake Cloud Storage: every chunk of the example's spec is rendered
-// into the output bucket, whatever the task count an execution asks for.
+// into the output bucket, whatever the task count an execution asks for;
+// an execution given a HELIOS_JOB_PATH outside the job bucket (the
+// job.yaml's HELIOS_ALLOWED_JOB_PATHS) fails every task with exit code 2,
+// before Cloud Storage gets a request.
 func TestExampleCloudRunJobTasks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the example; skipped with -short")
@@ -37,8 +41,8 @@ func TestExampleCloudRunJobTasks(t *testing.T) {
 		env[e.Name] = e.Value
 	}
 	taskCount := int(job.Spec.Template.Spec.TaskCount)
-	if taskCount != 7 || env["HELIOS_JOB_PATH"] == "" || env["HELIOS_OUTPUT_URL"] == "" {
-		t.Fatalf("job.yaml: taskCount %d, env %v; want 7 and both locations", taskCount, env)
+	if taskCount != 7 || env["HELIOS_JOB_PATH"] == "" || env["HELIOS_OUTPUT_URL"] == "" || env["HELIOS_ALLOWED_JOB_PATHS"] == "" {
+		t.Fatalf("job.yaml: taskCount %d, env %v; want 7, both locations and the job bucket", taskCount, env)
 	}
 	for _, tasks := range []int{taskCount, 3} { // as deployed, and an execution with --tasks 3
 		t.Run(fmt.Sprintf("%d tasks", tasks), func(t *testing.T) {
@@ -62,6 +66,24 @@ func TestExampleCloudRunJobTasks(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a spec outside the job bucket", func(t *testing.T) {
+		srv := gcstest.Start(t)
+		jobBucket, jobKey := splitGS(t, env["HELIOS_JOB_PATH"])
+		elsewhere := "gs://" + jobBucket + "-evil/" + jobKey
+		srv.PutObject(jobBucket+"-evil", jobKey, []byte(readString(t, filepath.Join(dir, "job.json"))))
+		execution := maps.Clone(env)
+		execution["HELIOS_JOB_PATH"] = elsewhere // gcloud run jobs execute --update-env-vars
+		want := `job path \"` + elsewhere + `\" is outside HELIOS_ALLOWED_JOB_PATHS (` + env["HELIOS_ALLOWED_JOB_PATHS"] + `)`
+		before := srv.Requests()
+		for i := range taskCount {
+			if code, out := runJobTask(t, bin, srv, execution, i, taskCount); code != 2 || !strings.Contains(out, want) {
+				t.Errorf("task %d of %d: exit %d, want 2 and a line saying %s:\n%s", i, taskCount, code, want, out)
+			}
+		}
+		if n := srv.Requests() - before; n != 0 {
+			t.Errorf("Cloud Storage got %d requests", n)
+		}
+	})
 }
 
 func runJobTask(t *testing.T, bin string, srv *gcstest.Server, env map[string]string, index, count int) (int, string) {
@@ -70,8 +92,10 @@ func runJobTask(t *testing.T, bin string, srv *gcstest.Server, env map[string]st
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin)
 	cmd.Env = append(os.Environ(), srv.Env(), "HELIOS_WORKSPACE_ROOT="+t.TempDir(),
-		"HELIOS_JOB_PATH="+env["HELIOS_JOB_PATH"], "HELIOS_OUTPUT_URL="+env["HELIOS_OUTPUT_URL"],
 		"CLOUD_RUN_TASK_INDEX="+strconv.Itoa(index), "CLOUD_RUN_TASK_COUNT="+strconv.Itoa(count), "CLOUD_RUN_TASK_ATTEMPT=0")
+	for k, v := range env { // job.yaml's, as Cloud Run sets them
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
 	var out syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
