@@ -14,6 +14,7 @@ var allEnv = []string{
 	worker.EnvSpecMaxBytes, worker.EnvSpecTimeout, worker.EnvBodyLimit, worker.EnvBodyTimeout,
 	worker.EnvShutdownGrace, worker.EnvPassthrough, worker.EnvOutputURL, worker.EnvAssetsMaxBytes,
 	worker.EnvAssetsConcurrency, worker.EnvAssetsTimeout, worker.EnvAssetsCacheDir, worker.EnvAssetsCacheBytes,
+	worker.EnvAllowedJobPaths,
 }
 
 // clearEnv unsets every HELIOS_* variable the config reads (empty counts
@@ -29,7 +30,7 @@ func TestEnvNames(t *testing.T) {
 		"HELIOS_TIMEOUT_MARGIN", "HELIOS_SPEC_MAX_BYTES", "HELIOS_SPEC_TIMEOUT", "HELIOS_BODY_LIMIT",
 		"HELIOS_BODY_TIMEOUT", "HELIOS_SHUTDOWN_GRACE", "HELIOS_PASSTHROUGH", "HELIOS_OUTPUT_URL",
 		"HELIOS_ASSETS_MAX_BYTES", "HELIOS_ASSETS_CONCURRENCY", "HELIOS_ASSETS_TIMEOUT",
-		"HELIOS_ASSETS_CACHE_DIR", "HELIOS_ASSETS_CACHE_BYTES"}
+		"HELIOS_ASSETS_CACHE_DIR", "HELIOS_ASSETS_CACHE_BYTES", "HELIOS_ALLOWED_JOB_PATHS"}
 	for i, name := range allEnv {
 		if name != want[i] {
 			t.Errorf("variable %d is %s, want %s", i, name, want[i])
@@ -95,6 +96,7 @@ func TestConfigFromEnvAll(t *testing.T) {
 		worker.EnvAssetsTimeout:     "2m",
 		worker.EnvAssetsCacheDir:    "/srv/cache",
 		worker.EnvAssetsCacheBytes:  "0",
+		worker.EnvAllowedJobPaths:   "s3://jobs/, gs://jobs/team1/",
 	} {
 		t.Setenv(name, v)
 	}
@@ -117,6 +119,7 @@ func TestConfigFromEnvAll(t *testing.T) {
 		AssetsTimeout:     2 * time.Minute,
 		AssetsCacheDir:    "/srv/cache",
 		AssetsCacheBytes:  0,
+		AllowedJobPaths:   []string{"s3://jobs/", "gs://jobs/team1/"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ConfigFromEnv() = %+v\nwant %+v", got, want)
