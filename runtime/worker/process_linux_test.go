@@ -17,7 +17,7 @@ func TestRunKillsMarkedProcessBelowUnmarkedOne(t *testing.T) {
 		t.Skip("no setsid:", err)
 	}
 	cfg := testConfig(t)
-	r := runChunk(t, cfg, `sh -c 'setsid env -i sh -c "env HELIOS_WORKSPACE=\"\$0\" sleep 46 & wait" "$HELIOS_WORKSPACE" </dev/null >/dev/null 2>&1 & sleep 0.5'`)
+	r := runChunk(t, cfg, `sh -c 'setsid env -i HOME=/ sh -c "env HELIOS_WORKSPACE=\"\$0\" sleep 46 & wait" "$HELIOS_WORKSPACE" </dev/null >/dev/null 2>&1 & sleep 0.5'`)
 	if !r.OK() {
 		t.Fatalf("Run = %+v", r)
 	}

@@ -174,7 +174,9 @@ func strays(marker []byte, tid int) bool {
 			}
 			var env []byte
 			env, buf = readProc(buf, "/proc/"+strconv.Itoa(pid)+"/environ")
-			if hasEntry(env, marker) {
+			// An empty environment is that of a process in the middle
+			// of an exec (or of `env -i`): let the sweep look again.
+			if hasEntry(env, marker) || (env != nil && len(env) == 0) {
 				return true
 			}
 			// An environment that cannot be read (another user's

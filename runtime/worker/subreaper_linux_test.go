@@ -85,6 +85,17 @@ func marked(pid int, marker []byte) bool {
 	return false
 }
 
+// waitExec waits until pid runs the program named comm.
+func waitExec(t *testing.T, pid int, comm string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm"); strings.TrimSpace(string(b)) == comm {
+			return
+		}
+	}
+	t.Fatalf("pid %d never ran %s", pid, comm)
+}
+
 // With nothing left below the worker but the chunks' leaders, strays
 // finds nothing, and the sweep over every process is skipped.
 func TestStraysNothingLeft(t *testing.T) {
@@ -115,6 +126,7 @@ func TestStraysFindsAdoptedProcess(t *testing.T) {
 	}
 	dir := t.TempDir()
 	pid := adopt(t, `setsid sleep 31 </dev/null >/dev/null 2>&1 & echo $!`, envWorkspace+"="+dir)
+	waitExec(t, pid, "sleep")
 	if !strays(markerFor(dir), 0) {
 		t.Error("strays = false with an adopted process of the chunk running")
 	}
@@ -137,7 +149,7 @@ func TestStraysBelowUnmarkedProcess(t *testing.T) {
 		t.Skip("no setsid:", err)
 	}
 	dir := t.TempDir()
-	pid := adopt(t, `setsid env -i sh -c 'env `+envWorkspace+`="$0" sleep 32 & wait' "$`+envWorkspace+`" </dev/null >/dev/null 2>&1 & echo $!`,
+	pid := adopt(t, `setsid env -i HOME=/ sh -c 'env `+envWorkspace+`="$0" sleep 32 & wait' "$`+envWorkspace+`" </dev/null >/dev/null 2>&1 & echo $!`,
 		envWorkspace+"="+dir)
 	for deadline := time.Now().Add(5 * time.Second); !marked(pid, markerFor(dir)); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -151,6 +163,21 @@ func TestStraysBelowUnmarkedProcess(t *testing.T) {
 	waitState(t, pid, 'Z')
 	strays(markerFor(dir), 0)
 	waitState(t, pid, 0)
+}
+
+// A process whose environment reads empty may be in the middle of an exec
+// (the kernel shows no environment then), and carry the chunk's workspace
+// a moment later: strays cannot tell, and the sweep looks again.
+func TestStraysEmptyEnvironment(t *testing.T) {
+	subreaperOrSkip(t)
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("no setsid:", err)
+	}
+	pid := adopt(t, `setsid env -i sleep 34 </dev/null >/dev/null 2>&1 & echo $!`)
+	waitExec(t, pid, "sleep")
+	if !strays(markerFor(t.TempDir()), 0) {
+		t.Error("strays = false with an adopted process whose environment is empty")
+	}
 }
 
 // strays reaps the zombies that the worker adopted, but neither a chunk's
