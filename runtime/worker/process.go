@@ -38,11 +38,11 @@ type processResult struct {
 // to the spec's writers, and kills the whole group when ctx is done and
 // again when the leader exits, so that nothing it started outlives it.
 func runProcess(ctx context.Context, ps processSpec) processResult {
-	outR, outW, err := os.Pipe()
+	outR, outW, err := chunkPipe()
 	if err != nil {
 		return processResult{err: err}
 	}
-	errR, errW, err := os.Pipe()
+	errR, errW, err := chunkPipe()
 	if err != nil {
 		outR.Close()
 		outW.Close()
@@ -52,6 +52,9 @@ func runProcess(ctx context.Context, ps processSpec) processResult {
 	cmd.Dir = ps.dir
 	cmd.Env = ps.env
 	cmd.Stdout, cmd.Stderr = outW, errW // *os.File: the child gets them directly
+	if null := devNull(); null != nil {
+		cmd.Stdin = null
+	}
 	cmd.SysProcAttr = sysProcAttr()
 	ld, startErr := startLeader(cmd)
 	outW.Close()
@@ -89,6 +92,17 @@ func runProcess(ctx context.Context, ps processSpec) processResult {
 	errR.Close()
 	return exitStatus(cmd, waitErr)
 }
+
+// devNull is the chunk's standard input, /dev/null, opened once: os/exec
+// would open and close it for every chunk. nil (os/exec's own) when it
+// cannot be opened.
+var devNull = sync.OnceValue(func() *os.File {
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		return nil
+	}
+	return f
+})
 
 // drainBufs holds the copiers' buffers between chunks.
 var drainBufs = sync.Pool{New: func() any { return new([32 << 10]byte) }}

@@ -6,7 +6,9 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // A process of the chunk below one that cleared its environment (so that
@@ -50,5 +52,39 @@ func TestRunReapsAdoptedProcesses(t *testing.T) {
 	fields := strings.Fields(string(stat[i+1:]))
 	if len(fields) > 1 && fields[0] == "Z" && fields[1] == strconv.Itoa(os.Getpid()) {
 		t.Errorf("pid %d is a zombie of the worker: %s", pid, stat)
+	}
+}
+
+// The chunk's standard input is /dev/null, chunk after chunk (the worker
+// opens it once).
+func TestRunStdinIsDevNull(t *testing.T) {
+	cfg := testConfig(t)
+	for range 3 {
+		r := runChunk(t, cfg, `sh -c 'cat; readlink /proc/self/fd/0; exec 0<&-'`)
+		if !r.OK() || string(r.Stdout) != "/dev/null\n" {
+			t.Fatalf("Run = %+v, Stdout %q", r, r.Stdout)
+		}
+	}
+}
+
+// A process that leaves the chunk unmarked (no HELIOS_WORKSPACE) and holds
+// its output pipe holds Run for the pipes' drain timeout (2s), no longer.
+func TestRunDrainTimeout(t *testing.T) {
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("no setsid:", err)
+	}
+	t.Cleanup(func() {
+		for _, pid := range procsWithCmdline(t, "sleep", "47") {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	cfg := testConfig(t)
+	start := time.Now()
+	r := runChunk(t, cfg, `sh -c 'setsid env -i HOME=/ sleep 47 & echo out; sleep 0.3'`)
+	if elapsed := time.Since(start); elapsed < time.Second || elapsed > 10*time.Second {
+		t.Errorf("Run took %v", elapsed)
+	}
+	if !r.OK() || string(r.Stdout) != "out\n" {
+		t.Errorf("Run = %+v, Stdout %q", r, r.Stdout)
 	}
 }

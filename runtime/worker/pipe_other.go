@@ -1,0 +1,8 @@
+//go:build unix && !linux
+
+package worker
+
+import "os"
+
+// chunkPipe returns a pipe for one of the chunk's output streams.
+func chunkPipe() (r, w *os.File, err error) { return os.Pipe() }
