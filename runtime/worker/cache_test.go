@@ -209,8 +209,13 @@ func TestCacheEviction(t *testing.T) {
 		t.Errorf("cache holds %d files, want 2 of 100 bytes under its bound of 250", len(got))
 	}
 	j.run(1)
-	if n := len(j.m.downloaded()); n < 4 || n > 5 {
-		t.Errorf("%d downloads for two chunks of 3 files with room for 2, want 4 or 5", n)
+	if got := cached(t, cfg.WorkspaceRoot); len(got) != 2 {
+		t.Errorf("after two chunks the cache holds %d files, want 2 under its bound of 250", len(got))
+	}
+	// Which files stay depends on the order of the concurrent placements:
+	// at least the third file comes again, at most all three.
+	if n := len(j.m.downloaded()); n < 4 || n > 6 {
+		t.Errorf("%d downloads for two chunks of 3 files with room for 2, want 4 to 6", n)
 	}
 	// A file larger than the whole cache is downloaded, not cached.
 	j.m.set("s3://renders/assets/huge", []byte(strings.Repeat("h", 300)))
