@@ -135,6 +135,16 @@ type fetchStats struct {
 	cachedBytes, storeBytes atomic.Int64
 }
 
+// add counts one file of size bytes, from the cache or from the store.
+func (st *fetchStats) add(cached bool, size int64) {
+	files, bytes := &st.storeFiles, &st.storeBytes
+	if cached {
+		files, bytes = &st.cachedFiles, &st.cachedBytes
+	}
+	files.Add(1)
+	bytes.Add(size)
+}
+
 // fetch places the files of one folder into one workspace.
 type fetch struct {
 	src    FolderSource
@@ -209,14 +219,8 @@ func (f *fetch) one(ctx context.Context, a asset, hitsOnly bool) error {
 		if err != nil {
 			return fmt.Errorf("downloading asset %s: %w", a.key, trimLocation(err, loc))
 		}
-		switch got {
-		case fromCache:
-			f.stats.cachedFiles.Add(1)
-			f.stats.cachedBytes.Add(a.size)
-			return nil
-		case fromStore:
-			f.stats.storeFiles.Add(1)
-			f.stats.storeBytes.Add(a.size)
+		if got != notCached {
+			f.stats.add(got == fromCache, a.size)
 			return nil
 		}
 	}
@@ -226,8 +230,7 @@ func (f *fetch) one(ctx context.Context, a asset, hitsOnly bool) error {
 	if err := downloadTo(ctx, f.src, loc, a, f.ws.base, dst); err != nil {
 		return fmt.Errorf("downloading asset %s: %w", a.key, trimLocation(err, loc))
 	}
-	f.stats.storeFiles.Add(1)
-	f.stats.storeBytes.Add(a.size)
+	f.stats.add(false, a.size)
 	return nil
 }
 

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/helios-project/helios-scaffold/internal/s3test"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -25,26 +24,13 @@ func measureWarm(ctx context.Context, r *report, b binaries, j jobs, dir string,
 	if err := writeFolder(folder, o.warmFiles, o.warmBytes); err != nil {
 		return err
 	}
-	moto, err := s3test.New()
+	st, err := startStores(ctx, "helios-warm")
 	if err != nil {
 		return err
 	}
-	defer moto.Close()
-	fake, err := startFakeGCS()
-	if err != nil {
-		return err
-	}
-	defer fake.stop()
-	s3, err := s3Bench(ctx, moto, "helios-warm")
-	if err != nil {
-		return err
-	}
-	gcs, err := gcsBench(ctx, fake, "helios-warm")
-	if err != nil {
-		return err
-	}
+	defer st.close()
 	what := fmt.Sprintf("%d files, %s", o.warmFiles, size(o.warmBytes))
-	for _, s := range []*storeBench{s3, gcs} {
+	for _, s := range []*storeBench{st.s3, st.gcs} {
 		if err := uploadFolder(ctx, s, folder, "warm"); err != nil {
 			return err
 		}
@@ -52,7 +38,7 @@ func measureWarm(ctx context.Context, r *report, b binaries, j jobs, dir string,
 			return err
 		}
 	}
-	return warmRSS(ctx, r, b, j, dir, gcs, fake, what)
+	return warmRSS(ctx, r, b, j, dir, st.gcs, st.fake, what)
 }
 
 // writeFolder writes n files of total bytes in all into dir.

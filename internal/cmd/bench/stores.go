@@ -43,13 +43,8 @@ type storeFiles struct {
 
 func writeStoreFiles(dir string, o options) (storeFiles, error) {
 	f := storeFiles{smallDir: filepath.Join(dir, "small"), bigFile: filepath.Join(dir, "big.bin"), output: filepath.Join(dir, "output.bin")}
-	if err := os.MkdirAll(f.smallDir, 0o755); err != nil {
+	if err := writeFolder(f.smallDir, 200, 200*256<<10); err != nil {
 		return f, err
-	}
-	for i := range 200 {
-		if err := writeSized(filepath.Join(f.smallDir, fmt.Sprintf("f%03d.bin", i)), 256<<10); err != nil {
-			return f, err
-		}
 	}
 	if err := writeSized(f.bigFile, o.assetBig); err != nil {
 		return f, err
@@ -77,30 +72,57 @@ func measureStores(ctx context.Context, r *report, b binaries, j jobs, dir strin
 	if err != nil {
 		return err
 	}
-	moto, err := s3test.New()
+	st, err := startStores(ctx, "helios-bench")
 	if err != nil {
 		return err
 	}
-	defer moto.Close()
-	fake, err := startFakeGCS()
-	if err != nil {
-		return err
-	}
-	defer fake.stop()
-	s3, err := s3Bench(ctx, moto, "helios-bench")
-	if err != nil {
-		return err
-	}
-	gcs, err := gcsBench(ctx, fake, "helios-bench")
-	if err != nil {
-		return err
-	}
-	for _, s := range []*storeBench{s3, gcs} {
+	defer st.close()
+	for _, s := range []*storeBench{st.s3, st.gcs} {
 		if err := measureStore(ctx, r, s, files, dir, o); err != nil {
 			return err
 		}
 	}
-	return transferRSS(ctx, r, b, j, dir, files.output, o, s3, gcs, moto, fake)
+	return transferRSS(ctx, r, b, j, dir, files.output, o, st.s3, st.gcs, st.moto, st.fake)
+}
+
+// stores are moto_server and fake-gcs-server, each with a bucket, and
+// the store benches over them.
+type stores struct {
+	moto    *s3test.Server
+	fake    *fakeGCS
+	s3, gcs *storeBench
+}
+
+// startStores starts both servers and makes bucket in each.
+func startStores(ctx context.Context, bucket string) (_ *stores, err error) {
+	st := &stores{}
+	defer func() {
+		if err != nil {
+			st.close()
+		}
+	}()
+	if st.moto, err = s3test.New(); err != nil {
+		return nil, err
+	}
+	if st.fake, err = startFakeGCS(); err != nil {
+		return nil, err
+	}
+	if st.s3, err = s3Bench(ctx, st.moto, bucket); err != nil {
+		return nil, err
+	}
+	if st.gcs, err = gcsBench(ctx, st.fake, bucket); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+func (st *stores) close() {
+	if st.fake != nil {
+		st.fake.stop()
+	}
+	if st.moto != nil {
+		st.moto.Close()
+	}
 }
 
 // measureStore uploads the asset folders, then times the worker's
