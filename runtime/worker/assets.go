@@ -64,6 +64,12 @@ func (w *Worker) copyFolder(ctx context.Context, location string, ws *workspace)
 		return nil, fmt.Errorf("fetching assets %s: the source for %q cannot list a folder", location, scheme(location))
 	}
 	f := &fetch{src: fsrc, folder: location, ws: ws, cache: w.assetCache(ctx)}
+	if f.cache != nil {
+		if f.work, err = os.Open(ws.work); err != nil {
+			return nil, fmt.Errorf("fetching assets: %w", err)
+		}
+		defer f.work.Close() // after the guess: confirm and undo wait for it
+	}
 	g := f.speculate(ctx)
 	objs, err := fsrc.List(ctx, location)
 	if err != nil {
@@ -151,6 +157,7 @@ type fetch struct {
 	folder string
 	ws     *workspace
 	cache  *assetCache // nil: download every file
+	work   *os.File    // ws.work, open, when there is a cache
 	stats  fetchStats
 }
 
@@ -215,7 +222,7 @@ func (f *fetch) one(ctx context.Context, a asset, hitsOnly bool) error {
 	dst := filepath.Join(f.ws.work, a.local)
 	loc := JoinLocation(f.folder, a.key)
 	if f.cache != nil && a.version != "" {
-		got, err := f.cache.place(ctx, f.src, loc, a, dst, f.ws, hitsOnly)
+		got, err := f.cache.place(ctx, f.src, loc, a, target{path: dst, work: f.work, rel: a.local}, f.ws, hitsOnly)
 		if err != nil {
 			return fmt.Errorf("downloading asset %s: %w", a.key, trimLocation(err, loc))
 		}
@@ -265,7 +272,7 @@ func downloadTo(ctx context.Context, src FolderSource, loc string, a asset, tmpD
 
 // speculativeLinks is how many files the guess places at a time: links
 // cost a few system calls each, which run in parallel.
-const speculativeLinks = 4
+const speculativeLinks = 2
 
 // guess is the speculative placement of a folder's previous listing.
 type guess struct {
@@ -285,7 +292,7 @@ func (f *fetch) speculate(ctx context.Context) *guess {
 	if files == nil {
 		return nil
 	}
-	g := &guess{files: files, f: &fetch{src: f.src, folder: f.folder, ws: f.ws, cache: f.cache}, done: make(chan struct{})}
+	g := &guess{files: files, f: &fetch{src: f.src, folder: f.folder, ws: f.ws, cache: f.cache, work: f.work}, done: make(chan struct{})}
 	go func() {
 		defer close(g.done)
 		g.err = g.f.all(ctx, files, speculativeLinks, true)

@@ -28,6 +28,7 @@ import (
 // always copied.
 type assetCache struct {
 	dir   string   // this process's folder in the cache folder
+	open  *os.File // dir, open: its files are linked and checked from it
 	lock  *os.File // held while the process lives: the folder is in use
 	limit int64
 	watch *watcher // nil: place by copying
@@ -91,11 +92,17 @@ func openCache(dir string, limit int64) (*assetCache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating asset cache in %s: %w", dir, err)
 	}
+	open, err := os.Open(own)
+	if err != nil {
+		lock.Close()
+		os.RemoveAll(own)
+		return nil, fmt.Errorf("opening asset cache: %w", err)
+	}
 	if limit < 0 {
 		limit = min(freeSpace(dir)/4, maxDefaultCache)
 	}
 	c := &assetCache{
-		dir: own, lock: lock, limit: limit,
+		dir: own, open: open, lock: lock, limit: limit,
 		entries: map[string]*cacheEntry{}, byWatch: map[int32]*cacheEntry{}, last: map[string][]asset{},
 	}
 	c.watch, _ = newWatcher() // without it, files are copied
@@ -117,6 +124,7 @@ func (c *assetCache) close() error {
 		c.watch = nil
 	}
 	err := os.RemoveAll(c.dir)
+	c.open.Close() // placements still linking from it keep it open until they are done
 	if c.lock != nil {
 		c.lock.Close()
 	}
@@ -125,6 +133,14 @@ func (c *assetCache) close() error {
 }
 
 func (c *assetCache) path(e *cacheEntry) string { return filepath.Join(c.dir, e.name) }
+
+// target is where a placed file goes: its path, and the same below the
+// chunk's working folder, open.
+type target struct {
+	path string
+	work *os.File
+	rel  string
+}
 
 // placeResult says where a placed file came from.
 type placeResult int
@@ -139,7 +155,7 @@ const (
 // from the cache or, when it is not there, downloaded into the cache
 // first; a chunk that asks for an object that another is downloading
 // waits for it. With hitsOnly, a file not in the cache is errMiss.
-func (c *assetCache) place(ctx context.Context, src FolderSource, loc string, a asset, dst string, ws *workspace, hitsOnly bool) (placeResult, error) {
+func (c *assetCache) place(ctx context.Context, src FolderSource, loc string, a asset, dst target, ws *workspace, hitsOnly bool) (placeResult, error) {
 	name := cacheKey(loc, a.version, a.size)
 	loaded := false
 	for {
@@ -192,7 +208,7 @@ func (c *assetCache) place(ctx context.Context, src FolderSource, loc string, a 
 // released on return: a hard link when no running chunk holds one and
 // the cache watches its files, else a copy that is checked once it is
 // made. false without an error means the entry was dropped meanwhile.
-func (c *assetCache) link(e *cacheEntry, dst string, ws *workspace) (bool, error) {
+func (c *assetCache) link(e *cacheEntry, dst target, ws *workspace) (bool, error) {
 	hard := c.watch != nil && e.linked == 0
 	if hard {
 		e.linked++
@@ -204,21 +220,24 @@ func (c *assetCache) link(e *cacheEntry, dst string, ws *workspace) (bool, error
 
 	var err error
 	if hard {
-		err = os.Link(c.path(e), dst)
+		err = linkAt(c.open, e.name, dst.work, dst.rel)
 	}
 	if !hard || err != nil {
-		_ = os.Remove(dst)
-		err = copyFile(c.path(e), dst)
+		_ = os.Remove(dst.path)
+		hard = false
+		err = copyFile(c.path(e), dst.path)
 	}
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e.users--
-	c.drainLocked()
-	if !hard && (e.dirty || !c.validLocked(e)) { // written to while being copied
-		_ = os.Remove(dst)
-		c.dropLocked(e)
-		return false, nil
+	if !hard { // a copy is checked: was the file written to while it was read?
+		c.drainLocked()
+		if e.dirty || !c.validLocked(e) {
+			_ = os.Remove(dst.path)
+			c.dropLocked(e)
+			return false, nil
+		}
 	}
 	return err == nil, err
 }
@@ -287,7 +306,7 @@ func (c *assetCache) validLocked(e *cacheEntry) bool {
 	if e.dirty {
 		return false
 	}
-	id, err := statID(c.path(e))
+	id, err := statAt(c.open, e.name)
 	return err == nil && id.same(e.info) && id.links <= 1+uint64(e.linked)
 }
 

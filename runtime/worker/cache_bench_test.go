@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"testing"
 )
 
@@ -31,7 +32,7 @@ func (s flatSource) Download(_ context.Context, _ string, dst io.WriterAt) (int6
 func BenchmarkWarmAssets(b *testing.B) {
 	cfg := DefaultConfig()
 	cfg.WorkspaceRoot = b.TempDir()
-	w := New(cfg, WithSource("s3", flatSource{300}))
+	w := New(cfg, WithSource("s3", flatSource{300}), WithLogger(slog.New(slog.DiscardHandler)))
 	ctx := context.Background()
 	for i := 0; b.Loop(); i++ {
 		ws, err := newWorkspace(cfg.WorkspaceRoot, "bench", int64(i))

@@ -5,6 +5,7 @@ package worker
 import (
 	"errors"
 	"os"
+	"path/filepath"
 )
 
 // Without inotify the asset cache copies every file it places, and keeps
@@ -41,4 +42,12 @@ func statID(path string) (fileID, error) {
 		return fileID{}, err
 	}
 	return fileID{links: 1, size: fi.Size(), mode: fi.Mode(), mtime: fi.ModTime().UnixNano()}, nil
+}
+
+func statAt(dir *os.File, name string) (fileID, error) {
+	return statID(filepath.Join(dir.Name(), name))
+}
+
+func linkAt(from *os.File, name string, to *os.File, rel string) error {
+	return os.Link(filepath.Join(from.Name(), name), filepath.Join(to.Name(), rel))
 }
