@@ -46,14 +46,16 @@ func (w *Worker) fetchAssets(ctx context.Context, location string, ws *workspace
 	w.log().InfoContext(ctx, "assets fetched", "assetsUrl", location,
 		"files", st.cachedFiles.Load()+st.storeFiles.Load(), "bytes", st.cachedBytes.Load()+st.storeBytes.Load(),
 		"cachedFiles", st.cachedFiles.Load(), "cachedBytes", st.cachedBytes.Load(),
-		"downloadedFiles", st.storeFiles.Load(), "downloadedBytes", st.storeBytes.Load(),
+		"downloadedFiles", st.storeFiles.Load(), "downloadedBytes", st.storeBytes.Load(), "spare", st.spare,
 		"durationMs", float64(time.Since(start).Microseconds())/1000)
 	return nil
 }
 
 // copyFolder lists the folder and places its files. While the listing is
 // on its way, the files of the folder's previous listing are placed from
-// the cache; when the listing holds exactly those, nothing is left to do.
+// the cache, or the spare made while the previous chunk ran is taken and
+// checked; when the listing holds exactly those, nothing is left to do.
+// Then it starts making the spare for the next chunk.
 func (w *Worker) copyFolder(ctx context.Context, location string, ws *workspace) (*fetchStats, error) {
 	src, err := w.source(location)
 	if err != nil {
@@ -64,13 +66,16 @@ func (w *Worker) copyFolder(ctx context.Context, location string, ws *workspace)
 		return nil, fmt.Errorf("fetching assets %s: the source for %q cannot list a folder", location, scheme(location))
 	}
 	f := &fetch{src: fsrc, folder: location, ws: ws, cache: w.assetCache(ctx)}
+	var sp *spare
 	if f.cache != nil {
+		sp = f.cache.take(location, ws) // first: it replaces ws.work
 		if f.work, err = os.Open(ws.work); err != nil {
+			f.cache.release(ws)
 			return nil, fmt.Errorf("fetching assets: %w", err)
 		}
 		defer f.work.Close() // after the guess: confirm and undo wait for it
 	}
-	g := f.speculate(ctx)
+	g := f.speculate(ctx, sp)
 	objs, err := fsrc.List(ctx, location)
 	if err != nil {
 		g.undo()
@@ -82,6 +87,7 @@ func (w *Worker) copyFolder(ctx context.Context, location string, ws *workspace)
 		return nil, fmt.Errorf("fetching assets %s: %w", location, err)
 	}
 	if g.confirm(files) {
+		f.cache.prepare(location, files, ws)
 		return &g.f.stats, nil
 	}
 	if err := f.all(ctx, files, w.cfg.AssetsConcurrency, false); err != nil {
@@ -89,6 +95,7 @@ func (w *Worker) copyFolder(ctx context.Context, location string, ws *workspace)
 	}
 	if f.cache != nil {
 		f.cache.remember(location, files)
+		f.cache.prepare(location, files, ws)
 	}
 	return &f.stats, nil
 }
@@ -139,6 +146,7 @@ func planAssets(objs []Object, limit int64) ([]asset, error) {
 type fetchStats struct {
 	cachedFiles, storeFiles atomic.Int64
 	cachedBytes, storeBytes atomic.Int64
+	spare                   bool // the folder was the spare made while the previous chunk ran
 }
 
 // add counts one file of size bytes, from the cache or from the store.
@@ -164,7 +172,7 @@ type fetch struct {
 // all places files with n at a time; the first error stops the others.
 // With hitsOnly, a file not in the cache is errMiss.
 func (f *fetch) all(ctx context.Context, files []asset, n int, hitsOnly bool) error {
-	if err := f.mkdirs(files); err != nil {
+	if err := mkdirs(f.ws.work, files); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -191,8 +199,9 @@ func (f *fetch) all(ctx context.Context, files []asset, n int, hitsOnly bool) er
 	return ctx.Err()
 }
 
-// mkdirs makes the folders that files go in, each once, parents first.
-func (f *fetch) mkdirs(files []asset) error {
+// mkdirs makes the folders below root that files go in, each once,
+// parents first.
+func mkdirs(root string, files []asset) error {
 	made := map[string]bool{".": true}
 	var mk func(dir, key string) error
 	mk = func(dir, key string) error {
@@ -203,7 +212,7 @@ func (f *fetch) mkdirs(files []asset) error {
 			return err
 		}
 		made[dir] = true
-		if err := os.Mkdir(filepath.Join(f.ws.work, dir), 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		if err := os.Mkdir(filepath.Join(root, dir), 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 			return fmt.Errorf("asset %s: %w", key, err)
 		}
 		return nil
@@ -268,66 +277,6 @@ func downloadTo(ctx context.Context, src FolderSource, loc string, a asset, tmpD
 		_ = os.Remove(f.Name())
 	}
 	return err
-}
-
-// speculativeLinks is how many files the guess places at a time: links
-// cost a few system calls each, which run in parallel.
-const speculativeLinks = 2
-
-// guess is the speculative placement of a folder's previous listing.
-type guess struct {
-	files []asset
-	f     *fetch
-	done  chan struct{}
-	err   error
-}
-
-// speculate starts placing, from the cache alone, the files of the
-// folder's previous listing; nil when there is none.
-func (f *fetch) speculate(ctx context.Context) *guess {
-	if f.cache == nil {
-		return nil
-	}
-	files := f.cache.lastListing(f.folder)
-	if files == nil {
-		return nil
-	}
-	g := &guess{files: files, f: &fetch{src: f.src, folder: f.folder, ws: f.ws, cache: f.cache, work: f.work}, done: make(chan struct{})}
-	go func() {
-		defer close(g.done)
-		g.err = g.f.all(ctx, files, speculativeLinks, true)
-	}()
-	return g
-}
-
-// confirm reports whether the guess placed exactly files; when it did
-// not, it undoes what it placed.
-func (g *guess) confirm(files []asset) bool {
-	if g == nil {
-		return false
-	}
-	<-g.done
-	if g.err == nil && slices.Equal(g.files, files) {
-		return true
-	}
-	g.undo()
-	return false
-}
-
-// undo empties the chunk's folder and lets go of the cached files that
-// the guess linked there.
-func (g *guess) undo() {
-	if g == nil {
-		return
-	}
-	<-g.done
-	ws := g.f.ws
-	if entries, err := os.ReadDir(ws.work); err == nil {
-		for _, e := range entries {
-			_ = os.RemoveAll(filepath.Join(ws.work, e.Name()))
-		}
-	}
-	g.f.cache.release(ws)
 }
 
 // sizedWriterAt refuses writes past the size the listing gave, so that an

@@ -39,6 +39,7 @@ type assetCache struct {
 	lru     list.List // of *cacheEntry, most recently used first
 	size    int64     // bytes of the entries, loading ones included
 	last    map[string][]asset
+	spare   *spare // the one the next chunk of its folder takes
 
 	// releases counts the chunks that let go of their links; drained is
 	// its value at the last drain of the watcher. A chunk's writes are
@@ -113,6 +114,15 @@ func openCache(dir string, limit int64) (*assetCache, error) {
 // is left empty; placements stop (they copy nothing from a missing
 // folder, and download instead).
 func (c *assetCache) close() error {
+	c.mu.Lock()
+	sp := c.spare
+	if sp != nil {
+		sp.gone, c.spare = true, nil
+	}
+	c.mu.Unlock()
+	if sp != nil {
+		<-sp.done // one being made stops at its next file
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.limit = 0
@@ -250,6 +260,9 @@ func (c *assetCache) reserveLocked(name string, size int64) *cacheEntry {
 	}
 	for c.size+size > c.limit {
 		victim := c.evictableLocked()
+		if victim == nil && c.dropSpareLocked() {
+			continue
+		}
 		if victim == nil {
 			return nil
 		}
@@ -348,6 +361,9 @@ func (c *assetCache) drainLocked() {
 // ended, whether it used the cache or not; what the chunk did to them is
 // judged when they are next placed.
 func (c *assetCache) release(ws *workspace) {
+	if ws.spare != nil {
+		<-ws.spare.done
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, e := range ws.held {

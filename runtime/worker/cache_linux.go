@@ -190,3 +190,12 @@ func removeAbandoned(dir string) {
 		f.Close()
 	}
 }
+
+// replaceDir renames the folder from to to, an empty folder, which it
+// replaces (os.Rename refuses to).
+func replaceDir(from, to string) error {
+	if err := ignoringEINTR(func() error { return unix.Rename(from, to) }); err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	return nil
+}

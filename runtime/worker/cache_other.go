@@ -51,3 +51,6 @@ func statAt(dir *os.File, name string) (fileID, error) {
 func linkAt(from *os.File, name string, to *os.File, rel string) error {
 	return os.Link(filepath.Join(from.Name(), name), filepath.Join(to.Name(), rel))
 }
+
+// replaceDir is not needed without hard links: the cache makes no spare.
+func replaceDir(from, to string) error { return errors.ErrUnsupported }

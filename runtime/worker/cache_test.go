@@ -89,7 +89,7 @@ func cached(t *testing.T, root string) []string {
 			t.Fatal(err)
 		}
 		for _, e := range entries {
-			if e.Name() != ".lock" {
+			if e.Type().IsRegular() && e.Name() != ".lock" { // not the spare folder
 				files = append(files, e.Name())
 			}
 		}
@@ -116,6 +116,9 @@ func TestCacheHit(t *testing.T) {
 	for i, want := range [][2]float64{{0, 3}, {3, 0}, {3, 0}} {
 		if recs[i]["cachedFiles"] != want[0] || recs[i]["downloadedFiles"] != want[1] {
 			t.Errorf("chunk %d: cachedFiles %v downloadedFiles %v, want %v", i, recs[i]["cachedFiles"], recs[i]["downloadedFiles"], want)
+		}
+		if got, want := recs[i]["spare"], i > 0; got != want {
+			t.Errorf("chunk %d: spare %v, want %v", i, got, want)
 		}
 	}
 	if got := cached(t, j.cfg.WorkspaceRoot); len(got) != len(assets) {
@@ -192,6 +195,42 @@ func TestCacheVandalised(t *testing.T) {
 			}
 			if got := j.m.downloaded(); len(got) != want {
 				t.Errorf("downloads %q, want %d", got, want)
+			}
+		})
+	}
+}
+
+// What a chunk does to the spare, the next chunk's folder that the cache
+// makes while the chunk runs, does not reach the next chunk either: it
+// gets its assets and nothing else.
+func TestCacheSpareVandalised(t *testing.T) {
+	tests := []struct{ name, vandal string }{
+		{"extra file", `touch "$S/extra"`},
+		{"extra file in a folder", `touch "$S/sub/extra"`},
+		{"extra folder", `mkdir "$S/more"`},
+		{"file replaced", `rm "$S/a.txt"; echo evil > "$S/a.txt"`},
+		{"file removed", `rm "$S/a.txt"`},
+		{"written through the spare", `echo evil >> "$S/a.txt"`},
+		{"chmod through the spare", `chmod 600 "$S/a.txt"`},
+		{"folder chmodded", `chmod 700 "$S/sub"`},
+		{"folder made a link", `mv "$S/sub" "$TMPDIR/sub"; ln -s "$TMPDIR/sub" "$S/sub"`},
+		{"hard link kept elsewhere", `ln "$S/a.txt" "$TMPDIR/../../keep-$$"`},
+	}
+	// The spare is made while the chunk runs: wait for its last file
+	// (files are linked largest first).
+	wait := `for i in $(seq 500); do S=$(echo ../../` + cacheDirName + `/p-*/s-*); [ -e "$S/sub/b.txt" ] && break; sleep 0.01; done; [ -e "$S/sub/b.txt" ] || exit 9; `
+	check := `sh -c 'ls -AR; cat a.txt sub/b.txt; stat -c " %a %s" a.txt sub'`
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := `sh -c '` + strings.ReplaceAll(wait+tt.vandal, `'`, `'\''`) + `'`
+			j := newWarmJob(t, testConfig(t), map[string]string{"a.txt": "original", "sub/b.txt": "b"}, cmd, check)
+			j.run(0)
+			want := ".:\na.txt\nsub\n\n./sub:\nb.txt\noriginalb 644 8\n 755 4096\n"
+			if got := j.run(1); got != want {
+				t.Errorf("after %s, the next chunk saw %q, want %q", tt.name, got, want)
+			}
+			if recs := j.fetched(); recs[1]["spare"] != false {
+				t.Errorf("the next chunk took the vandalised spare: %v", recs[1])
 			}
 		})
 	}

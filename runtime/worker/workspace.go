@@ -18,7 +18,8 @@ type workspace struct {
 	work string // base/work: the chunk's working directory
 	tmp  string // base/tmp: the chunk's temporary folder
 
-	held []*cacheEntry // cached files linked into work (guarded by the cache's lock)
+	held  []*cacheEntry // cached files linked into work (guarded by the cache's lock)
+	spare *spare        // the spare made while the chunk runs
 }
 
 // Names of the folders in a workspace. tmpName is kept short: Chromium
