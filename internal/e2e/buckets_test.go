@@ -101,6 +101,8 @@ func testBuckets(t *testing.T, w *bucketWorld) {
 			message: []string{"larger than the limit", worker.EnvAssetsMaxBytes}},
 		{name: "output missing", jobPath: "jobs/job-42.json", chunk: chunkNoOutput, status: 500, exit: &zero,
 			message: []string{"without writing its outputFile out_part_1.mp4"}},
+		{name: "outputFile a FIFO", jobPath: "jobs/job-42.json", chunk: chunkFIFO, status: 500, exit: &zero,
+			message: []string{"outputFile out_part_4.mp4 is not a regular file (a FIFO)"}},
 		{name: "outputFile ../escape.mp4", jobPath: "jobs/job-42.json", chunk: chunkClimbsOut, status: 500,
 			message: []string{`"../escape.mp4"`, "outside the workspace"}},
 		{name: "outputFile /etc/x", jobPath: "jobs/job-42.json", chunk: chunkAbsolute, status: 500,

@@ -30,6 +30,7 @@ const (
 	chunkNoOutput  = 1 // exits 0 without writing its outputFile
 	chunkClimbsOut = 2 // outputFile ../escape.mp4
 	chunkAbsolute  = 3 // outputFile /etc/helios-escape.mp4
+	chunkFIFO      = 4 // leaves a FIFO as its outputFile
 )
 
 // heliosStandIn renders like `helios render IN -o OUT --start-frame S
@@ -82,6 +83,7 @@ func (j *renderJob) spec(t testing.TB, assetsURL, outputURL string) []byte {
 			{"id": chunkNoOutput, "startFrame": 150, "frameCount": 150, "outputFile": "out_part_1.mp4", "command": "true"},
 			{"id": chunkClimbsOut, "startFrame": 300, "frameCount": 150, "outputFile": "../escape.mp4", "command": render("../escape.mp4", 300)},
 			{"id": chunkAbsolute, "startFrame": 450, "frameCount": 150, "outputFile": "/etc/helios-escape.mp4", "command": "true"},
+			{"id": chunkFIFO, "startFrame": 450, "frameCount": 150, "outputFile": "out_part_4.mp4", "command": "mkfifo out_part_4.mp4"},
 		},
 		"mergeCommand": "helios merge out.mp4 out_part_0.mp4 out_part_1.mp4 out_part_2.mp4 out_part_3.mp4",
 		"assetsUrl":    assetsURL,

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,6 +60,10 @@ func TestLambdaContract(t *testing.T) {
 	objChunks := writeSpec(t, specs, "objchunks.json", map[string]any{"id": "x", "chunks": map[string]any{}})
 	garbage := filepath.Join(specs, "garbage.json")
 	if err := os.WriteFile(garbage, []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(specs, "spec.fifo") // opening it would wait for a writer
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	jobJSON, err := os.ReadFile(job)
@@ -153,6 +158,7 @@ func TestLambdaContract(t *testing.T) {
 		// The Lambda binary links the S3 store, and no Google client.
 		{name: "no source for gs", req: req("gs://bucket/job.json", 0),
 			want: couldNotRun("", "gs://bucket/job.json", "no source")},
+		{name: "spec a FIFO", req: req(fifo, 0), want: couldNotRun("reading job spec " + fifo + ": " + fifo + " is not a regular file (a FIFO)")},
 		{name: "spec not JSON", req: req(garbage, 0), want: couldNotRun("", "decoding job spec")},
 		{name: "spec without chunks", req: req(noChunks, 0), want: couldNotRun(msgNoChunks)},
 		{name: "spec with chunks an object", req: req(objChunks, 0), want: couldNotRun(msgNoChunks)},

@@ -9,8 +9,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -146,6 +148,10 @@ func TestBadInput(t *testing.T) {
 	noChunks := e.rawSpec(t, `{"id":"j","metadata":{}}`)
 	chunksObject := e.rawSpec(t, `{"id":"j","chunks":{"0":{"command":"true"}}}`)
 	bad := e.spec(t, "", "helios-no-such-command-7f3a", `sh -c 'unterminated`)
+	fifo := filepath.Join(e.dir, "spec.fifo") // opening it would wait for a writer
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	rows := []struct {
 		name, body string
@@ -163,6 +169,9 @@ func TestBadInput(t *testing.T) {
 		{"body 2 MB", strings.Repeat(" ", 2<<20) + payload(job, 0), 413, "*"},
 		{"jobPath empty", payload("", 0), 400, msgMissing},
 		{"jobPath missing file", payload(e.dir+"/nope.json", 0), 500, "*"},
+		{"jobPath FIFO", payload(fifo, 0), 500, "reading job spec " + fifo + ": " + fifo + " is not a regular file (a FIFO)"},
+		{"jobPath file:// FIFO", payload("file://"+fifo, 0), 500, "reading job spec file://" + fifo + ": " + fifo + " is not a regular file (a FIFO)"},
+		{"jobPath folder", payload(e.dir, 0), 500, "reading job spec " + e.dir + ": " + e.dir + " is not a regular file (a folder)"},
 		{"jobPath http 404", payload(notFound.URL+"/job.json", 0), 500, "*"},
 		{"jobPath http silent", payload(silent.URL+"/job.json", 0), 500, "*"},
 		{"jobPath unknown scheme", payload("ftp://example.invalid/job.json", 0), 500, "*"},

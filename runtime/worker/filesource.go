@@ -42,7 +42,7 @@ func (s FileSource) List(ctx context.Context, location string) ([]Object, error)
 
 // Download implements [FolderSource].
 func (s FileSource) Download(ctx context.Context, location string, dst io.WriterAt) (int64, error) {
-	f, err := os.Open(s.path(location))
+	f, _, err := openRegular(os.OpenFile, s.path(location))
 	if err != nil {
 		return 0, notFound(err)
 	}

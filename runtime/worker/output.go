@@ -118,21 +118,16 @@ func (out *output) upload(ctx context.Context, dir string) (int64, error) {
 		return 0, fmt.Errorf("opening workspace: %w", err)
 	}
 	defer root.Close()
-	f, err := root.Open(filepath.FromSlash(out.name))
+	f, info, err := openRegular(root.OpenFile, filepath.FromSlash(out.name))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return 0, fmt.Errorf("%w: the command exited 0 without writing its outputFile %s", ErrOutputMissing, out.name)
+	case errors.Is(err, ErrNotRegular):
+		return 0, fmt.Errorf("outputFile %w", err)
 	case err != nil:
 		return 0, fmt.Errorf("opening outputFile %s: %w", out.name, err)
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return 0, fmt.Errorf("opening outputFile %s: %w", out.name, err)
-	}
-	if !info.Mode().IsRegular() {
-		return 0, fmt.Errorf("outputFile %s is not a regular file (%v)", out.name, info.Mode().Type())
-	}
 	if err := out.sink.Put(ctx, out.target, f, info.Size()); err != nil {
 		if ctx.Err() != nil {
 			return 0, fmt.Errorf("uploading %s to %s ran out of time: %w (%w)", out.name, out.target, stopReason(ctx), err)

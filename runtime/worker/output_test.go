@@ -123,7 +123,8 @@ func TestOutputFailures(t *testing.T) {
 		is                  error
 	}{
 		{"missing", "true", "without writing its outputFile chunk_0.mp4", nil, worker.ErrOutputMissing},
-		{"a directory", "mkdir chunk_0.mp4", "not a regular file", nil, nil},
+		{"a directory", "mkdir chunk_0.mp4", "outputFile chunk_0.mp4 is not a regular file (a folder)", nil, worker.ErrNotRegular},
+		{"a FIFO", "mkfifo chunk_0.mp4", "outputFile chunk_0.mp4 is not a regular file (a FIFO)", nil, worker.ErrNotRegular},
 		{"a link out of the workspace", "ln -s " + outside + " chunk_0.mp4", "chunk_0.mp4", nil, nil},
 		{"refused", `sh -c 'echo x > chunk_0.mp4'`, "uploading chunk_0.mp4 to s3://renders/out/chunk_0.mp4: access denied",
 			func(m *memStore) { m.putErr = worker.ErrAccessDenied }, worker.ErrAccessDenied},

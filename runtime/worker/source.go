@@ -60,7 +60,8 @@ func (FileSource) path(location string) string {
 
 // Open implements [Source].
 func (s FileSource) Open(_ context.Context, location string) (io.ReadCloser, error) {
-	return os.Open(s.path(location))
+	f, _, err := openRegular(os.OpenFile, s.path(location))
+	return f, err
 }
 
 // HTTPSource reads http:// and https:// URLs. A non-2xx answer is an error
