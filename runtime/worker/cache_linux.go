@@ -95,7 +95,7 @@ func fstatat(dirfd int, name string) (fileID, error) {
 	if err != nil {
 		return fileID{}, &os.PathError{Op: "lstat", Path: name, Err: err}
 	}
-	return fileID{dev: st.Dev, ino: st.Ino, links: st.Nlink, size: st.Size, mode: st.Mode, mtime: st.Mtim}, nil
+	return fileID{dev: uint64(st.Dev), ino: st.Ino, links: uint64(st.Nlink), size: st.Size, mode: st.Mode, mtime: st.Mtim}, nil
 }
 
 // linkAt makes rel, a path below the open folder to, a hard link to the
@@ -143,7 +143,7 @@ func freeSpace(dir string) int64 {
 	if err := syscall.Statfs(dir, &fs); err != nil {
 		return 0
 	}
-	return int64(fs.Bavail) * fs.Bsize
+	return int64(fs.Bavail) * int64(fs.Bsize) // Bsize is an int32 on 32-bit systems
 }
 
 // cacheLockName is the file in a process's cache folder that it holds
