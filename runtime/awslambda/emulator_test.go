@@ -58,6 +58,16 @@ func TestLambdaContract(t *testing.T) {
 	job := writeSpec(t, specs, "job.json", spec("job-e2e", contractCommands))
 	noChunks := writeSpec(t, specs, "nochunks.json", map[string]any{"id": "x"})
 	objChunks := writeSpec(t, specs, "objchunks.json", map[string]any{"id": "x", "chunks": map[string]any{}})
+	raw := func(name, doc string) string {
+		p := filepath.Join(specs, name)
+		if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	twice := raw("twice.json", `{"chunks":[{"id":0,"command":"true","command":"false"}]}`)
+	folded := raw("folded.json", `{"Chunks":[{"id":0,"command":"true"}]}`)
+	sameID := raw("sameid.json", `{"chunks":[{"id":0,"command":"true"},{"id":0,"command":"false"}]}`)
 	garbage := filepath.Join(specs, "garbage.json")
 	if err := os.WriteFile(garbage, []byte("{not json"), 0o644); err != nil {
 		t.Fatal(err)
@@ -100,6 +110,7 @@ func TestLambdaContract(t *testing.T) {
 	}
 	notObject := want{status: 400, keys: keysMessage, message: msgNotObject}
 	fields := want{status: 400, keys: keysMessage, message: msgFields}
+	badPayload := func(message string) want { return want{status: 400, keys: keysMessage, message: message} }
 	couldNotRun := func(message string, contains ...string) want {
 		return want{status: 500, keys: keysMessage, message: message, contains: contains}
 	}
@@ -142,12 +153,20 @@ func TestLambdaContract(t *testing.T) {
 		{name: "chunkIndex 1.5", payload: ev(job, `1.5`), want: fields},
 		{name: "chunkIndex -1", payload: ev(job, `-1`), want: fields},
 		{name: "chunkIndex null", payload: ev(job, `null`), want: fields},
-		{name: "chunkIndex 1e400", payload: ev(job, `1e400`), want: fields},
+		{name: "chunkIndex 1e400", payload: ev(job, `1e400`), want: badPayload("Invalid payload: chunkIndex is out of range")},
+		{name: "chunkIndex 2^63", payload: ev(job, `9223372036854775808`), want: badPayload("Invalid payload: chunkIndex is out of range")},
 		{name: "chunkIndex true", payload: ev(job, `true`), want: fields},
 		{name: `jobPath ""`, payload: ev("", `0`), want: fields},
 		{name: "jobPath 5", payload: []byte(`{"jobPath":5,"chunkIndex":0}`), want: fields},
 		{name: "jobPath null", payload: []byte(`{"jobPath":null,"chunkIndex":0}`), want: fields},
-		{name: "keys are case-sensitive", payload: []byte(`{"jobPath":` + quote(job) + `,"ChunkIndex":0}`), want: fields},
+		// readable two ways -> 400
+		{name: "keys are case-sensitive", payload: []byte(`{"jobPath":` + quote(job) + `,"ChunkIndex":0}`),
+			want: badPayload(`Invalid payload: ambiguous JSON: key "ChunkIndex" is not "chunkIndex" (keys are case-sensitive)`)},
+		{name: "jobPath twice", payload: []byte(`{"jobPath":` + quote(job) + `,"chunkIndex":0,"jobPath":"/x.json"}`),
+			want: badPayload(`Invalid payload: ambiguous JSON: key "jobPath" appears twice`)},
+		{name: "spec with a key twice", req: req(twice, 0), want: badPayload(`decoding job spec: ambiguous JSON: key "command" appears twice in chunks[0]`)},
+		{name: "spec with Chunks", req: req(folded, 0), want: badPayload(`decoding job spec: ambiguous JSON: key "Chunks" is not "chunks" (keys are case-sensitive)`)},
+		{name: "spec with two chunks of one id", req: req(sameID, 0), want: badPayload(`decoding job spec: ambiguous JSON: chunks[0] and chunks[1] both have id 0`)},
 		// the chunk could not run -> 500 with message
 		{name: "missing spec file", req: req(filepath.Join(specs, "nope.json"), 0),
 			want: couldNotRun("", "reading job spec "+filepath.Join(specs, "nope.json"), "no such file or directory")},

@@ -46,8 +46,11 @@ const MaxResponseBytes = 6_000_000
 
 // decodeError answers a payload that DecodeRequest refused.
 func decodeError(err error) Response {
-	if errors.Is(err, worker.ErrPayloadFields) {
+	switch {
+	case errors.Is(err, worker.ErrPayloadFields):
 		return messageResponse(400, msgFields)
+	case errors.Is(err, worker.ErrAmbiguousJSON), errors.Is(err, worker.ErrChunkIndexRange):
+		return messageResponse(400, "Invalid payload: "+err.Error())
 	}
 	return messageResponse(400, msgNotObject)
 }
@@ -77,8 +80,11 @@ func clip(msg string) string {
 // outside HELIOS_ALLOWED_JOB_PATHS is a 403.
 func resultResponse(r *worker.Result) Response {
 	if !r.Started {
-		if errors.Is(r.Err, worker.ErrJobPathNotAllowed) {
+		switch {
+		case errors.Is(r.Err, worker.ErrJobPathNotAllowed):
 			return messageResponse(403, r.Err.Error())
+		case errors.Is(r.Err, worker.ErrAmbiguousJSON):
+			return messageResponse(400, r.Err.Error())
 		}
 		return messageResponse(500, r.Err.Error())
 	}

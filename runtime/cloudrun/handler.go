@@ -51,8 +51,11 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		slog.WarnContext(ctx, "invalid payload", "error", err)
 		msg := msgMissing
-		if errors.Is(err, worker.ErrPayloadSyntax) {
+		switch {
+		case errors.Is(err, worker.ErrPayloadSyntax):
 			msg = msgJSON
+		case errors.Is(err, worker.ErrAmbiguousJSON), errors.Is(err, worker.ErrChunkIndexRange):
+			msg = "Invalid payload: " + err.Error()
 		}
 		writeMessage(rw, http.StatusBadRequest, msg)
 		return

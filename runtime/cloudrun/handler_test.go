@@ -146,6 +146,9 @@ func TestBadInput(t *testing.T) {
 	t.Cleanup(func() { close(release) })
 
 	noChunks := e.rawSpec(t, `{"id":"j","metadata":{}}`)
+	twice := e.rawSpec(t, `{"chunks":[{"id":0,"command":"true","command":"false"}]}`)
+	folded := e.rawSpec(t, `{"Chunks":[{"id":0,"command":"true"}]}`)
+	sameID := e.rawSpec(t, `{"chunks":[{"id":0,"command":"true"},{"id":0,"command":"false"}]}`)
 	chunksObject := e.rawSpec(t, `{"id":"j","chunks":{"0":{"command":"true"}}}`)
 	bad := e.spec(t, "", "helios-no-such-command-7f3a", `sh -c 'unterminated`)
 	fifo := filepath.Join(e.dir, "spec.fifo") // opening it would wait for a writer
@@ -162,8 +165,13 @@ func TestBadInput(t *testing.T) {
 		{"chunkIndex fraction", `{"jobPath":"` + job + `","chunkIndex":1.5}`, 400, msgMissing},
 		{"chunkIndex negative", payload(job, -1), 400, msgMissing},
 		{"chunkIndex null", payload(job, nil), 400, msgMissing},
-		{"chunkIndex 1e400", `{"jobPath":"` + job + `","chunkIndex":1e400}`, 400, msgMissing},
-		{"chunkIndex 2^63", `{"jobPath":"` + job + `","chunkIndex":9223372036854775808}`, 400, msgMissing},
+		{"chunkIndex 1e400", `{"jobPath":"` + job + `","chunkIndex":1e400}`, 400, "Invalid payload: chunkIndex is out of range"},
+		{"chunkIndex 2^63", `{"jobPath":"` + job + `","chunkIndex":9223372036854775808}`, 400, "Invalid payload: chunkIndex is out of range"},
+		{"jobPath twice", `{"jobPath":"` + job + `","chunkIndex":0,"jobPath":"/other.json"}`, 400, `Invalid payload: ambiguous JSON: key "jobPath" appears twice`},
+		{"JobPath", `{"JobPath":"` + job + `","chunkIndex":0}`, 400, `Invalid payload: ambiguous JSON: key "JobPath" is not "jobPath" (keys are case-sensitive)`},
+		{"spec with a key twice", payload(twice, 0), 400, `decoding job spec: ambiguous JSON: key "command" appears twice in chunks[0]`},
+		{"spec with Chunks", payload(folded, 0), 400, `decoding job spec: ambiguous JSON: key "Chunks" is not "chunks" (keys are case-sensitive)`},
+		{"spec with two chunks of one id", payload(sameID, 0), 400, `decoding job spec: ambiguous JSON: chunks[0] and chunks[1] both have id 0`},
 		{"body array", `[]`, 400, msgMissing},
 		{"body empty", "", 400, msgJSON},
 		{"body 2 MB", strings.Repeat(" ", 2<<20) + payload(job, 0), 413, "*"},

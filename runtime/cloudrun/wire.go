@@ -34,11 +34,15 @@ const (
 )
 
 // resultBody turns a chunk's Result into its status and body. A jobPath
-// outside HELIOS_ALLOWED_JOB_PATHS is a 403.
+// outside HELIOS_ALLOWED_JOB_PATHS is a 403, a spec that could be read
+// two ways a 400.
 func resultBody(r *worker.Result) (int, *Body) {
 	if !r.Started {
-		if errors.Is(r.Err, worker.ErrJobPathNotAllowed) {
+		switch {
+		case errors.Is(r.Err, worker.ErrJobPathNotAllowed):
 			return http.StatusForbidden, &Body{Message: r.Err.Error()}
+		case errors.Is(r.Err, worker.ErrAmbiguousJSON):
+			return http.StatusBadRequest, &Body{Message: r.Err.Error()}
 		}
 		return http.StatusInternalServerError, &Body{Message: r.Err.Error()}
 	}

@@ -23,12 +23,16 @@ var (
 	ErrPayloadNotObject = errors.New("payload is not a JSON object")
 	// ErrPayloadFields: jobPath or chunkIndex is missing or of the wrong type.
 	ErrPayloadFields = errors.New("missing jobPath or chunkIndex")
+	// ErrChunkIndexRange: chunkIndex is an integer too large to be a chunk's id.
+	ErrChunkIndexRange = errors.New("chunkIndex is out of range")
 )
 
 // DecodeRequest decodes an invocation payload. jobPath must be a non-empty
 // string and chunkIndex a JSON number holding a non-negative integer
-// (1, 1.0 and 1e0 are the same chunk; "1", 1.5, -1, null and 1e400 are
-// refused). Other fields are ignored.
+// (1, 1.0 and 1e0 are the same chunk; "1", 1.5, -1 and null are
+// [ErrPayloadFields]; 2^63 and 1e400 are [ErrChunkIndexRange]). A key
+// twice, or a key that differs from jobPath or chunkIndex only in case,
+// is [ErrAmbiguousJSON]. Other fields are ignored.
 func DecodeRequest(data []byte) (Request, error) {
 	data = bytes.Trim(data, " \t\r\n") // JSON's whitespace, and no other
 	if len(data) == 0 || !json.Valid(data) {
@@ -36,6 +40,9 @@ func DecodeRequest(data []byte) (Request, error) {
 	}
 	if data[0] != '{' {
 		return Request{}, ErrPayloadNotObject
+	}
+	if err := checkKeys(data, payloadShape); err != nil {
+		return Request{}, err
 	}
 	// A map, not a struct: encoding/json matches struct fields without
 	// regard to case, and the contract's keys are exact.
@@ -48,26 +55,35 @@ func DecodeRequest(data []byte) (Request, error) {
 		json.Unmarshal(jp, &req.JobPath) != nil || req.JobPath == "" {
 		return Request{}, ErrPayloadFields
 	}
-	n, ok := chunkIndex(raw["chunkIndex"])
-	if !ok {
-		return Request{}, ErrPayloadFields
+	n, err := chunkIndex(raw["chunkIndex"])
+	if err != nil {
+		return Request{}, err
 	}
 	req.ChunkIndex = n
 	return req, nil
 }
 
 // chunkIndex reads a JSON number that holds a non-negative integer.
-func chunkIndex(raw json.RawMessage) (int64, bool) {
+func chunkIndex(raw json.RawMessage) (int64, error) {
 	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
-		return 0, false // absent, string, null, bool, object or array
+		return 0, ErrPayloadFields // absent, string, null, bool, object or array
 	}
 	s := string(raw)
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return n, n >= 0
+	n, err := strconv.ParseInt(s, 10, 64)
+	switch {
+	case err == nil && n >= 0:
+		return n, nil
+	case err == nil, s[0] == '-':
+		return 0, ErrPayloadFields
+	case errors.Is(err, strconv.ErrRange):
+		return 0, ErrChunkIndexRange
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || f != math.Trunc(f) || f >= 1<<53 {
-		return 0, false
+	switch {
+	case errors.Is(err, strconv.ErrRange), err == nil && f >= 1<<53 && f == math.Trunc(f):
+		return 0, ErrChunkIndexRange
+	case err != nil, f != math.Trunc(f):
+		return 0, ErrPayloadFields
 	}
-	return int64(f), true
+	return int64(f), nil
 }

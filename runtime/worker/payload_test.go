@@ -38,12 +38,15 @@ var decodeCases = []decodeCase{
 	{name: "chunkIndex -1", in: `{"jobPath":"j","chunkIndex":-1}`, err: worker.ErrPayloadFields},
 	{name: "chunkIndex -0.5", in: `{"jobPath":"j","chunkIndex":-0.5}`, err: worker.ErrPayloadFields},
 	{name: "chunkIndex null", in: `{"jobPath":"j","chunkIndex":null}`, err: worker.ErrPayloadFields},
-	{name: "chunkIndex 1e400", in: `{"jobPath":"j","chunkIndex":1e400}`, err: worker.ErrPayloadFields},
+	{name: "chunkIndex 1e400", in: `{"jobPath":"j","chunkIndex":1e400}`, err: worker.ErrChunkIndexRange},
 	{name: "chunkIndex true", in: `{"jobPath":"j","chunkIndex":true}`, err: worker.ErrPayloadFields},
 	{name: "chunkIndex object", in: `{"jobPath":"j","chunkIndex":{}}`, err: worker.ErrPayloadFields},
 	{name: "chunkIndex array", in: `{"jobPath":"j","chunkIndex":[]}`, err: worker.ErrPayloadFields},
 	{name: "chunkIndex missing", in: `{"jobPath":"j"}`, err: worker.ErrPayloadFields},
-	{name: "chunkIndex past int64", in: `{"jobPath":"j","chunkIndex":1e19}`, err: worker.ErrPayloadFields},
+	{name: "chunkIndex past int64", in: `{"jobPath":"j","chunkIndex":1e19}`, err: worker.ErrChunkIndexRange},
+	{name: "chunkIndex 2^63", in: `{"jobPath":"j","chunkIndex":9223372036854775808}`, err: worker.ErrChunkIndexRange},
+	{name: "chunkIndex 2^53 as a float", in: `{"jobPath":"j","chunkIndex":9007199254740992.0}`, err: worker.ErrChunkIndexRange},
+	{name: "chunkIndex -2^63-1", in: `{"jobPath":"j","chunkIndex":-9223372036854775809}`, err: worker.ErrPayloadFields},
 
 	// jobPath missing or of the wrong type.
 	{name: "jobPath empty", in: `{"jobPath":"","chunkIndex":0}`, err: worker.ErrPayloadFields},
@@ -52,9 +55,15 @@ var decodeCases = []decodeCase{
 	{name: "jobPath null", in: `{"jobPath":null,"chunkIndex":0}`, err: worker.ErrPayloadFields},
 	{name: "jobPath array", in: `{"jobPath":["j"],"chunkIndex":0}`, err: worker.ErrPayloadFields},
 	{name: "empty object", in: `{}`, err: worker.ErrPayloadFields},
-	{name: "keys are case-sensitive", in: `{"JobPath":"j","ChunkIndex":0}`, err: worker.ErrPayloadFields},
-	{name: "other-case key does not shadow jobPath", in: `{"jobPath":"j","JOBPATH":5,"chunkIndex":0}`,
-		want: worker.Request{JobPath: "j"}},
+
+	// Readable two ways.
+	{name: "keys are case-sensitive", in: `{"JobPath":"j","ChunkIndex":0}`, err: worker.ErrAmbiguousJSON},
+	{name: "other-case key beside jobPath", in: `{"jobPath":"j","JOBPATH":5,"chunkIndex":0}`, err: worker.ErrAmbiguousJSON},
+	{name: "jobPath twice", in: `{"jobPath":"a","chunkIndex":0,"jobPath":"b"}`, err: worker.ErrAmbiguousJSON},
+	{name: "chunkIndex twice", in: `{"jobPath":"a","chunkIndex":0,"chunkIndex":1}`, err: worker.ErrAmbiguousJSON},
+	{name: "a key twice in an extra field", in: `{"jobPath":"a","chunkIndex":0,"x":{"k":1,"k":2}}`, err: worker.ErrAmbiguousJSON},
+	{name: "same key in sibling objects", in: `{"jobPath":"a","chunkIndex":0,"x":[{"k":1},{"k":2}]}`,
+		want: worker.Request{JobPath: "a"}},
 
 	// Not an object.
 	{name: "empty array", in: `[]`, err: worker.ErrPayloadNotObject},
@@ -97,10 +106,10 @@ func TestDecodeRequest(t *testing.T) {
 	}
 }
 
-// The three errors are distinct, so that the platforms can map each to its
+// The errors are distinct, so that the platforms can map each to its
 // own wire message.
 func TestDecodeRequestErrorsDistinct(t *testing.T) {
-	errs := []error{worker.ErrPayloadSyntax, worker.ErrPayloadNotObject, worker.ErrPayloadFields}
+	errs := []error{worker.ErrPayloadSyntax, worker.ErrPayloadNotObject, worker.ErrPayloadFields, worker.ErrChunkIndexRange, worker.ErrAmbiguousJSON}
 	for i, a := range errs {
 		for j, b := range errs {
 			if i != j && errors.Is(a, b) {
@@ -118,7 +127,8 @@ func FuzzDecodeRequest(f *testing.F) {
 		req, err := worker.DecodeRequest(in)
 		if err != nil {
 			if !errors.Is(err, worker.ErrPayloadSyntax) && !errors.Is(err, worker.ErrPayloadNotObject) &&
-				!errors.Is(err, worker.ErrPayloadFields) {
+				!errors.Is(err, worker.ErrPayloadFields) && !errors.Is(err, worker.ErrChunkIndexRange) &&
+				!errors.Is(err, worker.ErrAmbiguousJSON) {
 				t.Fatalf("DecodeRequest(%q): undocumented error %v", in, err)
 			}
 			return

@@ -15,20 +15,30 @@ import (
 // spec without id is named after its file name: "s3://b/job-42.json" is
 // job "job-42".
 func (w *Worker) LoadSpec(ctx context.Context, location string) (*JobSpec, error) {
-	ctx, cancel := context.WithTimeout(ctx, w.cfg.SpecTimeout)
+	late := fmt.Errorf("it took longer than %v (%s)", w.cfg.SpecTimeout, EnvSpecTimeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, w.cfg.SpecTimeout, late)
 	defer cancel()
 	src, err := w.source(location)
 	if err != nil {
 		return nil, err
 	}
+	failed := func(err error) error {
+		if context.Cause(ctx) == late {
+			if errors.Is(err, late) { // the body's read returns the cause itself
+				err = context.DeadlineExceeded
+			}
+			return fmt.Errorf("reading job spec %s: %w: %w", location, late, trimLocation(err, location))
+		}
+		return fmt.Errorf("reading job spec %s: %w", location, trimLocation(err, location))
+	}
 	rc, err := src.Open(ctx, location)
 	if err != nil {
-		return nil, fmt.Errorf("reading job spec %s: %w", location, trimLocation(err, location))
+		return nil, failed(err)
 	}
 	defer rc.Close()
 	data, err := readAll(rc, w.cfg.SpecMaxBytes)
 	if err != nil {
-		return nil, fmt.Errorf("reading job spec %s: %w", location, trimLocation(err, location))
+		return nil, failed(err)
 	}
 	spec, err := ParseSpec(data)
 	if err != nil {

@@ -88,6 +88,9 @@ func TestRunSpecHTTP(t *testing.T) {
 			if r.Started || !errors.Is(r.Err, context.DeadlineExceeded) {
 				t.Fatalf("Run = %+v, want a deadline error", r)
 			}
+			if want := "reading job spec " + srv.URL + path + ": it took longer than 300ms (HELIOS_SPEC_TIMEOUT): "; !strings.HasPrefix(r.Message(), want) {
+				t.Errorf("message %q, want it to start %q", r.Message(), want)
+			}
 			assertEmptyDir(t, cfg.WorkspaceRoot)
 		})
 	}

@@ -56,12 +56,19 @@ func (e chunkNotFoundError) Error() string {
 
 func (e chunkNotFoundError) Unwrap() error { return ErrChunkNotFound }
 
-// ParseSpec decodes and validates a job spec.
+// ParseSpec decodes and validates a job spec. Besides what
+// encoding/json refuses, it refuses what could be read two ways (see
+// [ErrAmbiguousJSON]): a key twice in an object, a key that differs from
+// a field only in case, two chunks with one id. Fields it does not know
+// are allowed: the Helios CLI writes more than the worker reads.
 func ParseSpec(data []byte) (*JobSpec, error) {
 	var probe struct {
 		Chunks json.RawMessage `json:"chunks"`
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, fmt.Errorf("decoding job spec: %w", quietJSON(err))
+	}
+	if err := checkKeys(data, specShape); err != nil {
 		return nil, fmt.Errorf("decoding job spec: %w", err)
 	}
 	if c := bytes.TrimSpace(probe.Chunks); len(c) == 0 || c[0] != '[' {
@@ -69,9 +76,25 @@ func ParseSpec(data []byte) (*JobSpec, error) {
 	}
 	var s JobSpec
 	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("decoding job spec: %w", err)
+		return nil, fmt.Errorf("decoding job spec: %w", quietJSON(err))
+	}
+	seen := make(map[int64]int, len(s.Chunks))
+	for i, c := range s.Chunks {
+		if j, ok := seen[c.ID]; ok {
+			return nil, fmt.Errorf("decoding job spec: %w: chunks[%d] and chunks[%d] both have id %d", ErrAmbiguousJSON, j, i, c.ID)
+		}
+		seen[c.ID] = i
 	}
 	return &s, nil
+}
+
+// quietJSON replaces a syntax error, whose text quotes the offending
+// byte, with one that gives its offset only.
+func quietJSON(err error) error {
+	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
+		return fmt.Errorf("not valid JSON (syntax error at byte %d)", se.Offset)
+	}
+	return err
 }
 
 // Chunk returns the chunk whose id (not array position) is id.

@@ -145,3 +145,51 @@ func TestChunkNotFound(t *testing.T) {
 		}
 	}
 }
+
+// A spec that could be read two ways is refused, naming the key or the
+// id; what encoding/json would let through is not.
+func TestParseSpecAmbiguous(t *testing.T) {
+	tests := []struct{ name, doc, msg string }{
+		{"chunks twice", `{"chunks":[],"chunks":[{"id":0,"command":"evil"}]}`,
+			`decoding job spec: ambiguous JSON: key "chunks" appears twice`},
+		{"command twice in a chunk", `{"chunks":[{"id":0,"command":"a"},{"id":1,"command":"b","command":"c"}]}`,
+			`decoding job spec: ambiguous JSON: key "command" appears twice in chunks[1]`},
+		{"fps twice in metadata", `{"metadata":{"fps":30,"fps":60},"chunks":[]}`,
+			`decoding job spec: ambiguous JSON: key "fps" appears twice in metadata`},
+		{"a key twice in an extra field", `{"x":{"y":[{"k":1,"k":2}]},"chunks":[]}`,
+			`decoding job spec: ambiguous JSON: key "k" appears twice in x.y[0]`},
+		{"Chunks", `{"Chunks":[{"id":0,"command":"true"}]}`,
+			`decoding job spec: ambiguous JSON: key "Chunks" is not "chunks" (keys are case-sensitive)`},
+		{"outputURL", `{"outputURL":"s3://b/o","chunks":[]}`,
+			`decoding job spec: ambiguous JSON: key "outputURL" is not "outputUrl" (keys are case-sensitive)`},
+		{"Command in a chunk", `{"chunks":[{"id":0,"Command":"true"}]}`,
+			`decoding job spec: ambiguous JSON: key "Command" in chunks[0] is not "command" (keys are case-sensitive)`},
+		{"two chunks with one id", `{"chunks":[{"id":0},{"id":1},{"id":0}]}`,
+			`decoding job spec: ambiguous JSON: chunks[0] and chunks[2] both have id 0`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := worker.ParseSpec([]byte(tt.doc))
+			if !errors.Is(err, worker.ErrAmbiguousJSON) || err.Error() != tt.msg {
+				t.Fatalf("ParseSpec(%s) = %+v, %v; want %q", tt.doc, s, err, tt.msg)
+			}
+		})
+	}
+	for _, doc := range []string{
+		`{"chunks":[{"id":0,"k":1},{"id":1,"k":1}]}`, // the same key in two objects
+		`{"chunks":[],"Extra":1,"extra":2}`,          // unknown keys differing in case
+		`{"chunks":[],"metadata":{"codec":"h264"}}`,  // unknown fields
+	} {
+		if _, err := worker.ParseSpec([]byte(doc)); err != nil {
+			t.Errorf("ParseSpec(%s): %v", doc, err)
+		}
+	}
+}
+
+// A syntax error names where it is, not the bytes it found.
+func TestParseSpecSyntaxErrorQuotesNothing(t *testing.T) {
+	_, err := worker.ParseSpec([]byte("Zecret"))
+	if err == nil || err.Error() != "decoding job spec: not valid JSON (syntax error at byte 1)" {
+		t.Fatalf("ParseSpec(Zecret): %v", err)
+	}
+}
