@@ -115,9 +115,12 @@ func planAssets(objs []Object, limit int64) ([]asset, error) {
 		}
 		local := filepath.FromSlash(o.Path)
 		if !filepath.IsLocal(local) || slices.Contains(strings.Split(o.Path, "/"), "..") {
-			return nil, fmt.Errorf("asset key %q: %w", o.Path, ErrOutsideWorkspace)
+			return nil, fmt.Errorf("asset key %s: %w", quoteKey([]byte(o.Path)), ErrOutsideWorkspace)
 		}
 		local = filepath.Clean(local)
+		if err := checkAssetName(local); err != nil {
+			return nil, fmt.Errorf("asset key %s: %w", quoteKey([]byte(o.Path)), err)
+		}
 		if other, ok := seen[local]; ok {
 			return nil, fmt.Errorf("asset keys %q and %q are the same file", other, o.Path)
 		}
@@ -140,6 +143,30 @@ func planAssets(objs []Object, limit int64) ([]asset, error) {
 	}
 	slices.SortStableFunc(files, func(a, b asset) int { return cmp.Compare(b.size, a.size) })
 	return files, nil
+}
+
+// maxAssetPath bounds an asset's path below the workspace: with the
+// workspace's own path (HELIOS_WORKSPACE_ROOT and about 40 bytes) it must
+// stay under Linux's PATH_MAX of 4096 bytes.
+const maxAssetPath = 3072
+
+// checkAssetName refuses, before anything is downloaded, a cleaned asset
+// path that no file can have.
+func checkAssetName(local string) error {
+	switch {
+	case local == ".":
+		return errors.New("names the folder itself, not a file in it")
+	case strings.ContainsRune(local, 0):
+		return errors.New("holds a NUL byte, which no file name can")
+	case len(local) > maxAssetPath:
+		return fmt.Errorf("is %d bytes long, over the %d bytes an asset's path may have", len(local), maxAssetPath)
+	}
+	for seg := range strings.SplitSeq(local, string(filepath.Separator)) {
+		if len(seg) > 255 {
+			return fmt.Errorf("has a name of %d bytes, over the 255 a file name may have", len(seg))
+		}
+	}
+	return nil
 }
 
 // fetchStats counts where a chunk's asset files came from.

@@ -55,6 +55,25 @@ func TestAssetsDownloaded(t *testing.T) {
 	assertEmptyDir(t, cfg.WorkspaceRoot)
 }
 
+// Names of up to 255 bytes, the file system's limit, are assets like any
+// other, with the cache on or off, and beside a name that is another's
+// plus a suffix (a download's temporary name never meets an asset's).
+func TestAssetsLongNames(t *testing.T) {
+	long := strings.Repeat("n", 255)
+	objs := map[string]string{long: "a", "d/" + long: "b", "a.bin": "c", "a.bin.helios-partial": "d", "a.bin.tmp": "e"}
+	for _, cacheBytes := range []int64{0, -1} {
+		t.Run(fmt.Sprint("cache ", cacheBytes), func(t *testing.T) {
+			m := assetJob(t, `sh -c 'cat `+long+` d/`+long+` a.bin a.bin.helios-partial a.bin.tmp'`, objs)
+			cfg := testConfig(t)
+			cfg.AssetsCacheBytes = cacheBytes
+			r := runAssetJob(t, cfg, m)
+			if !r.OK() || string(r.Stdout) != "abcde" {
+				t.Fatalf("Run = %+v (message %q, stderr %q), want the five assets", r, r.Message(), r.Stderr)
+			}
+		})
+	}
+}
+
 // Keys that would land outside the workspace, or that cannot all be
 // written, are refused before any download starts, naming the key.
 func TestAssetsRefused(t *testing.T) {
@@ -73,6 +92,12 @@ func TestAssetsRefused(t *testing.T) {
 		{"file and folder", []worker.Object{{Path: "a", Size: 1}, {Path: "a/b", Size: 1}}, `"a"`, nil},
 		{"negative size", []worker.Object{{Path: "a", Size: -1}}, `"a"`, nil},
 		{"over the cap", []worker.Object{{Path: "a", Size: 600}, {Path: "b", Size: 500}}, "1100 bytes", worker.ErrTooLarge},
+		{"dot", []worker.Object{{Path: "ok", Size: 1}, {Path: ".", Size: 1}}, `asset key ".": names the folder itself`, nil},
+		{"dot slash dot", []worker.Object{{Path: "./.", Size: 1}}, `asset key "./.": names the folder itself`, nil},
+		{"NUL", []worker.Object{{Path: "a\x00b", Size: 1}}, `asset key "a\x00b": holds a NUL byte`, nil},
+		{"name of 256 bytes", []worker.Object{{Path: "d/" + strings.Repeat("n", 256), Size: 1}}, "has a name of 256 bytes, over the 255", nil},
+		{"path of 3103 bytes", []worker.Object{{Path: strings.Repeat(strings.Repeat("p", 200)+"/", 15) + strings.Repeat("q", 88), Size: 1}},
+			"is 3103 bytes long, over the 3072", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
