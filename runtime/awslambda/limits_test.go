@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -149,3 +150,41 @@ func TestLambdaBigOutput(t *testing.T) {
 }
 
 func tail(s string) string { return s[max(0, len(s)-40):] }
+
+// TestLambdaLeavesNoProcess: under the emulator, the bootstrap answers a
+// chunk only once what the chunk started is gone, however it escaped; the
+// next invocation (which Lambda may run after thawing the environment)
+// finds nothing of it.
+func TestLambdaLeavesNoProcess(t *testing.T) {
+	t.Parallel()
+	bins := binaries(t)
+	root := t.TempDir()
+	ws := filepath.Join(root, "ws")
+	if err := os.Mkdir(ws, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	wait := func(arg string) string { // a bracket keeps grep from finding itself
+		re := arg[:len(arg)-1] + "[" + arg[len(arg)-1:] + "]"
+		return `for i in $(seq 1000); do grep -qsxz "` + re + `" /proc/[0-9]*/cmdline && break; sleep 0.01; done`
+	}
+	job := writeSpec(t, root, "job.json", spec("job-escape", map[int64]string{
+		0: `sh -c 'setsid -f env -i sleep 41.4159; ` + wait("41.4159") + `'`,
+		1: `sh -c '(setsid sh -c "sleep 42.4159 </dev/null >/dev/null 2>&1 &" &); ` + wait("42.4159") + `'`,
+	}))
+	emu := lambdatest.StartT(t, bins, lambdatest.Options{Env: []string{"HELIOS_WORKSPACE_ROOT=" + ws}})
+	for chunk, arg := range []string{"41.4159", "42.4159"} {
+		t.Cleanup(func() {
+			for _, pid := range lambdatest.ProcessesWithArgs("sleep", arg) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		inv := emu.Call(ctx, worker.Request{JobPath: job, ChunkIndex: int64(chunk)})
+		cancel()
+		check(t, inv, want{status: 200, keys: keysSuccess})
+		if left := lambdatest.ProcessesWithArgs("sleep", arg); len(left) > 0 {
+			t.Errorf("sleep %s still running once chunk %d was answered: pids %v", arg, chunk, left)
+		}
+	}
+	checkEmpty(t, ws)
+}

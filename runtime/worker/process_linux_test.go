@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
 // A process of the chunk below one that cleared its environment (so that
@@ -67,24 +70,120 @@ func TestRunStdinIsDevNull(t *testing.T) {
 	}
 }
 
-// A process that leaves the chunk unmarked (no HELIOS_WORKSPACE) and holds
-// its output pipe holds Run for the pipes' drain timeout (2s), no longer.
-func TestRunDrainTimeout(t *testing.T) {
+// Nothing a chunk starts outlives its answer, however it leaves the
+// chunk's process group, session or environment: when Run returns, it is
+// gone (and reaped), and Run did not wait for the pipes it held.
+func TestRunLeavesNoProcess(t *testing.T) {
 	if _, err := exec.LookPath("setsid"); err != nil {
 		t.Skip("no setsid:", err)
 	}
-	t.Cleanup(func() {
-		for _, pid := range procsWithCmdline(t, "sleep", "47") {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	})
-	cfg := testConfig(t)
-	start := time.Now()
-	r := runChunk(t, cfg, `sh -c 'setsid env -i HOME=/ sleep 47 & echo out; sleep 0.3'`)
-	if elapsed := time.Since(start); elapsed < time.Second || elapsed > 10*time.Second {
-		t.Errorf("Run took %v", elapsed)
+	tests := []struct {
+		name, command string
+		argv          []string
+	}{
+		{"setsid -f env -i", `sh -c 'setsid -f env -i sleep 47; ` + untilRunning("sleep 47") + `; echo out'`, []string{"sleep", "47"}},
+		{"setsid env -i, holding the output pipe", `sh -c 'setsid env -i HOME=/ sleep 48 & ` + untilRunning("sleep 48") + `; echo out'`, []string{"sleep", "48"}},
+		{"double fork, stdio closed", `sh -c '(setsid sh -c "sleep 49 </dev/null >/dev/null 2>&1 &" &); ` + untilRunning("sleep 49") + `; echo out'`, []string{"sleep", "49"}},
+		{"in the background of its group", `sh -c 'sleep 50 & ` + untilRunning("sleep 50") + `; echo out'`, []string{"sleep", "50"}},
+		{"300 in the background", `sh -c 'i=0; while [ $i -lt 300 ]; do sleep 46 & i=$((i+1)); done; echo out'`, []string{"sleep", "46"}},
 	}
-	if !r.OK() || string(r.Stdout) != "out\n" {
-		t.Errorf("Run = %+v, Stdout %q", r, r.Stdout)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Cleanup(func() {
+				for _, pid := range procsWithCmdline(t, tt.argv...) {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+			})
+			r := runChunk(t, testConfig(t), tt.command)
+			if !r.OK() || string(r.Stdout) != "out\n" {
+				t.Errorf("Run = %+v, Stdout %q", r, r.Stdout)
+			}
+			if pids := procsWithCmdline(t, tt.argv...); len(pids) != 0 {
+				t.Errorf("%q still running when Run returned: pids %v", tt.argv, pids)
+			}
+			if z := zombieChildren(t); len(z) != 0 {
+				t.Errorf("zombies left unreaped: %v", z)
+			}
+		})
+	}
+}
+
+// zombieChildren lists the test process's children that are zombies.
+func zombieChildren(t *testing.T) []int {
+	t.Helper()
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var pids []int
+	for _, path := range stats {
+		data, err := os.ReadFile(path)
+		i := bytes.LastIndexByte(data, ')')
+		if err != nil || i < 0 {
+			continue
+		}
+		f := strings.Fields(string(data[i+1:]))
+		if len(f) > 1 && f[0] == "Z" && f[1] == strconv.Itoa(os.Getpid()) {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(path)))
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// untilRunning is a shell loop, for inside sh -c '...', that waits (up
+// to 10 s) until a process runs `sleep N`: one grep per round, for a
+// process with the argument N (a bracket keeps grep from matching its own).
+func untilRunning(cmdline string) string {
+	n := strings.TrimPrefix(cmdline, "sleep ")
+	re := n[:len(n)-1] + "[" + n[len(n)-1:] + "]"
+	return `for i in $(seq 1000); do grep -qsxz "` + re + `" /proc/[0-9]*/cmdline && break; sleep 0.01; done`
+}
+
+// With two chunks at once, the first to end kills its own processes only:
+// the other's escaped process lives on until the other ends too, and then
+// both are gone.
+func TestRunConcurrentChunksKeepEachOthersProcesses(t *testing.T) {
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("no setsid:", err)
+	}
+	meet := t.TempDir()
+	for _, n := range []string{"51", "52"} {
+		t.Cleanup(func() {
+			for _, pid := range procsWithCmdline(t, "sleep", n) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		})
+	}
+	// Chunk 0 starts its escapee, then waits until chunk 1 has ended and
+	// says whether its escapee is still there.
+	long := `sh -c 'setsid -f env -i sleep 51; ` + untilRunning("sleep 51") + `; touch ` + meet + `/long-started; ` +
+		`while [ ! -e ` + meet + `/short-done ]; do sleep 0.01; done; ` +
+		`for p in /proc/[0-9]*; do [ "$(tr "\0" " " < $p/cmdline 2>/dev/null)" = "sleep 51 " ] && echo alive; done; true'`
+	short := `sh -c 'setsid -f env -i sleep 52; ` + untilRunning("sleep 52") + `'`
+	spec := worker.JobSpec{ID: "two", Chunks: []worker.Chunk{{ID: 0, Command: long}, {ID: 1, Command: short}}}
+	path := writeSpec(t, spec)
+	w := newWorker(testConfig(t))
+	done := make(chan *worker.Result)
+	go func() { done <- w.Run(t.Context(), worker.Request{JobPath: path, ChunkIndex: 0}) }()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(meet, "long-started")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("chunk 0 did not start")
+		}
+	}
+	if r := w.Run(t.Context(), worker.Request{JobPath: path, ChunkIndex: 1}); !r.OK() {
+		t.Fatalf("chunk 1: %+v", r)
+	}
+	if err := os.WriteFile(filepath.Join(meet, "short-done"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if !r.OK() || string(r.Stdout) != "alive\n" {
+		t.Errorf("chunk 0 = %+v, Stdout %q; want its escaped process alive after chunk 1 ended", r, r.Stdout)
+	}
+	for _, n := range []string{"51", "52"} {
+		if pids := procsWithCmdline(t, "sleep", n); len(pids) != 0 {
+			t.Errorf("sleep %s still running once both chunks ended: pids %v", n, pids)
+		}
 	}
 }

@@ -34,6 +34,7 @@ var procs struct {
 	once      sync.Once
 	subreaper bool // the worker is a subreaper and can list its children
 	pgid      int  // the worker's own process group
+	sid       int  // the worker's session, which no chunk's process is in
 
 	// starting is held for reading from a leader's fork to its
 	// registration, and for writing while zombies are reaped, so that a
@@ -52,6 +53,9 @@ const prSetChildSubreaper = 36
 func becomeSubreaper() {
 	procs.leaders = make(map[int]int)
 	procs.pgid = syscall.Getpgrp()
+	if st, ok := statOf(syscall.Getpid()); ok {
+		procs.sid = st.sid
+	}
 	if _, ok := childrenOf(syscall.Getpid()); !ok {
 		return
 	}
@@ -100,6 +104,7 @@ func isLeader(pid int) bool {
 // cleanUp finds and kills what the chunk that ran in dir left outside its
 // process group, once its leader has been waited for and the group killed.
 func cleanUp(l leader, dir string) {
+	defer settle(l.pid) // its group, and everything outside the worker's session when no chunk runs
 	marker := []byte(envWorkspace + "=" + dir + "\x00")
 	if !strays(marker, l.tid) {
 		return
@@ -268,8 +273,8 @@ func threadChildren(pid, tid int, buf []byte) ([]int, bool) {
 
 // procStat is what strays needs from /proc/PID/stat.
 type procStat struct {
-	state      byte
-	ppid, pgid int
+	state           byte
+	ppid, pgid, sid int
 }
 
 // statOf reads /proc/PID/stat; ok is false when the process is gone (or
@@ -283,12 +288,13 @@ func statOf(pid int) (procStat, bool) {
 		return procStat{}, false
 	}
 	f := bytes.Fields(data[i+1:])
-	if len(f) < 3 || len(f[0]) != 1 {
+	if len(f) < 4 || len(f[0]) != 1 {
 		return procStat{}, false
 	}
 	ppid, _ := strconv.Atoi(string(f[1]))
 	pgid, _ := strconv.Atoi(string(f[2]))
-	return procStat{state: f[0][0], ppid: ppid, pgid: pgid}, true
+	sid, _ := strconv.Atoi(string(f[3]))
+	return procStat{state: f[0][0], ppid: ppid, pgid: pgid, sid: sid}, true
 }
 
 // readProc reads a whole /proc file with plain system calls into buf's

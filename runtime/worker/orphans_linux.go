@@ -1,0 +1,77 @@
+package worker
+
+import (
+	"os"
+	"syscall"
+	"time"
+)
+
+// A chunk's leader starts a session of its own (setsid), so that every
+// process the chunk starts is outside the worker's session for good: a
+// process can leave a session only for a new one of its own, never join
+// another. Once no chunk is running, what is left below the worker
+// outside its session can only be a chunk's, however it escaped its
+// process group, its session or its environment (setsid -f env -i ...),
+// and settle kills it. Children that a program embedding the worker
+// starts stay in the worker's session, unless it starts them with setsid
+// too; those are not touched.
+//
+// While other chunks run (Cloud Run concurrency above 1), only the
+// ending chunk's own process group, and the processes that still carry
+// its workspace in their environment, are killed: an escaped process of
+// another running chunk is not told apart from a stray of this one.
+
+// settleTimeout bounds how long a chunk's answer waits for its killed
+// processes to be gone.
+const settleTimeout = 3 * time.Second
+
+// settle kills and reaps, within settleTimeout, what the chunk whose
+// process group was pgid left below the worker: the members of that
+// group, and, when no chunk runs any more, every process outside the
+// worker's session. It returns once none is left, zombies included.
+func settle(pgid int) {
+	if !procs.subreaper {
+		return
+	}
+	procs.starting.Lock() // no leader is forked meanwhile
+	defer procs.starting.Unlock()
+	procs.mu.Lock()
+	all := len(procs.leaders) == 0
+	procs.mu.Unlock()
+	self := os.Getpid()
+	for deadline := time.Now().Add(settleTimeout); ; time.Sleep(2 * time.Millisecond) {
+		kids, _ := childrenOf(self)
+		left := 0
+		for _, pid := range kids {
+			st, ok := statOf(pid)
+			if !ok || !(st.pgid == pgid || all && st.sid != procs.sid) || isLeader(pid) {
+				continue
+			}
+			if st.state == 'Z' {
+				var ws syscall.WaitStatus
+				_, _ = syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
+				continue
+			}
+			left++
+			killTree(pid)
+		}
+		if left == 0 || time.Now().After(deadline) {
+			return
+		}
+	}
+}
+
+// killTree kills pid and, as far as maxStrays goes, its descendants: the
+// ones it would leave would be re-parented to the worker and killed in
+// the next round, one generation at a time.
+func killTree(pid int) {
+	queue := []int{pid}
+	for n := 0; len(queue) > 0 && n < maxStrays; n++ {
+		p := queue[0]
+		queue = queue[1:]
+		_ = syscall.Kill(p, syscall.SIGSTOP) // no more forks while its children are listed
+		below, _ := childrenOf(p)
+		queue = append(queue, below...)
+		_ = syscall.Kill(p, syscall.SIGKILL)
+	}
+}
