@@ -25,6 +25,7 @@ type Worker struct {
 	logMu   *sync.Mutex // serialises passthrough lines across chunks
 	cfgErr  error       // Config.Validate's complaint: every Run fails with it
 	cache   *lazyCache  // shared by the copies that With makes
+	stale   *sync.Once  // removes dead workers' workspaces, before the first chunk
 }
 
 // lazyCache opens the asset cache when the first assets are fetched, so
@@ -81,6 +82,7 @@ func New(cfg Config, opts ...Option) *Worker {
 		stderr: os.Stderr,
 		logMu:  new(sync.Mutex),
 		cache:  new(lazyCache),
+		stale:  new(sync.Once),
 	}
 	for _, o := range opts {
 		o(w)
@@ -195,6 +197,11 @@ func (w *Worker) RunChunk(ctx context.Context, spec *JobSpec, chunk *Chunk) *Res
 	if err != nil {
 		return &Result{Err: err}
 	}
+	w.stale.Do(func() {
+		if removed := removeStale(w.cfg.WorkspaceRoot); len(removed) > 0 {
+			w.log().WarnContext(ctx, "removed workspaces left by a worker that was killed", "root", w.cfg.WorkspaceRoot, "workspaces", removed)
+		}
+	})
 	ws, err := newWorkspace(w.cfg.WorkspaceRoot, spec.ID, chunk.ID)
 	if err != nil {
 		return &Result{Err: err}

@@ -20,6 +20,7 @@ type workspace struct {
 
 	held  []*cacheEntry // cached files linked into work (guarded by the cache's lock)
 	spare *spare        // the spare made while the chunk runs
+	lock  *os.File      // base, locked while the chunk lives (nil without flock)
 }
 
 // Names of the folders in a workspace. tmpName is kept short: Chromium
@@ -42,14 +43,28 @@ func newWorkspace(root, jobID string, chunkID int64) (*workspace, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("creating workspace root %s: %w", root, err)
 	}
-	base, err := os.MkdirTemp(root, fmt.Sprintf("%s%s-%d-", workspacePrefix, safeName(jobID), chunkID))
+	// Made under a dotted name, locked, then renamed: a workspace under
+	// its own name is always locked while its chunk lives (see removeStale).
+	making, err := os.MkdirTemp(root, fmt.Sprintf(".%s%s-%d-", workspacePrefix, safeName(jobID), chunkID))
 	if err != nil {
 		return nil, fmt.Errorf("creating workspace: %w", err)
 	}
-	ws := &workspace{base: base, work: filepath.Join(base, workName), tmp: filepath.Join(base, tmpName)}
+	lock, err := lockDir(making)
+	base := filepath.Join(root, filepath.Base(making)[1:])
+	if err == nil {
+		err = os.Rename(making, base)
+	}
+	if err != nil {
+		if lock != nil {
+			lock.Close()
+		}
+		_ = os.RemoveAll(making)
+		return nil, fmt.Errorf("creating workspace: %w", err)
+	}
+	ws := &workspace{base: base, work: filepath.Join(base, workName), tmp: filepath.Join(base, tmpName), lock: lock}
 	for _, d := range []string{ws.work, ws.tmp} {
 		if err := os.Mkdir(d, 0o700); err != nil {
-			_ = os.RemoveAll(base)
+			_ = ws.remove()
 			return nil, fmt.Errorf("creating workspace: %w", err)
 		}
 	}
@@ -80,6 +95,9 @@ func safeName(s string) string {
 // directories without write permission; those are made writable and the
 // removal is tried again.
 func (ws *workspace) remove() error {
+	if ws.lock != nil {
+		defer ws.lock.Close() // once it is gone
+	}
 	if err := os.RemoveAll(ws.base); err == nil {
 		return nil
 	}
