@@ -187,3 +187,24 @@ func TestRunConcurrentChunksKeepEachOthersProcesses(t *testing.T) {
 		}
 	}
 }
+
+// Under memory pressure the chunk is the OOM killer's choice, not the
+// worker: it and what it starts have oom_score_adj 1000, and the worker
+// keeps its own.
+func TestChunkIsTheOOMVictim(t *testing.T) {
+	own := func() string {
+		data, err := os.ReadFile("/proc/self/oom_score_adj")
+		if err != nil {
+			t.Skip("no /proc/self/oom_score_adj:", err)
+		}
+		return string(data)
+	}
+	before := own()
+	r := runChunk(t, testConfig(t), `sh -c 'cat /proc/self/oom_score_adj; sh -c "cat /proc/self/oom_score_adj" & wait'`)
+	if !r.OK() || string(r.Stdout) != "1000\n1000\n" {
+		t.Errorf("Run = %+v, Stdout %q; want the chunk and its child at 1000", r, r.Stdout)
+	}
+	if after := own(); after != before {
+		t.Errorf("the worker's oom_score_adj went from %q to %q", before, after)
+	}
+}

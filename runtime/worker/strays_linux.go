@@ -76,7 +76,7 @@ func startLeader(cmd *exec.Cmd) (leader, error) {
 	defer runtime.UnlockOSThread()
 	procs.starting.RLock()
 	defer procs.starting.RUnlock()
-	if err := cmd.Start(); err != nil {
+	if err := startVictim(cmd); err != nil {
 		return leader{}, err
 	}
 	l := leader{pid: cmd.Process.Pid, tid: syscall.Gettid()}
