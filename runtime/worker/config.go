@@ -28,6 +28,7 @@ const (
 	EnvAssetsCacheDir    = "HELIOS_ASSETS_CACHE_DIR"   // folder of the warm instance's asset cache
 	EnvAssetsCacheBytes  = "HELIOS_ASSETS_CACHE_BYTES" // bound of the asset cache, 0 for none
 	EnvAllowedJobPaths   = "HELIOS_ALLOWED_JOB_PATHS"  // comma-separated location prefixes a jobPath must be below
+	EnvOutputMaxBytes    = "HELIOS_OUTPUT_MAX_BYTES"   // largest outputFile uploaded, 0 for no bound
 )
 
 // Config holds the worker's settings. The zero value is not useful; start
@@ -52,6 +53,9 @@ type Config struct {
 	// uploaded to after the command exits 0, when the job spec has no
 	// outputUrl; "" uploads nothing.
 	OutputURL string
+	// OutputMaxBytes bounds the size of the outputFile that is uploaded;
+	// 0 (the default) leaves it unbounded.
+	OutputMaxBytes int64
 	// AssetsMaxBytes bounds the total size of a job's asset folder.
 	AssetsMaxBytes int64
 	// AssetsConcurrency is how many asset files are downloaded at once.
@@ -143,6 +147,7 @@ func ConfigFromEnv() Config {
 		envValue(EnvAssetsConcurrency, &c.AssetsConcurrency, strconv.Atoi, "a number of transfers"),
 		envValue(EnvAssetsTimeout, &c.AssetsTimeout, time.ParseDuration, durationWanted),
 		envValue(EnvAssetsCacheBytes, &c.AssetsCacheBytes, parseInt64, bytesWanted),
+		envValue(EnvOutputMaxBytes, &c.OutputMaxBytes, parseInt64, bytesWanted),
 	)
 	c.errs = errors.Join(errs...)
 	return c
@@ -169,6 +174,7 @@ func (c Config) Validate() error {
 	check(c.AssetsMaxBytes <= 0, EnvAssetsMaxBytes, c.AssetsMaxBytes, "a positive number of bytes")
 	check(c.AssetsConcurrency <= 0 || c.AssetsConcurrency > 256, EnvAssetsConcurrency, c.AssetsConcurrency, "1 to 256 transfers")
 	check(c.AssetsTimeout <= 0, EnvAssetsTimeout, c.AssetsTimeout, "a positive duration")
+	check(c.OutputMaxBytes < 0, EnvOutputMaxBytes, c.OutputMaxBytes, "0 (no bound) or a positive number of bytes")
 	check(c.AssetsCacheBytes < -1, EnvAssetsCacheBytes, c.AssetsCacheBytes, "0 (off) or a positive number of bytes")
 	if err := checkOutputURL(c.OutputURL); err != nil {
 		errs = append(errs, fmt.Errorf("%s=%q: %w", EnvOutputURL, c.OutputURL, err))

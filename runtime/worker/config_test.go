@@ -14,7 +14,7 @@ var allEnv = []string{
 	worker.EnvSpecMaxBytes, worker.EnvSpecTimeout, worker.EnvBodyLimit, worker.EnvBodyTimeout,
 	worker.EnvShutdownGrace, worker.EnvPassthrough, worker.EnvOutputURL, worker.EnvAssetsMaxBytes,
 	worker.EnvAssetsConcurrency, worker.EnvAssetsTimeout, worker.EnvAssetsCacheDir, worker.EnvAssetsCacheBytes,
-	worker.EnvAllowedJobPaths,
+	worker.EnvAllowedJobPaths, worker.EnvOutputMaxBytes,
 }
 
 // clearEnv unsets every HELIOS_* variable the config reads (empty counts
@@ -30,7 +30,10 @@ func TestEnvNames(t *testing.T) {
 		"HELIOS_TIMEOUT_MARGIN", "HELIOS_SPEC_MAX_BYTES", "HELIOS_SPEC_TIMEOUT", "HELIOS_BODY_LIMIT",
 		"HELIOS_BODY_TIMEOUT", "HELIOS_SHUTDOWN_GRACE", "HELIOS_PASSTHROUGH", "HELIOS_OUTPUT_URL",
 		"HELIOS_ASSETS_MAX_BYTES", "HELIOS_ASSETS_CONCURRENCY", "HELIOS_ASSETS_TIMEOUT",
-		"HELIOS_ASSETS_CACHE_DIR", "HELIOS_ASSETS_CACHE_BYTES", "HELIOS_ALLOWED_JOB_PATHS"}
+		"HELIOS_ASSETS_CACHE_DIR", "HELIOS_ASSETS_CACHE_BYTES", "HELIOS_ALLOWED_JOB_PATHS", "HELIOS_OUTPUT_MAX_BYTES"}
+	if len(allEnv) != len(want) {
+		t.Fatalf("%d variables, want %d", len(allEnv), len(want))
+	}
 	for i, name := range allEnv {
 		if name != want[i] {
 			t.Errorf("variable %d is %s, want %s", i, name, want[i])

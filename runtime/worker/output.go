@@ -24,6 +24,7 @@ type output struct {
 	name   string // outputFile, relative to the workspace
 	target string // the object's location: the folder, "/", the outputFile
 	sink   Sink
+	max    int64 // Config.OutputMaxBytes: 0 for no bound
 }
 
 // outputFor returns the chunk's upload, or nil when no output location is
@@ -53,7 +54,7 @@ func (w *Worker) outputFor(spec *JobSpec, chunk *Chunk) (*output, error) {
 		return nil, fmt.Errorf("output location %s: the store for %q cannot write", folder, scheme(folder))
 	}
 	rel := path.Clean(filepath.ToSlash(local))
-	return &output{name: name, target: JoinLocation(folder, rel), sink: sink}, nil
+	return &output{name: name, target: JoinLocation(folder, rel), sink: sink, max: w.cfg.OutputMaxBytes}, nil
 }
 
 // OutputExists reports where the chunk's output goes and whether an
@@ -105,7 +106,7 @@ func (w *Worker) deliver(ctx context.Context, res *Result, out *output, dir stri
 	log := w.log().With("outputFile", out.name, "outputUrl", out.target)
 	if err != nil {
 		res.Err = err
-		log.ErrorContext(ctx, "output not uploaded", "error", err)
+		log.ErrorContext(ctx, "output not uploaded", "error", err, "outputBytes", n)
 		return
 	}
 	res.OutputURL, res.OutputBytes = out.target, n
@@ -128,11 +129,15 @@ func (out *output) upload(ctx context.Context, dir string) (int64, error) {
 		return 0, fmt.Errorf("opening outputFile %s: %w", out.name, err)
 	}
 	defer f.Close()
-	if err := out.sink.Put(ctx, out.target, f, info.Size()); err != nil {
+	size := info.Size()
+	if out.max > 0 && size > out.max {
+		return size, fmt.Errorf("outputFile %s is %d bytes, %w of %d bytes (%s)", out.name, size, ErrTooLarge, out.max, EnvOutputMaxBytes)
+	}
+	if err := out.sink.Put(ctx, out.target, f, size); err != nil {
 		if ctx.Err() != nil {
-			return 0, fmt.Errorf("uploading %s to %s ran out of time: %w (%w)", out.name, out.target, stopReason(ctx), err)
+			return size, fmt.Errorf("uploading %s to %s ran out of time: %w (%w)", out.name, out.target, stopReason(ctx), err)
 		}
-		return 0, fmt.Errorf("uploading %s to %s: %w", out.name, out.target, trimLocation(err, out.target))
+		return size, fmt.Errorf("uploading %s to %s: %w", out.name, out.target, trimLocation(err, out.target))
 	}
 	return info.Size(), nil
 }

@@ -125,6 +125,8 @@ func TestOutputFailures(t *testing.T) {
 		{"missing", "true", "without writing its outputFile chunk_0.mp4", nil, worker.ErrOutputMissing},
 		{"a directory", "mkdir chunk_0.mp4", "outputFile chunk_0.mp4 is not a regular file (a folder)", nil, worker.ErrNotRegular},
 		{"a FIFO", "mkfifo chunk_0.mp4", "outputFile chunk_0.mp4 is not a regular file (a FIFO)", nil, worker.ErrNotRegular},
+		{"over HELIOS_OUTPUT_MAX_BYTES", `sh -c 'head -c 1001 /dev/zero > chunk_0.mp4'`,
+			"outputFile chunk_0.mp4 is 1001 bytes, larger than the limit of 1000 bytes (HELIOS_OUTPUT_MAX_BYTES)", nil, worker.ErrTooLarge},
 		{"a link out of the workspace", "ln -s " + outside + " chunk_0.mp4", "chunk_0.mp4", nil, nil},
 		{"refused", `sh -c 'echo x > chunk_0.mp4'`, "uploading chunk_0.mp4 to s3://renders/out/chunk_0.mp4: access denied",
 			func(m *memStore) { m.putErr = worker.ErrAccessDenied }, worker.ErrAccessDenied},
@@ -137,6 +139,7 @@ func TestOutputFailures(t *testing.T) {
 			}
 			cfg := testConfig(t)
 			cfg.OutputURL = "s3://renders/out"
+			cfg.OutputMaxBytes = 1000
 			r := newWorker(cfg, worker.WithSource("s3", m)).Run(t.Context(), worker.Request{JobPath: outputJob(t, tc.command, "chunk_0.mp4", "")})
 			if r.OK() || !r.Started || r.ExitCode != 0 || r.OutputURL != "" || !strings.Contains(r.Message(), tc.want) {
 				t.Fatalf("Run = %+v (message %q), want a failure with exit code 0 saying %q", r, r.Message(), tc.want)
