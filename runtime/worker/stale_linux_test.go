@@ -19,10 +19,10 @@ func TestStaleWorkspacesRemoved(t *testing.T) {
 	old := time.Now().Add(-2 * time.Minute)
 	for _, d := range []string{
 		"helios-job-42-0-1234567/work/sub", "helios-job-42-0-1234567/tmp", // dead: removed
-		".helios-job-42-1-7654321",   // being made for two minutes: dead, removed
-		".helios-job-42-2-5555555",   // being made now: kept
-		"helios-live-3-9999999/work", // locked by a live chunk: kept
-		"helios-cache/p-1",           // the asset cache: kept
+		".helios-job-42-1-7654321",                // being made for two minutes: dead, removed
+		".helios-job-42-2-5555555",                // being made now: kept
+		"helios-live-3-9999999/work",              // locked by a live chunk: kept
+		"helios-cache/p-1",                        // the asset cache: kept
 		"helios-notes", "helios-a-b", "other-1-2", // other names: kept
 	} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
