@@ -33,10 +33,36 @@ var forking sync.Mutex
 func startVictim(cmd *exec.Cmd) error {
 	forking.Lock()
 	defer forking.Unlock()
-	own, err := os.ReadFile(oomPath)
-	if err != nil || os.WriteFile(oomPath, []byte(chunkOOMScore), 0) != nil {
+	own := ownOOMScore()
+	if own == nil || writeOOMScore(chunkOOMScore) != nil {
 		return cmd.Start()
 	}
-	defer func() { _ = os.WriteFile(oomPath, []byte(strings.TrimSpace(string(own))), 0) }()
+	defer func() { _ = writeOOMScore(string(own)) }()
 	return cmd.Start()
+}
+
+// ownOOMScore is the worker's oom_score_adj when it first starts a chunk
+// (nil when it cannot be read); nothing else in the worker changes it.
+var ownOOMScore = sync.OnceValue(func() []byte {
+	data, err := os.ReadFile(oomPath)
+	if err != nil {
+		return nil
+	}
+	return []byte(strings.TrimSpace(string(data)))
+})
+
+// oomFile is the worker's oom_score_adj, open for writing: two writes a
+// chunk, no open.
+var oomFile = sync.OnceValue(func() *os.File {
+	f, _ := os.OpenFile(oomPath, os.O_WRONLY, 0)
+	return f
+})
+
+func writeOOMScore(v string) error {
+	f := oomFile()
+	if f == nil {
+		return os.ErrNotExist
+	}
+	_, err := f.WriteAt([]byte(v), 0)
+	return err
 }

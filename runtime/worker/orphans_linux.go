@@ -29,7 +29,7 @@ const settleTimeout = 3 * time.Second
 // process group was pgid left below the worker: the members of that
 // group, and, when no chunk runs any more, every process outside the
 // worker's session. It returns once none is left, zombies included.
-func settle(pgid int) {
+func settle(pgid, tid int) {
 	if !procs.subreaper {
 		return
 	}
@@ -40,7 +40,7 @@ func settle(pgid int) {
 	procs.mu.Unlock()
 	self := os.Getpid()
 	for deadline := time.Now().Add(settleTimeout); ; time.Sleep(2 * time.Millisecond) {
-		kids, _ := childrenOf(self)
+		kids := settleCandidates(self, tid)
 		left := 0
 		for _, pid := range kids {
 			st, ok := statOf(pid)
@@ -59,6 +59,23 @@ func settle(pgid int) {
 			return
 		}
 	}
+}
+
+// settleCandidates lists the children of the worker's main thread, which
+// adopts the orphans, and of the thread tid that forked the chunk's leader
+// (the parent of what the chunk started with CLONE_PARENT); all the
+// worker's children when a thread is gone.
+func settleCandidates(self, tid int) []int {
+	kids, ok := threadChildren(self, self, nil)
+	if ok && tid != 0 && tid != self {
+		var more []int
+		more, ok = threadChildren(self, tid, nil)
+		kids = append(kids, more...)
+	}
+	if !ok {
+		kids, _ = childrenOf(self)
+	}
+	return kids
 }
 
 // killTree kills pid and, as far as maxStrays goes, its descendants: the

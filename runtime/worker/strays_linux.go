@@ -104,7 +104,7 @@ func isLeader(pid int) bool {
 // cleanUp finds and kills what the chunk that ran in dir left outside its
 // process group, once its leader has been waited for and the group killed.
 func cleanUp(l leader, dir string) {
-	defer settle(l.pid) // its group, and everything outside the worker's session when no chunk runs
+	defer settle(l.pid, l.tid) // its group, and everything outside the worker's session when no chunk runs
 	marker := []byte(envWorkspace + "=" + dir + "\x00")
 	if !strays(marker, l.tid) {
 		return
