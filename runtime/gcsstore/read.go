@@ -32,7 +32,8 @@ func (s *Store) Open(ctx context.Context, location string) (io.ReadCloser, error
 // List implements [worker.FolderSource]: the objects whose names start
 // with the folder's key and a slash, all pages of them, with paths
 // relative to the folder as stored. Placeholders (names ending in "/")
-// are left out. An object's Version is its generation and CRC32C. A
+// are left out. An object's Version is its generation and CRC32C; one
+// stored gzip-encoded is Encoded. A
 // folder with no objects is an empty list; a missing bucket wraps
 // [worker.ErrNotFound].
 func (s *Store) List(ctx context.Context, location string) ([]worker.Object, error) {
@@ -44,7 +45,7 @@ func (s *Store) List(ctx context.Context, location string) ([]worker.Object, err
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/" // "assets" holds assets/x, not assets2/x
 	}
-	call := svc.Objects.List(r.bucket).Prefix(prefix).Fields("nextPageToken", "items(name,size,generation,crc32c)")
+	call := svc.Objects.List(r.bucket).Prefix(prefix).Fields("nextPageToken", "items(name,size,generation,crc32c,contentEncoding)")
 	if s.pageSize > 0 {
 		call.MaxResults(s.pageSize)
 	}
@@ -55,7 +56,7 @@ func (s *Store) List(ctx context.Context, location string) ([]worker.Object, err
 			if !ok || rel == "" || strings.HasSuffix(rel, "/") {
 				continue
 			}
-			objs = append(objs, worker.Object{Path: rel, Size: int64(o.Size), Version: version(o)})
+			objs = append(objs, worker.Object{Path: rel, Size: int64(o.Size), Version: version(o), Encoded: encoded(o)})
 		}
 		return nil
 	})
@@ -184,6 +185,13 @@ func (b *checkedBody) Read(p []byte) (int, error) {
 }
 
 func (b *checkedBody) Close() error { return b.rc.Close() }
+
+// encoded reports whether the object is stored compressed, which GCS
+// serves decoded (decompressive transcoding): its Size is not the length
+// of what comes.
+func encoded(o *storage.Object) bool {
+	return o.ContentEncoding != "" && o.ContentEncoding != "identity"
+}
 
 // version names an object's content for the worker's asset cache: its
 // generation, which changes with every write, and its CRC32C. An object

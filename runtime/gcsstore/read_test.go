@@ -233,4 +233,15 @@ func TestDownloadGzipEncoded(t *testing.T) {
 	if err != nil || string(got) != strings.Repeat("helios ", 1000) {
 		t.Errorf("got %d bytes, %v", len(got), err)
 	}
+	// The listing says so: its size is the stored one, not what comes.
+	srv.PutObject("b", "plain.js", []byte("x"))
+	objs, err := gcsstore.New().List(testContext(t), "gs://b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if want := o.Path == "app.js"; o.Encoded != want || (want && o.Size != int64(z.Len())) {
+			t.Errorf("listed %+v, want Encoded %v and the stored size %d", o, want, z.Len())
+		}
+	}
 }

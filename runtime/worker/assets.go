@@ -24,8 +24,9 @@ var ErrOutsideWorkspace = errors.New("outside the workspace")
 type asset struct {
 	key     string
 	local   string
-	size    int64
+	size    int64 // as stored
 	version string
+	encoded bool // arrives decoded: more than size bytes may come
 }
 
 // fetchAssets places the folder at location into the workspace: from the
@@ -86,6 +87,11 @@ func (w *Worker) copyFolder(ctx context.Context, location string, ws *workspace)
 		g.undo()
 		return nil, fmt.Errorf("fetching assets %s: %w", location, err)
 	}
+	left := w.cfg.AssetsMaxBytes
+	for _, a := range files {
+		left -= a.size
+	}
+	ws.decodeLeft.Store(left)
 	if g.confirm(files) {
 		f.cache.prepare(location, files, ws)
 		return &g.f.stats, nil
@@ -129,7 +135,7 @@ func planAssets(objs []Object, limit int64) ([]asset, error) {
 		}
 		seen[local] = o.Path
 		total += o.Size
-		files = append(files, asset{key: o.Path, local: local, size: o.Size, version: o.Version})
+		files = append(files, asset{key: o.Path, local: local, size: o.Size, version: o.Version, encoded: o.Encoded})
 	}
 	if total > limit {
 		return nil, fmt.Errorf("%d files of %d bytes in all: %w of %d bytes (%s)", len(files), total, ErrTooLarge, limit, EnvAssetsMaxBytes)
@@ -270,7 +276,7 @@ func (f *fetch) one(ctx context.Context, a asset, hitsOnly bool) error {
 	if hitsOnly {
 		return errMiss
 	}
-	if err := downloadTo(ctx, f.src, loc, a, f.ws.base, dst); err != nil {
+	if err := downloadTo(ctx, f.src, loc, a, f.ws, f.ws.base, dst); err != nil {
 		return fmt.Errorf("downloading asset %s: %w", a.key, trimLocation(err, loc))
 	}
 	f.stats.add(false, a.size)
@@ -281,7 +287,7 @@ func (f *fetch) one(ctx context.Context, a asset, hitsOnly bool) error {
 // renames it to dst once all its listed bytes have come: a transfer cut
 // off halfway leaves no file that looks complete, and the temporary
 // name, outside the chunk's folder, cannot meet an asset's.
-func downloadTo(ctx context.Context, src FolderSource, loc string, a asset, tmpDir, dst string) error {
+func downloadTo(ctx context.Context, src FolderSource, loc string, a asset, ws *workspace, tmpDir, dst string) error {
 	f, err := os.CreateTemp(tmpDir, "dl-")
 	if err != nil {
 		return err
@@ -289,12 +295,13 @@ func downloadTo(ctx context.Context, src FolderSource, loc string, a asset, tmpD
 	err = f.Chmod(0o644) // what the asset is in the store: a file the chunk may read and write
 	var n int64
 	if err == nil {
-		n, err = src.Download(ctx, loc, &sizedWriterAt{w: f, size: a.size})
+		n, err = src.Download(ctx, loc, &sizedWriterAt{w: f, size: a.size, encoded: a.encoded, left: &ws.decodeLeft})
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil && n != a.size {
+	if err == nil && n != a.size && !a.encoded { // a decoded object's length is known only once it came
+
 		err = fmt.Errorf("transfer cut off after %d of %d bytes", n, a.size)
 	}
 	if err == nil {
@@ -308,14 +315,44 @@ func downloadTo(ctx context.Context, src FolderSource, loc string, a asset, tmpD
 
 // sizedWriterAt refuses writes past the size the listing gave, so that an
 // object that grew since cannot fill the disk beyond the checked total.
+// An encoded object may decode to more: what it writes past its stored
+// size is taken from left, what HELIOS_ASSETS_MAX_BYTES leaves over the
+// listed total, so that a gzip bomb is cut off.
 type sizedWriterAt struct {
-	w    io.WriterAt
-	size int64
+	w       io.WriterAt
+	size    int64
+	encoded bool
+	left    *atomic.Int64
+
+	mu   sync.Mutex
+	high int64 // the end of what an encoded object wrote so far
 }
 
 func (s *sizedWriterAt) WriteAt(p []byte, off int64) (int, error) {
-	if off+int64(len(p)) > s.size {
-		return 0, fmt.Errorf("%w: more than the %d bytes listed", ErrTooLarge, s.size)
+	end := off + int64(len(p))
+	if end > s.size {
+		if !s.encoded {
+			return 0, fmt.Errorf("%w: more than the %d bytes listed", ErrTooLarge, s.size)
+		}
+		if err := s.grow(end); err != nil {
+			return 0, err
+		}
 	}
 	return s.w.WriteAt(p, off)
+}
+
+// grow takes what an encoded object's write to end adds past its stored
+// size from the chunk's allowance.
+func (s *sizedWriterAt) grow(end int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	from := max(s.high, s.size)
+	if end <= from {
+		return nil
+	}
+	if s.left.Add(from-end) < 0 {
+		return fmt.Errorf("%w: decoded to more than %d bytes, past what %s leaves for the folder", ErrTooLarge, end, EnvAssetsMaxBytes)
+	}
+	s.high = end
+	return nil
 }

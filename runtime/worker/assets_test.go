@@ -74,6 +74,49 @@ func TestAssetsLongNames(t *testing.T) {
 	}
 }
 
+// An object stored encoded (GCS gzip) arrives decoded, longer than its
+// listed size: the chunk gets all of it, with the cache on and off; and
+// what it decodes to counts against HELIOS_ASSETS_MAX_BYTES, so that a
+// gzip bomb is cut off with a message that says so.
+func TestAssetsEncoded(t *testing.T) {
+	decoded := strings.Repeat("helios ", 1000) // 7000 bytes, listed as 120
+	tests := []struct {
+		name       string
+		max, cache int64
+		want       string // the chunk's output, or the error's text
+	}{
+		{"cache off", 1 << 20, 0, "7000"},
+		{"cache on", 1 << 20, -1, "7000"},
+		{"bomb", 5000, 0, "decoded to more than"},
+		{"bomb, cache on", 5000, -1, "decoded to more than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := assetJob(t, `sh -c 'wc -c < app.js'`, map[string]string{"app.js": decoded, "logo.png": "png"})
+			m.listing = map[string][]worker.Object{"s3://renders/assets": {
+				{Path: "app.js", Size: 120, Version: "v1", Encoded: true},
+				{Path: "logo.png", Size: 3, Version: "v1"},
+			}}
+			cfg := testConfig(t)
+			cfg.AssetsMaxBytes, cfg.AssetsCacheBytes = tt.max, tt.cache
+			for range 2 { // the second chunk from the cache, when it is on
+				r := runAssetJob(t, cfg, m)
+				if tt.want == "7000" {
+					if !r.OK() || strings.TrimSpace(string(r.Stdout)) != "7000" {
+						t.Fatalf("Run = %+v (message %q), want the 7000 decoded bytes", r, r.Message())
+					}
+					continue
+				}
+				if r.Started || !errors.Is(r.Err, worker.ErrTooLarge) || !strings.Contains(r.Message(), tt.want) ||
+					!strings.Contains(r.Message(), worker.EnvAssetsMaxBytes) {
+					t.Fatalf("Run = %+v (message %q), want the bomb cut off", r, r.Message())
+				}
+			}
+			assertEmptyDir(t, cfg.WorkspaceRoot)
+		})
+	}
+}
+
 // Keys that would land outside the workspace, or that cannot all be
 // written, are refused before any download starts, naming the key.
 func TestAssetsRefused(t *testing.T) {

@@ -288,7 +288,7 @@ func (c *assetCache) evictableLocked() *cacheEntry {
 // file of the cache's folder, renamed to the entry's name once every
 // listed byte has come. A download that fails leaves nothing.
 func (c *assetCache) load(ctx context.Context, src FolderSource, loc string, a asset, e *cacheEntry, ws *workspace) error {
-	err := downloadTo(ctx, src, loc, a, c.dir, c.path(e))
+	err := downloadTo(ctx, src, loc, a, ws, c.dir, c.path(e))
 	var id fileID
 	if err == nil {
 		id, err = statID(c.path(e))
@@ -308,6 +308,8 @@ func (c *assetCache) load(ctx context.Context, src FolderSource, loc string, a a
 		return err
 	}
 	e.info = id
+	c.size += id.size - e.size // a decoded object is larger than listed
+	e.size = id.size
 	return nil
 }
 

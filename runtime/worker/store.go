@@ -15,8 +15,13 @@ type Object struct {
 	// before it writes anything, a Path that would land outside the
 	// workspace ("../x", "/etc/x").
 	Path string
-	// Size is the object's length in bytes.
+	// Size is the object's length in bytes as stored.
 	Size int64
+	// Encoded says that the object is stored compressed and arrives
+	// decoded (a Cloud Storage object with Content-Encoding gzip, which
+	// GCS serves as gcloud storage cp saves it): its bytes may be more
+	// than Size. They still count against HELIOS_ASSETS_MAX_BYTES.
+	Encoded bool
 	// Version identifies the object's content as the listing reports it
 	// (S3: the ETag; Cloud Storage: the generation and CRC32C), so that a
 	// warm worker can keep the file for the next chunks and download it

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 )
 
 // A workspace is one invocation's folder below the workspace root. The
@@ -21,6 +22,10 @@ type workspace struct {
 	held  []*cacheEntry // cached files linked into work (guarded by the cache's lock)
 	spare *spare        // the spare made while the chunk runs
 	lock  *os.File      // base, locked while the chunk lives (nil without flock)
+
+	// decodeLeft is what encoded assets may decode to past their listed
+	// sizes: HELIOS_ASSETS_MAX_BYTES less the listed total.
+	decodeLeft atomic.Int64
 }
 
 // Names of the folders in a workspace. tmpName is kept short: Chromium
