@@ -21,14 +21,15 @@ const (
 	EnvShutdownGrace = "HELIOS_SHUTDOWN_GRACE" // time running chunks get to finish on SIGTERM (Cloud Run)
 	EnvPassthrough   = "HELIOS_PASSTHROUGH"    // copy chunk output live to the worker's own stdout/stderr
 
-	EnvOutputURL         = "HELIOS_OUTPUT_URL"         // folder that chunk outputs are uploaded to, when the spec names none
-	EnvAssetsMaxBytes    = "HELIOS_ASSETS_MAX_BYTES"   // largest total of one chunk's asset folder
-	EnvAssetsConcurrency = "HELIOS_ASSETS_CONCURRENCY" // asset files downloaded at once
-	EnvAssetsTimeout     = "HELIOS_ASSETS_TIMEOUT"     // time limit for downloading the asset folder
-	EnvAssetsCacheDir    = "HELIOS_ASSETS_CACHE_DIR"   // folder of the warm instance's asset cache
-	EnvAssetsCacheBytes  = "HELIOS_ASSETS_CACHE_BYTES" // bound of the asset cache, 0 for none
-	EnvAllowedJobPaths   = "HELIOS_ALLOWED_JOB_PATHS"  // comma-separated location prefixes a jobPath must be below
-	EnvOutputMaxBytes    = "HELIOS_OUTPUT_MAX_BYTES"   // largest outputFile uploaded, 0 for no bound
+	EnvOutputURL          = "HELIOS_OUTPUT_URL"           // folder that chunk outputs are uploaded to, when the spec names none
+	EnvAssetsMaxBytes     = "HELIOS_ASSETS_MAX_BYTES"     // largest total of one chunk's asset folder
+	EnvAssetsConcurrency  = "HELIOS_ASSETS_CONCURRENCY"   // asset files downloaded at once
+	EnvAssetsTimeout      = "HELIOS_ASSETS_TIMEOUT"       // time limit for downloading the asset folder
+	EnvAssetsCacheDir     = "HELIOS_ASSETS_CACHE_DIR"     // folder of the warm instance's asset cache
+	EnvAssetsCacheBytes   = "HELIOS_ASSETS_CACHE_BYTES"   // bound of the asset cache, 0 for none
+	EnvAllowedJobPaths    = "HELIOS_ALLOWED_JOB_PATHS"    // comma-separated location prefixes a jobPath must be below
+	EnvOutputMaxBytes     = "HELIOS_OUTPUT_MAX_BYTES"     // largest outputFile uploaded, 0 for no bound
+	EnvUploadStallTimeout = "HELIOS_UPLOAD_STALL_TIMEOUT" // time an output upload may make no progress
 )
 
 // Config holds the worker's settings. The zero value is not useful; start
@@ -56,6 +57,9 @@ type Config struct {
 	// OutputMaxBytes bounds the size of the outputFile that is uploaded;
 	// 0 (the default) leaves it unbounded.
 	OutputMaxBytes int64
+	// UploadStallTimeout cuts an output upload that made no progress for
+	// that long; the whole upload stays within the invocation's deadline.
+	UploadStallTimeout time.Duration
 	// AssetsMaxBytes bounds the total size of a job's asset folder.
 	AssetsMaxBytes int64
 	// AssetsConcurrency is how many asset files are downloaded at once.
@@ -108,6 +112,8 @@ func DefaultConfig() Config {
 		AssetsConcurrency: 8,
 		AssetsTimeout:     10 * time.Minute,
 		AssetsCacheBytes:  -1,
+
+		UploadStallTimeout: time.Minute,
 	}
 }
 
@@ -148,6 +154,7 @@ func ConfigFromEnv() Config {
 		envValue(EnvAssetsTimeout, &c.AssetsTimeout, time.ParseDuration, durationWanted),
 		envValue(EnvAssetsCacheBytes, &c.AssetsCacheBytes, parseInt64, bytesWanted),
 		envValue(EnvOutputMaxBytes, &c.OutputMaxBytes, parseInt64, bytesWanted),
+		envValue(EnvUploadStallTimeout, &c.UploadStallTimeout, time.ParseDuration, durationWanted),
 	)
 	c.errs = errors.Join(errs...)
 	return c
@@ -174,6 +181,7 @@ func (c Config) Validate() error {
 	check(c.AssetsMaxBytes <= 0, EnvAssetsMaxBytes, c.AssetsMaxBytes, "a positive number of bytes")
 	check(c.AssetsConcurrency <= 0 || c.AssetsConcurrency > 256, EnvAssetsConcurrency, c.AssetsConcurrency, "1 to 256 transfers")
 	check(c.AssetsTimeout <= 0, EnvAssetsTimeout, c.AssetsTimeout, "a positive duration")
+	check(c.UploadStallTimeout <= 0, EnvUploadStallTimeout, c.UploadStallTimeout, "a positive duration")
 	check(c.OutputMaxBytes < 0, EnvOutputMaxBytes, c.OutputMaxBytes, "0 (no bound) or a positive number of bytes")
 	check(c.AssetsCacheBytes < -1, EnvAssetsCacheBytes, c.AssetsCacheBytes, "0 (off) or a positive number of bytes")
 	if err := checkOutputURL(c.OutputURL); err != nil {

@@ -14,7 +14,7 @@ var allEnv = []string{
 	worker.EnvSpecMaxBytes, worker.EnvSpecTimeout, worker.EnvBodyLimit, worker.EnvBodyTimeout,
 	worker.EnvShutdownGrace, worker.EnvPassthrough, worker.EnvOutputURL, worker.EnvAssetsMaxBytes,
 	worker.EnvAssetsConcurrency, worker.EnvAssetsTimeout, worker.EnvAssetsCacheDir, worker.EnvAssetsCacheBytes,
-	worker.EnvAllowedJobPaths, worker.EnvOutputMaxBytes,
+	worker.EnvAllowedJobPaths, worker.EnvOutputMaxBytes, worker.EnvUploadStallTimeout,
 }
 
 // clearEnv unsets every HELIOS_* variable the config reads (empty counts
@@ -30,7 +30,8 @@ func TestEnvNames(t *testing.T) {
 		"HELIOS_TIMEOUT_MARGIN", "HELIOS_SPEC_MAX_BYTES", "HELIOS_SPEC_TIMEOUT", "HELIOS_BODY_LIMIT",
 		"HELIOS_BODY_TIMEOUT", "HELIOS_SHUTDOWN_GRACE", "HELIOS_PASSTHROUGH", "HELIOS_OUTPUT_URL",
 		"HELIOS_ASSETS_MAX_BYTES", "HELIOS_ASSETS_CONCURRENCY", "HELIOS_ASSETS_TIMEOUT",
-		"HELIOS_ASSETS_CACHE_DIR", "HELIOS_ASSETS_CACHE_BYTES", "HELIOS_ALLOWED_JOB_PATHS", "HELIOS_OUTPUT_MAX_BYTES"}
+		"HELIOS_ASSETS_CACHE_DIR", "HELIOS_ASSETS_CACHE_BYTES", "HELIOS_ALLOWED_JOB_PATHS", "HELIOS_OUTPUT_MAX_BYTES",
+		"HELIOS_UPLOAD_STALL_TIMEOUT"}
 	if len(allEnv) != len(want) {
 		t.Fatalf("%d variables, want %d", len(allEnv), len(want))
 	}
@@ -93,13 +94,15 @@ func TestConfigFromEnvAll(t *testing.T) {
 		worker.EnvShutdownGrace: "9.5s",
 		worker.EnvPassthrough:   "false",
 
-		worker.EnvOutputURL:         "s3://renders/out",
-		worker.EnvAssetsMaxBytes:    "1000000",
-		worker.EnvAssetsConcurrency: "3",
-		worker.EnvAssetsTimeout:     "2m",
-		worker.EnvAssetsCacheDir:    "/srv/cache",
-		worker.EnvAssetsCacheBytes:  "0",
-		worker.EnvAllowedJobPaths:   "s3://jobs/, gs://jobs/team1/",
+		worker.EnvOutputURL:          "s3://renders/out",
+		worker.EnvAssetsMaxBytes:     "1000000",
+		worker.EnvAssetsConcurrency:  "3",
+		worker.EnvAssetsTimeout:      "2m",
+		worker.EnvAssetsCacheDir:     "/srv/cache",
+		worker.EnvAssetsCacheBytes:   "0",
+		worker.EnvAllowedJobPaths:    "s3://jobs/, gs://jobs/team1/",
+		worker.EnvOutputMaxBytes:     "5000000",
+		worker.EnvUploadStallTimeout: "45s",
 	} {
 		t.Setenv(name, v)
 	}
@@ -116,13 +119,15 @@ func TestConfigFromEnvAll(t *testing.T) {
 		ShutdownGrace: 9500 * time.Millisecond,
 		Passthrough:   false,
 
-		OutputURL:         "s3://renders/out",
-		AssetsMaxBytes:    1_000_000,
-		AssetsConcurrency: 3,
-		AssetsTimeout:     2 * time.Minute,
-		AssetsCacheDir:    "/srv/cache",
-		AssetsCacheBytes:  0,
-		AllowedJobPaths:   []string{"s3://jobs/", "gs://jobs/team1/"},
+		OutputURL:          "s3://renders/out",
+		AssetsMaxBytes:     1_000_000,
+		AssetsConcurrency:  3,
+		AssetsTimeout:      2 * time.Minute,
+		AssetsCacheDir:     "/srv/cache",
+		AssetsCacheBytes:   0,
+		AllowedJobPaths:    []string{"s3://jobs/", "gs://jobs/team1/"},
+		OutputMaxBytes:     5_000_000,
+		UploadStallTimeout: 45 * time.Second,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ConfigFromEnv() = %+v\nwant %+v", got, want)

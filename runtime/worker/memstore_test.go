@@ -33,6 +33,8 @@ type memStore struct {
 	delay time.Duration
 	// putErr refuses every Put.
 	putErr error
+	// putting, when set, is closed as the first Put starts.
+	putting chan struct{}
 	// versioned lists each object with a version (a hash of its bytes),
 	// as S3 and Cloud Storage do, so that the worker may cache it.
 	versioned bool
@@ -104,6 +106,12 @@ func (m *memStore) Download(ctx context.Context, location string, dst io.WriterA
 }
 
 func (m *memStore) Put(ctx context.Context, location string, src io.ReaderAt, size int64) error {
+	m.mu.Lock()
+	if m.putting != nil {
+		close(m.putting)
+		m.putting = nil
+	}
+	m.mu.Unlock()
 	if err := m.wait(ctx); err != nil {
 		return err
 	}

@@ -25,6 +25,7 @@ type output struct {
 	target string // the object's location: the folder, "/", the outputFile
 	sink   Sink
 	max    int64 // Config.OutputMaxBytes: 0 for no bound
+	stall  time.Duration
 }
 
 // outputFor returns the chunk's upload, or nil when no output location is
@@ -54,7 +55,7 @@ func (w *Worker) outputFor(spec *JobSpec, chunk *Chunk) (*output, error) {
 		return nil, fmt.Errorf("output location %s: the store for %q cannot write", folder, scheme(folder))
 	}
 	rel := path.Clean(filepath.ToSlash(local))
-	return &output{name: name, target: JoinLocation(folder, rel), sink: sink, max: w.cfg.OutputMaxBytes}, nil
+	return &output{name: name, target: JoinLocation(folder, rel), sink: sink, max: w.cfg.OutputMaxBytes, stall: w.cfg.UploadStallTimeout}, nil
 }
 
 // OutputExists reports where the chunk's output goes and whether an
@@ -133,11 +134,12 @@ func (out *output) upload(ctx context.Context, dir string) (int64, error) {
 	if out.max > 0 && size > out.max {
 		return size, fmt.Errorf("outputFile %s is %d bytes, %w of %d bytes (%s)", out.name, size, ErrTooLarge, out.max, EnvOutputMaxBytes)
 	}
-	if err := out.sink.Put(ctx, out.target, f, size); err != nil {
-		if ctx.Err() != nil {
-			return size, fmt.Errorf("uploading %s to %s ran out of time: %w (%w)", out.name, out.target, stopReason(ctx), err)
-		}
-		return size, fmt.Errorf("uploading %s to %s: %w", out.name, out.target, trimLocation(err, out.target))
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	src := &progressReaderAt{r: f}
+	defer watchStall(ctx, cancel, src, out.stall)()
+	if err := out.sink.Put(ctx, out.target, src, size); err != nil {
+		return size, uploadFailed(ctx, out, src, size, out.stall, err)
 	}
 	return info.Size(), nil
 }

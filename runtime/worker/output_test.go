@@ -173,6 +173,47 @@ func TestOutputUploadOutOfTime(t *testing.T) {
 	assertEmptyDir(t, cfg.WorkspaceRoot)
 }
 
+// An upload that makes no progress for HELIOS_UPLOAD_STALL_TIMEOUT is cut,
+// and one whose invocation is cancelled (its client gone) says so, not
+// that it ran out of time.
+func TestOutputUploadStalledOrStopped(t *testing.T) {
+	tests := []struct {
+		name   string
+		cancel bool
+		want   string
+		is     error
+	}{
+		{"stalled", false, "uploading chunk_0.mp4 to s3://renders/out/chunk_0.mp4 stalled: nothing moved for 300ms, after 0 of 2 bytes (HELIOS_UPLOAD_STALL_TIMEOUT)", worker.ErrTimeout},
+		{"client gone", true, "uploading chunk_0.mp4 to s3://renders/out/chunk_0.mp4 stopped, after 0 of 2 bytes: chunk cancelled: the client went away", worker.ErrCanceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMemStore(nil)
+			m.delay = time.Minute
+			cfg := testConfig(t)
+			cfg.OutputURL = "s3://renders/out"
+			cfg.UploadStallTimeout = 300 * time.Millisecond
+			ctx := t.Context()
+			if tt.cancel {
+				cfg.UploadStallTimeout = time.Hour
+				var cancel context.CancelCauseFunc
+				ctx, cancel = context.WithCancelCause(ctx)
+				putting := make(chan struct{})
+				m.putting = putting
+				go func() {
+					<-putting
+					cancel(errors.New("the client went away"))
+				}()
+			}
+			r := newWorker(cfg, worker.WithSource("s3", m)).Run(ctx, worker.Request{JobPath: outputJob(t, `sh -c 'printf x > chunk_0.mp4; printf y >> chunk_0.mp4'`, "chunk_0.mp4", "")})
+			if r.OK() || r.ExitCode != 0 || !strings.Contains(r.Message(), tt.want) || !errors.Is(r.Err, tt.is) {
+				t.Fatalf("Run = %+v (message %q), want %q", r, r.Message(), tt.want)
+			}
+			assertEmptyDir(t, cfg.WorkspaceRoot)
+		})
+	}
+}
+
 // A spec without an id (what helios render --emit-job writes) names the
 // job after its file name.
 func TestJobNamedAfterSpecFile(t *testing.T) {

@@ -1,0 +1,77 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+)
+
+// errUploadStalled is the cause of an upload cut for making no progress.
+var errUploadStalled = errors.New("upload stalled")
+
+// progressReaderAt notes when its file was last read from: the store
+// reads the output as it sends it (a part at a time, a few at once), so
+// reads stop when the upload stops moving.
+type progressReaderAt struct {
+	r    io.ReaderAt
+	last atomic.Int64 // UnixNano of the last read
+	read atomic.Int64 // bytes read, the furthest offset
+}
+
+func (p *progressReaderAt) ReadAt(b []byte, off int64) (int, error) {
+	n, err := p.r.ReadAt(b, off)
+	p.last.Store(time.Now().UnixNano())
+	for end := off + int64(n); ; {
+		cur := p.read.Load()
+		if end <= cur || p.read.CompareAndSwap(cur, end) {
+			break
+		}
+	}
+	return n, err
+}
+
+// watchStall cancels ctx with errUploadStalled once src has not been read
+// for stall; the returned function stops the watch.
+func watchStall(ctx context.Context, cancel context.CancelCauseFunc, src *progressReaderAt, stall time.Duration) func() {
+	src.last.Store(time.Now().UnixNano())
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(stall / 4)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case now := <-tick.C:
+				if now.Sub(time.Unix(0, src.last.Load())) >= stall {
+					cancel(errUploadStalled)
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// uploadFailed says why the upload of out stopped: it stalled, the
+// invocation ran out of time, its client went away (or it was cancelled),
+// or the store refused it.
+func uploadFailed(ctx context.Context, out *output, src *progressReaderAt, size int64, stall time.Duration, err error) error {
+	what := fmt.Sprintf("uploading %s to %s", out.name, out.target)
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errUploadStalled):
+		return fmt.Errorf("%s stalled: nothing moved for %v, after %d of %d bytes (%s): %w",
+			what, stall, src.read.Load(), size, EnvUploadStallTimeout, ErrTimeout)
+	case ctx.Err() == nil:
+		return fmt.Errorf("%s: %w", what, trimLocation(err, out.target))
+	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.Is(stopReason(ctx), ErrTimeout):
+		return fmt.Errorf("%s ran out of time: %w (%w)", what, stopReason(ctx), err)
+	default:
+		return fmt.Errorf("%s stopped, after %d of %d bytes: %w (%w)", what, src.read.Load(), size, stopReason(ctx), err)
+	}
+}
