@@ -2,6 +2,7 @@ package gcsstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -71,7 +72,24 @@ func (s *Store) List(ctx context.Context, location string) ([]worker.Object, err
 // object's. A mismatch wraps [ErrChecksum]; a body cut short is an error
 // too. It returns the number of bytes written.
 func (s *Store) Download(ctx context.Context, location string, dst io.WriterAt) (int64, error) {
-	body, err := s.media(ctx, location)
+	return s.download(ctx, location, 0, dst)
+}
+
+// DownloadVersion implements [worker.VersionedSource]: Download, of the
+// object's generation that List gave in its Version ("generation/crc32c"),
+// with an error wrapping [worker.ErrChanged] when that generation is gone
+// (a bucket with versioning still serves it).
+func (s *Store) DownloadVersion(ctx context.Context, location, version string, dst io.WriterAt) (int64, error) {
+	gen, _, _ := strings.Cut(version, "/")
+	g, err := strconv.ParseInt(gen, 10, 64)
+	if err != nil || g <= 0 {
+		return 0, fmt.Errorf("%s: version %q is not one that List gave", location, version)
+	}
+	return s.download(ctx, location, g, dst)
+}
+
+func (s *Store) download(ctx context.Context, location string, generation int64, dst io.WriterAt) (int64, error) {
+	body, err := s.mediaOf(ctx, location, generation)
 	if err != nil {
 		return 0, err
 	}
@@ -101,6 +119,11 @@ func (s *Store) Download(ctx context.Context, location string, dst io.WriterAt) 
 // which checks the CRC32C at its end. The expected CRC32C is the one in
 // the X-Goog-Hash header, or else the object's metadata.
 func (s *Store) media(ctx context.Context, location string) (*checkedBody, error) {
+	return s.mediaOf(ctx, location, 0)
+}
+
+// mediaOf is media, of the object only while it is generation (0: any).
+func (s *Store) mediaOf(ctx context.Context, location string, generation int64) (*checkedBody, error) {
 	svc, r, err := s.resolve(ctx, location)
 	if err != nil {
 		return nil, err
@@ -108,9 +131,19 @@ func (s *Store) media(ctx context.Context, location string) (*checkedBody, error
 	if r.key == "" {
 		return nil, fmt.Errorf("%s: no object name", location)
 	}
-	resp, err := svc.Objects.Get(r.bucket, r.key).Context(ctx).Download()
+	call := svc.Objects.Get(r.bucket, r.key).Context(ctx)
+	if generation != 0 {
+		call.Generation(generation)
+	}
+	resp, err := call.Download()
 	if err != nil {
-		return nil, locate(location, err)
+		err = locate(location, err)
+		if generation != 0 && errors.Is(err, worker.ErrNotFound) {
+			// The listed generation is gone: the object was replaced or
+			// deleted since (a bucket without versioning keeps no other).
+			return nil, fmt.Errorf("%s: %w (generation %d): %w", location, worker.ErrChanged, generation, trimmed(err, location))
+		}
+		return nil, err
 	}
 	body := &checkedBody{rc: resp.Body, loc: location, crc: newCRC()}
 	if !storedBytes(resp) {
@@ -201,4 +234,12 @@ func version(o *storage.Object) string {
 		return ""
 	}
 	return strconv.FormatInt(o.Generation, 10) + "/" + o.Crc32c
+}
+
+// trimmed is err without the location its message starts with.
+func trimmed(err error, location string) error {
+	if msg, ok := strings.CutPrefix(err.Error(), location+": "); ok {
+		return &apiError{msg: msg, errs: []error{err}}
+	}
+	return err
 }

@@ -3,6 +3,7 @@ package gcsstore_test
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -245,3 +246,31 @@ func TestDownloadGzipEncoded(t *testing.T) {
 		}
 	}
 }
+
+// TestDownloadVersion: a download pinned to the listed generation gets
+// it, and fails with worker.ErrChanged once the object was replaced, even
+// by one of the same size.
+func TestDownloadVersion(t *testing.T) {
+	srv := start(t)
+	srv.PutObject("b", "assets/a.bin", []byte("original"))
+	s := gcsstore.New()
+	ctx := testContext(t)
+	objs, err := s.List(ctx, "gs://b/assets")
+	if err != nil || len(objs) != 1 || objs[0].Version == "" {
+		t.Fatalf("List = %+v, %v", objs, err)
+	}
+	var buf memWriter
+	if n, err := s.DownloadVersion(ctx, "gs://b/assets/a.bin", objs[0].Version, &buf); err != nil || n != 8 || buf.String() != "original" {
+		t.Fatalf("DownloadVersion of the listed version = %d, %v, %q", n, err, buf.String())
+	}
+	srv.PutObject("b", "assets/a.bin", []byte("replaced"))
+	_, err = s.DownloadVersion(ctx, "gs://b/assets/a.bin", objs[0].Version, &memWriter{})
+	if !errors.Is(err, worker.ErrChanged) || !strings.Contains(err.Error(), "changed since it was listed") {
+		t.Errorf("DownloadVersion after a replacement of the same size: %v, want worker.ErrChanged", err)
+	}
+}
+
+// memWriter is an io.WriterAt that appends.
+type memWriter struct{ bytes.Buffer }
+
+func (m *memWriter) WriteAt(p []byte, _ int64) (int, error) { return m.Write(p) }

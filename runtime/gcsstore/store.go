@@ -173,6 +173,8 @@ func locate(location string, err error) error {
 		kind = worker.ErrNotFound
 	case http.StatusUnauthorized, http.StatusForbidden:
 		kind = worker.ErrAccessDenied
+	case http.StatusPreconditionFailed: // ifGenerationMatch: another generation now
+		kind = worker.ErrChanged
 	case http.StatusBadRequest:
 		if strings.Contains(strings.ToLower(text), "crc32c") {
 			kind = ErrChecksum // an upload refused: "Provided CRC32C ... doesn't match ..."

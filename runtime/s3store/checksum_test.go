@@ -3,6 +3,7 @@ package s3store_test
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/helios-project/helios-scaffold/internal/s3test"
+	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
 // TestChecksumMismatch: an object whose bytes do not match the checksum
@@ -89,5 +91,31 @@ func TestGzipEncodedArrivesAsStored(t *testing.T) {
 	defer r.Close()
 	if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, z.Bytes()) {
 		t.Errorf("Open read %d bytes, %v; want the %d stored bytes", len(got), err, z.Len())
+	}
+}
+
+// TestDownloadVersion: a download pinned to the listed ETag gets that
+// object, and fails with worker.ErrChanged once the object was replaced,
+// even by one of the same size.
+func TestDownloadVersion(t *testing.T) {
+	t.Parallel()
+	srv := s3test.Shared(t)
+	bucket := srv.NewBucket(t)
+	ctx := testContext(t, 30*time.Second)
+	srv.PutObject(t, bucket, "assets/a.bin", []byte("original"))
+	store := newStore(srv)
+	objs, err := store.List(ctx, "s3://"+bucket+"/assets")
+	if err != nil || len(objs) != 1 || objs[0].Version == "" {
+		t.Fatalf("List = %+v, %v", objs, err)
+	}
+	location := "s3://" + bucket + "/assets/a.bin"
+	w := &memWriterAt{buf: make([]byte, 8)}
+	if n, err := store.DownloadVersion(ctx, location, objs[0].Version, w); err != nil || n != 8 || string(w.bytes()) != "original" {
+		t.Fatalf("DownloadVersion of the listed version = %d, %v, %q", n, err, w.bytes())
+	}
+	srv.PutObject(t, bucket, "assets/a.bin", []byte("replaced"))
+	_, err = store.DownloadVersion(ctx, location, objs[0].Version, &memWriterAt{buf: make([]byte, 8)})
+	if !errors.Is(err, worker.ErrChanged) || !strings.Contains(err.Error(), "changed since it was listed") {
+		t.Errorf("DownloadVersion after a replacement of the same size: %v, want worker.ErrChanged", err)
 	}
 }

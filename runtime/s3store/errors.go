@@ -87,6 +87,8 @@ func kind(err error) error {
 		return nil
 	}
 	switch status(err) {
+	case http.StatusPreconditionFailed: // If-Match: the object is another now
+		return worker.ErrChanged
 	case http.StatusNotFound:
 		return worker.ErrNotFound
 	case http.StatusForbidden:

@@ -85,6 +85,17 @@ func (s *Store) List(ctx context.Context, location string) ([]worker.Object, err
 // checked against its own checksum; another object comes in one GET,
 // checked against its checksum. It returns the number of bytes written.
 func (s *Store) Download(ctx context.Context, location string, dst io.WriterAt) (int64, error) {
+	return s.download(ctx, location, "", dst)
+}
+
+// DownloadVersion implements [worker.VersionedSource]: Download, of the
+// object whose ETag is the listed etag (If-Match on every request), and
+// an error wrapping [worker.ErrChanged] when it is no longer.
+func (s *Store) DownloadVersion(ctx context.Context, location, etag string, dst io.WriterAt) (int64, error) {
+	return s.download(ctx, location, etag, dst)
+}
+
+func (s *Store) download(ctx context.Context, location, etag string, dst io.WriterAt) (int64, error) {
 	bucket, key, err := objectLocation(location)
 	if err != nil {
 		return 0, err
@@ -97,6 +108,7 @@ func (s *Store) Download(ctx context.Context, location string, dst io.WriterAt) 
 	out, err := tm.DownloadObject(ctx, &transfermanager.DownloadObjectInput{
 		Bucket:       &bucket,
 		Key:          &key,
+		IfMatch:      ifMatch(etag),
 		WriterAt:     w,
 		ChecksumMode: tmtypes.ChecksumModeEnabled,
 	}, func(o *transfermanager.Options) { o.Concurrency = downloadConcurrency })
@@ -113,17 +125,26 @@ func (s *Store) Download(ctx context.Context, location string, dst io.WriterAt) 
 		// servers differ in their answers to partNumber GETs (moto's for
 		// an empty object has a Content-Range of "bytes 0--1/0"). One
 		// plain GET does not depend on them.
-		return getInto(ctx, client, location, bucket, key, dst)
+		return getInto(ctx, client, location, bucket, key, etag, dst)
 	default:
 		return 0, newError(location, err)
 	}
 }
 
+// ifMatch is the If-Match of a download pinned to etag; nil for none.
+func ifMatch(etag string) *string {
+	if etag == "" {
+		return nil
+	}
+	return &etag
+}
+
 // getInto writes the object into dst from one GET, checking its checksum.
-func getInto(ctx context.Context, client *s3.Client, location, bucket, key string, dst io.WriterAt) (int64, error) {
+func getInto(ctx context.Context, client *s3.Client, location, bucket, key, etag string, dst io.WriterAt) (int64, error) {
 	out, err := client.GetObject(ctx, &s3.GetObjectInput{
 		Bucket:       &bucket,
 		Key:          &key,
+		IfMatch:      ifMatch(etag),
 		ChecksumMode: types.ChecksumModeEnabled,
 	})
 	if err != nil {

@@ -295,7 +295,12 @@ func downloadTo(ctx context.Context, src FolderSource, loc string, a asset, ws *
 	err = f.Chmod(0o644) // what the asset is in the store: a file the chunk may read and write
 	var n int64
 	if err == nil {
-		n, err = src.Download(ctx, loc, &sizedWriterAt{w: f, size: a.size, encoded: a.encoded, left: &ws.decodeLeft})
+		dst := &sizedWriterAt{w: f, size: a.size, encoded: a.encoded, left: &ws.decodeLeft}
+		if vs, ok := src.(VersionedSource); ok && a.version != "" {
+			n, err = vs.DownloadVersion(ctx, loc, a.version, dst)
+		} else {
+			n, err = src.Download(ctx, loc, dst)
+		}
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

@@ -74,6 +74,24 @@ func TestAssetsLongNames(t *testing.T) {
 	}
 }
 
+// An object replaced between the listing and its download, even by one
+// of the same size, is not used: the download is pinned to the listed
+// version, and the message says the object changed.
+func TestAssetsChangedSinceListed(t *testing.T) {
+	m := assetJob(t, "cat a.bin", map[string]string{"a.bin": "original"})
+	m.versioned = true
+	listed, err := m.List(t.Context(), "s3://renders/assets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.listing = map[string][]worker.Object{"s3://renders/assets": listed}
+	m.objs["s3://renders/assets/a.bin"] = []byte("replaced") // same size, after the listing
+	r := runAssetJob(t, testConfig(t), m)
+	if r.Started || !errors.Is(r.Err, worker.ErrChanged) || !strings.Contains(r.Message(), "downloading asset a.bin: changed since it was listed") {
+		t.Fatalf("Run = %+v (message %q), want the replaced object refused", r, r.Message())
+	}
+}
+
 // An object stored encoded (GCS gzip) arrives decoded, longer than its
 // listed size: the chunk gets all of it, with the cache on and off; and
 // what it decodes to counts against HELIOS_ASSETS_MAX_BYTES, so that a

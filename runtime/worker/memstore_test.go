@@ -78,6 +78,19 @@ func (m *memStore) List(_ context.Context, location string) ([]worker.Object, er
 	return objs, nil
 }
 
+// DownloadVersion implements worker.VersionedSource for a versioned
+// store: a version other than the object's (as versioned lists it) is
+// worker.ErrChanged.
+func (m *memStore) DownloadVersion(ctx context.Context, location, version string, dst io.WriterAt) (int64, error) {
+	m.mu.Lock()
+	data, ok := m.objs[location]
+	m.mu.Unlock()
+	if m.versioned && ok && version != fmt.Sprintf("%x", sha256.Sum256(data))[:16] {
+		return 0, fmt.Errorf("%s: %w", location, worker.ErrChanged)
+	}
+	return m.Download(ctx, location, dst)
+}
+
 func (m *memStore) Download(ctx context.Context, location string, dst io.WriterAt) (int64, error) {
 	m.mu.Lock()
 	m.downloads = append(m.downloads, location)

@@ -67,6 +67,15 @@ type Stater interface {
 	Stat(ctx context.Context, location string) (int64, error)
 }
 
+// A VersionedSource is a FolderSource that can download the version of
+// an object that its listing gave (Object.Version), and no other: an
+// object replaced between the listing and its download, even by one of the
+// same size, fails with an error that wraps ErrChanged instead of being
+// used. The worker uses it when a store implements it.
+type VersionedSource interface {
+	DownloadVersion(ctx context.Context, location, version string, dst io.WriterAt) (int64, error)
+}
+
 // Errors that stores wrap, so that the worker's messages and callers can
 // tell the cases apart.
 var (
@@ -74,6 +83,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrAccessDenied: the store refused the worker's credentials.
 	ErrAccessDenied = errors.New("access denied")
+	// ErrChanged: the object is no longer the version that was listed.
+	ErrChanged = errors.New("changed since it was listed")
 )
 
 // trimLocation drops the "LOCATION: " that a store's error starts with,
