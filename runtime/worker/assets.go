@@ -92,6 +92,7 @@ func (w *Worker) copyFolder(ctx context.Context, location string, ws *workspace)
 		left -= a.size
 	}
 	ws.decodeLeft.Store(left)
+	ws.stall = w.cfg.AssetsStallTimeout
 	if g.confirm(files) {
 		f.cache.prepare(location, files, ws)
 		return &g.f.stats, nil
@@ -288,25 +289,46 @@ func (f *fetch) one(ctx context.Context, a asset, hitsOnly bool) error {
 // off halfway leaves no file that looks complete, and the temporary
 // name, outside the chunk's folder, cannot meet an asset's.
 func downloadTo(ctx context.Context, src FolderSource, loc string, a asset, ws *workspace, tmpDir, dst string) error {
+	for try := 0; ; try++ {
+		got, err := downloadOnce(ctx, src, loc, a, ws, tmpDir, dst)
+		if !errors.Is(err, errDownloadStalled) || ctx.Err() != nil {
+			return err
+		}
+		if try == stallRetries {
+			return fmt.Errorf("stalled: nothing came for %v, %d times; the last time after %d of %d bytes (%s): %w",
+				ws.stall, try+1, got, a.size, EnvAssetsStallTimeout, ErrTimeout)
+		}
+	}
+}
+
+// downloadOnce is one try of downloadTo, cut with errDownloadStalled when
+// nothing comes for ws.stall; it returns how many bytes came.
+func downloadOnce(ctx context.Context, src FolderSource, loc string, a asset, ws *workspace, tmpDir, dst string) (int64, error) {
 	f, err := os.CreateTemp(tmpDir, "dl-")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	err = f.Chmod(0o644) // what the asset is in the store: a file the chunk may read and write
+	w := &sizedWriterAt{w: f, size: a.size, encoded: a.encoded, left: &ws.decodeLeft}
 	var n int64
 	if err == nil {
-		dst := &sizedWriterAt{w: f, size: a.size, encoded: a.encoded, left: &ws.decodeLeft}
+		dctx, cancel := context.WithCancelCause(ctx)
+		stop := watchStall(dctx, cancel, &w.last, ws.stall, errDownloadStalled)
 		if vs, ok := src.(VersionedSource); ok && a.version != "" {
-			n, err = vs.DownloadVersion(ctx, loc, a.version, dst)
+			n, err = vs.DownloadVersion(dctx, loc, a.version, w)
 		} else {
-			n, err = src.Download(ctx, loc, dst)
+			n, err = src.Download(dctx, loc, w)
 		}
+		stop()
+		if err != nil && errors.Is(context.Cause(dctx), errDownloadStalled) {
+			err = errDownloadStalled
+		}
+		cancel(nil)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil && n != a.size && !a.encoded { // a decoded object's length is known only once it came
-
 		err = fmt.Errorf("transfer cut off after %d of %d bytes", n, a.size)
 	}
 	if err == nil {
@@ -315,7 +337,7 @@ func downloadTo(ctx context.Context, src FolderSource, loc string, a asset, ws *
 	if err != nil {
 		_ = os.Remove(f.Name())
 	}
-	return err
+	return w.wrote.Load(), err
 }
 
 // sizedWriterAt refuses writes past the size the listing gave, so that an
@@ -331,9 +353,14 @@ type sizedWriterAt struct {
 
 	mu   sync.Mutex
 	high int64 // the end of what an encoded object wrote so far
+
+	last  atomic.Int64 // UnixNano of the last write: the download moves
+	wrote atomic.Int64 // bytes written
 }
 
 func (s *sizedWriterAt) WriteAt(p []byte, off int64) (int, error) {
+	s.last.Store(time.Now().UnixNano())
+	s.wrote.Add(int64(len(p)))
 	end := off + int64(len(p))
 	if end > s.size {
 		if !s.encoded {

@@ -74,6 +74,39 @@ func TestAssetsLongNames(t *testing.T) {
 	}
 }
 
+// A download that receives nothing for HELIOS_ASSETS_STALL_TIMEOUT is
+// tried again, twice at most, and then fails saying it stalled.
+func TestAssetsStalled(t *testing.T) {
+	tests := []struct {
+		name   string
+		stalls int
+		want   string // "" for success
+	}{
+		{"once", 1, ""},
+		{"twice", 2, ""},
+		{"every time", 3, "downloading asset a.bin: stalled: nothing came for 100ms, 3 times; the last time after 0 of 8 bytes (HELIOS_ASSETS_STALL_TIMEOUT)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := assetJob(t, "cat a.bin", map[string]string{"a.bin": "original"})
+			m.stalls = map[string]int{"s3://renders/assets/a.bin": tt.stalls}
+			cfg := testConfig(t)
+			cfg.AssetsStallTimeout = 100 * time.Millisecond
+			r := runAssetJob(t, cfg, m)
+			if tt.want == "" {
+				if !r.OK() || string(r.Stdout) != "original" || len(m.downloaded()) != tt.stalls+1 {
+					t.Fatalf("Run = %+v (message %q), %d downloads; want the asset after %d stalls", r, r.Message(), len(m.downloaded()), tt.stalls)
+				}
+				return
+			}
+			if r.Started || !errors.Is(r.Err, worker.ErrTimeout) || !strings.Contains(r.Message(), tt.want) {
+				t.Fatalf("Run = %+v (message %q), want %q", r, r.Message(), tt.want)
+			}
+			assertEmptyDir(t, cfg.WorkspaceRoot)
+		})
+	}
+}
+
 // An object replaced between the listing and its download, even by one
 // of the same size, is not used: the download is pinned to the listed
 // version, and the message says the object changed.

@@ -30,6 +30,7 @@ const (
 	EnvAllowedJobPaths    = "HELIOS_ALLOWED_JOB_PATHS"    // comma-separated location prefixes a jobPath must be below
 	EnvOutputMaxBytes     = "HELIOS_OUTPUT_MAX_BYTES"     // largest outputFile uploaded, 0 for no bound
 	EnvUploadStallTimeout = "HELIOS_UPLOAD_STALL_TIMEOUT" // time an output upload may make no progress
+	EnvAssetsStallTimeout = "HELIOS_ASSETS_STALL_TIMEOUT" // time an asset download may receive nothing before it is tried again
 )
 
 // Config holds the worker's settings. The zero value is not useful; start
@@ -62,6 +63,9 @@ type Config struct {
 	UploadStallTimeout time.Duration
 	// AssetsMaxBytes bounds the total size of a job's asset folder.
 	AssetsMaxBytes int64
+	// AssetsStallTimeout is how long an asset download may receive
+	// nothing before it is cut and tried again (twice at most).
+	AssetsStallTimeout time.Duration
 	// AssetsConcurrency is how many asset files are downloaded at once.
 	AssetsConcurrency int
 	// AssetsTimeout bounds the time to download the asset folder.
@@ -114,6 +118,7 @@ func DefaultConfig() Config {
 		AssetsCacheBytes:  -1,
 
 		UploadStallTimeout: time.Minute,
+		AssetsStallTimeout: 30 * time.Second,
 	}
 }
 
@@ -155,6 +160,7 @@ func ConfigFromEnv() Config {
 		envValue(EnvAssetsCacheBytes, &c.AssetsCacheBytes, parseInt64, bytesWanted),
 		envValue(EnvOutputMaxBytes, &c.OutputMaxBytes, parseInt64, bytesWanted),
 		envValue(EnvUploadStallTimeout, &c.UploadStallTimeout, time.ParseDuration, durationWanted),
+		envValue(EnvAssetsStallTimeout, &c.AssetsStallTimeout, time.ParseDuration, durationWanted),
 	)
 	c.errs = errors.Join(errs...)
 	return c
@@ -181,6 +187,7 @@ func (c Config) Validate() error {
 	check(c.AssetsMaxBytes <= 0, EnvAssetsMaxBytes, c.AssetsMaxBytes, "a positive number of bytes")
 	check(c.AssetsConcurrency <= 0 || c.AssetsConcurrency > 256, EnvAssetsConcurrency, c.AssetsConcurrency, "1 to 256 transfers")
 	check(c.AssetsTimeout <= 0, EnvAssetsTimeout, c.AssetsTimeout, "a positive duration")
+	check(c.AssetsStallTimeout <= 0, EnvAssetsStallTimeout, c.AssetsStallTimeout, "a positive duration")
 	check(c.UploadStallTimeout <= 0, EnvUploadStallTimeout, c.UploadStallTimeout, "a positive duration")
 	check(c.OutputMaxBytes < 0, EnvOutputMaxBytes, c.OutputMaxBytes, "0 (no bound) or a positive number of bytes")
 	check(c.AssetsCacheBytes < -1, EnvAssetsCacheBytes, c.AssetsCacheBytes, "0 (off) or a positive number of bytes")

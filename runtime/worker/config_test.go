@@ -15,6 +15,7 @@ var allEnv = []string{
 	worker.EnvShutdownGrace, worker.EnvPassthrough, worker.EnvOutputURL, worker.EnvAssetsMaxBytes,
 	worker.EnvAssetsConcurrency, worker.EnvAssetsTimeout, worker.EnvAssetsCacheDir, worker.EnvAssetsCacheBytes,
 	worker.EnvAllowedJobPaths, worker.EnvOutputMaxBytes, worker.EnvUploadStallTimeout,
+	worker.EnvAssetsStallTimeout,
 }
 
 // clearEnv unsets every HELIOS_* variable the config reads (empty counts
@@ -31,7 +32,7 @@ func TestEnvNames(t *testing.T) {
 		"HELIOS_BODY_TIMEOUT", "HELIOS_SHUTDOWN_GRACE", "HELIOS_PASSTHROUGH", "HELIOS_OUTPUT_URL",
 		"HELIOS_ASSETS_MAX_BYTES", "HELIOS_ASSETS_CONCURRENCY", "HELIOS_ASSETS_TIMEOUT",
 		"HELIOS_ASSETS_CACHE_DIR", "HELIOS_ASSETS_CACHE_BYTES", "HELIOS_ALLOWED_JOB_PATHS", "HELIOS_OUTPUT_MAX_BYTES",
-		"HELIOS_UPLOAD_STALL_TIMEOUT"}
+		"HELIOS_UPLOAD_STALL_TIMEOUT", "HELIOS_ASSETS_STALL_TIMEOUT"}
 	if len(allEnv) != len(want) {
 		t.Fatalf("%d variables, want %d", len(allEnv), len(want))
 	}
@@ -103,6 +104,7 @@ func TestConfigFromEnvAll(t *testing.T) {
 		worker.EnvAllowedJobPaths:    "s3://jobs/, gs://jobs/team1/",
 		worker.EnvOutputMaxBytes:     "5000000",
 		worker.EnvUploadStallTimeout: "45s",
+		worker.EnvAssetsStallTimeout: "20s",
 	} {
 		t.Setenv(name, v)
 	}
@@ -128,6 +130,7 @@ func TestConfigFromEnvAll(t *testing.T) {
 		AllowedJobPaths:    []string{"s3://jobs/", "gs://jobs/team1/"},
 		OutputMaxBytes:     5_000_000,
 		UploadStallTimeout: 45 * time.Second,
+		AssetsStallTimeout: 20 * time.Second,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ConfigFromEnv() = %+v\nwant %+v", got, want)

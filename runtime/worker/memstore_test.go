@@ -31,6 +31,9 @@ type memStore struct {
 	short map[string]bool
 	// delay holds every transfer for this long, or until its context ends.
 	delay time.Duration
+	// stalls makes the next downloads of a location receive nothing
+	// until their context ends, that many times.
+	stalls map[string]int
 	// putErr refuses every Put.
 	putErr error
 	// putting, when set, is closed as the first Put starts.
@@ -98,12 +101,20 @@ func (m *memStore) Download(ctx context.Context, location string, dst io.WriterA
 	m.max = max(m.max, m.inflight)
 	data, ok := m.objs[location]
 	cutErr, short := m.cut[location], m.short[location]
+	stall := m.stalls[location] > 0
+	if stall {
+		m.stalls[location]--
+	}
 	m.mu.Unlock()
 	defer func() {
 		m.mu.Lock()
 		m.inflight--
 		m.mu.Unlock()
 	}()
+	if stall { // a connection that never sends a byte
+		<-ctx.Done()
+		return 0, context.Cause(ctx)
+	}
 	if err := m.wait(ctx); err != nil {
 		return 0, err
 	}

@@ -137,7 +137,7 @@ func (out *output) upload(ctx context.Context, dir string) (int64, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	src := &progressReaderAt{r: f}
-	defer watchStall(ctx, cancel, src, out.stall)()
+	defer watchStall(ctx, cancel, &src.last, out.stall, errUploadStalled)()
 	if err := out.sink.Put(ctx, out.target, src, size); err != nil {
 		return size, uploadFailed(ctx, out, src, size, out.stall, err)
 	}

@@ -9,8 +9,14 @@ import (
 	"time"
 )
 
-// errUploadStalled is the cause of an upload cut for making no progress.
-var errUploadStalled = errors.New("upload stalled")
+// The causes of a transfer cut for making no progress.
+var (
+	errUploadStalled   = errors.New("upload stalled")
+	errDownloadStalled = errors.New("download stalled")
+)
+
+// stallRetries is how many times a download that stalled is tried again.
+const stallRetries = 2
 
 // progressReaderAt notes when its file was last read from: the store
 // reads the output as it sends it (a part at a time, a few at once), so
@@ -33,10 +39,14 @@ func (p *progressReaderAt) ReadAt(b []byte, off int64) (int, error) {
 	return n, err
 }
 
-// watchStall cancels ctx with errUploadStalled once src has not been read
-// for stall; the returned function stops the watch.
-func watchStall(ctx context.Context, cancel context.CancelCauseFunc, src *progressReaderAt, stall time.Duration) func() {
-	src.last.Store(time.Now().UnixNano())
+// watchStall cancels ctx with cause once last (a UnixNano time, which the
+// transfer sets as it moves) is stall old; the returned function stops
+// the watch.
+func watchStall(ctx context.Context, cancel context.CancelCauseFunc, last *atomic.Int64, stall time.Duration, cause error) func() {
+	if stall <= 0 {
+		return func() {}
+	}
+	last.Store(time.Now().UnixNano())
 	done := make(chan struct{})
 	go func() {
 		tick := time.NewTicker(stall / 4)
@@ -48,8 +58,8 @@ func watchStall(ctx context.Context, cancel context.CancelCauseFunc, src *progre
 			case <-ctx.Done():
 				return
 			case now := <-tick.C:
-				if now.Sub(time.Unix(0, src.last.Load())) >= stall {
-					cancel(errUploadStalled)
+				if now.Sub(time.Unix(0, last.Load())) >= stall {
+					cancel(cause)
 					return
 				}
 			}

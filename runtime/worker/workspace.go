@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // A workspace is one invocation's folder below the workspace root. The
@@ -26,6 +27,9 @@ type workspace struct {
 	// decodeLeft is what encoded assets may decode to past their listed
 	// sizes: HELIOS_ASSETS_MAX_BYTES less the listed total.
 	decodeLeft atomic.Int64
+	// stall is Config.AssetsStallTimeout: a download that receives
+	// nothing for that long is tried again.
+	stall time.Duration
 }
 
 // Names of the folders in a workspace. tmpName is kept short: Chromium
