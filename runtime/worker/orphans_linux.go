@@ -40,7 +40,7 @@ func settle(pgid, tid int) {
 	procs.mu.Unlock()
 	self := os.Getpid()
 	for deadline := time.Now().Add(settleTimeout); ; time.Sleep(2 * time.Millisecond) {
-		kids := settleCandidates(self, tid)
+		kids, _ := workerChildren(self, tid)
 		left := 0
 		for _, pid := range kids {
 			st, ok := statOf(pid)
@@ -61,21 +61,22 @@ func settle(pgid, tid int) {
 	}
 }
 
-// settleCandidates lists the children of the worker's main thread, which
-// adopts the orphans, and of the thread tid that forked the chunk's leader
-// (the parent of what the chunk started with CLONE_PARENT); all the
-// worker's children when a thread is gone.
-func settleCandidates(self, tid int) []int {
-	kids, ok := threadChildren(self, self, nil)
+// workerChildren lists the children of the worker's main thread, which
+// adopts the orphans, and of the thread tid that forked a chunk's leader
+// (the parent of what the chunk started with CLONE_PARENT; 0 for none):
+// all the worker's children when a thread is gone. ok is false when they
+// cannot be read.
+func workerChildren(self, tid int) (kids []int, ok bool) {
+	kids, ok = threadChildren(self, self, nil)
 	if ok && tid != 0 && tid != self {
 		var more []int
 		more, ok = threadChildren(self, tid, nil)
 		kids = append(kids, more...)
 	}
 	if !ok {
-		kids, _ = childrenOf(self)
+		kids, ok = childrenOf(self)
 	}
-	return kids
+	return kids, ok
 }
 
 // killTree kills pid and, as far as maxStrays goes, its descendants: the

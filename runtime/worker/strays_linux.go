@@ -137,16 +137,9 @@ func strays(marker []byte, tid int) bool {
 	seen := map[int]bool{}
 	var buf []byte
 	for range strayRounds {
-		kids, ok := threadChildren(self, self, buf)
-		if ok && tid != 0 && tid != self {
-			var more []int
-			more, ok = threadChildren(self, tid, buf)
-			kids = append(kids, more...)
-		}
-		if !ok { // a thread gone: read them all
-			if kids, ok = childrenOf(self); !ok {
-				return true
-			}
+		kids, ok := workerChildren(self, tid)
+		if !ok {
+			return true
 		}
 		var queue, zombies []int
 		for _, pid := range kids {
