@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"net/http"
 	"os"
@@ -36,32 +34,7 @@ func TestBucketsCloudRun(t *testing.T) {
 	w := gcsWorld(t, srv)
 	testBuckets(t, w)
 	t.Run("asset cache", func(t *testing.T) { testCache(t, w, true) })
-	t.Run("gzip-encoded asset", func(t *testing.T) { testGzipAsset(t, w, srv) })
-}
-
-// testGzipAsset: an asset uploaded with gcloud storage cp --gzip-local-all
-// (stored gzip-encoded, listed with its compressed size) reaches the chunk
-// as the original bytes, chunk after chunk.
-func testGzipAsset(t *testing.T, w *bucketWorld, srv *gcstest.Server) {
-	js := strings.Repeat("export const frame = n => n * 2;\n", 300)
-	var z bytes.Buffer
-	zw := gzip.NewWriter(&z)
-	zw.Write([]byte(js))
-	zw.Close()
-	srv.Fake().CreateObject(fakestorage.Object{
-		ObjectAttrs: fakestorage.ObjectAttrs{BucketName: jobsBucket, Name: "gz/assets/app.js", ContentEncoding: "gzip"},
-		Content:     z.Bytes(),
-	})
-	w.put(t, jobsBucket, "gz/job.json", []byte(`{"assetsUrl":"`+w.url(jobsBucket, "gz/assets")+`","chunks":[{"id":0,"command":"cat app.js"}]}`))
-	call := w.start(t, w.addr, t.TempDir())
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for range 2 { // the second from the asset cache
-		r, err := call(ctx, worker.Request{JobPath: w.url(jobsBucket, "gz/job.json")})
-		if err != nil || r.StatusCode != 200 || r.Stdout != js {
-			t.Fatalf("%+v, %v; want the %d original bytes", r, err, len(js))
-		}
-	}
+	t.Run("hardening", func(t *testing.T) { testHardening(t, w) })
 }
 
 // TestBucketsCloudRunAccessDenied: Cloud Storage refusing the service's
@@ -102,6 +75,13 @@ func gcsWorld(t *testing.T, srv *gcstest.Server) *bucketWorld {
 		get: func(_ *testing.T, bucket, key string) ([]byte, bool) {
 			obj, ok := srv.Object(bucket, key)
 			return obj.Content, ok
+		},
+		putGzip: func(_ *testing.T, bucket, key string, gz []byte) bool {
+			srv.Fake().CreateObject(fakestorage.Object{
+				ObjectAttrs: fakestorage.ObjectAttrs{BucketName: bucket, Name: key, ContentEncoding: "gzip"},
+				Content:     gz,
+			})
+			return true
 		},
 		start: func(t *testing.T, addr, root string, env ...string) callFunc {
 			return startCloudRun(t, append([]string{

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -34,6 +36,7 @@ func TestBucketsLambda(t *testing.T) {
 	// The emulator runs one invocation at a time, as Lambda runs one per
 	// instance: no two chunks at once here.
 	t.Run("asset cache", func(t *testing.T) { testCache(t, w, false) })
+	t.Run("hardening", func(t *testing.T) { testHardening(t, w) })
 }
 
 // TestBucketsLambdaAccessDenied runs the worker with credentials that may
@@ -91,6 +94,15 @@ func s3World(t *testing.T, srv *s3test.Server, key, secret string) *bucketWorld 
 				t.Fatal(err)
 			}
 			return data, true
+		},
+		putGzip: func(t *testing.T, bucket, k string, gz []byte) bool {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			_, err := admin.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &k, Body: bytes.NewReader(gz), ContentEncoding: aws.String("gzip")})
+			if err != nil {
+				t.Fatalf("putting s3://%s/%s gzip-encoded: %v", bucket, k, err)
+			}
+			return false
 		},
 		start: func(t *testing.T, addr, root string, env ...string) callFunc {
 			env = append([]string{

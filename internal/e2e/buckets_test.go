@@ -23,6 +23,10 @@ type bucketWorld struct {
 	addr   string // the store's host:port, for a proxy in front of it
 	put    func(t *testing.T, bucket, key string, data []byte)
 	get    func(t *testing.T, bucket, key string) ([]byte, bool)
+	// putGzip stores data gzip-encoded (Content-Encoding: gzip), and
+	// reports whether the worker must see it decoded (Cloud Storage, as
+	// gcloud storage cp saves it) or as stored (S3).
+	putGzip func(t *testing.T, bucket, key string, gz []byte) (decoded bool)
 	// start runs the worker with the store at addr (the store's own, or a
 	// proxy's), its workspaces below root, and env added.
 	start func(t *testing.T, addr, root string, env ...string) callFunc
@@ -42,7 +46,11 @@ type bucketCase struct {
 	env     []string // added to the worker's
 	jobPath string   // in the jobs bucket
 	chunk   int64
-	stop    func(p *faultproxy.Proxy) // arms a proxy between worker and store
+	// prepare runs before the worker starts, with its workspace root, and
+	// returns what to check after the call (or nil).
+	prepare func(t *testing.T, root string) func(t *testing.T)
+	stop    func(p *faultproxy.Proxy)               // arms a proxy between worker and store
+	during  func(t *testing.T, p *faultproxy.Proxy) // while the invocation runs
 	status  int
 	exit    *int     // the exit code the answer carries; nil for none
 	message []string // each in the message
@@ -136,6 +144,10 @@ func runBucketCase(t *testing.T, w *bucketWorld, tc bucketCase) {
 		proxy = faultproxy.Start(t, w.addr)
 		addr = proxy.Addr()
 	}
+	var checkRoot func(t *testing.T)
+	if tc.prepare != nil {
+		checkRoot = tc.prepare(t, root)
+	}
 	env := append([]string{worker.EnvOutputURL + "=" + w.url(outBucket, "renders")}, tc.env...)
 	call := w.start(t, addr, root, env...)
 	if tc.stop != nil {
@@ -147,7 +159,11 @@ func runBucketCase(t *testing.T, w *bucketWorld, tc bucketCase) {
 	if rest, ok := strings.CutPrefix(tc.jobPath, "//"); ok {
 		jobPath = w.scheme + "://" + rest
 	}
-	r, err := call(ctx, worker.Request{JobPath: jobPath, ChunkIndex: tc.chunk})
+	r, err := callDuring(ctx, call, worker.Request{JobPath: jobPath, ChunkIndex: tc.chunk}, func() {
+		if tc.during != nil {
+			tc.during(t, proxy)
+		}
+	})
 	if err != nil {
 		t.Fatalf("%s chunk %d: %v", jobPath, tc.chunk, err)
 	}
@@ -162,9 +178,12 @@ func runBucketCase(t *testing.T, w *bucketWorld, tc bucketCase) {
 	if tc.check != nil {
 		tc.check(t, w, r)
 	}
+	if checkRoot != nil {
+		checkRoot(t)
+	}
 	if proxy != nil {
-		if !proxy.Stopped() {
-			t.Error("the store was never stopped: the case tested nothing")
+		if !proxy.Stopped() && proxy.Stalled() == 0 {
+			t.Error("the store was never stopped or stalled: the case tested nothing")
 		}
 		proxy.Resume()
 	}
@@ -174,4 +193,21 @@ func runBucketCase(t *testing.T, w *bucketWorld, tc bucketCase) {
 		t.Errorf("the next invocation: %+v, %v; want a success", r, err)
 	}
 	assertEmptyDir(t, root)
+}
+
+// callDuring calls req and runs during, on the test's goroutine, while
+// the call is under way.
+func callDuring(ctx context.Context, call callFunc, req worker.Request, during func()) (*worker.CallResult, error) {
+	type answer struct {
+		r   *worker.CallResult
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		r, err := call(ctx, req)
+		done <- answer{r, err}
+	}()
+	during()
+	a := <-done
+	return a.r, a.err
 }

@@ -60,3 +60,59 @@ func TestForwardsAndStops(t *testing.T) {
 		t.Error("an upload cut at 10 kB succeeded")
 	}
 }
+
+func TestStalls(t *testing.T) {
+	body := bytes.Repeat([]byte("helios "), 100_000) // 700 kB
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Write(body)
+	}))
+	defer srv.Close()
+	tests := []struct {
+		name    string
+		forGood bool
+	}{
+		{"once", false},
+		{"for good", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Start(t, strings.TrimPrefix(srv.URL, "http://"))
+			// Short timeouts, since a hung request is the point. fresh
+			// makes a connection per request; pooled keeps one idle.
+			fresh := &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
+			pooled := &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{}}
+			get := func(c *http.Client) ([]byte, error) {
+				resp, err := c.Get(p.URL())
+				if err != nil {
+					return nil, err
+				}
+				defer resp.Body.Close()
+				return io.ReadAll(resp.Body)
+			}
+			if _, err := get(pooled); err != nil {
+				t.Fatal(err)
+			}
+			p.StallAfter(Downstream, 100_000, tt.forGood)
+			got, err := get(fresh)
+			if err == nil || !strings.Contains(err.Error(), "Client.Timeout") {
+				t.Fatalf("a download stalled at 100 kB: %d bytes, %v; want a client timeout", len(got), err)
+			}
+			if p.Stalled() == 0 {
+				t.Error("Stalled() = 0 after a stall")
+			}
+			for _, c := range []*http.Client{pooled, fresh} { // the idle connection, a new one
+				got, err = get(c)
+				if tt.forGood == (err == nil) || !tt.forGood && !bytes.Equal(got, body) {
+					t.Errorf("after the stall: %d bytes, %v; want a hang: %v", len(got), err, tt.forGood)
+				}
+			}
+			p.Resume()
+			for _, c := range []*http.Client{pooled, fresh} {
+				if got, err := get(c); err != nil || !bytes.Equal(got, body) {
+					t.Errorf("after Resume: %d bytes, %v", len(got), err)
+				}
+			}
+		})
+	}
+}
