@@ -15,6 +15,7 @@ import (
 
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 
+	"github.com/helios-project/helios-scaffold/internal/faultproxy"
 	"github.com/helios-project/helios-scaffold/internal/gcstest"
 	"github.com/helios-project/helios-scaffold/internal/syncbuf"
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun/runcaller"
@@ -105,6 +106,13 @@ func startCloudRun(t *testing.T, env []string) callFunc {
 // SIGTERM when the test ends, and must exit 0 within 15 s.
 func startServer(t *testing.T, bin string, env []string, attr *syscall.SysProcAttr) callFunc {
 	t.Helper()
+	call, _ := startServerLogs(t, bin, env, attr)
+	return call
+}
+
+// startServerLogs is startServer that also returns the worker's logs.
+func startServerLogs(t *testing.T, bin string, env []string, attr *syscall.SysProcAttr) (callFunc, *syncbuf.Buffer) {
+	t.Helper()
 	port := strconv.Itoa(freePort(t))
 	cmd := exec.Command(bin)
 	cmd.Env = append(env, "PORT="+port)
@@ -140,7 +148,7 @@ func startServer(t *testing.T, bin string, env []string, attr *syscall.SysProcAt
 			return nil, err
 		}
 		return c.Call(ctx, req)
-	}
+	}, &logs
 }
 
 var cloudRunBuild struct {
@@ -163,4 +171,62 @@ func cloudRunBinary(t *testing.T) string {
 		t.Fatalf("building the cloud-run example: %v", cloudRunBuild.err)
 	}
 	return filepath.Join(cloudRunBuild.dir, "worker")
+}
+
+// TestCloudRunClientGoneDuringUpload: a client that leaves while its
+// chunk's output is uploading (to a store that hangs) stops the upload;
+// the log says the upload stopped, not that it ran out of time, and the
+// worker serves on with no workspace left.
+func TestCloudRunClientGoneDuringUpload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the example; skipped with -short")
+	}
+	srv := gcstest.Start(t)
+	for _, b := range []string{jobsBucket, outBucket} {
+		srv.CreateBucket(b)
+	}
+	srv.PutObject(jobsBucket, "jobs/big.json", []byte(`{"chunks":[{"id":0,"outputFile":"o.bin","command":"sh -c 'head -c 8000000 /dev/zero > o.bin'"}]}`))
+	srv.PutObject(jobsBucket, "jobs/small.json", []byte(`{"chunks":[{"id":0,"outputFile":"o.txt","command":"sh -c 'echo small > o.txt'"}]}`))
+	proxy := faultproxy.Start(t, srv.Host())
+	root := t.TempDir()
+	call, logs := startServerLogs(t, cloudRunBinary(t), append(os.Environ(),
+		gcstest.EmulatorHostEnv+"="+proxy.Addr(),
+		worker.EnvWorkspaceRoot+"="+root,
+		worker.EnvOutputURL+"=gs://"+outBucket+"/gone",
+		worker.EnvUploadStallTimeout+"=10m",
+	), nil)
+	proxy.StallAfter(faultproxy.Upstream, 2<<20, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	callCtx, leave := context.WithCancel(ctx)
+	_, err := callDuring(callCtx, call, worker.Request{JobPath: "gs://" + jobsBucket + "/jobs/big.json"}, func() {
+		defer leave()
+		for proxy.Stalled() == 0 {
+			if ctx.Err() != nil {
+				t.Fatal("the upload never stalled")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+	if err == nil {
+		t.Fatal("the call returned an answer after its client left")
+	}
+	want := "uploading o.bin to gs://" + outBucket + "/gone/o.bin stopped, with "
+	for !strings.Contains(logs.String(), want) {
+		if ctx.Err() != nil {
+			t.Fatalf("the log never said %q", want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if strings.Contains(logs.String(), "ran out of time") {
+		t.Error("the log says the chunk ran out of time; its client left")
+	}
+	proxy.Resume()
+	if r, err := call(ctx, worker.Request{JobPath: "gs://" + jobsBucket + "/jobs/small.json"}); err != nil || !r.OK() {
+		t.Errorf("the next invocation: %+v, %v; want a success", r, err)
+	}
+	if _, ok := srv.Object(outBucket, "gone/o.bin"); ok {
+		t.Error("the stopped upload left an object")
+	}
+	assertEmptyDir(t, root)
 }

@@ -183,8 +183,8 @@ func TestOutputUploadStalledOrStopped(t *testing.T) {
 		want   string
 		is     error
 	}{
-		{"stalled", false, "uploading chunk_0.mp4 to s3://renders/out/chunk_0.mp4 stalled: nothing moved for 300ms, after 0 of 2 bytes (HELIOS_UPLOAD_STALL_TIMEOUT)", worker.ErrTimeout},
-		{"client gone", true, "uploading chunk_0.mp4 to s3://renders/out/chunk_0.mp4 stopped, after 0 of 2 bytes: chunk cancelled: the client went away", worker.ErrCanceled},
+		{"stalled", false, "uploading chunk_0.mp4 to s3://renders/out/chunk_0.mp4 stalled: nothing moved for 300ms, with 0 of 2 bytes read (HELIOS_UPLOAD_STALL_TIMEOUT)", worker.ErrTimeout},
+		{"client gone", true, "uploading chunk_0.mp4 to s3://renders/out/chunk_0.mp4 stopped, with 0 of 2 bytes read: chunk cancelled: the client went away", worker.ErrCanceled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -75,13 +75,13 @@ func uploadFailed(ctx context.Context, out *output, src *progressReaderAt, size 
 	what := fmt.Sprintf("uploading %s to %s", out.name, out.target)
 	switch cause := context.Cause(ctx); {
 	case errors.Is(cause, errUploadStalled):
-		return fmt.Errorf("%s stalled: nothing moved for %v, after %d of %d bytes (%s): %w",
+		return fmt.Errorf("%s stalled: nothing moved for %v, with %d of %d bytes read (%s): %w",
 			what, stall, src.read.Load(), size, EnvUploadStallTimeout, ErrTimeout)
 	case ctx.Err() == nil:
 		return fmt.Errorf("%s: %w", what, trimLocation(err, out.target))
 	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.Is(stopReason(ctx), ErrTimeout):
 		return fmt.Errorf("%s ran out of time: %w (%w)", what, stopReason(ctx), err)
 	default:
-		return fmt.Errorf("%s stopped, after %d of %d bytes: %w (%w)", what, src.read.Load(), size, stopReason(ctx), err)
+		return fmt.Errorf("%s stopped, with %d of %d bytes read: %w (%w)", what, src.read.Load(), size, stopReason(ctx), err)
 	}
 }
