@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -45,6 +46,14 @@ type FunctionError struct {
 
 func (e *FunctionError) Error() string {
 	return fmt.Sprintf("lambda function error (%s): %s: %s", e.Kind, e.Type, e.Message)
+}
+
+// Temporary reports whether another invocation may succeed: the
+// function crashed, ran out of memory or time, or was killed (the
+// platform's doing, or a warm instance's state), but not when its
+// response was too large, which the same chunk gives again.
+func (e *FunctionError) Temporary() bool {
+	return !strings.Contains(e.Type, "ResponseSizeTooLarge") && !strings.Contains(e.Message, "response is too large")
 }
 
 // ErrMalformed is wrapped when the answer is not in the contract's shape.

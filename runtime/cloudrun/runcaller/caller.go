@@ -94,7 +94,7 @@ func Parse(status int, body []byte) (*worker.CallResult, error) {
 		Output *string `json:"output"`
 	}
 	if err := json.Unmarshal(body, &b); err != nil {
-		return nil, fmt.Errorf("%w: status %d: %.200s", ErrMalformed, status, body)
+		return nil, &StatusError{StatusCode: status, Body: string(body[:min(len(body), 200)])}
 	}
 	r := &worker.CallResult{StatusCode: status, Message: b.Message}
 	if b.ExitCode != nil {
@@ -114,4 +114,29 @@ func Parse(status int, body []byte) (*worker.CallResult, error) {
 		r.OutputBytes = *b.OutputBytes
 	}
 	return r, nil
+}
+
+// StatusError is an answer that is not a worker's, a body that is not
+// JSON: from Cloud Run's front end (429 when the service is at its
+// instance limit, 503 or 504 when no instance took the request in time),
+// or from a proxy. It wraps [ErrMalformed].
+type StatusError struct {
+	StatusCode int
+	Body       string // its first 200 bytes
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%v: status %d: %s", ErrMalformed, e.StatusCode, e.Body)
+}
+
+func (e *StatusError) Unwrap() error { return ErrMalformed }
+
+// Temporary reports whether the status says that the same request may
+// succeed later: 429, 502, 503 and 504.
+func (e *StatusError) Temporary() bool {
+	switch e.StatusCode {
+	case 429, 502, 503, 504:
+		return true
+	}
+	return false
 }

@@ -1,0 +1,73 @@
+package fanout
+
+import (
+	"slices"
+	"time"
+)
+
+// Kinds of [Event].
+const (
+	EventStarted  = "started"  // an attempt was sent
+	EventFinished = "finished" // the chunk succeeded
+	EventRetried  = "retried"  // an attempt failed; another follows after DelayMS
+	EventFailed   = "failed"   // the chunk failed for good (in this run)
+	EventSkipped  = "skipped"  // the state file says it is done
+)
+
+// An Event is one step of one chunk, as [Runner.Events] receives it and
+// helios-scaffold run --progress json prints it.
+type Event struct {
+	Time       time.Time `json:"time"`
+	Kind       string    `json:"event"`
+	Chunk      int64     `json:"chunk"`
+	Attempt    int       `json:"attempt,omitempty"` // 1 for the first try
+	DurationMS int64     `json:"durationMs,omitempty"`
+	ExitCode   *int      `json:"exitCode,omitempty"`
+	OutputURL  string    `json:"outputUrl,omitempty"`
+	Bytes      int64     `json:"bytes,omitempty"`
+	Reason     string    `json:"reason,omitempty"` // why it was retried or failed
+	DelayMS    int64     `json:"delayMs,omitempty"`
+	Stderr     string    `json:"stderr,omitempty"` // the last lines, when it failed
+}
+
+// A Failure is a chunk that failed for good.
+type Failure struct {
+	Chunk    int64
+	ExitCode *int   // nil when the command did not run or its answer had none
+	Reason   string // the worker's message or the call's error
+	Stderr   string // the last lines of its stderr
+}
+
+// Summary is what a run did.
+type Summary struct {
+	Chunks    int // in the spec
+	OK        int // succeeded in this run
+	Skipped   int // done in an earlier run
+	Failed    int // failed for good in this run
+	NotRun    int // never started, or left waiting for a retry, when the run stopped
+	Retries   int // attempts after the first
+	Stopped   bool
+	Wall      time.Duration
+	WorkerSum time.Duration // every attempt's duration, added up
+	// ChunkTimes are the durations of the chunks that succeeded in this
+	// run, from their last attempt.
+	ChunkTimes  []time.Duration
+	OutputBytes int64 // what the chunks of this run uploaded (or wrote)
+	Failures    []Failure
+}
+
+// Percentile is the p-th percentile (0 to 100) of the chunk times, by the
+// nearest-rank method; 0 when there are none.
+func (s *Summary) Percentile(p float64) time.Duration {
+	if len(s.ChunkTimes) == 0 {
+		return 0
+	}
+	ts := slices.Clone(s.ChunkTimes)
+	slices.Sort(ts)
+	rank := int(p/100*float64(len(ts))+0.999999) - 1
+	return ts[min(max(rank, 0), len(ts)-1)]
+}
+
+// Done reports whether every chunk of the spec has succeeded, in this run
+// or an earlier one.
+func (s *Summary) Done() bool { return s.OK+s.Skipped == s.Chunks }

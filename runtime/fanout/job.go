@@ -1,0 +1,116 @@
+package fanout
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/helios-project/helios-scaffold/runtime/worker"
+)
+
+// ErrBadSpec is a job spec that cannot be run as it is: it does not
+// parse, or its chunks' outputFiles collide or leave its folder.
+var ErrBadSpec = errors.New("bad job spec")
+
+// maxSpecBytes bounds a job spec read by [LoadJob]: 10,000 chunks are
+// about 2 MB.
+const maxSpecBytes = 64 << 20
+
+// Job is a job spec as a run sees it.
+type Job struct {
+	Spec *worker.JobSpec
+	// Location is where the spec was read: a local path, or an s3://,
+	// gs://, http(s):// location.
+	Location string
+	// Raw is the spec as read, and Hash its SHA-256 ("sha256:HEX"), which
+	// ties a state file to it.
+	Raw  []byte
+	Hash string
+}
+
+// LoadJob reads the job spec at location through src and checks it with
+// [ParseJob].
+func LoadJob(ctx context.Context, location string, src worker.Source) (*Job, error) {
+	rc, err := src.Open(ctx, location)
+	if err != nil {
+		return nil, fmt.Errorf("reading job spec %s: %w", location, err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, maxSpecBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading job spec %s: %w", location, err)
+	}
+	if len(data) > maxSpecBytes {
+		return nil, fmt.Errorf("%w: %s is over %d MiB", ErrBadSpec, location, maxSpecBytes>>20)
+	}
+	return ParseJob(location, data)
+}
+
+// ParseJob parses data, the job spec at location, as the workers will
+// (duplicate keys and chunk ids refused), and checks what a run needs on
+// top: every outputFile is a relative path inside the output folder, and
+// no two chunks write the same one.
+func ParseJob(location string, data []byte) (*Job, error) {
+	spec, err := worker.ParseSpec(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrBadSpec, location, err)
+	}
+	seen := map[string]int64{}
+	for _, c := range spec.Chunks {
+		if c.OutputFile == "" {
+			continue
+		}
+		name := filepath.FromSlash(c.OutputFile)
+		if !filepath.IsLocal(name) {
+			return nil, fmt.Errorf("%w: %s: chunk %d: outputFile %q is not a relative path inside the output folder",
+				ErrBadSpec, location, c.ID, c.OutputFile)
+		}
+		key := filepath.Clean(name)
+		if other, ok := seen[key]; ok {
+			return nil, fmt.Errorf("%w: %s: chunks %d and %d both write outputFile %q", ErrBadSpec, location, other, c.ID, c.OutputFile)
+		}
+		seen[key] = c.ID
+	}
+	sum := sha256.Sum256(data)
+	return &Job{Spec: spec, Location: location, Raw: data, Hash: "sha256:" + hex.EncodeToString(sum[:])}, nil
+}
+
+// WithLocations returns the spec as read, with assetsUrl and outputUrl
+// set to assets and output where those are not "" (and kept as they are
+// where they are). Every other field stays, those the worker does not
+// know too.
+func (j *Job) WithLocations(assets, output string) ([]byte, error) {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(j.Raw, &doc); err != nil {
+		return nil, fmt.Errorf("rewriting job spec %s: %w", j.Location, err)
+	}
+	for key, value := range map[string]string{"assetsUrl": assets, "outputUrl": output} {
+		if value != "" {
+			doc[key], _ = json.Marshal(value)
+		}
+	}
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("rewriting job spec %s: %w", j.Location, err)
+	}
+	return append(out, '\n'), nil
+}
+
+// Name is the spec's file name without its extension ("job" for
+// ".../job.json"), as the workers name a job without an id.
+func (j *Job) Name() string {
+	if j.Spec.ID != "" {
+		return j.Spec.ID
+	}
+	base := j.Location[strings.LastIndexAny(j.Location, `/\`)+1:]
+	if i := strings.LastIndexByte(base, '.'); i > 0 {
+		base = base[:i]
+	}
+	return base
+}

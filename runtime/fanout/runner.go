@@ -1,0 +1,237 @@
+package fanout
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/helios-project/helios-scaffold/runtime/worker"
+)
+
+// A Target runs one chunk and answers as a worker does. The Callers of
+// runtime/awslambda/lambdacaller and runtime/cloudrun/runcaller are
+// Targets, and so is [Local]. An error from Call that has a
+// Temporary() bool method (or an AWS ErrorCode() string of a throttling
+// kind) says itself whether trying again may help; a network error may.
+type Target interface {
+	Call(ctx context.Context, req worker.Request) (*worker.CallResult, error)
+}
+
+// Runner calls a Target once per chunk of a job.
+type Runner struct {
+	Target Target
+	// JobPath is what the workers are invoked with: the spec where they
+	// can read it.
+	JobPath string
+	// Concurrency is how many chunks are in flight at once; below 1 is
+	// the number of CPUs.
+	Concurrency int
+	// Retries is how many times a chunk is tried again after a failure
+	// that may pass; RetryFailed counts a command that failed (exit code
+	// not 0, or killed) as one.
+	Retries     int
+	RetryFailed bool
+	Backoff     Backoff
+	// State, when not nil, holds the chunks done in earlier runs, which
+	// are skipped, and receives each chunk that succeeds.
+	State *State
+	// Events, when not nil, receives every chunk event, one at a time.
+	Events func(Event)
+	// Drain, when closed, stops the run from starting chunks (or their
+	// retries); the chunks in flight go on until they end or ctx does.
+	Drain <-chan struct{}
+}
+
+// run is one Run's shared tally.
+type run struct {
+	*Runner
+	mu  sync.Mutex
+	sum *Summary
+	err error // the state file failing
+}
+
+// Run calls the Target for every chunk of job in spec order, at most
+// Concurrency at a time, and returns what happened. It returns an error
+// only when the state file could not be written; failed chunks are in
+// the Summary. Cancelling ctx cancels the calls in flight too.
+func (r *Runner) Run(ctx context.Context, job *Job) (*Summary, error) {
+	start := time.Now()
+	x := &run{Runner: r, sum: &Summary{Chunks: len(job.Spec.Chunks)}}
+	n := r.Concurrency
+	if n < 1 {
+		n = runtime.NumCPU()
+	}
+	todo := make(chan *worker.Chunk)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for c := range todo {
+				x.chunk(ctx, c)
+			}
+		})
+	}
+	for i := range job.Spec.Chunks {
+		c := &job.Spec.Chunks[i]
+		if r.State != nil {
+			if rec, ok := r.State.Done(c.ID); ok {
+				x.skip(rec)
+				continue
+			}
+		}
+		if x.stopping(ctx) {
+			break
+		}
+		select {
+		case todo <- c:
+		case <-r.Drain:
+		case <-ctx.Done():
+		}
+	}
+	close(todo)
+	wg.Wait()
+	s := x.sum
+	s.Wall = time.Since(start)
+	s.NotRun = s.Chunks - s.OK - s.Skipped - s.Failed
+	s.Stopped = s.NotRun > 0
+	return s, x.err
+}
+
+// stopping reports whether the run must start nothing more.
+func (x *run) stopping(ctx context.Context) bool {
+	select {
+	case <-x.Drain:
+		return true
+	case <-ctx.Done():
+		return true
+	default:
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.err != nil
+}
+
+func (x *run) skip(rec Record) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.sum.Skipped++
+	x.emit(Event{Kind: EventSkipped, Chunk: rec.Chunk, OutputURL: rec.OutputURL, Bytes: rec.Bytes})
+}
+
+// emit sends e to Events; x.mu is held.
+func (x *run) emit(e Event) {
+	if x.Events != nil {
+		e.Time = time.Now()
+		x.Events(e)
+	}
+}
+
+// chunk runs c, trying again as the Runner says, and counts the outcome.
+func (x *run) chunk(ctx context.Context, c *worker.Chunk) {
+	for attempt := 1; ; attempt++ {
+		x.event(Event{Kind: EventStarted, Chunk: c.ID, Attempt: attempt})
+		t0 := time.Now()
+		res, err := x.Target.Call(ctx, worker.Request{JobPath: x.JobPath, ChunkIndex: c.ID})
+		took := time.Since(t0)
+		out, why := classify(ctx, res, err)
+		x.mu.Lock()
+		x.sum.WorkerSum += took
+		x.mu.Unlock()
+		switch out {
+		case succeeded:
+			x.succeed(c, res, attempt, took)
+			return
+		case stopped:
+			return
+		}
+		retry := out == transient || out == commandFailed && x.RetryFailed
+		if !retry || attempt > x.Retries {
+			x.fail(c, res, why, attempt, took)
+			return
+		}
+		delay := x.Backoff.Delay(attempt)
+		x.event(Event{Kind: EventRetried, Chunk: c.ID, Attempt: attempt, DurationMS: took.Milliseconds(),
+			ExitCode: exitCode(res), Reason: why, DelayMS: delay.Milliseconds()})
+		if !x.wait(ctx, delay) {
+			return
+		}
+		x.mu.Lock()
+		x.sum.Retries++
+		x.mu.Unlock()
+	}
+}
+
+// wait sleeps d, and reports false when the run stops meanwhile.
+func (x *run) wait(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-x.Drain:
+	case <-ctx.Done():
+	}
+	return false
+}
+
+func (x *run) event(e Event) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.emit(e)
+}
+
+func (x *run) succeed(c *worker.Chunk, res *worker.CallResult, attempt int, took time.Duration) {
+	var err error
+	if x.State != nil {
+		err = x.State.Add(Record{Chunk: c.ID, OutputURL: res.OutputURL, Bytes: res.OutputBytes})
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if err != nil {
+		x.err = err
+		x.sum.Failed++
+		x.sum.Failures = append(x.sum.Failures, Failure{Chunk: c.ID, Reason: err.Error()})
+		return
+	}
+	x.sum.OK++
+	x.sum.ChunkTimes = append(x.sum.ChunkTimes, took)
+	x.sum.OutputBytes += res.OutputBytes
+	x.emit(Event{Kind: EventFinished, Chunk: c.ID, Attempt: attempt, DurationMS: took.Milliseconds(),
+		ExitCode: exitCode(res), OutputURL: res.OutputURL, Bytes: res.OutputBytes})
+}
+
+func (x *run) fail(c *worker.Chunk, res *worker.CallResult, why string, attempt int, took time.Duration) {
+	f := Failure{Chunk: c.ID, ExitCode: exitCode(res), Reason: why}
+	if res != nil {
+		f.Stderr = lastLines(res.Stderr, 5)
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.sum.Failed++
+	x.sum.Failures = append(x.sum.Failures, f)
+	x.emit(Event{Kind: EventFailed, Chunk: c.ID, Attempt: attempt, DurationMS: took.Milliseconds(),
+		ExitCode: f.ExitCode, Reason: why, Stderr: f.Stderr})
+}
+
+func exitCode(res *worker.CallResult) *int {
+	if res == nil || !res.HasExitCode {
+		return nil
+	}
+	code := res.ExitCode
+	return &code
+}
+
+// lastLines is the last n lines of s.
+func lastLines(s string, n int) string {
+	s = strings.TrimRight(s, "\n")
+	i := len(s)
+	for range n {
+		j := strings.LastIndexByte(s[:i], '\n')
+		if j < 0 {
+			return s
+		}
+		i = j
+	}
+	return s[i+1:]
+}
