@@ -38,6 +38,9 @@ func exitCode(stderr io.Writer, err error) int {
 	for line := range strings.SplitSeq(err.Error(), "\n") {
 		fmt.Fprintf(stderr, "helios-scaffold: %s\n", line)
 	}
+	if e, ok := errors.AsType[exitError](err); ok {
+		return e.code
+	}
 	switch {
 	case errors.Is(err, errDrift):
 		return exitDrift

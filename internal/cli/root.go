@@ -19,6 +19,6 @@ so that go generate re-renders the files, keeping any file you have edited.`,
 		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newInitCmd(), newGenerateCmd(), newRenderCmd(), newVersionCmd())
+	root.AddCommand(newInitCmd(), newGenerateCmd(), newRenderCmd(), newRunCmd(), newVersionCmd())
 	return root
 }

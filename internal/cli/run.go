@@ -1,18 +1,126 @@
 package cli
 
 import (
-	"context"
-	"io"
+	"fmt"
+	"runtime"
+
+	"github.com/spf13/cobra"
 )
 
-// Run executes the command line args (without the program name), writing
-// to stdout and stderr, and returns the process's exit code: 0 success,
-// 1 failure, 2 bad usage or input, 3 conflicts, 4 drift.
-func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRootCmd()
-	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
-	return exitCode(stderr, err)
+// runOptions are the flags of run.
+type runOptions struct {
+	target    string
+	function  string
+	region    string
+	url       string
+	noAuth    bool
+	upload    string
+	assets    string
+	exclude   []string
+	outputURL string
+
+	concurrency int
+	retries     int
+	retryFailed bool
+	progress    string
+	state       string
+	out         string
+	downloads   int
+	noMerge     bool
+	collectOnly bool
+	dryRun      bool
+	root        string
+}
+
+// Default concurrency per target.
+const (
+	defaultAWSConcurrency      = 100
+	defaultCloudRunConcurrency = 10
+	maxLocalConcurrency        = 4
+)
+
+func newRunCmd() *cobra.Command {
+	o := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run JOB",
+		Short: "Render a whole job: every chunk on the workers (or here), then the merge",
+		Long: `run takes a job spec (what helios render --emit-job writes) to a finished
+video: it calls a worker once per chunk, --concurrency at a time, tries again
+what the platform throttled or dropped, records each finished chunk in a state
+file so that running the same command again skips it, collects the outputs
+into --out and runs the spec's mergeCommand there.
+
+JOB is a local path, or an s3://, gs:// or http(s):// location the workers
+can read.
+
+Targets:
+  local     the worker core in this process (the default outside a scaffolded
+            project): workspaces under --workspace-root, the outputs written
+            into --out. For trying a spec before deploying, or one big machine.
+  aws       a deployed Lambda function, invoked synchronously: --function
+            (default: the name in .helios-scaffold.json) and --region (default:
+            the answers' region, else the AWS configuration), with the default
+            AWS credential chain.
+  cloudrun  a deployed Cloud Run service: --url, which exists only after
+            deploying, with an ID token from Application Default Credentials
+            (--no-auth for a local server).
+Inside a scaffolded repository the target defaults to the one in
+.helios-scaffold.json, and --upload to its jobBucket.
+
+A local JOB run on a remote target needs --upload: run uploads the project
+folder (the spec's assetsUrl when it is a local folder, else --assets, else
+the spec's folder) and the spec, leaving out node_modules/, .git/, what
+.gitignore ignores, the spec's own outputs and --exclude; objects already
+there with the same size and checksum are not sent again.
+
+--concurrency defaults: local 4 (at most the number of CPUs: chunks render
+on this machine), aws 100 (well under Lambda's default 1,000 concurrent
+executions per region), cloudrun 10 (the default maximum instances of a
+service scaffolded with concurrency 1 is 100; 10 leaves room for others).
+
+Exit codes: 0 done and merged, 1 a chunk or the merge failed (the state
+is kept: run again to retry only the failed chunks), 2 bad input (nothing
+was called), 130 or 143 interrupted by SIGINT or SIGTERM (the first
+stops starting chunks and waits for those running; a second stops them).`,
+		Example: `  # Try a spec here before deploying; outputs and the merged video land beside it
+  helios render composition.html --emit-job job.json
+  helios-scaffold run job.json
+
+  # On the deployed Lambda function, uploading the project to the job bucket
+  helios-scaffold run job.json --target aws --function render-worker --upload s3://my-jobs/runs
+
+  # On a Cloud Run service, with progress as JSON lines
+  helios-scaffold run job.json --target cloudrun --url https://render-worker-abc-ew.a.run.app \
+    --upload gs://my-jobs/runs --progress json
+
+  # After a Cloud Run job's tasks ran: fetch the outputs and merge
+  helios-scaffold run gs://my-jobs/runs/job.json --collect-only`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runJob(cmd, args[0], o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.target, "target", "", "where chunks run: local, aws or cloudrun (default: .helios-scaffold.json's target, else local)")
+	f.StringVar(&o.function, "function", "", "aws: the function's name or ARN (default: the answers' name)")
+	f.StringVar(&o.region, "region", "", "aws: the function's region (default: the answers' region, else AWS_REGION and the AWS config)")
+	f.StringVar(&o.url, "url", "", "cloudrun: the service's URL")
+	f.BoolVar(&o.noAuth, "no-auth", false, "cloudrun: send no ID token (a local server)")
+	f.StringVar(&o.upload, "upload", "", "s3://BUCKET/PREFIX or gs://BUCKET/PREFIX to upload a local spec and its folder to (default: the answers' jobBucket, prefix helios-run)")
+	f.StringVar(&o.assets, "assets", "", "the project folder to upload (default: the spec's local assetsUrl, else its folder)")
+	f.StringArrayVar(&o.exclude, "exclude", nil, "leave out of the upload what this gitignore pattern matches (repeatable)")
+	f.StringVar(&o.outputURL, "output-url", "", "where the workers put outputs, when the spec has no outputUrl (default: PREFIX/outputs/RUN of --upload)")
+	f.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("chunks in flight (default: local %d capped by CPUs, aws %d, cloudrun %d)",
+		min(maxLocalConcurrency, runtime.NumCPU()), defaultAWSConcurrency, defaultCloudRunConcurrency))
+	f.IntVar(&o.retries, "retries", 3, "tries after the first for a chunk throttled, dropped or killed by the platform")
+	f.BoolVar(&o.retryFailed, "retry-failed", false, "also try again chunks whose command failed")
+	f.StringVar(&o.progress, "progress", "auto", "auto (a bar on a terminal, else json), bar, json (a line per chunk event on stdout) or none")
+	f.StringVar(&o.state, "state", "", "the state file (default: .JOB.helios-run in --out)")
+	f.StringVar(&o.out, "out", "", "where outputs are collected and merged (default: the spec's folder for a local spec, else ./helios-out)")
+	f.IntVar(&o.downloads, "download-concurrency", 8, "outputs downloaded at once")
+	f.BoolVar(&o.noMerge, "no-merge", false, "stop after collecting the outputs")
+	f.BoolVar(&o.collectOnly, "collect-only", false, "call no worker: collect the outputs that are there under outputUrl (a Cloud Run job's tasks), name the missing chunks, merge when none is")
+	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan and do nothing")
+	f.StringVar(&o.root, "workspace-root", "", "local: where chunk workspaces, the staged project and the asset cache go (default: $TMPDIR/helios-scaffold-run)")
+	return cmd
 }

@@ -1,0 +1,55 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+)
+
+// print is --dry-run: what run would do, and where each value came from.
+func (p *runPlan) print(w io.Writer) {
+	from := func(key string) string {
+		if f := p.from[key]; f != "" {
+			return " (" + f + ")"
+		}
+		return ""
+	}
+	fmt.Fprintf(w, "job:         %s, %d chunks (%s)\n", p.job.Location, len(p.job.Spec.Chunks), p.job.Hash)
+	fmt.Fprintf(w, "target:      %s%s\n", p.target, from("target"))
+	switch p.target {
+	case targetAWS:
+		fmt.Fprintf(w, "function:    %s%s, region %s%s\n", p.function, from("function"), orDefault(p.region, "default"), from("region"))
+	case targetCloudRun:
+		fmt.Fprintf(w, "url:         %s\n", p.o.url)
+	}
+	fmt.Fprintf(w, "concurrency: %d, retries %d (failed commands too: %v)\n", p.conc, p.o.retries, p.o.retryFailed)
+	if p.files != nil {
+		verb := "staged"
+		if p.target != targetLocal {
+			verb = "uploaded to " + p.upload + "/assets"
+		}
+		fmt.Fprintf(w, "project:     %s: %d files, %s, %s\n", p.files.Dir, len(p.files.Files), sizeOf(p.files.Bytes), verb)
+		for _, f := range p.files.Files {
+			fmt.Fprintf(w, "  %10s  %s\n", sizeOf(f.Size), f.Rel)
+		}
+	}
+	if p.upload != "" {
+		fmt.Fprintf(w, "spec:        uploaded to %s/jobs/%s.json%s\n", p.upload, p.runID, from("upload"))
+		if u := p.uploadedOutputURL(); u != "" {
+			fmt.Fprintf(w, "outputs:     put by the workers in %s\n", u)
+		}
+	}
+	fmt.Fprintf(w, "out:         %s%s\n", p.out, from("out"))
+	fmt.Fprintf(w, "state:       %s\n", p.state)
+	if p.o.noMerge || p.job.Spec.MergeCommand == "" {
+		fmt.Fprintf(w, "merge:       none\n")
+	} else {
+		fmt.Fprintf(w, "merge:       %s (in %s)\n", p.job.Spec.MergeCommand, p.out)
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/helios-project/helios-scaffold/runtime/fanout"
+	"github.com/helios-project/helios-scaffold/runtime/worker"
+)
+
+// uploadConcurrency is how many project files are uploaded at once.
+const uploadConcurrency = 16
+
+// uploadJob syncs the project folder to UPLOAD/assets and puts the spec,
+// with its assetsUrl and outputUrl set to where the workers find them, at
+// UPLOAD/jobs/RUN.json; it returns that location and the bytes sent.
+func (p *runPlan) uploadJob(ctx context.Context, st *stores, prog *progress) (string, int64, error) {
+	b, err := st.bucket(p.upload)
+	if err != nil {
+		return "", 0, err
+	}
+	var sent int64
+	assets := ""
+	if p.files != nil {
+		assets = p.upload + "/assets"
+		prog.line("uploading %s (%d files, %s) to %s; those already there are not sent again",
+			p.files.Dir, len(p.files.Files), sizeOf(p.files.Bytes), assets)
+		stats, err := fanout.Sync(ctx, b, p.files, assets, uploadConcurrency, nil)
+		if err != nil {
+			return "", 0, err
+		}
+		sent = stats.SentBytes
+		prog.line("uploaded %d files, %s (%d were there already)", stats.Sent, sizeOf(stats.SentBytes), stats.Files-stats.Sent)
+	}
+	spec, err := p.job.WithLocations(assets, p.uploadedOutputURL())
+	if err != nil {
+		return "", 0, err
+	}
+	jobPath := p.upload + "/jobs/" + p.runID + ".json"
+	if err := b.Put(ctx, jobPath, bytes.NewReader(spec), int64(len(spec))); err != nil {
+		return "", 0, fmt.Errorf("uploading the job spec to %s: %w", jobPath, err)
+	}
+	return jobPath, sent + int64(len(spec)), nil
+}
+
+// collect downloads the outputs of a remote run into --out, checked, and
+// returns the bytes downloaded. A local run's outputs are in place.
+func (p *runPlan) collect(ctx context.Context, st *stores, state *fanout.State, prog *progress) (int64, error) {
+	if p.target == targetLocal {
+		return 0, nil
+	}
+	records := state.Records()
+	var outs []fanout.Output
+	for _, c := range p.job.Spec.Chunks {
+		if c.OutputFile == "" {
+			continue
+		}
+		r := records[c.ID]
+		if r.OutputURL == "" {
+			return 0, fmt.Errorf("chunk %d succeeded but its worker uploaded no output, so there is nothing to collect: "+
+				"give the spec an outputUrl (or pass --output-url), or set HELIOS_OUTPUT_URL on the worker", c.ID)
+		}
+		outs = append(outs, fanout.Output{Chunk: c.ID, URL: r.OutputURL, File: c.OutputFile})
+	}
+	return p.download(ctx, st, outs, prog)
+}
+
+// download collects outs into --out; a missing output is an error that
+// names its chunk.
+func (p *runPlan) download(ctx context.Context, st *stores, outs []fanout.Output, prog *progress) (int64, error) {
+	if len(outs) == 0 {
+		return 0, nil
+	}
+	b, err := st.bucket(outs[0].URL)
+	if err != nil {
+		return 0, err
+	}
+	prog.line("collecting %d outputs into %s", len(outs), p.out)
+	stats, err := fanout.Collect(ctx, b, outs, p.out, p.o.downloads)
+	if err != nil {
+		return stats.Bytes, err
+	}
+	if len(stats.Missing) > 0 {
+		var ids []int64
+		for _, m := range stats.Missing {
+			ids = append(ids, m.Chunk)
+		}
+		return stats.Bytes, fmt.Errorf("%w: %d of %d outputs are not there: chunks %v (first: %s)",
+			fanout.ErrMissing, len(stats.Missing), len(outs), ids, stats.Missing[0].URL)
+	}
+	prog.line("collected %d outputs, %s downloaded (%d were in place)", len(outs), sizeOf(stats.Bytes), len(outs)-stats.Fetched)
+	return stats.Bytes, nil
+}
+
+// collectOnly is --collect-only: the outputs that a Cloud Run job's tasks
+// put under outputUrl, downloaded and merged.
+func (p *runPlan) collectOnly(it *interrupts, st *stores, stdout, stderr io.Writer) error {
+	folder := p.job.Spec.OutputURL
+	if folder == "" {
+		folder = p.o.outputURL
+	}
+	if folder == "" {
+		return usageError{errors.New("--collect-only needs the spec's outputUrl or --output-url: where the tasks put the outputs")}
+	}
+	var outs []fanout.Output
+	for _, c := range p.job.Spec.Chunks {
+		if c.OutputFile != "" {
+			outs = append(outs, fanout.Output{Chunk: c.ID, URL: worker.JoinLocation(folder, c.OutputFile), File: c.OutputFile})
+		}
+	}
+	prog := newProgress("none", stdout, stderr, 0)
+	if _, err := p.download(it.ctx, st, outs, prog); err != nil {
+		return err
+	}
+	if code := it.exitCode(); code != 0 {
+		return exitError{code: code, err: errors.New("interrupted")}
+	}
+	if p.o.noMerge || p.job.Spec.MergeCommand == "" {
+		return nil
+	}
+	return p.merge(it.ctx, stdout, stderr)
+}

@@ -1,0 +1,126 @@
+package fanout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/helios-project/helios-scaffold/runtime/worker"
+)
+
+// A Bucket is a store that a run uploads projects to and collects outputs
+// from. The Stores of runtime/s3store and runtime/gcsstore are Buckets.
+type Bucket interface {
+	worker.FolderSource
+	worker.Sink
+	// Matches reports whether obj, as List gave it, holds the size bytes
+	// of src, by the store's own checksum.
+	Matches(obj worker.Object, src io.ReaderAt, size int64) (bool, error)
+}
+
+// SyncStats is what [Sync] did.
+type SyncStats struct {
+	Files, Sent      int   // in the set, and uploaded
+	Bytes, SentBytes int64 // in the set, and uploaded
+}
+
+// Sync uploads the files of set into the folder at location, as
+// `aws s3 sync` does: a file the folder already holds with the same size
+// and checksum is not sent again. It puts concurrency files at a time and
+// calls sent after each upload. Files in the folder that set does not
+// have are left there.
+func Sync(ctx context.Context, b Bucket, set *FileSet, location string, concurrency int, sent func(File)) (SyncStats, error) {
+	there, err := b.List(ctx, location)
+	if err != nil {
+		return SyncStats{}, fmt.Errorf("listing %s: %w", location, err)
+	}
+	have := make(map[string]worker.Object, len(there))
+	for _, o := range there {
+		have[o.Path] = o
+	}
+	var st SyncStats
+	var sentFiles, sentBytes atomic.Int64
+	err = forEach(ctx, set.Files, concurrency, func(ctx context.Context, f File) error {
+		put, err := syncFile(ctx, b, set.Dir, f, have, worker.JoinLocation(location, f.Rel))
+		if put {
+			sentFiles.Add(1)
+			sentBytes.Add(f.Size)
+			if sent != nil {
+				sent(f)
+			}
+		}
+		return err
+	})
+	st.Files, st.Bytes = len(set.Files), set.Bytes
+	st.Sent, st.SentBytes = int(sentFiles.Load()), sentBytes.Load()
+	return st, err
+}
+
+// syncFile puts f at target unless have holds it as it is; it reports
+// whether it put it.
+func syncFile(ctx context.Context, b Bucket, dir string, f File, have map[string]worker.Object, target string) (bool, error) {
+	file, err := os.Open(filepath.Join(dir, filepath.FromSlash(f.Rel)))
+	if err != nil {
+		return false, fmt.Errorf("uploading %s: %w", f.Rel, err)
+	}
+	defer file.Close()
+	info, err := file.Stat()
+	if err != nil || info.Size() != f.Size {
+		return false, fmt.Errorf("uploading %s: it changed while the upload ran", f.Rel)
+	}
+	if obj, ok := have[f.Rel]; ok {
+		same, err := b.Matches(obj, file, f.Size)
+		if err != nil {
+			return false, fmt.Errorf("uploading %s: %w", f.Rel, err)
+		}
+		if same {
+			return false, nil
+		}
+	}
+	if err := b.Put(ctx, target, file, f.Size); err != nil {
+		return false, fmt.Errorf("uploading %s to %s: %w", f.Rel, target, err)
+	}
+	return true, nil
+}
+
+// forEach calls fn for every item, n at a time, and returns the first
+// error; after one, the items not yet started are not.
+func forEach[T any](ctx context.Context, items []T, n int, fn func(context.Context, T) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sem := make(chan struct{}, max(n, 1))
+	var wg sync.WaitGroup
+	for _, it := range items {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := fn(ctx, it); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return ctx.Err()
+}
+
+// folderOf splits an object's location into its folder and its name
+// there ("s3://b/o/x.mp4": "s3://b/o", "x.mp4").
+func folderOf(location string) (folder, name string) {
+	i := strings.LastIndexByte(location, '/')
+	return location[:i], location[i+1:]
+}
