@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/helios-project/helios-scaffold/generator"
@@ -189,12 +190,12 @@ func (p *runPlan) selectFiles() error {
 		return usageError{fmt.Errorf("project folder %s: not a folder", dir)}
 	}
 	skip := map[string]bool{}
-	for _, abs := range append(p.outputPaths(), p.state, p.job.Location) {
+	for _, abs := range append(p.ownFiles(), p.state, p.job.Location) {
 		if rel, err := filepath.Rel(dir, abs); err == nil && filepath.IsLocal(rel) {
 			skip[filepath.ToSlash(rel)] = true
 		}
 	}
-	files, err := fanout.SelectFiles(dir, skip, p.o.exclude)
+	files, err := fanout.SelectFiles(dir, skip, append([]string{"/.*.helios-run"}, p.o.exclude...))
 	if err != nil {
 		return usageError{err}
 	}
@@ -202,12 +203,28 @@ func (p *runPlan) selectFiles() error {
 	return nil
 }
 
-// outputPaths are where the chunks' outputs land in --out.
-func (p *runPlan) outputPaths() []string {
-	var paths []string
+// ownFiles are the files that the job itself makes, which no chunk
+// needs: each chunk's outputFile and the merged video (the argument after
+// "merge" in a mergeCommand such as "helios merge out.mp4 out_part_0.mp4
+// ..."), in --out and in the spec's folder.
+func (p *runPlan) ownFiles() []string {
+	var names []string
 	for _, c := range p.job.Spec.Chunks {
 		if c.OutputFile != "" {
-			paths = append(paths, filepath.Join(p.out, filepath.FromSlash(c.OutputFile)))
+			names = append(names, filepath.FromSlash(c.OutputFile))
+		}
+	}
+	if argv, err := worker.SplitCommand(p.job.Spec.MergeCommand); err == nil {
+		if i := slices.Index(argv, "merge"); i >= 0 && i+1 < len(argv) && filepath.IsLocal(argv[i+1]) {
+			names = append(names, argv[i+1])
+		}
+	}
+	var paths []string
+	for _, dir := range []string{p.out, p.specDir} {
+		for _, n := range names {
+			if dir != "" {
+				paths = append(paths, filepath.Join(dir, n))
+			}
 		}
 	}
 	return paths

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/helios-project/helios-scaffold/runtime/fanout"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
@@ -40,10 +41,29 @@ func (p *runPlan) uploadJob(ctx context.Context, st *stores, prog *progress) (st
 		return "", 0, err
 	}
 	jobPath := p.upload + "/jobs/" + p.runID + ".json"
-	if err := b.Put(ctx, jobPath, bytes.NewReader(spec), int64(len(spec))); err != nil {
+	put, err := putIfChanged(ctx, b, jobPath, spec)
+	if err != nil {
 		return "", 0, fmt.Errorf("uploading the job spec to %s: %w", jobPath, err)
 	}
-	return jobPath, sent + int64(len(spec)), nil
+	return jobPath, sent + put, nil
+}
+
+// putIfChanged puts data at location unless the object there holds it
+// already; it returns the bytes sent.
+func putIfChanged(ctx context.Context, b fanout.Bucket, location string, data []byte) (int64, error) {
+	folder, name := location[:strings.LastIndexByte(location, '/')], location[strings.LastIndexByte(location, '/')+1:]
+	objs, err := b.List(ctx, folder)
+	if err != nil {
+		return 0, err
+	}
+	for _, o := range objs {
+		if o.Path == name {
+			if same, err := b.Matches(o, bytes.NewReader(data), int64(len(data))); err != nil || same {
+				return 0, err
+			}
+		}
+	}
+	return int64(len(data)), b.Put(ctx, location, bytes.NewReader(data), int64(len(data)))
 }
 
 // collect downloads the outputs of a remote run into --out, checked, and

@@ -40,11 +40,11 @@ func (b Backoff) Delay(n int) time.Duration {
 type outcome int
 
 const (
-	succeeded outcome = iota
-	transient         // the call failed for a reason that may pass
-	commandFailed     // the chunk's command ran and failed (or was killed)
-	permanent         // trying again cannot help
-	stopped           // the run's own context ended
+	succeeded     outcome = iota
+	transient             // the call failed for a reason that may pass
+	commandFailed         // the chunk's command ran and failed (or was killed)
+	permanent             // trying again cannot help
+	stopped               // the run's own context ended
 )
 
 // throttled are the AWS error codes of a request refused for load, not
