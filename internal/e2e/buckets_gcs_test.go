@@ -113,6 +113,20 @@ func startServer(t *testing.T, bin string, env []string, attr *syscall.SysProcAt
 // startServerLogs is startServer that also returns the worker's logs.
 func startServerLogs(t *testing.T, bin string, env []string, attr *syscall.SysProcAttr) (callFunc, *syncbuf.Buffer) {
 	t.Helper()
+	url, logs := startServerURL(t, bin, env, attr)
+	client := &http.Client{Timeout: 3 * time.Minute}
+	return func(ctx context.Context, req worker.Request) (*worker.CallResult, error) {
+		c, err := runcaller.New(ctx, url, runcaller.WithHTTPClient(client))
+		if err != nil {
+			return nil, err
+		}
+		return c.Call(ctx, req)
+	}, logs
+}
+
+// startServerURL is startServer that returns the worker's URL and logs.
+func startServerURL(t *testing.T, bin string, env []string, attr *syscall.SysProcAttr) (string, *syncbuf.Buffer) {
+	t.Helper()
 	port := strconv.Itoa(freePort(t))
 	cmd := exec.Command(bin)
 	cmd.Env = append(env, "PORT="+port)
@@ -141,14 +155,7 @@ func startServerLogs(t *testing.T, bin string, env []string, attr *syscall.SysPr
 		}
 	})
 	waitListening(t, "127.0.0.1:"+port)
-	client := &http.Client{Timeout: 3 * time.Minute}
-	return func(ctx context.Context, req worker.Request) (*worker.CallResult, error) {
-		c, err := runcaller.New(ctx, "http://127.0.0.1:"+port+"/", runcaller.WithHTTPClient(client))
-		if err != nil {
-			return nil, err
-		}
-		return c.Call(ctx, req)
-	}, &logs
+	return "http://127.0.0.1:" + port + "/", &logs
 }
 
 var cloudRunBuild struct {

@@ -1,0 +1,184 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/helios-project/helios-scaffold/internal/cli"
+	"github.com/helios-project/helios-scaffold/internal/gcstest"
+	"github.com/helios-project/helios-scaffold/internal/lambdatest"
+	"github.com/helios-project/helios-scaffold/internal/s3test"
+	"github.com/helios-project/helios-scaffold/runtime/s3store"
+	"github.com/helios-project/helios-scaffold/runtime/worker"
+)
+
+// runChunks is how many chunks the projects of the run tests have.
+const runChunks = 6
+
+// runProjectHelios is a stand-in for the Helios CLI: `helios render
+// composition.html -o OUT --start-frame S --frame-count N` checks that
+// node_modules did not come along and writes the frame range and the
+// media's size; `helios merge OUT PART...` concatenates the parts.
+const runProjectHelios = `set -eu
+if test "$1" = merge; then out=$2; shift 2; cat "$@" > "$out"; exit; fi
+test ! -e node_modules
+printf 'frames %s+%s of %s, media %s bytes\n' "$6" "$8" "$(cat "$2")" "$(wc -c < media/clip.bin)" > "$4"
+`
+
+// writeRunProject writes a project folder as helios render --emit-job
+// leaves it (a spec without id or assetsUrl, relative outputFiles, a merge
+// command) and returns the spec's path and the merged video it must give.
+func writeRunProject(t *testing.T) (string, string) {
+	dir := t.TempDir()
+	media := make([]byte, 3<<20) // one S3 PutObject; bed.bin, twice as long, is a multipart upload
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range media {
+		media[i] = byte(rng.UintN(256))
+	}
+	files := map[string][]byte{
+		"composition.html":      []byte("intro"),
+		"helios":                []byte(runProjectHelios),
+		"media/clip.bin":        media,
+		"media/bed.bin":         bytes.Repeat(media, 2), // 6 MiB: a multipart upload
+		"node_modules/x/x.js":   []byte("module.exports = 1"),
+		".git/HEAD":             []byte("ref: refs/heads/main"),
+		"out.mp4":               []byte("an old merged video"),
+		"out_part_0.mp4":        []byte("an old output"),
+		".job.helios-run.other": []byte("not ours"),
+	}
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec := worker.JobSpec{Metadata: worker.Metadata{TotalFrames: 30 * runChunks, FPS: 30, Width: 64, Height: 64, Duration: runChunks}}
+	merge := "sh helios merge out.mp4"
+	var want strings.Builder
+	for i := range runChunks {
+		out := fmt.Sprintf("out_part_%d.mp4", i)
+		spec.Chunks = append(spec.Chunks, worker.Chunk{ID: int64(i), StartFrame: int64(30 * i), FrameCount: 30, OutputFile: out,
+			Command: fmt.Sprintf("sh helios render composition.html -o %s --start-frame %d --frame-count 30", out, 30*i)})
+		merge += " " + out
+		fmt.Fprintf(&want, "frames %d+30 of intro, media %d bytes\n", 30*i, len(media))
+	}
+	spec.MergeCommand = merge
+	data, _ := json.Marshal(spec)
+	path := filepath.Join(dir, "job.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, want.String()
+}
+
+// runJSON runs helios-scaffold run with --progress json in process and
+// returns its summary line; it fails unless the command exits want.
+func runJSON(t *testing.T, want int, args ...string) map[string]any {
+	t.Helper()
+	var out, errb bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	args = append([]string{"run", "--progress", "json"}, args...)
+	if code := cli.Run(ctx, args, &out, &errb); code != want {
+		t.Fatalf("helios-scaffold %v: exit %d, want %d\n%s%s", args, code, want, out.String(), errb.String())
+	}
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var e map[string]any
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e["event"] == "summary" {
+			return e
+		}
+	}
+	t.Fatalf("helios-scaffold %v printed no summary:\n%s%s", args, out.String(), errb.String())
+	return nil
+}
+
+// checkRun checks a run's merged video and summary.
+func checkRun(t *testing.T, spec, want string, sum map[string]any, ok int) {
+	t.Helper()
+	got, err := os.ReadFile(filepath.Join(filepath.Dir(spec), "out.mp4"))
+	if err != nil || string(got) != want {
+		t.Errorf("out.mp4 = %q, %v; want %q", got, err, want)
+	}
+	if sum["ok"] != float64(ok) || sum["failed"] != float64(0) {
+		t.Errorf("summary %v: want %d ok and none failed", sum, ok)
+	}
+}
+
+// TestRunCloudRun renders a local project through the cloud-run example's
+// binary with fake-gcs-server as Cloud Storage: the project and spec are
+// uploaded, four chunks at a time run, the outputs are collected, checked
+// and merged. A second run of the unchanged project uploads nothing.
+func TestRunCloudRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the example; skipped with -short")
+	}
+	srv := gcstest.Start(t)
+	srv.CreateBucket(jobsBucket)
+	t.Setenv(gcstest.EmulatorHostEnv, srv.Host())
+	url, _ := startServerURL(t, cloudRunBinary(t), append(os.Environ(),
+		gcstest.EmulatorHostEnv+"="+srv.Host(), worker.EnvWorkspaceRoot+"="+t.TempDir()), nil)
+	spec, want := writeRunProject(t)
+	args := []string{spec, "--target", "cloudrun", "--url", url, "--no-auth", "--upload", "gs://" + jobsBucket + "/runs", "--concurrency", "4"}
+	sum := runJSON(t, 0, args...)
+	checkRun(t, spec, want, sum, runChunks)
+	if n := sum["uploadedBytes"].(float64); n < 9<<20 {
+		t.Errorf("uploaded %v bytes, want the project's 9 MiB", n)
+	}
+	for _, name := range []string{"node_modules/x/x.js", ".git/HEAD", "out.mp4", "out_part_0.mp4", "job.json"} {
+		if _, ok := srv.Object(jobsBucket, "runs/assets/"+name); ok {
+			t.Errorf("%s was uploaded", name)
+		}
+	}
+	// Again, from scratch but for the bucket: the chunks run again, the
+	// upload sends nothing.
+	os.Remove(filepath.Join(filepath.Dir(spec), ".job.helios-run"))
+	os.Remove(filepath.Join(filepath.Dir(spec), "out.mp4"))
+	sum = runJSON(t, 0, args...)
+	checkRun(t, spec, want, sum, runChunks)
+	if n := sum["uploadedBytes"].(float64); n != 0 {
+		t.Errorf("the second run uploaded %v bytes, want none", n)
+	}
+}
+
+// TestRunLambda is TestRunCloudRun through the aws example's bootstrap
+// under the Runtime Interface Emulator, with moto_server as S3. The
+// emulator is one instance: one chunk at a time.
+func TestRunLambda(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the example and the emulator; skipped with -short")
+	}
+	srv := s3test.Shared(t)
+	bucket := srv.NewBucket(t)
+	env := []string{
+		"AWS_ENDPOINT_URL_S3=" + srv.Endpoint, "AWS_REGION=" + s3test.Region,
+		"AWS_ACCESS_KEY_ID=" + s3test.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + s3test.SecretAccessKey,
+		"AWS_EC2_METADATA_DISABLED=true", s3store.EnvForcePathStyle + "=true",
+	}
+	root := t.TempDir()
+	emu := lambdatest.StartT(t, lambdaBinaries(t), lambdatest.Options{Env: append(env, worker.EnvWorkspaceRoot+"="+root), Dir: root})
+	for _, kv := range append(env, "AWS_ENDPOINT_URL_LAMBDA="+emu.Endpoint) {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	spec, want := writeRunProject(t)
+	sum := runJSON(t, 0, spec, "--target", "aws", "--function", lambdatest.FunctionName,
+		"--upload", "s3://"+bucket+"/runs", "--concurrency", "1")
+	checkRun(t, spec, want, sum, runChunks)
+	if _, err := srv.Client.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: &bucket, Key: aws.String("runs/assets/media/bed.bin")}); err != nil {
+		t.Errorf("the project was not uploaded: %v", err)
+	}
+}
