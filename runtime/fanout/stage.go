@@ -78,6 +78,9 @@ func NewLocal(job *Job, setup LocalSetup) (*LocalJob, error) {
 // stageFiles links every file of set into dir, copying where a link
 // cannot be made.
 func stageFiles(set *FileSet, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("staging the project: %w", err)
+	}
 	for _, f := range set.Files {
 		from := filepath.Join(set.Dir, filepath.FromSlash(f.Rel))
 		to := filepath.Join(dir, filepath.FromSlash(f.Rel))
