@@ -103,6 +103,8 @@ func TestRenderHeliosComposition(t *testing.T) {
 	}
 	assertEmptyDir(t, ws)
 	assertEmptyDir(t, sysTmp)
+	t.Run("helios-scaffold run --target local", func(t *testing.T) { testRunHeliosLocal(t, repo, ws, env) })
+	t.Run("helios-scaffold run --target cloudrun", func(t *testing.T) { testRunHeliosCloudRun(t, repo, bin, user, env) })
 }
 
 // requireRenderTools skips the test, or fails it under HELIOS_REQUIRE_RENDER=1,

@@ -1,0 +1,73 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/helios-project/helios-scaffold/internal/gcstest"
+)
+
+// testRunHeliosLocal renders the job that the Helios CLI emitted in repo
+// with helios-scaffold run --target local, in env (the image's PATH,
+// browser and HOME), and checks the merged video with ffprobe: the
+// job's 60 frames (2 s at 30 fps) of H.264.
+func testRunHeliosLocal(t *testing.T, repo, workspaces string, env []string) {
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	runCLI(t, 0, "run", filepath.Join(repo, "job.json"), "--target", "local", "--workspace-root", workspaces, "--progress", "none")
+	checkMerged(t, repo, filepath.Join(repo, "job.json"))
+}
+
+// testRunHeliosCloudRun renders it again through the Cloud Run worker
+// binary bin (run as user), with fake-gcs-server as Cloud Storage: the
+// repository and spec uploaded, the outputs collected and merged here.
+func testRunHeliosCloudRun(t *testing.T, repo, bin, user string, env []string) {
+	srv := gcstest.Start(t)
+	srv.CreateBucket(jobsBucket)
+	for _, kv := range append(env, srv.Env()) {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	var attr *syscall.SysProcAttr
+	if os.Geteuid() == 0 {
+		uid, gid := imageUser(t, user)
+		attr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}
+	}
+	url, _ := startServerURL(t, bin, append(os.Environ(), "HELIOS_PASSTHROUGH=false"), attr)
+	out := t.TempDir()
+	runCLI(t, 0, "run", filepath.Join(repo, "job.json"), "--target", "cloudrun", "--url", url, "--no-auth",
+		"--upload", "gs://"+jobsBucket+"/runs", "--out", out, "--progress", "none")
+	checkMerged(t, out, filepath.Join(repo, "job.json"))
+}
+
+// checkMerged checks, with ffprobe, the merged video in dir, and that the
+// outputs of the chunks of the spec at specPath are there.
+func checkMerged(t *testing.T, dir, specPath string) {
+	t.Helper()
+	merged := filepath.Join(dir, "out.mp4")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+		"-show_entries", "stream=codec_name,nb_read_frames", "-of", "csv=p=0", merged).CombinedOutput()
+	if got := strings.TrimSpace(string(out)); err != nil || got != "h264,60" {
+		t.Errorf("ffprobe %s: %q, %v; want h264 with 60 frames", merged, got, err)
+	}
+	var spec renderSpec
+	if err := json.Unmarshal([]byte(readString(t, specPath)), &spec); err != nil || len(spec.Chunks) != 2 {
+		t.Fatalf("the emitted spec: %v, %d chunks", err, len(spec.Chunks))
+	}
+	for _, c := range spec.Chunks {
+		if _, err := os.Stat(filepath.Join(dir, c.OutputFile)); err != nil {
+			t.Errorf("chunk %d's output: %v", c.ID, err)
+		}
+	}
+}
