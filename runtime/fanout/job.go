@@ -114,3 +114,13 @@ func (j *Job) Name() string {
 	}
 	return base
 }
+
+// hasOutputs reports whether a chunk of the spec names an outputFile.
+func (j *Job) hasOutputs() bool {
+	for _, c := range j.Spec.Chunks {
+		if c.OutputFile != "" {
+			return true
+		}
+	}
+	return false
+}

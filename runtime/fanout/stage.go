@@ -15,7 +15,7 @@ import (
 type LocalSetup struct {
 	// Config is the worker's; its WorkspaceRoot holds the workspaces, the
 	// staged project folder and the asset cache. Its OutputURL is set to
-	// Out.
+	// Out when a chunk names an outputFile.
 	Config worker.Config
 	// Out is the folder the outputs land in, at their outputFile paths.
 	Out string
@@ -62,7 +62,11 @@ func NewLocal(job *Job, setup LocalSetup) (*LocalJob, error) {
 			return nil, err
 		}
 	}
-	spec, err := job.WithLocations(assets, "file://"+out)
+	output := ""
+	if job.hasOutputs() {
+		output = "file://" + out
+	}
+	spec, err := job.WithLocations(assets, output)
 	if err == nil {
 		err = os.WriteFile(l.JobPath, spec, 0o644)
 	}
@@ -70,7 +74,7 @@ func NewLocal(job *Job, setup LocalSetup) (*LocalJob, error) {
 		l.Close()
 		return nil, fmt.Errorf("staging job: %w", err)
 	}
-	cfg.OutputURL = "file://" + out
+	cfg.OutputURL = output
 	l.Target = Local{Worker: worker.New(cfg, setup.Options...)}
 	return l, nil
 }

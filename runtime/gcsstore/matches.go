@@ -27,3 +27,8 @@ func (s *Store) Matches(obj worker.Object, src io.ReaderAt, size int64) (bool, e
 	}
 	return h.Sum32() == want, nil
 }
+
+// VerifiesDownloads reports that Download and DownloadVersion check what
+// they receive against the object's CRC32C (a mismatch wraps
+// [ErrChecksum]), so that a caller need not read the file again.
+func (s *Store) VerifiesDownloads() bool { return true }
