@@ -32,6 +32,8 @@ type options struct {
 	assetBig    int64 // bytes of the one big asset
 	outputBytes int64 // bytes of the uploaded output
 
+	fanout bool // measure helios-scaffold run: dispatch, fan-out, memory, transfers
+
 	warm      bool  // measure the asset cache
 	warmFiles int   // files of the warm folder
 	warmBytes int64 // bytes of the warm folder
@@ -49,6 +51,7 @@ func main() {
 	flag.IntVar(&o.storeRuns, "store-runs", 3, "runs of each store transfer to take the median of")
 	flag.Int64Var(&o.assetBig, "asset-big", 500_000_000, "bytes of the one big asset")
 	flag.Int64Var(&o.outputBytes, "output", 1<<30, "bytes of the uploaded output")
+	flag.BoolVar(&o.fanout, "fanout", true, "measure helios-scaffold run: dispatch, fan-out, memory, transfers (needs moto_server)")
 	flag.BoolVar(&o.warm, "warm", true, "measure the asset cache on warm workers (needs moto_server)")
 	flag.IntVar(&o.warmFiles, "warm-files", 300, "files of the warm asset folder")
 	flag.Int64Var(&o.warmBytes, "warm-bytes", 200_000_000, "bytes of the warm asset folder")
@@ -94,6 +97,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	if o.warm {
 		steps = append(steps, func() error { return measureWarm(ctx, r, bins, jobs, dir, o) })
+	}
+	if o.fanout {
+		steps = append(steps, func() error { return measureFanout(ctx, r, bins, dir, o) })
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
