@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"runtime"
 
 	"github.com/spf13/cobra"
 )
@@ -110,8 +109,8 @@ stops starting chunks and waits for those running; a second stops them).`,
 	f.StringVar(&o.assets, "assets", "", "the project folder to upload (default: the spec's local assetsUrl, else its folder)")
 	f.StringArrayVar(&o.exclude, "exclude", nil, "leave out of the upload what this gitignore pattern matches (repeatable)")
 	f.StringVar(&o.outputURL, "output-url", "", "where the workers put outputs, when the spec has no outputUrl (default: PREFIX/outputs/RUN of --upload)")
-	f.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("chunks in flight (default: local %d capped by CPUs, aws %d, cloudrun %d)",
-		min(maxLocalConcurrency, runtime.NumCPU()), defaultAWSConcurrency, defaultCloudRunConcurrency))
+	f.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("chunks in flight (default: local %d, at most the CPUs; aws %d; cloudrun %d)",
+		maxLocalConcurrency, defaultAWSConcurrency, defaultCloudRunConcurrency))
 	f.IntVar(&o.retries, "retries", 3, "tries after the first for a chunk throttled, dropped or killed by the platform")
 	f.BoolVar(&o.retryFailed, "retry-failed", false, "also try again chunks whose command failed")
 	f.StringVar(&o.progress, "progress", "auto", "auto (a bar on a terminal, else json), bar, json (a line per chunk event on stdout) or none")
