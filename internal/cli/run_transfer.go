@@ -122,8 +122,11 @@ func (p *runPlan) collectOnly(it *interrupts, st *stores, stdout, stderr io.Writ
 	if folder == "" {
 		folder = p.o.outputURL
 	}
+	if folder == "" && p.answers != nil {
+		folder = p.answers.Inputs.OutputURL // the tasks' HELIOS_OUTPUT_URL
+	}
 	if folder == "" {
-		return usageError{errors.New("--collect-only needs the spec's outputUrl or --output-url: where the tasks put the outputs")}
+		return usageError{errors.New("--collect-only needs the spec's outputUrl or --output-url (or a scaffolded project's --output-url): where the tasks put the outputs")}
 	}
 	var outs []fanout.Output
 	for _, c := range p.job.Spec.Chunks {

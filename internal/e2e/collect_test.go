@@ -54,11 +54,21 @@ func TestCollectOnlyAfterJobTasks(t *testing.T) {
 	t.Setenv("PATH", tools+string(os.PathListSeparator)+os.Getenv("PATH"))
 	t.Setenv(gcstest.EmulatorHostEnv, srv.Host())
 	out := t.TempDir()
+	// In the example's repository, the output folder is the one its
+	// answers give the tasks (job.yaml's HELIOS_OUTPUT_URL); elsewhere,
+	// --output-url names it.
+	inRepo := true
 	collect := func(want int) string {
 		var stdout, stderr bytes.Buffer
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		args := []string{"run", env["HELIOS_JOB_PATH"], "--collect-only", "--output-url", env["HELIOS_OUTPUT_URL"], "--out", out}
+		args := []string{"run", env["HELIOS_JOB_PATH"], "--collect-only", "--out", out}
+		if inRepo {
+			t.Chdir(dir)
+		} else {
+			t.Chdir(t.TempDir())
+			args = append(args, "--output-url", env["HELIOS_OUTPUT_URL"])
+		}
 		if code := cli.Run(ctx, args, &stdout, &stderr); code != want {
 			t.Fatalf("helios-scaffold %v: exit %d, want %d\n%s%s", args, code, want, stdout.String(), stderr.String())
 		}
@@ -77,6 +87,7 @@ func TestCollectOnlyAfterJobTasks(t *testing.T) {
 		t.Error("merged with an output missing")
 	}
 	srv.PutObject(outBucket, gone, part.Content)
+	inRepo = false
 	collect(0)
 	var want strings.Builder
 	for c := range 7 {
