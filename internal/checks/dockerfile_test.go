@@ -1,12 +1,12 @@
 package checks
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
 
 func TestDockerfile(t *testing.T) {
@@ -78,8 +78,7 @@ ENTRYPOINT ["/app"]
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-			defer cancel()
+			ctx := testdeadline.Context(t)
 			got, err := Dockerfile(ctx, []byte(tt.data))
 			if tt.wantErr != "" {
 				if !errors.Is(err, ErrBadDockerfile) || !strings.Contains(err.Error(), tt.wantErr) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/generator"
 	"github.com/helios-project/helios-scaffold/internal/filetree"
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
 
 // TestKill SIGKILLs init aws at many points of its run, and checks that a
@@ -24,8 +25,7 @@ func TestKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the CLI and starts hundreds of processes")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
+	ctx := testdeadline.Context(t)
 	bin := buildCLI(ctx, t)
 	base := t.TempDir()
 	args := func(dir string) []string {
@@ -177,8 +177,7 @@ func TestKillDuringMerge(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("merging needs git")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
+	ctx := testdeadline.Context(t)
 	bin := buildCLI(ctx, t)
 	base := t.TempDir()
 	prepare := func(dir string) {

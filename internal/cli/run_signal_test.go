@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
 
 // writeMarkedJob writes a spec of n chunks whose first try fails (a
@@ -91,8 +93,7 @@ func TestRunInterruptedAndResumed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the CLI")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	ctx := testdeadline.Context(t)
 	bin := buildCLI(ctx, t)
 	dir, marks := t.TempDir(), t.TempDir()
 	spec := writeMarkedJob(t, dir, 20, "0.2")
@@ -133,8 +134,7 @@ func TestRunTerminatedTwice(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the CLI")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	ctx := testdeadline.Context(t)
 	bin := buildCLI(ctx, t)
 	dir, marks, root := t.TempDir(), t.TempDir(), t.TempDir()
 	spec := writeMarkedJob(t, dir, 4, "47.5")
@@ -142,7 +142,7 @@ func TestRunTerminatedTwice(t *testing.T) {
 		os.WriteFile(filepath.Join(marks, fmt.Sprint(i)), nil, 0o644)
 	}
 	cmd, _ := startRun(ctx, t, bin, marks, spec, "--concurrency", "2", "--workspace-root", root)
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(testdeadline.Remaining(t))
 	for len(sleepers()) < 2 {
 		if time.Now().After(deadline) {
 			t.Fatal("the chunks never started")

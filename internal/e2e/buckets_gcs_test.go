@@ -18,6 +18,7 @@ import (
 	"github.com/helios-project/helios-scaffold/internal/faultproxy"
 	"github.com/helios-project/helios-scaffold/internal/gcstest"
 	"github.com/helios-project/helios-scaffold/internal/syncbuf"
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun/runcaller"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
@@ -54,8 +55,7 @@ func TestBucketsCloudRunAccessDenied(t *testing.T) {
 	srv.Deny(outBucket)
 	w := gcsWorld(t, srv)
 	call := w.start(t, w.addr, t.TempDir(), worker.EnvOutputURL+"="+w.url(outBucket, "renders"))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := testdeadline.Context(t)
 	for _, tc := range []struct{ jobPath, want string }{
 		{"gs://helios-private/job.json", "reading job spec gs://helios-private/job.json"},
 		{"gs://helios-jobs/jobs/small.json", "uploading o.txt to gs://helios-out/renders/o.txt"},
@@ -145,7 +145,7 @@ func startServerURL(t *testing.T, bin string, env []string, attr *syscall.SysPro
 			if err != nil {
 				t.Errorf("worker after SIGTERM: %v", err)
 			}
-		case <-time.After(15 * time.Second):
+		case <-testdeadline.After(t):
 			cmd.Process.Kill()
 			<-done
 			t.Error("worker still running 15s after SIGTERM")

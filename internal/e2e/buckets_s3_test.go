@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/internal/lambdatest"
 	"github.com/helios-project/helios-scaffold/internal/s3test"
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/s3store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
@@ -57,8 +57,7 @@ func TestBucketsLambdaAccessDenied(t *testing.T) {
 	srv.EnableAuth(t)
 	w := s3World(t, srv, key, secret)
 	call := w.start(t, w.addr, t.TempDir(), worker.EnvOutputURL+"="+w.url(outBucket, "renders"))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := testdeadline.Context(t)
 	for _, tc := range []struct{ jobPath, want string }{
 		{"s3://helios-private/job.json", "reading job spec s3://helios-private/job.json"},
 		{"s3://helios-jobs/jobs/small.json", "uploading o.txt to s3://helios-out/renders/o.txt"},
@@ -79,8 +78,7 @@ func s3World(t *testing.T, srv *s3test.Server, key, secret string) *bucketWorld 
 		addr:   strings.TrimPrefix(srv.Endpoint, "http://"),
 		put:    func(t *testing.T, bucket, k string, data []byte) { srv.PutObject(t, bucket, k, data) },
 		get: func(t *testing.T, bucket, k string) ([]byte, bool) {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
+			ctx := testdeadline.Context(t)
 			out, err := admin.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &k})
 			if _, ok := errors.AsType[*types.NoSuchKey](err); ok {
 				return nil, false
@@ -96,8 +94,7 @@ func s3World(t *testing.T, srv *s3test.Server, key, secret string) *bucketWorld 
 			return data, true
 		},
 		putGzip: func(t *testing.T, bucket, k string, gz []byte) bool {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
+			ctx := testdeadline.Context(t)
 			_, err := admin.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &k, Body: bytes.NewReader(gz), ContentEncoding: aws.String("gzip")})
 			if err != nil {
 				t.Fatalf("putting s3://%s/%s gzip-encoded: %v", bucket, k, err)

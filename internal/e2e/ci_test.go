@@ -2,13 +2,13 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
 
 // TestCITrackedFiles runs .ci/tracked-files over throwaway repositories:
@@ -50,8 +50,7 @@ func TestCITrackedFiles(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
+			ctx := testdeadline.Context(t)
 			for _, args := range [][]string{{"git", "init", "-q"}, {"git", "add", "-A"}} {
 				cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 				cmd.Dir = dir
@@ -80,8 +79,7 @@ func TestModuleRootLayout(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not on PATH")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := testdeadline.Context(t)
 	out, err := exec.CommandContext(ctx, "git", "ls-files", "--", ":(top)").Output()
 	if err != nil {
 		t.Skipf("not a git checkout: %v", err)

@@ -2,17 +2,16 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/checks"
 	"github.com/helios-project/helios-scaffold/internal/cli"
 	"github.com/helios-project/helios-scaffold/internal/gcstest"
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
 
 // TestCollectOnlyAfterJobTasks is the Cloud Run jobs flow of the README:
@@ -60,8 +59,7 @@ func TestCollectOnlyAfterJobTasks(t *testing.T) {
 	inRepo := true
 	collect := func(want int) string {
 		var stdout, stderr bytes.Buffer
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
+		ctx := testdeadline.Context(t)
 		args := []string{"run", env["HELIOS_JOB_PATH"], "--collect-only", "--out", out}
 		if inRepo {
 			t.Chdir(dir)

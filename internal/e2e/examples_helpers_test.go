@@ -12,14 +12,14 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/cli"
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
 
 // runCLI runs the CLI in process and fails unless it exits with want.
 func runCLI(t *testing.T, want int, args ...string) string {
 	t.Helper()
 	var out, errb bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := testdeadline.Context(t)
 	if code := cli.Run(ctx, args, &out, &errb); code != want {
 		t.Fatalf("helios-scaffold %v: exit %d, want %d\n%s%s", args, code, want, out.String(), errb.String())
 	}
@@ -62,10 +62,11 @@ func copyFile(t *testing.T, from, to string) {
 	}
 }
 
-// waitListening waits up to 10 s for addr to accept connections.
+// waitListening waits for addr to accept connections, as long as the
+// test may.
 func waitListening(t *testing.T, addr string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testdeadline.Remaining(t))
 	for time.Now().Before(deadline) {
 		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
 			c.Close()
@@ -73,7 +74,7 @@ func waitListening(t *testing.T, addr string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("nothing listening on %s after 10s", addr)
+	t.Fatalf("nothing listening on %s", addr)
 }
 
 // freePort returns a loopback port that nothing listens on now.

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -11,11 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/checks"
 	"github.com/helios-project/helios-scaffold/internal/gcstest"
 	"github.com/helios-project/helios-scaffold/internal/syncbuf"
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
 
 // TestExampleCloudRunJobTasks runs every task of the cloud-run-job
@@ -88,8 +87,7 @@ func TestExampleCloudRunJobTasks(t *testing.T) {
 
 func runJobTask(t *testing.T, bin string, srv *gcstest.Server, env map[string]string, index, count int) (int, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := testdeadline.Context(t)
 	cmd := exec.CommandContext(ctx, bin)
 	cmd.Env = append(os.Environ(), srv.Env(), "HELIOS_WORKSPACE_ROOT="+t.TempDir(),
 		"CLOUD_RUN_TASK_INDEX="+strconv.Itoa(index), "CLOUD_RUN_TASK_COUNT="+strconv.Itoa(count), "CLOUD_RUN_TASK_ATTEMPT=0")

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -13,12 +12,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/helios-project/helios-scaffold/generator"
 	"github.com/helios-project/helios-scaffold/internal/filetree"
 	"github.com/helios-project/helios-scaffold/internal/lambdatest"
 	"github.com/helios-project/helios-scaffold/internal/syncbuf"
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -106,8 +105,7 @@ func TestExampleLambdaUnderEmulator(t *testing.T) {
 	goCmd(t, dir, []string{"CGO_ENABLED=0"}, "build", "-tags", "lambda.norpc", "-o", bootstrap, "./cmd/render-worker")
 
 	emu := lambdatest.StartT(t, lambdatest.Binaries{RIE: bins.RIE, Bootstrap: bootstrap}, lambdatest.Options{Dir: dir})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := testdeadline.Context(t)
 	tests := []struct {
 		chunk      int64
 		wantStatus int
@@ -159,7 +157,7 @@ func TestExampleCloudRunOnPort(t *testing.T) {
 	t.Cleanup(func() { cmd.Process.Kill(); <-done })
 
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
-	client := &http.Client{Timeout: 20 * time.Second}
+	client := &http.Client{Timeout: testdeadline.Remaining(t)}
 	waitListening(t, "127.0.0.1:"+strconv.Itoa(port))
 	for _, tt := range []struct {
 		chunk, status int
@@ -188,7 +186,7 @@ func TestExampleCloudRunOnPort(t *testing.T) {
 		if err != nil {
 			t.Errorf("after SIGTERM: %v\n%s", err, logs.String())
 		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("still running 15s after SIGTERM")
+	case <-testdeadline.After(t):
+		t.Fatal("still running long after SIGTERM")
 	}
 }

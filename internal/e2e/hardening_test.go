@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/faultproxy"
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -146,7 +146,7 @@ func checkStaleRemoved(t *testing.T, root string) {
 // flight, then replaces every asset of the pinned job with other bytes of
 // the same size, so that the downloads' retries find another version.
 func replaceWhenStalled(t *testing.T, w *bucketWorld, p *faultproxy.Proxy, job *renderJob) {
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(testdeadline.Remaining(t))
 	for p.Stalled() == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("the downloads never stalled")
@@ -179,8 +179,7 @@ func testGzipAsset(t *testing.T, w *bucketWorld) {
 	w.put(t, jobsBucket, "gz/job.json", oneChunk(w.url(jobsBucket, "gz/assets"), script))
 	cache := t.TempDir()
 	call := w.start(t, w.addr, t.TempDir(), worker.EnvAssetsCacheDir+"="+cache)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := testdeadline.Context(t)
 	for range 2 {
 		r, err := call(ctx, worker.Request{JobPath: w.url(jobsBucket, "gz/job.json")})
 		if err != nil || r.StatusCode != 200 || r.Stdout != js {

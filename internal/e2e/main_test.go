@@ -14,7 +14,7 @@ import (
 // TestMain runs the tests from the module root, where the README's
 // commands and the examples' paths are written to run.
 func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	root, err := lambdatest.ModuleRoot(ctx)
 	cancel()
 	if err == nil {

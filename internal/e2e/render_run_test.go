@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -9,9 +8,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/gcstest"
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
 
 // testRunHeliosLocal renders the job that the Helios CLI emitted in repo
@@ -54,8 +53,7 @@ func testRunHeliosCloudRun(t *testing.T, repo, bin, user string, env []string) {
 func checkMerged(t *testing.T, dir, specPath string) {
 	t.Helper()
 	merged := filepath.Join(dir, "out.mp4")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := testdeadline.Context(t)
 	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
 		"-show_entries", "stream=codec_name,nb_read_frames", "-of", "csv=p=0", merged).CombinedOutput()
 	if got := strings.TrimSpace(string(out)); err != nil || got != "h264,60" {

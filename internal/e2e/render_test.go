@@ -16,6 +16,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -205,8 +206,7 @@ type renderSpec struct {
 // whose one chunk renders long enough (3000 frames at 1080p) to be killed.
 func emitJob(t *testing.T, project, repo, assets, out string) renderSpec {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := testdeadline.Context(t)
 	cmd := exec.CommandContext(ctx, filepath.Join(project, "node_modules/.bin/helios"), "render", "composition.html",
 		"-o", "out.mp4", "--width", "320", "--height", "180", "--fps", "30", "--duration", "2", "--concurrency", "2",
 		"--emit-job", "job.json")

@@ -18,7 +18,7 @@ func TestForwardsAndStops(t *testing.T) {
 	}))
 	defer srv.Close()
 	p := Start(t, strings.TrimPrefix(srv.URL, "http://"))
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := &http.Client{Timeout: time.Minute} // a guard against a hang
 
 	get := func() ([]byte, error) {
 		resp, err := client.Get(p.URL())

@@ -14,7 +14,7 @@ import (
 	"github.com/helios-project/helios-scaffold/internal/gcstest"
 )
 
-var client = &http.Client{Timeout: 10 * time.Second}
+var client = &http.Client{Timeout: time.Minute} // a guard against a hang, not a speed limit
 
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()

@@ -15,6 +15,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
 
 // CreateUser creates an IAM user in moto with an access key and, unless
@@ -76,7 +78,7 @@ func (s *Server) iam(tb testing.TB, params url.Values, out any) {
 // nil, and decodes an XML answer into out unless it is nil.
 func (s *Server) post(tb testing.TB, u, contentType, body string, sign func(*http.Request) error, out any) {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testdeadline.Remaining(tb))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(body))
 	if err != nil {

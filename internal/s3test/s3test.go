@@ -35,6 +35,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
 
 // The region and the static credentials of [Server.Client]. While auth is
@@ -49,8 +51,10 @@ const (
 // moto_server from a skip into a failure.
 const EnvRequire = "HELIOS_REQUIRE_MOTO"
 
-// readyTimeout bounds the wait for a new moto_server to answer.
-const readyTimeout = 30 * time.Second
+// readyTimeout bounds the wait for a new moto_server to answer: a
+// guard against a server that never does, generous because Python takes
+// its time to start on a loaded machine.
+const readyTimeout = 2 * time.Minute
 
 // Server is a running moto_server.
 type Server struct {
@@ -197,7 +201,7 @@ func (s *Server) NewBucket(tb testing.TB) string {
 // CreateBucket creates the named bucket.
 func (s *Server) CreateBucket(tb testing.TB, name string) {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testdeadline.Remaining(tb))
 	defer cancel()
 	if _, err := s.Client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name}); err != nil {
 		tb.Fatalf("creating bucket %s: %v", name, err)
@@ -207,7 +211,7 @@ func (s *Server) CreateBucket(tb testing.TB, name string) {
 // PutObject stores body as bucket/key.
 func (s *Server) PutObject(tb testing.TB, bucket, key string, body []byte) {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testdeadline.Remaining(tb))
 	defer cancel()
 	if err := s.put(ctx, bucket, key, body); err != nil {
 		tb.Fatal(err)
@@ -218,7 +222,7 @@ func (s *Server) PutObject(tb testing.TB, bucket, key string, body []byte) {
 // takes about 200 a second, and no more with more at a time.
 func (s *Server) PutObjects(tb testing.TB, bucket string, objects map[string][]byte) {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testdeadline.Remaining(tb))
 	defer cancel()
 	keys := make(chan string)
 	errs := make(chan error, 8)

@@ -7,13 +7,13 @@ import (
 	"io"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
 	"github.com/helios-project/helios-scaffold/internal/s3test"
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
 
 func TestMain(m *testing.M) { os.Exit(s3test.Run(m)) }
@@ -31,8 +31,7 @@ func TestSharedServer(t *testing.T) {
 	}
 	srv.PutObjects(t, bucket, objs)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := testdeadline.Context(t)
 	if got := get(ctx, t, srv.Client, bucket, "a/b.txt"); got != "helios" {
 		t.Errorf("a/b.txt = %q, want %q", got, "helios")
 	}
@@ -59,8 +58,7 @@ func TestAuth(t *testing.T) {
 	id, secret := srv.CreateUser(t, "reader", policy)
 	srv.EnableAuth(t)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := testdeadline.Context(t)
 	reader := srv.NewClient(id, secret)
 	if got := get(ctx, t, reader, bucket, "k"); got != "v" {
 		t.Errorf("the reader got %q, want %q", got, "v")

@@ -2,18 +2,17 @@ package fanout_test
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/helios-project/helios-scaffold/internal/gcstest"
 	"github.com/helios-project/helios-scaffold/internal/s3test"
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/fanout"
 	"github.com/helios-project/helios-scaffold/runtime/gcsstore"
 	"github.com/helios-project/helios-scaffold/runtime/s3store"
@@ -64,8 +63,7 @@ func TestSyncAndCollect(t *testing.T) {
 	for _, s := range bucketStores {
 		t.Run(s.name, func(t *testing.T) {
 			b, loc := s.start(t)
-			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-			defer cancel()
+			ctx := testdeadline.Context(t)
 			files := map[string]string{"index.html": "<html>", "assets/logo.svg": "<svg/>", "out_part_0.mp4": "frames 0-149"}
 			set := writeSet(t, files)
 
@@ -115,8 +113,7 @@ func TestSyncAndCollect(t *testing.T) {
 // checksum the store keeps fails Collect naming the chunk, and nothing is
 // left at its path.
 func TestCollectChecksumMismatch(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
+	ctx := testdeadline.Context(t)
 	srv := s3test.Shared(t)
 	bucket := srv.NewBucket(t)
 	// moto keeps the checksum that the client sends without checking it,
@@ -179,8 +176,7 @@ func wantOnly(t *testing.T, dir string, names ...string) {
 // bytes.
 func putWithCRC32C(t *testing.T, srv *s3test.Server, bucket, key string, body []byte, crc string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
+	ctx := testdeadline.Context(t)
 	_, err := srv.Client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: &bucket, Key: &key, Body: bytes.NewReader(body),
 		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c, ChecksumCRC32C: &crc,

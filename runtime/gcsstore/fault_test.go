@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/api/googleapi"
+
 	"github.com/helios-project/helios-scaffold/internal/faultproxy"
 	"github.com/helios-project/helios-scaffold/runtime/gcsstore"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
@@ -38,13 +40,14 @@ func TestDownloadCutOff(t *testing.T) {
 // An upload whose server stops halfway is an error and leaves no object,
 // nor a changed one, once the server is back.
 func TestUploadCutOff(t *testing.T) {
+	const chunk = googleapi.MinUploadChunkSize // small chunks, small uploads
 	tests := []struct {
 		name string
 		size int
 		cut  int64
 	}{
-		{"single request", 4 << 20, 2 << 20},
-		{"resumable", 40 << 20, 20 << 20},
+		{"single request", chunk - 1, chunk / 2},
+		{"resumable", 8 * chunk, 4 * chunk},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,7 +55,7 @@ func TestUploadCutOff(t *testing.T) {
 			srv.PutObject("out", "earlier.mp4", []byte("an earlier render"))
 			proxy := faultproxy.Start(t, srv.Host())
 			t.Setenv(gcsstore.EmulatorHostEnv, proxy.Addr())
-			s := gcsstore.New(gcsstore.WithRetryDeadline(time.Second))
+			s := gcsstore.New(gcsstore.WithRetryDeadline(time.Second), gcsstore.WithChunkSize(chunk))
 			data := randomBytes(tt.size, 8)
 
 			proxy.StopAfter(faultproxy.Upstream, tt.cut)

@@ -18,21 +18,18 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 
 	"github.com/helios-project/helios-scaffold/internal/gcstest"
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/gcsstore"
 )
 
-// testTimeout bounds each test's calls.
-const testTimeout = 60 * time.Second
-
+// testContext bounds a test's calls: it guards against a hang, it does
+// not time them.
 func testContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
-	t.Cleanup(cancel)
-	return ctx
+	return testdeadline.Context(t)
 }
 
 // start starts a fake GCS that holds objects and points

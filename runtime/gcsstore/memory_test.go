@@ -3,7 +3,6 @@
 package gcsstore_test
 
 import (
-	"context"
 	"fmt"
 	"hash/crc32"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/gcsstore"
 )
 
@@ -45,9 +45,7 @@ func TestPutMemory(t *testing.T) {
 	ts := httptest.NewServer(discardUploads())
 	defer ts.Close()
 
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestPutMemoryChild$", "-test.v")
+	cmd := exec.CommandContext(testdeadline.Context(t), os.Args[0], "-test.run=^TestPutMemoryChild$", "-test.v")
 	cmd.Env = append(os.Environ(), memFileEnv+"="+name,
 		gcsstore.EmulatorHostEnv+"="+strings.TrimPrefix(ts.URL, "http://"))
 	start := time.Now()

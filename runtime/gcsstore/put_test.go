@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/fsouza/fake-gcs-server/fakestorage"
+	"google.golang.org/api/googleapi"
 
 	"github.com/helios-project/helios-scaffold/runtime/gcsstore"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
@@ -15,7 +16,10 @@ func TestPut(t *testing.T) {
 	srv := start(t)
 	srv.CreateBucket("out")
 	srv.PutObject("out", "old.mp4", []byte("an earlier render"))
-	s := gcsstore.New()
+	// The smallest chunks GCS takes, so that a resumable upload of many
+	// chunks moves a megabyte, not forty.
+	const chunk = googleapi.MinUploadChunkSize
+	s := gcsstore.New(gcsstore.WithChunkSize(chunk))
 
 	tests := []struct {
 		name        string
@@ -26,8 +30,8 @@ func TestPut(t *testing.T) {
 	}{
 		{"small", "gs://out/job/chunk_0.mp4", randomBytes(1000, 3), "video/mp4", 1},
 		{"empty", "gs://out/job/empty.json", []byte{}, "application/json", 1},
-		{"one chunk exactly", "gs://out/job/chunk.bin", randomBytes(gcsstore.DefaultChunkSize, 4), "application/octet-stream", 3},
-		{"resumable", "gs://out/job/chunk_1.webm", randomBytes(40<<20+777, 5), "video/webm", 6},
+		{"one chunk exactly", "gs://out/job/chunk.bin", randomBytes(chunk, 4), "application/octet-stream", 3},
+		{"resumable", "gs://out/job/chunk_1.webm", randomBytes(5*chunk+777, 5), "video/webm", 6},
 		{"overwrite", "gs://out/old.mp4", []byte("the new render"), "video/mp4", 1},
 		{"name with spaces", "gs://out/a b/ç?#.mp4", []byte("x"), "video/mp4", 1},
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/s3test"
 	"github.com/helios-project/helios-scaffold/runtime/s3store"
@@ -55,7 +54,7 @@ func TestAccessDenied(t *testing.T) {
 	for _, st := range stores {
 		t.Run(st.name, func(t *testing.T) {
 			for _, op := range operations(bucket, strings.ReplaceAll(st.name, " ", "-")) {
-				ctx := testContext(t, 20*time.Second)
+				ctx := testContext(t)
 				err := op.run(ctx, st.store)
 				want := st.err
 				if op.name == "put elsewhere" && st.err == nil {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -25,7 +24,7 @@ func TestChecksumMismatch(t *testing.T) {
 	bucket := srv.NewBucket(t)
 	// moto keeps the checksum that the client sends without checking it,
 	// as S3 would keep one of bytes that changed since.
-	_, err := srv.Client.PutObject(testContext(t, 10*time.Second), &s3.PutObjectInput{
+	_, err := srv.Client.PutObject(testContext(t), &s3.PutObjectInput{
 		Bucket:            &bucket,
 		Key:               aws.String("job.json"),
 		Body:              bytes.NewReader([]byte(`{"id": "job-42"}`)),
@@ -38,7 +37,7 @@ func TestChecksumMismatch(t *testing.T) {
 	store := newStore(srv)
 	location := "s3://" + bucket + "/job.json"
 
-	r, err := store.Open(testContext(t, 10*time.Second), location)
+	r, err := store.Open(testContext(t), location)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +49,7 @@ func TestChecksumMismatch(t *testing.T) {
 	}
 	t.Logf("Open: %v", err)
 
-	_, err = store.Download(testContext(t, 10*time.Second), location, &memWriterAt{buf: make([]byte, 100)})
+	_, err = store.Download(testContext(t), location, &memWriterAt{buf: make([]byte, 100)})
 	wantErr(t, "downloading an object that does not match its checksum", err, nil, location)
 	t.Logf("Download: %v", err)
 }
@@ -67,7 +66,7 @@ func TestGzipEncodedArrivesAsStored(t *testing.T) {
 	zw := gzip.NewWriter(&z)
 	zw.Write(bytes.Repeat([]byte("helios "), 1000))
 	zw.Close()
-	ctx := testContext(t, 30*time.Second)
+	ctx := testContext(t)
 	if _, err := srv.Client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: &bucket, Key: aws.String("assets/app.js"), Body: bytes.NewReader(z.Bytes()),
 		ContentEncoding: aws.String("gzip"), ContentType: aws.String("text/javascript"),
@@ -101,7 +100,7 @@ func TestDownloadVersion(t *testing.T) {
 	t.Parallel()
 	srv := s3test.Shared(t)
 	bucket := srv.NewBucket(t)
-	ctx := testContext(t, 30*time.Second)
+	ctx := testContext(t)
 	srv.PutObject(t, bucket, "assets/a.bin", []byte("original"))
 	store := newStore(srv)
 	objs, err := store.List(ctx, "s3://"+bucket+"/assets")

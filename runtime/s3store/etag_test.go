@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/s3test"
 )
@@ -15,7 +14,7 @@ func TestMatches(t *testing.T) {
 	srv := s3test.Shared(t)
 	srv.CreateBucket(t, "matches")
 	st := newStore(srv)
-	ctx := testContext(t, 2*time.Minute)
+	ctx := testContext(t)
 	sizes := []int{0, 100, 5<<20 - 1, 5 << 20, 12<<20 + 7}
 	data := map[string][]byte{}
 	for _, n := range sizes {

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -37,7 +36,7 @@ func TestDownloadCutOff(t *testing.T) {
 
 	proxy.StopAfter(faultproxy.Downstream, int64(len(data)/2))
 	dst := &memWriterAt{buf: make([]byte, len(data))}
-	n, err := store.Download(testContext(t, 30*time.Second), location, dst)
+	n, err := store.Download(testContext(t), location, dst)
 	wantErr(t, "Download cut off halfway", err, nil, location)
 	t.Logf("Download: %d, %v", n, err)
 	if bytes.Equal(dst.bytes(), data) {
@@ -56,7 +55,7 @@ func TestPutCutOff(t *testing.T) {
 			store, proxy := proxied(t, srv)
 			key := fmt.Sprintf("out/%d.mp4", size)
 			location := "s3://" + bucket + "/" + key
-			ctx := testContext(t, 30*time.Second)
+			ctx := testContext(t)
 
 			proxy.StopAfter(faultproxy.Upstream, int64(size/2))
 			err := store.Put(ctx, location, bytes.NewReader(randomBytes(size)), int64(size))
@@ -78,13 +77,13 @@ func TestPutCancelled(t *testing.T) {
 	data := randomBytes(24 << 20)
 	location := "s3://" + bucket + "/out/cancelled.mp4"
 
-	ctx, cancel := context.WithCancel(testContext(t, 30*time.Second))
+	ctx, cancel := context.WithCancel(testContext(t))
 	src := &cancelAt{r: bytes.NewReader(data), at: 12 << 20, cancel: cancel}
 	err := store.Put(ctx, location, src, int64(len(data)))
 	wantErr(t, "Put cancelled halfway", err, context.Canceled, location)
 	t.Logf("Put: %v", err)
 
-	check := testContext(t, 10*time.Second)
+	check := testContext(t)
 	wantNoObject(check, t, srv.Client, bucket, "out/cancelled.mp4")
 	out, err := srv.Client.ListMultipartUploads(check, &s3.ListMultipartUploadsInput{Bucket: &bucket})
 	if err != nil {

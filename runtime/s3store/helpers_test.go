@@ -20,6 +20,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/helios-project/helios-scaffold/internal/s3test"
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/s3store"
 )
 
@@ -42,11 +43,10 @@ func newStore(srv *s3test.Server) *s3store.Store {
 	return s3store.New(s3store.WithConfig(testConfig(srv, srv.Endpoint)))
 }
 
-// testContext is a context that ends when the test does or after d.
-func testContext(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), d)
-	t.Cleanup(cancel)
-	return ctx
+// testContext bounds a test's calls: it guards against a hang, it does
+// not time them.
+func testContext(t *testing.T) context.Context {
+	return testdeadline.Context(t)
 }
 
 // randomBytes returns n bytes that differ from run to run and compress

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -52,7 +51,7 @@ func TestNewIsLazy(t *testing.T) {
 	}
 
 	location := "s3://renders/job.json"
-	_, err = store.Open(testContext(t, 10*time.Second), location)
+	_, err = store.Open(testContext(t), location)
 	wantErr(t, "Open from a server that hangs up", err, nil, location)
 	if n, c := conns.Load(), creds.calls.Load(); n == 0 || c == 0 {
 		t.Errorf("Open made %d connections and %d credential look-ups, want some", n, c)
@@ -89,7 +88,7 @@ func TestEnvironment(t *testing.T) {
 			setenv(t, "AWS_ENDPOINT_URL_S3", tc.s3)
 			setenv(t, "AWS_ENDPOINT_URL", tc.global)
 			open := func(store *s3store.Store) error {
-				r, err := store.Open(testContext(t, 10*time.Second), location)
+				r, err := store.Open(testContext(t), location)
 				if err == nil {
 					_, err = io.Copy(io.Discard, r)
 					r.Close()

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/helios-project/helios-scaffold/internal/s3test"
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/s3store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
@@ -88,9 +89,7 @@ func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 // peakRSS runs the child that uploads file in mode, and returns its peak
 // RSS in bytes.
 func peakRSS(t *testing.T, srv *s3test.Server, mode, bucket, file string) int64 {
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestPutPeakRSS$", "-test.count=1")
+	cmd := exec.CommandContext(testdeadline.Context(t), os.Args[0], "-test.run=^TestPutPeakRSS$", "-test.count=1")
 	cmd.Env = append(os.Environ(),
 		envRSSChild+"="+mode,
 		envRSSEndpoint+"="+srv.Endpoint,

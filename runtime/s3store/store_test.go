@@ -35,7 +35,7 @@ func TestOpen(t *testing.T) {
 		{name: "a folder", location: "s3://" + bucket + "/jobs/", err: worker.ErrNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx := testContext(t, 10*time.Second)
+			ctx := testContext(t)
 			r, err := store.Open(ctx, tc.location)
 			if tc.want == nil {
 				wantErr(t, "Open", err, tc.err, tc.location)
@@ -97,7 +97,7 @@ func TestList(t *testing.T) {
 		{name: "missing bucket", location: "s3://no-such-bucket-helios/assets", err: worker.ErrNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx := testContext(t, 10*time.Second)
+			ctx := testContext(t)
 			objs, err := store.List(ctx, tc.location)
 			if tc.err != nil {
 				wantErr(t, "List", err, tc.err, tc.location)
@@ -138,7 +138,7 @@ func TestListPages(t *testing.T) {
 	srv.PutObjects(t, bucket, objs)
 	t.Logf("%d objects put in %v", len(objs), time.Since(start).Round(time.Millisecond))
 
-	listed, err := newStore(srv).List(testContext(t, 20*time.Second), "s3://"+bucket+"/frames")
+	listed, err := newStore(srv).List(testContext(t), "s3://"+bucket+"/frames")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 
@@ -33,7 +32,7 @@ func TestDownload(t *testing.T) {
 	// Uploaded in parts, as the AWS CLI and the SDKs upload large files.
 	objects["parts.mp4"] = randomBytes(21<<20 + 12345)
 	tm := transfermanager.New(srv.Client, func(o *transfermanager.Options) { o.PartSizeBytes = 5 << 20 })
-	_, err := tm.UploadObject(testContext(t, 30*time.Second), &transfermanager.UploadObjectInput{
+	_, err := tm.UploadObject(testContext(t), &transfermanager.UploadObjectInput{
 		Bucket: &bucket, Key: new("parts.mp4"), Body: bytes.NewReader(objects["parts.mp4"]),
 	})
 	if err != nil {
@@ -43,7 +42,7 @@ func TestDownload(t *testing.T) {
 
 	for key, data := range objects {
 		t.Run(key, func(t *testing.T) {
-			ctx := testContext(t, 30*time.Second)
+			ctx := testContext(t)
 			dst := &memWriterAt{buf: make([]byte, len(data))}
 			n, err := store.Download(ctx, "s3://"+bucket+"/"+key, dst)
 			if err != nil {
@@ -57,12 +56,12 @@ func TestDownload(t *testing.T) {
 	t.Run("larger than dst", func(t *testing.T) {
 		// As the worker's destination refuses bytes past the listed size.
 		location := "s3://" + bucket + "/single.mp4"
-		_, err := store.Download(testContext(t, 10*time.Second), location, &memWriterAt{buf: make([]byte, 1<<20)})
+		_, err := store.Download(testContext(t), location, &memWriterAt{buf: make([]byte, 1<<20)})
 		wantErr(t, "Download", err, errPastEnd, location)
 	})
 	t.Run("missing", func(t *testing.T) {
 		location := "s3://" + bucket + "/missing"
-		_, err := store.Download(testContext(t, 10*time.Second), location, &memWriterAt{})
+		_, err := store.Download(testContext(t), location, &memWriterAt{})
 		wantErr(t, "Download", err, worker.ErrNotFound, location)
 	})
 }
@@ -87,7 +86,7 @@ func TestPut(t *testing.T) {
 		{name: "40 MB", size: 40_000_000, parts: 8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx := testContext(t, 60*time.Second)
+			ctx := testContext(t)
 			data := randomBytes(tc.size)
 			key := "out/" + strings.ReplaceAll(tc.name, " ", "-") + ".mp4"
 			if err := store.Put(ctx, "s3://"+bucket+"/"+key, bytes.NewReader(data), int64(len(data))); err != nil {
@@ -151,7 +150,7 @@ func TestPutFails(t *testing.T) {
 
 	t.Run("missing bucket", func(t *testing.T) {
 		for _, size := range []int{1000, 6 << 20} { // PutObject, CreateMultipartUpload
-			ctx := testContext(t, 20*time.Second)
+			ctx := testContext(t)
 			location := "s3://no-such-bucket-helios/out.mp4"
 			err := store.Put(ctx, location, bytes.NewReader(randomBytes(size)), int64(size))
 			wantErr(t, fmt.Sprintf("Put of %d bytes", size), err, worker.ErrNotFound, location)
@@ -166,7 +165,7 @@ func TestPutFails(t *testing.T) {
 		}
 		defer f.Close()
 		for _, size := range []int{1000, 12 << 20} {
-			ctx := testContext(t, 20*time.Second)
+			ctx := testContext(t)
 			if _, err := f.WriteAt(randomBytes(size-1), 0); err != nil {
 				t.Fatal(err)
 			}
