@@ -22,6 +22,7 @@ type interrupts struct {
 
 	mu      sync.Mutex
 	sig     os.Signal // the first received
+	signals int       // how many were received
 	soft    bool
 	drained bool
 }
@@ -43,10 +44,16 @@ func (it *interrupts) watch(parentDone <-chan struct{}) {
 			if it.sig == nil {
 				it.sig = s
 			}
-			if it.soft && !it.drained {
-				it.drained = true
-				close(it.drain)
-			} else {
+			it.signals++
+			switch {
+			case it.soft && it.signals == 1:
+				// The parent context may have drained already: in the CLI
+				// it ends on this same signal, and may be seen first.
+				if !it.drained {
+					it.drained = true
+					close(it.drain)
+				}
+			default:
 				it.cancel()
 			}
 			it.mu.Unlock()
