@@ -1,7 +1,6 @@
 package cloudrun_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,9 +10,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/gcstest"
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun"
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun/runcaller"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
@@ -82,9 +81,7 @@ func TestHTTPAllowedJobPaths(t *testing.T) {
 			if err != nil || res.OK() || res.StatusCode != 403 || !strings.HasPrefix(res.Message, refusal(tc.jobPath)) {
 				t.Errorf("runcaller.Parse = %+v, %v; want a failure with status 403 and the message", res, err)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			got, err := e.caller.Call(ctx, worker.Request{JobPath: tc.jobPath})
+			got, err := e.caller.Call(testdeadline.Context(t), worker.Request{JobPath: tc.jobPath})
 			if err != nil || got.StatusCode != 403 || got.Message != res.Message {
 				t.Errorf("Caller.Call = %+v, %v; want %+v", got, err, res)
 			}
@@ -130,11 +127,10 @@ func TestBinaryAllowedJobPaths(t *testing.T) {
 	t.Parallel()
 	gcs := gcsJobs(t)
 	p := startWorker(t, gcs.Env(), worker.EnvAllowedJobPaths+"=gs://jobs/team1/")
-	c := &http.Client{Timeout: 30 * time.Second}
 	post := func(t *testing.T, jobPath string) (reply, int64) {
 		t.Helper()
 		before := gcs.Requests()
-		r, err := doRequest(c, "http://"+p.addr+"/", http.MethodPost, payload(jobPath, 0))
+		r, err := doRequest(t, http.DefaultClient, "http://"+p.addr+"/", http.MethodPost, payload(jobPath, 0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +152,7 @@ func TestBinaryAllowedJobPaths(t *testing.T) {
 			}
 		})
 	}
-	if !waitFor(5*time.Second, func() bool { return strings.Count(p.stdout.String(), `"job path refused"`) == len(gsRefused) }) {
+	if !waitFor(t, func() bool { return strings.Count(p.stdout.String(), `"job path refused"`) == len(gsRefused) }) {
 		t.Errorf("want %d job path refused lines:\n%s", len(gsRefused), p.stdout.String())
 	}
 	for _, line := range strings.Split(p.stdout.String(), "\n") {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/syncbuf"
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
 
 // The real entry point, built once for the package's tests.
@@ -118,17 +119,13 @@ func startWorker(t *testing.T, vars ...string) *workerProc {
 			<-p.done
 		}
 	})
-	ok := waitFor(10*time.Second, func() bool {
+	ok := waitFor(t, func() bool {
 		select {
 		case <-p.done:
 			return true
 		default:
 		}
-		c, err := net.DialTimeout("tcp", p.addr, time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
+		return accepts(p.addr)
 	})
 	select {
 	case <-p.done:
@@ -136,18 +133,37 @@ func startWorker(t *testing.T, vars ...string) *workerProc {
 	default:
 	}
 	if !ok {
-		t.Fatalf("worker not listening on %s within 10s; stderr:\n%s", p.addr, p.stderr.String())
+		t.Fatalf("worker not listening on %s; stderr:\n%s", p.addr, p.stderr.String())
 	}
 	return p
 }
 
-// waitExit waits within d for the process to exit and returns its status.
-func (p *workerProc) waitExit(t *testing.T, d time.Duration) int {
+// accepts reports whether a connection to addr was accepted. A dial that
+// takes over a second counts as not accepted: callers poll.
+func accepts(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err == nil {
+		c.Close()
+	}
+	return err == nil
+}
+
+// refuses reports whether a connection to addr was refused.
+func refuses(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err == nil {
+		c.Close()
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// waitExit waits for the process to exit and returns its status.
+func (p *workerProc) waitExit(t *testing.T) int {
 	t.Helper()
 	select {
 	case <-p.done:
-	case <-time.After(d):
-		t.Fatalf("worker still running %v later; stdout:\n%s", d, p.stdout.String())
+	case <-testdeadline.After(t):
+		t.Fatalf("worker still running; stdout:\n%s", p.stdout.String())
 	}
 	var ee *exec.ExitError
 	if errors.As(p.waitErr, &ee) {
@@ -194,12 +210,12 @@ func specFile(t *testing.T, dir, cmd string) string {
 	return path
 }
 
-// postAsync posts body to the worker and delivers the answer on the channel.
-func postAsync(addr, body string) <-chan replyOrErr {
+// postAsync posts body to the worker and delivers the answer on the
+// channel, within t's deadline.
+func postAsync(t testing.TB, addr, body string) <-chan replyOrErr {
 	ch := make(chan replyOrErr, 1)
 	go func() {
-		c := &http.Client{Timeout: 20 * time.Second}
-		r, err := doRequest(c, "http://"+addr+"/", http.MethodPost, body)
+		r, err := doRequest(t, http.DefaultClient, "http://"+addr+"/", http.MethodPost, body)
 		ch <- replyOrErr{r, err}
 	}()
 	return ch
@@ -214,52 +230,57 @@ type replyOrErr struct {
 // new connections, and exits 0 within the grace period.
 func TestBinaryGracefulShutdown(t *testing.T) {
 	t.Parallel()
-	p := startWorker(t, "HELIOS_SHUTDOWN_GRACE=3s")
-	if r, err := doRequest(http.DefaultClient, "http://"+p.addr+"/", http.MethodGet, ""); err != nil || r.status != 405 {
+	const grace = 4 * time.Second
+	p := startWorker(t, "HELIOS_SHUTDOWN_GRACE="+grace.String())
+	if r, err := doRequest(t, http.DefaultClient, "http://"+p.addr+"/", http.MethodGet, ""); err != nil || r.status != 405 {
 		t.Errorf("GET: %v %d", err, r.status)
 	}
-	ans := postAsync(p.addr, payload(specFile(t, t.TempDir(), `sh -c 'sleep 1; echo finished'`), 0))
-	if !waitFor(10*time.Second, func() bool { return len(dirNames(p.root)) > 0 }) {
-		t.Fatal("chunk workspace did not appear within 10s")
+	// SIGTERM comes during the chunk's sleep of about 2 s (a duration no
+	// other test sleeps): it ends well within the grace.
+	ans := postAsync(t, p.addr, payload(specFile(t, t.TempDir(), `sh -c 'echo started; sleep 2.02; echo finished'`), 0))
+	if !waitFor(t, func() bool { return len(procsWithArgs("sleep", "2.02")) > 0 }) {
+		t.Fatalf("chunk did not start; stdout:\n%s", p.stdout.String())
 	}
-	time.Sleep(200 * time.Millisecond)
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	termAt := time.Now()
-	time.Sleep(200 * time.Millisecond)
-	if c, err := net.DialTimeout("tcp", p.addr, time.Second); err == nil {
-		c.Close()
-		t.Error("a new connection was accepted during shutdown")
+	// Connections are refused while the chunk still runs, not only once
+	// the worker has exited.
+	if !waitFor(t, func() bool { return refuses(p.addr) }) {
+		t.Error("new connections still accepted during shutdown")
+	} else if len(procsWithArgs("sleep", "2.02")) == 0 {
+		t.Error("new connections accepted until the running chunk had finished")
 	}
 
 	var a replyOrErr
 	select {
 	case a = <-ans:
-	case <-time.After(15 * time.Second):
+	case <-testdeadline.After(t):
 		t.Fatal("in-flight request not answered")
 	}
 	if a.err != nil {
 		t.Fatalf("in-flight request: %v", a.err)
 	}
 	a.check(t, http.StatusOK, "")
-	if got := a.str(t, "stdout"); got != "finished\n" {
-		t.Errorf("stdout %q, want finished", got)
+	if got := a.str(t, "stdout"); got != "started\nfinished\n" {
+		t.Errorf("stdout %q, want started and finished", got)
 	}
-	if code := p.waitExit(t, 3*time.Second+2*time.Second-time.Since(termAt)); code != 0 {
+	if code := p.waitExit(t); code != 0 {
 		t.Errorf("exit status %d, want 0; stderr:\n%s", code, p.stderr.String())
 	}
-	if d := time.Since(termAt); d > 4*time.Second {
-		t.Errorf("exited %v after SIGTERM, grace is 3s", d)
+	// Exiting within the grace is the property; grace+slack is still
+	// before Cloud Run's SIGKILL, 10 s after SIGTERM.
+	if d := time.Since(termAt); d > grace+slack {
+		t.Errorf("exited %v after SIGTERM, grace is %v", d, grace)
 	}
-	if c, err := net.DialTimeout("tcp", p.addr, time.Second); err == nil {
-		c.Close()
+	if accepts(p.addr) {
 		t.Error("a connection was accepted after exit")
 	}
 	if !emptyDir(t, p.root) {
 		t.Errorf("workspace root not empty: %v", dirNames(p.root))
 	}
-	p.checkStdout(t, "finished")
+	p.checkStdout(t, "started", "finished")
 	if out := p.stdout.String(); !strings.Contains(out, `"severity":"INFO"`) {
 		t.Errorf("no INFO log line on stdout:\n%s", out)
 	}
@@ -269,10 +290,11 @@ func TestBinaryGracefulShutdown(t *testing.T) {
 // ends is killed and answered with exitCode -1, and the worker exits 0.
 func TestBinaryShutdownCancels(t *testing.T) {
 	t.Parallel()
-	p := startWorker(t, "HELIOS_SHUTDOWN_GRACE=1s")
-	ans := postAsync(p.addr, payload(specFile(t, t.TempDir(), `sh -c 'echo started; sleep 43'`), 0))
-	if !waitFor(10*time.Second, func() bool { return strings.Contains(p.stdout.String(), "started\n") }) {
-		t.Fatal("chunk did not start within 10s")
+	const grace = time.Second
+	p := startWorker(t, "HELIOS_SHUTDOWN_GRACE="+grace.String())
+	ans := postAsync(t, p.addr, payload(specFile(t, t.TempDir(), `sh -c 'echo started; sleep 43'`), 0))
+	if !waitFor(t, func() bool { return strings.Contains(p.stdout.String(), "started\n") }) {
+		t.Fatal("chunk did not start")
 	}
 	if len(procsWithArgs("sleep", "43")) == 0 {
 		t.Error("no sleep 43 process while the chunk runs")
@@ -285,7 +307,7 @@ func TestBinaryShutdownCancels(t *testing.T) {
 	var a replyOrErr
 	select {
 	case a = <-ans:
-	case <-time.After(10 * time.Second):
+	case <-testdeadline.After(t):
 		t.Fatal("in-flight request not answered")
 	}
 	if a.err != nil {
@@ -298,13 +320,16 @@ func TestBinaryShutdownCancels(t *testing.T) {
 	if got := a.str(t, "stdout"); got != "started\n" {
 		t.Errorf("stdout %q, want started", got)
 	}
-	if code := p.waitExit(t, 5*time.Second); code != 0 {
+	if code := p.waitExit(t); code != 0 {
 		t.Errorf("exit status %d, want 0; stderr:\n%s", code, p.stderr.String())
 	}
-	if d := time.Since(termAt); d > 3500*time.Millisecond {
-		t.Errorf("exited %v after SIGTERM with a 1s grace", d)
+	// Exiting within the grace and the cancel grace is the property; with
+	// the slack, that is still far from the chunk's 43 s and before Cloud
+	// Run's SIGKILL, 10 s after SIGTERM.
+	if d := time.Since(termAt); d > grace+cancelGrace+slack {
+		t.Errorf("exited %v after SIGTERM with a %v grace", d, grace)
 	}
-	if !waitFor(5*time.Second, func() bool { return len(procsWithArgs("sleep", "43")) == 0 }) {
+	if !waitFor(t, func() bool { return len(procsWithArgs("sleep", "43")) == 0 }) {
 		t.Errorf("sleep 43 left running: pids %v", procsWithArgs("sleep", "43"))
 	}
 	if !emptyDir(t, p.root) {
@@ -337,10 +362,10 @@ func TestBinaryInvalidConfig(t *testing.T) {
 		var err error
 		select {
 		case err = <-done:
-		case <-time.After(10 * time.Second):
+		case <-testdeadline.After(t):
 			_ = cmd.Process.Kill()
 			<-done
-			t.Fatalf("%s: worker still running after 10s", c.kv)
+			t.Fatalf("%s: worker still running, not stopped by its configuration", c.kv)
 		}
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.ExitCode() == 0 {
@@ -358,7 +383,7 @@ func TestBinaryInvalidConfig(t *testing.T) {
 func TestBinaryLogLinesIntact(t *testing.T) {
 	t.Parallel()
 	p := startWorker(t, "HELIOS_SHUTDOWN_GRACE=1s")
-	a := <-postAsync(p.addr, payload(specFile(t, t.TempDir(), `printf no-newline`), 0))
+	a := <-postAsync(t, p.addr, payload(specFile(t, t.TempDir(), `printf no-newline`), 0))
 	if a.err != nil {
 		t.Fatal(a.err)
 	}
@@ -366,7 +391,7 @@ func TestBinaryLogLinesIntact(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if code := p.waitExit(t, 5*time.Second); code != 0 {
+	if code := p.waitExit(t); code != 0 {
 		t.Errorf("exit status %d", code)
 	}
 	p.checkStdout(t, "no-newline")

@@ -2,7 +2,6 @@ package cloudrun_test
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun/runcaller"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
@@ -37,7 +37,7 @@ func TestHTTPTable(t *testing.T) {
 		`helios-no-such-command-7f3a`,
 		`sh -c 'echo out; kill -KILL $$'`,
 	)
-	big := `{"jobPath":"` + strings.Repeat("x", 2<<20) + `","chunkIndex":0}`
+	big := `{"jobPath":"` + strings.Repeat("x", int(e.cfg.BodyLimit)) + `","chunkIndex":0}`
 
 	rows := []struct {
 		name, method, body string
@@ -71,7 +71,7 @@ func TestHTTPTable(t *testing.T) {
 		{name: "no jobPath", method: "POST", body: `{"chunkIndex":0}`, status: 400, msg: msgMissing, keys: []string{"message"}},
 		{name: "jobPath number", method: "POST", body: `{"jobPath":1,"chunkIndex":0}`, status: 400, msg: msgMissing, keys: []string{"message"}},
 		{name: "chunkIndex bool", method: "POST", body: payload(job, true), status: 400, msg: msgMissing, keys: []string{"message"}},
-		{name: "2 MB body", method: "POST", body: big, status: 413, msg: "*", keys: []string{"message"}},
+		{name: "body over the limit", method: "POST", body: big, status: 413, msg: "*", keys: []string{"message"}},
 		{name: "could not run", method: "POST", body: payload(job, 2), status: 500, msg: "*", keys: []string{"message"},
 			call: &worker.Request{JobPath: job, ChunkIndex: 2}},
 	}
@@ -108,9 +108,7 @@ func TestHTTPTable(t *testing.T) {
 			if row.call == nil {
 				return
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			got, err := e.caller.Call(ctx, *row.call)
+			got, err := e.caller.Call(testdeadline.Context(t), *row.call)
 			if err != nil {
 				t.Fatalf("Caller.Call: %v", err)
 			}
@@ -174,7 +172,7 @@ func TestBadInput(t *testing.T) {
 		{"spec with two chunks of one id", payload(sameID, 0), 400, `decoding job spec: ambiguous JSON: chunks[0] and chunks[1] both have id 0`},
 		{"body array", `[]`, 400, msgMissing},
 		{"body empty", "", 400, msgJSON},
-		{"body 2 MB", strings.Repeat(" ", 2<<20) + payload(job, 0), 413, "*"},
+		{"body over the limit", strings.Repeat(" ", int(cfg.BodyLimit)) + payload(job, 0), 413, "*"},
 		{"jobPath empty", payload("", 0), 400, msgMissing},
 		{"jobPath missing file", payload(e.dir+"/nope.json", 0), 500, "*"},
 		{"jobPath FIFO", payload(fifo, 0), 500, "reading job spec " + fifo + ": " + fifo + " is not a regular file (a FIFO)"},
@@ -198,7 +196,9 @@ func TestBadInput(t *testing.T) {
 			r := e.do(t, http.MethodPost, row.body)
 			r.check(t, row.status, row.msg)
 			r.onlyMessage(t)
-			if d := time.Since(start); d > 10*time.Second {
+			// The spec timeout is 500 ms; without it, a silent server or a
+			// FIFO without a writer would hold the answer for ever.
+			if d := time.Since(start); d > 15*time.Second {
 				t.Errorf("answered after %v", d)
 			}
 			e.good(t)
@@ -233,13 +233,16 @@ func TestBadInputMessages(t *testing.T) {
 // other connections are answered meanwhile.
 func TestStalledBody(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, testConfig(t))
+	cfg := testConfig(t)
+	cfg.BodyTimeout = time.Minute // how long the stalled request holds
+	e := newEnv(t, cfg)
 	conn := stallBody(t, e)
 	defer conn.Close()
 	for range 3 {
 		start := time.Now()
 		e.good(t)
-		if d := time.Since(start); d > 5*time.Second {
+		// Waiting for the stalled request would take a minute.
+		if d := time.Since(start); d > 15*time.Second {
 			t.Errorf("good request took %v beside a stalled one", d)
 		}
 	}
@@ -249,7 +252,7 @@ func TestStalledBody(t *testing.T) {
 // after 10 of its 100 bytes.
 func stallBody(t *testing.T, e *testEnv) net.Conn {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", e.srv.Listener.Addr().String(), 5*time.Second)
+	conn, err := new(net.Dialer).DialContext(testdeadline.Context(t), "tcp", e.srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,11 +274,11 @@ func TestStalledBodyAnswered(t *testing.T) {
 	e := newEnv(t, cfg)
 	conn := stallBody(t, e)
 	defer conn.Close()
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_ = conn.SetReadDeadline(time.Now().Add(testdeadline.Remaining(t)))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
-			t.Fatalf("stalled request not answered within 10s")
+			t.Fatalf("stalled request not answered")
 		}
 		t.Fatalf("reading the stalled request's answer: %v", err)
 	}

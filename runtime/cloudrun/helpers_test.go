@@ -18,10 +18,18 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/syncbuf"
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun"
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun/runcaller"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
+)
+
+// Bounds that are themselves the property under test, such as exiting
+// within a shutdown grace period, get slack for a loaded machine.
+const (
+	slack       = 5 * time.Second
+	cancelGrace = time.Second // cloudrun's: after the grace, for cancelled chunks' answers
 )
 
 // discard is the logger of every test worker; the handler's own lines go
@@ -120,15 +128,17 @@ type reply struct {
 // do sends method with body (no body when "") and extra header pairs.
 func (e *testEnv) do(t testing.TB, method, body string, header ...string) reply {
 	t.Helper()
-	r, err := doRequest(e.srv.Client(), e.srv.URL, method, body, header...)
+	r, err := doRequest(t, e.srv.Client(), e.srv.URL, method, body, header...)
 	if err != nil {
 		t.Fatalf("%s %.60q: %v", method, body, err)
 	}
 	return r
 }
 
-func doRequest(c *http.Client, url, method, body string, header ...string) (reply, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+// doRequest sends method with body to url, within t's deadline. It is
+// safe to call from another goroutine than t's.
+func doRequest(t testing.TB, c *http.Client, url, method, body string, header ...string) (reply, error) {
+	ctx, cancel := context.WithTimeout(t.Context(), testdeadline.Remaining(t))
 	defer cancel()
 	var rd io.Reader
 	if body != "" {
@@ -235,9 +245,10 @@ func (e *testEnv) good(t testing.TB) {
 	}
 }
 
-// waitFor polls cond every 20ms until it holds or within has passed.
-func waitFor(within time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(within)
+// waitFor polls cond every 20ms until it holds, or reports false when
+// t's deadline is near: cond is something that must happen.
+func waitFor(t testing.TB, cond func() bool) bool {
+	deadline := time.Now().Add(testdeadline.Remaining(t))
 	for {
 		if cond() {
 			return true

@@ -26,7 +26,7 @@ func TestBinaryLeavesNoProcess(t *testing.T) {
 					_ = syscall.Kill(pid, syscall.SIGKILL)
 				}
 			})
-			a := <-postAsync(p.addr, payload(specFile(t, t.TempDir(), tc.command), 0))
+			a := <-postAsync(t, p.addr, payload(specFile(t, t.TempDir(), tc.command), 0))
 			if a.err != nil {
 				t.Fatal(a.err)
 			}

@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun/runcaller"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
@@ -120,8 +120,7 @@ func TestCall(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	ctx := testdeadline.Context(t)
 	call := func(path string) (*worker.CallResult, error) {
 		c, err := runcaller.New(ctx, srv.URL+path, runcaller.WithHTTPClient(srv.Client()))
 		if err != nil {
@@ -156,7 +155,7 @@ func TestCall(t *testing.T) {
 	gone := httptest.NewServer(http.NotFoundHandler())
 	url := gone.URL
 	gone.Close()
-	c, err := runcaller.New(ctx, url, runcaller.WithHTTPClient(&http.Client{Timeout: 5 * time.Second}))
+	c, err := runcaller.New(ctx, url, runcaller.WithHTTPClient(&http.Client{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,8 +196,7 @@ func TestNewWithoutCredentials(t *testing.T) {
 		} {
 			t.Run(c.name+" newauth="+newAuth, func(t *testing.T) {
 				t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", c.creds)
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
+				ctx := testdeadline.Context(t)
 				type result struct {
 					c   *runcaller.Caller
 					err error
@@ -217,8 +215,8 @@ func TestNewWithoutCredentials(t *testing.T) {
 				var r result
 				select {
 				case r = <-ch:
-				case <-time.After(15 * time.Second):
-					t.Skip("idtoken kept trying past 15s; not a runcaller matter")
+				case <-testdeadline.After(t): // after ctx has ended
+					t.Skip("idtoken kept trying whatever its context; not a runcaller matter")
 				}
 				if r.err == nil && newAuth == "true" && c.name == "missing file" {
 					// cloud.google.com/go/auth ignores an unreadable
