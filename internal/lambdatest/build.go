@@ -3,7 +3,7 @@
 // the AWS Lambda Runtime Interface Emulator pinned in go.mod as a tool, for
 // end-to-end tests and benchmarks.
 //
-//	bins, err := lambdatest.Build()          // once per process
+//	bins, err := lambdatest.BuildT(t)        // once per process
 //	emu := lambdatest.StartT(t, bins, lambdatest.Options{Env: env})
 //	inv := emu.Call(ctx, worker.Request{...}) // through lambdacaller
 //
@@ -24,7 +24,10 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"testing"
 	"time"
+
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
 
 // Binaries are the programs an emulator runs.
@@ -34,8 +37,9 @@ type Binaries struct {
 	Bootstrap string // internal/cmd/lambdaworker
 }
 
-// BuildTimeout bounds the two go builds.
-const BuildTimeout = 5 * time.Minute
+// BuildTimeout bounds the two go builds that Build runs: a guard against a
+// hang, long enough for a cold build cache on a loaded machine.
+const BuildTimeout = 10 * time.Minute
 
 var (
 	buildOnce sync.Once
@@ -47,10 +51,21 @@ var (
 var ErrUnsupported = errors.New("the Lambda Runtime Interface Emulator runs on Linux only")
 
 // Build builds the emulator and the bootstrap into a new temporary
-// directory, once per process; later calls return the same result. Call
-// RemoveBuild when done (from TestMain, after m.Run).
+// directory, once per process; later calls (of Build or BuildT) return the
+// same result. Call RemoveBuild when done (from TestMain, after m.Run).
 func Build() (Binaries, error) {
-	buildOnce.Do(func() { built, buildErr = build() })
+	return buildWithin(BuildTimeout)
+}
+
+// BuildT is Build for tests and benchmarks: the builds, if this call runs
+// them, are bounded by tb's deadline (less a margin) instead of
+// BuildTimeout.
+func BuildT(tb testing.TB) (Binaries, error) {
+	return buildWithin(testdeadline.Remaining(tb))
+}
+
+func buildWithin(timeout time.Duration) (Binaries, error) {
+	buildOnce.Do(func() { built, buildErr = build(timeout) })
 	return built, buildErr
 }
 
@@ -61,11 +76,11 @@ func RemoveBuild() {
 	}
 }
 
-func build() (Binaries, error) {
+func build(timeout time.Duration) (Binaries, error) {
 	if runtime.GOOS != "linux" {
 		return Binaries{}, ErrUnsupported
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), BuildTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	root, err := ModuleRoot(ctx)
 	if err != nil {

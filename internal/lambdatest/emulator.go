@@ -16,6 +16,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
 
 // FunctionName is the only function the emulator serves.
@@ -34,7 +36,9 @@ type Options struct {
 	// Dir is the working directory of the emulator and the function;
 	// the directory of the binaries when empty.
 	Dir string
-	// ReadyTimeout bounds the wait for the invoke port (10 s when 0).
+	// ReadyTimeout bounds the wait for the invoke port: a guard against a
+	// hang, not a measure of speed. When 0, it is a minute for Start, and
+	// the test's deadline (less a margin) for StartT.
 	ReadyTimeout time.Duration
 }
 
@@ -75,8 +79,12 @@ func Start(b Binaries, o Options) (*Emulator, error) {
 
 // StartT is Start for tests and benchmarks: it fails tb on error, stops
 // the emulator in tb.Cleanup, and logs the emulator's output if tb failed.
+// Without a ReadyTimeout, it waits for the emulator until tb's deadline.
 func StartT(tb testing.TB, b Binaries, o Options) *Emulator {
 	tb.Helper()
+	if o.ReadyTimeout <= 0 {
+		o.ReadyTimeout = testdeadline.Remaining(tb)
+	}
 	e, err := Start(b, o)
 	if err != nil {
 		tb.Fatalf("starting the Lambda emulator: %v", err)
@@ -91,6 +99,18 @@ func StartT(tb testing.TB, b Binaries, o Options) *Emulator {
 }
 
 var errAddrInUse = errors.New("address already in use")
+
+// Guards against a hang, generous so that a loaded machine never trips
+// them: they bound waits for what must happen soon.
+const (
+	// defaultReadyTimeout bounds Start's wait for the invoke port.
+	defaultReadyTimeout = time.Minute
+	// waitDelay bounds how long, once the emulator has exited, its output
+	// is still read: only a process that escaped Stop can hold it open.
+	waitDelay = 30 * time.Second
+	// stopTimeout bounds Stop's wait for the killed emulator to be reaped.
+	stopTimeout = time.Minute
+)
 
 func start(b Binaries, o Options) (*Emulator, error) {
 	invokeAddr, err := freeAddr()
@@ -113,7 +133,7 @@ func start(b Binaries, o Options) (*Emulator, error) {
 	out := &logBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = sysProcAttr()
-	cmd.WaitDelay = 2 * time.Second
+	cmd.WaitDelay = waitDelay
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -127,7 +147,7 @@ func start(b Binaries, o Options) (*Emulator, error) {
 	go func() { _ = cmd.Wait(); close(e.exited) }()
 	ready := o.ReadyTimeout
 	if ready <= 0 {
-		ready = 10 * time.Second
+		ready = defaultReadyTimeout
 	}
 	if err := e.waitReady(invokeAddr, ready); err != nil {
 		e.Stop()
@@ -191,7 +211,7 @@ func freeAddr() (string, error) {
 
 // Stop kills the emulator, its bootstrap (which the emulator puts in a
 // process group of its own) and everything they started, and waits for
-// the emulator to be reaped (at most 5 s). It is safe to call twice.
+// the emulator to be reaped (at most a minute). It is safe to call twice.
 func (e *Emulator) Stop() {
 	e.stopOnce.Do(func() {
 		pid := e.cmd.Process.Pid
@@ -204,7 +224,7 @@ func (e *Emulator) Stop() {
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 		select {
 		case <-e.exited:
-		case <-time.After(5 * time.Second):
+		case <-time.After(stopTimeout):
 		}
 	})
 }

@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
 
 func TestLogBufferKeepsHeadAndTail(t *testing.T) {
@@ -38,7 +40,7 @@ func TestProcesses(t *testing.T) {
 	if _, err := exec.LookPath("sleep"); err != nil {
 		t.Skip(err)
 	}
-	const arg = "29.9731"
+	const arg = "2997.31" // unusual, and hours: it cannot end on its own while WaitNoProcess waits
 	cmd := exec.Command("sh", "-c", "sleep "+arg+"; :")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -46,7 +48,7 @@ func TestProcesses(t *testing.T) {
 	}
 	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	var pids []int
-	for deadline := time.Now().Add(5 * time.Second); len(pids) == 0 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(testdeadline.Remaining(t)); len(pids) == 0 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 		pids = ProcessesWithArgs("sleep", arg)
 	}
@@ -58,7 +60,7 @@ func TestProcesses(t *testing.T) {
 	}
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	cmd.Wait()
-	if left := WaitNoProcess(3*time.Second, "sleep", arg); len(left) > 0 {
+	if left := WaitNoProcess(testdeadline.Remaining(t), "sleep", arg); len(left) > 0 {
 		t.Errorf("still running: %v", left)
 	}
 }

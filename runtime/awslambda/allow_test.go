@@ -2,7 +2,6 @@ package awslambda_test
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,9 +10,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/lambdatest"
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/s3store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
@@ -70,9 +69,7 @@ func TestLambdaAllowedJobPaths(t *testing.T) {
 	})
 	call := func(t *testing.T, jobPath string) lambdatest.Invocation {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		return emu.Call(ctx, worker.Request{JobPath: jobPath})
+		return emu.Call(testdeadline.Context(t), worker.Request{JobPath: jobPath})
 	}
 	good := want{status: 200, keys: keysSuccess, output: "out\n", stderr: "err\n"}
 	refused := func(jobPath string) want {
@@ -115,7 +112,7 @@ func TestLambdaAllowedJobPaths(t *testing.T) {
 		})
 	}
 	checkEmpty(t, ws)
-	if !emu.WaitOutput(`"job path refused"`, 5*time.Second) {
+	if !emu.WaitOutput(`"job path refused"`, testdeadline.Remaining(t)) {
 		t.Errorf("no job path refused log line:\n%s", emu.Report(20, 20))
 	}
 }
@@ -145,9 +142,7 @@ func TestStdinModeAllowedJobPaths(t *testing.T) {
 		{"specs/../job.json", 1, want{status: 403, keys: keysMessage, contains: []string{`"specs/../job.json"`}}},
 	} {
 		t.Run(tc.jobPath, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			cmd := bootstrapCmd(ctx, bins, env)
+			cmd := bootstrapCmd(testdeadline.Context(t), bins, env)
 			cmd.Dir = root
 			cmd.Stdin = bytes.NewReader(lambdatest.Event(tc.jobPath, 0))
 			var stdout, stderr bytes.Buffer

@@ -1,29 +1,30 @@
 package awslambda_test
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/helios-project/helios-scaffold/internal/lambdatest"
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/awslambda"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
-// sleepArg is an unusual duration, so that a leftover `sleep 31.4159` can
-// only be this test's.
-const sleepArg = "31.4159"
+// sleepArg is an unusual duration, so that a leftover `sleep 3141.59` can
+// only be this test's; and hours, so that a sleep the worker did not kill
+// is still there however long WaitNoProcess waits.
+const sleepArg = "3141.59"
 
-// TestLambdaTimeout gives the function a 3 s deadline and a chunk that
-// would sleep 31 s: the handler must kill it HELIOS_TIMEOUT_MARGIN (1 s)
-// before the deadline and answer the contract's timeout row, never letting
-// Lambda time the function out (a FunctionError, all output lost), and must
-// leave no process and no workspace behind.
+// TestLambdaTimeout gives the function an 8 s deadline and a chunk that
+// would sleep for an hour: the handler must kill it HELIOS_TIMEOUT_MARGIN
+// (4 s) before the deadline and answer the contract's timeout row, never
+// letting Lambda time the function out (a FunctionError, all output lost),
+// and must leave no process and no workspace behind. The margin is what
+// the handler has to answer in after the kill: wide, for a loaded machine.
 func TestLambdaTimeout(t *testing.T) {
 	t.Parallel()
 	bins := binaries(t)
@@ -36,14 +37,14 @@ func TestLambdaTimeout(t *testing.T) {
 		0: `sh -c 'echo out; echo err >&2'`,
 		1: `sh -c 'echo partial; echo partial-err >&2; sleep ` + sleepArg + `'`,
 	}))
+	const deadline, margin = 8 * time.Second, 4 * time.Second
+	killOnCleanup(t, "sleep", sleepArg)
 	emu := lambdatest.StartT(t, bins, lambdatest.Options{
-		FunctionTimeout: 3,
-		Env:             []string{"HELIOS_WORKSPACE_ROOT=" + ws, "HELIOS_TIMEOUT_MARGIN=1s"},
+		FunctionTimeout: int(deadline / time.Second),
+		Env:             []string{"HELIOS_WORKSPACE_ROOT=" + ws, "HELIOS_TIMEOUT_MARGIN=" + margin.String()},
 	})
 	call := func(chunk int64) lambdatest.Invocation {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		return emu.Call(ctx, worker.Request{JobPath: job, ChunkIndex: chunk})
+		return emu.Call(testdeadline.Context(t), worker.Request{JobPath: job, ChunkIndex: chunk})
 	}
 	good := want{status: 200, keys: keysSuccess, output: "out\n", stderr: "err\n"}
 	check(t, call(0), good) // initialise first: the deadline below is then the invocation's alone
@@ -51,10 +52,13 @@ func TestLambdaTimeout(t *testing.T) {
 	inv := call(1)
 	check(t, inv, want{status: 500, keys: keysExit, exitCode: -1, output: "partial\n", stderr: "partial-err\n",
 		contains: []string{"timed out", "before the Lambda deadline", worker.EnvTimeoutMargin}})
-	if inv.Duration < 1500*time.Millisecond || inv.Duration >= 3*time.Second {
-		t.Errorf("answered after %v, want about 2s (3s deadline less 1s margin)", inv.Duration)
+	// Killed at the deadline less the margin (half a second's slack for
+	// the deadline's rounding), answered before the deadline itself.
+	if inv.Duration < deadline-margin-500*time.Millisecond || inv.Duration >= deadline {
+		t.Errorf("answered after %v, want between %v (%v deadline less %v margin) and %v",
+			inv.Duration, deadline-margin, deadline, margin, deadline)
 	}
-	if left := lambdatest.WaitNoProcess(3*time.Second, "sleep", sleepArg); len(left) > 0 {
+	if left := lambdatest.WaitNoProcess(testdeadline.Remaining(t), "sleep", sleepArg); len(left) > 0 {
 		t.Errorf("sleep %s still running after the timeout: pids %v", sleepArg, left)
 	}
 	checkEmpty(t, ws)
@@ -62,7 +66,7 @@ func TestLambdaTimeout(t *testing.T) {
 	if strings.Contains(emu.Output(), "Task timed out") {
 		t.Error("the emulator timed the function out")
 	}
-	if d, err := emu.InitDuration(5 * time.Second); err == nil {
+	if d, err := emu.InitDuration(5 * time.Second); err == nil { // only logged: TestLambdaContract checks it
 		t.Logf("INIT REPORT: %v", d)
 	}
 }
@@ -76,7 +80,7 @@ func TestLambdaBigOutput(t *testing.T) {
 	bins := binaries(t)
 	root := t.TempDir()
 	job := writeSpec(t, root, "job.json", spec("job-big", map[int64]string{
-		0: `sh -c 'head -c 50000000 /dev/zero | tr "\0" x; echo END-OF-50MB'`,
+		0: `sh -c 'head -c 8000000 /dev/zero | tr "\0" x; echo END-OF-8MB'`,
 		1: `sh -c 'head -c 3000000 /dev/zero; echo END-OF-ZEROS'`,
 		2: `sh -c 'head -c 3000000 /dev/zero; head -c 3000000 /dev/zero >&2; echo END-OUT; echo END-ERR >&2'`,
 		3: `sh -c 'head -c 3000000 /dev/urandom; echo; echo END-OF-RANDOM'`,
@@ -90,7 +94,9 @@ func TestLambdaBigOutput(t *testing.T) {
 		status         int
 		stdout, stderr string // the tails that must be kept
 	}{
-		{"50 MB of x", 0, 200, "xxxxEND-OF-50MB\n", ""},
+		// More than the response limit and eight times the 1 MiB that the
+		// worker keeps (HELIOS_OUTPUT_LIMIT): more would only take longer.
+		{"8 MB of x", 0, 200, "xxxxEND-OF-8MB\n", ""},
 		{"3 MB of NUL bytes", 1, 200, "\x00\x00END-OF-ZEROS\n", ""},
 		{"3 MB of NUL bytes on each stream", 2, 200, "\x00END-OUT\n", "\x00END-ERR\n"},
 		{"3 MB of random bytes", 3, 200, "\nEND-OF-RANDOM\n", ""},
@@ -98,9 +104,7 @@ func TestLambdaBigOutput(t *testing.T) {
 		{"3 MB of x and of NUL bytes", 5, 200, "xEND-OUT\n", "\x00END-ERR\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			inv := emu.Call(ctx, worker.Request{JobPath: job, ChunkIndex: tc.chunk})
+			inv := emu.Call(testdeadline.Context(t), worker.Request{JobPath: job, ChunkIndex: tc.chunk})
 			w := want{status: tc.status, keys: keysSuccess}
 			if tc.status != 200 {
 				w.keys, w.exitCode = keysExit, 5
@@ -163,9 +167,9 @@ func TestLambdaLeavesNoProcess(t *testing.T) {
 	if err := os.Mkdir(ws, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	wait := func(arg string) string { // a bracket keeps grep from finding itself
+	wait := func(arg string) string { // up to a minute; a bracket keeps grep from finding itself
 		re := arg[:len(arg)-1] + "[" + arg[len(arg)-1:] + "]"
-		return `for i in $(seq 1000); do grep -qsxz "` + re + `" /proc/[0-9]*/cmdline && break; sleep 0.01; done`
+		return `for i in $(seq 6000); do grep -qsxz "` + re + `" /proc/[0-9]*/cmdline && break; sleep 0.01; done`
 	}
 	job := writeSpec(t, root, "job.json", spec("job-escape", map[int64]string{
 		0: `sh -c 'setsid -f env -i sleep 41.4159; ` + wait("41.4159") + `'`,
@@ -173,14 +177,8 @@ func TestLambdaLeavesNoProcess(t *testing.T) {
 	}))
 	emu := lambdatest.StartT(t, bins, lambdatest.Options{Env: []string{"HELIOS_WORKSPACE_ROOT=" + ws}})
 	for chunk, arg := range []string{"41.4159", "42.4159"} {
-		t.Cleanup(func() {
-			for _, pid := range lambdatest.ProcessesWithArgs("sleep", arg) {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
-		})
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		inv := emu.Call(ctx, worker.Request{JobPath: job, ChunkIndex: int64(chunk)})
-		cancel()
+		killOnCleanup(t, "sleep", arg)
+		inv := emu.Call(testdeadline.Context(t), worker.Request{JobPath: job, ChunkIndex: int64(chunk)})
 		check(t, inv, want{status: 200, keys: keysSuccess})
 		if left := lambdatest.ProcessesWithArgs("sleep", arg); len(left) > 0 {
 			t.Errorf("sleep %s still running once chunk %d was answered: pids %v", arg, chunk, left)

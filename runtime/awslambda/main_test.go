@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/helios-project/helios-scaffold/internal/lambdatest"
@@ -42,7 +43,7 @@ func binaries(t *testing.T) lambdatest.Binaries {
 	if testing.Short() {
 		t.Skip("end-to-end test with the Lambda emulator: skipped in -short mode")
 	}
-	b, err := lambdatest.Build()
+	b, err := lambdatest.BuildT(t)
 	if errors.Is(err, lambdatest.ErrUnsupported) {
 		t.Skip(err)
 	}
@@ -50,6 +51,16 @@ func binaries(t *testing.T) lambdatest.Binaries {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// killOnCleanup kills, when t ends, the processes with this argv that a
+// failing test may have left running.
+func killOnCleanup(t *testing.T, argv ...string) {
+	t.Cleanup(func() {
+		for _, pid := range lambdatest.ProcessesWithArgs(argv...) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
 }
 
 // writeSpec writes a job spec (any JSON value) to dir/name.

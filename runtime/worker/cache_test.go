@@ -216,9 +216,9 @@ func TestCacheSpareVandalised(t *testing.T) {
 		{"folder made a link", `mv "$S/sub" "$TMPDIR/sub"; ln -s "$TMPDIR/sub" "$S/sub"`},
 		{"hard link kept elsewhere", `ln "$S/a.txt" "$TMPDIR/../../keep-$$"`},
 	}
-	// The spare is made while the chunk runs: wait for its last file
-	// (files are linked largest first).
-	wait := `for i in $(seq 500); do S=$(echo ../../` + cacheDirName + `/p-*/s-*); [ -e "$S/sub/b.txt" ] && break; sleep 0.01; done; [ -e "$S/sub/b.txt" ] || exit 9; `
+	// The spare is made while the chunk runs: wait (up to a minute) for
+	// its last file (files are linked largest first).
+	wait := `for i in $(seq 6000); do S=$(echo ../../` + cacheDirName + `/p-*/s-*); [ -e "$S/sub/b.txt" ] && break; sleep 0.01; done; [ -e "$S/sub/b.txt" ] || exit 9; `
 	check := `sh -c 'ls -AR; cat a.txt sub/b.txt; stat -c " %a %s" a.txt sub'`
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -285,7 +285,7 @@ func TestCacheConcurrentChunks(t *testing.T) {
 	first := `sh -c 'touch ` + meet + `/a; while [ ! -e ` + meet + `/b ]; do sleep 0.01; done; echo evil >> a.txt; touch ` + meet + `/a-wrote'`
 	second := `sh -c 'touch ` + meet + `/b; while [ ! -e ` + meet + `/a-wrote ]; do sleep 0.01; done; cat a.txt'`
 	j := newWarmJob(t, testConfig(t), map[string]string{"a.txt": "original"}, first, second)
-	j.m.delay = 200 * time.Millisecond // both chunks ask while the download is on its way
+	j.m.delay = time.Second // both chunks ask while the download is on its way
 	var wg sync.WaitGroup
 	var got string
 	wg.Go(func() { j.run(0) })

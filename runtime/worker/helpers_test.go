@@ -9,9 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -111,15 +114,17 @@ func procsWithCmdline(t testing.TB, argv ...string) []int {
 	return pids
 }
 
-// assertNoProc fails if a process with this argv is still alive after a
-// grace for the kernel to finish killing it: up to 5s, because a machine
-// saturated by the other packages' tests has been seen to need more than 500ms.
+// assertNoProc fails if a process with this argv is still alive once the
+// kernel has had time to finish killing it, which a saturated machine has
+// been seen to take seconds for: it waits until the test's deadline, so
+// the sleeps it looks for must outlast any test run (hours), lest one the
+// worker failed to kill end on its own meanwhile.
 func assertNoProc(t testing.TB, argv ...string) {
 	t.Helper()
 	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
 		t.Skip("no /proc:", err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(testdeadline.Remaining(t))
 	for {
 		pids := procsWithCmdline(t, argv...)
 		if len(pids) == 0 {
@@ -133,10 +138,57 @@ func assertNoProc(t testing.TB, argv ...string) {
 	}
 }
 
-// ctxAfter returns a context cancelled d from now.
-func ctxAfter(t testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithCancel(t.Context())
-	t.Cleanup(cancel)
-	time.AfterFunc(d, cancel)
-	return ctx
+// killOnCleanup kills, when t ends, the processes with this argv that a
+// failing test may have left sleeping.
+func killOnCleanup(t testing.TB, argv ...string) {
+	t.Cleanup(func() {
+		for _, pid := range procsWithCmdline(t, argv...) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+}
+
+// lineWatch is a passthrough writer that notes when a line holding want
+// first reaches the worker, and then calls then, if set.
+type lineWatch struct {
+	want string
+	then func()
+
+	mu sync.Mutex
+	at time.Time
+}
+
+func (l *lineWatch) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.at.IsZero() && bytes.Contains(p, []byte(l.want)) {
+		l.at = time.Now()
+		if l.then != nil {
+			l.then()
+		}
+	}
+	return len(p), nil
+}
+
+// seen is when the line came, or the zero time if it did not.
+func (l *lineWatch) seen() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.at
+}
+
+// runOrFail runs the request and fails t if Run has not returned by the
+// test's deadline, less a margin: the chunks that use it sleep for hours
+// unless the worker kills them.
+func runOrFail(t testing.TB, ctx context.Context, w *worker.Worker, req worker.Request) *worker.Result {
+	t.Helper()
+	done := make(chan *worker.Result, 1)
+	go func() { done <- w.Run(ctx, req) }()
+	select {
+	case r := <-done:
+		return r
+	case <-testdeadline.After(t):
+		t.Fatalf("Run(%+v) has not returned", req)
+		return nil
+	}
 }

@@ -163,7 +163,9 @@ func TestOutputUploadOutOfTime(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.OutputURL = "s3://renders/out"
 	cause := errors.New("the invocation's deadline is near")
-	ctx, cancel := context.WithTimeoutCause(t.Context(), 300*time.Millisecond, cause)
+	// Long enough for the chunk to run first on a loaded machine; the
+	// upload (held a minute) then runs out of it.
+	ctx, cancel := context.WithTimeoutCause(t.Context(), 3*time.Second, cause)
 	defer cancel()
 	r := newWorker(cfg, worker.WithSource("s3", m)).Run(ctx, worker.Request{JobPath: outputJob(t, `sh -c 'echo x > chunk_0.mp4'`, "chunk_0.mp4", "")})
 	if r.OK() || r.ExitCode != 0 || !strings.Contains(r.Message(), "uploading chunk_0.mp4 to s3://renders/out/chunk_0.mp4 ran out of time") ||

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -22,7 +23,7 @@ func TestRunKillsMarkedProcessBelowUnmarkedOne(t *testing.T) {
 		t.Skip("no setsid:", err)
 	}
 	cfg := testConfig(t)
-	r := runChunk(t, cfg, `sh -c 'setsid env -i HOME=/ sh -c "env HELIOS_WORKSPACE=\"\$0\" sleep 46 & wait" "$HELIOS_WORKSPACE" </dev/null >/dev/null 2>&1 & sleep 0.5'`)
+	r := runChunk(t, cfg, `sh -c 'setsid env -i HOME=/ sh -c "env HELIOS_WORKSPACE=\"\$0\" sleep 46 & wait" "$HELIOS_WORKSPACE" </dev/null >/dev/null 2>&1 & `+untilRunning("sleep 46")+`'`)
 	if !r.OK() {
 		t.Fatalf("Run = %+v", r)
 	}
@@ -129,12 +130,12 @@ func zombieChildren(t *testing.T) []int {
 }
 
 // untilRunning is a shell loop, for inside sh -c '...', that waits (up
-// to 10 s) until a process runs `sleep N`: one grep per round, for a
+// to a minute) until a process runs `sleep N`: one grep per round, for a
 // process with the argument N (a bracket keeps grep from matching its own).
 func untilRunning(cmdline string) string {
 	n := strings.TrimPrefix(cmdline, "sleep ")
 	re := n[:len(n)-1] + "[" + n[len(n)-1:] + "]"
-	return `for i in $(seq 1000); do grep -qsxz "` + re + `" /proc/[0-9]*/cmdline && break; sleep 0.01; done`
+	return `for i in $(seq 6000); do grep -qsxz "` + re + `" /proc/[0-9]*/cmdline && break; sleep 0.01; done`
 }
 
 // With two chunks at once, the first to end kills its own processes only:
@@ -145,25 +146,21 @@ func TestRunConcurrentChunksKeepEachOthersProcesses(t *testing.T) {
 		t.Skip("no setsid:", err)
 	}
 	meet := t.TempDir()
-	for _, n := range []string{"51", "52"} {
-		t.Cleanup(func() {
-			for _, pid := range procsWithCmdline(t, "sleep", n) {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
-		})
+	for _, n := range []string{"7051", "7052"} { // hours: chunk 0's must not end before it looks
+		killOnCleanup(t, "sleep", n)
 	}
 	// Chunk 0 starts its escapee, then waits until chunk 1 has ended and
 	// says whether its escapee is still there.
-	long := `sh -c 'setsid -f env -i sleep 51; ` + untilRunning("sleep 51") + `; touch ` + meet + `/long-started; ` +
+	long := `sh -c 'setsid -f env -i sleep 7051; ` + untilRunning("sleep 7051") + `; touch ` + meet + `/long-started; ` +
 		`while [ ! -e ` + meet + `/short-done ]; do sleep 0.01; done; ` +
-		`for p in /proc/[0-9]*; do [ "$(tr "\0" " " < $p/cmdline 2>/dev/null)" = "sleep 51 " ] && echo alive; done; true'`
-	short := `sh -c 'setsid -f env -i sleep 52; ` + untilRunning("sleep 52") + `'`
+		`for p in /proc/[0-9]*; do [ "$(tr "\0" " " < $p/cmdline 2>/dev/null)" = "sleep 7051 " ] && echo alive; done; true'`
+	short := `sh -c 'setsid -f env -i sleep 7052; ` + untilRunning("sleep 7052") + `'`
 	spec := worker.JobSpec{ID: "two", Chunks: []worker.Chunk{{ID: 0, Command: long}, {ID: 1, Command: short}}}
 	path := writeSpec(t, spec)
 	w := newWorker(testConfig(t))
 	done := make(chan *worker.Result)
 	go func() { done <- w.Run(t.Context(), worker.Request{JobPath: path, ChunkIndex: 0}) }()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(testdeadline.Remaining(t)); ; time.Sleep(10 * time.Millisecond) {
 		if _, err := os.Stat(filepath.Join(meet, "long-started")); err == nil {
 			break
 		}
@@ -181,7 +178,7 @@ func TestRunConcurrentChunksKeepEachOthersProcesses(t *testing.T) {
 	if !r.OK() || string(r.Stdout) != "alive\n" {
 		t.Errorf("chunk 0 = %+v, Stdout %q; want its escaped process alive after chunk 1 ended", r, r.Stdout)
 	}
-	for _, n := range []string{"51", "52"} {
+	for _, n := range []string{"7051", "7052"} {
 		if pids := procsWithCmdline(t, "sleep", n); len(pids) != 0 {
 			t.Errorf("sleep %s still running once both chunks ended: pids %v", n, pids)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -38,15 +39,30 @@ func TestRunSignal(t *testing.T) {
 	}
 }
 
-// stopCase runs `sh -c 'echo started; sleep N'` until ctx or the config
-// stops it, and checks that it stopped quickly and left nothing behind.
-func stopCase(t *testing.T, ctx context.Context, cfg worker.Config, sleep string) *worker.Result {
+// stopBound bounds how long Run may take to answer once its chunk is
+// stopped or its leader has exited, measured from when the worker read the
+// chunk's last line: killing, reaping and cleaning up take milliseconds,
+// even on a loaded machine. The slow paths it catches take longer: the
+// worker's 2 s pipe drain (pipeDrainTimeout) for a process still holding
+// the output pipes, or the chunk's hours-long sleep.
+const stopBound = 1500 * time.Millisecond
+
+// stopCase runs `sh -c 'echo started; sleep N'` until ctx or cfg stops it,
+// at most stopsWithin after the chunk printed "started", and checks that
+// Run answered soon after and left nothing behind. onStarted, if set, runs
+// as the "started" line reaches the worker. N is hours, so that a chunk
+// the worker did not kill can never look like one that it did.
+func stopCase(t *testing.T, ctx context.Context, cfg worker.Config, sleep string, stopsWithin time.Duration, onStarted func()) *worker.Result {
 	t.Helper()
+	killOnCleanup(t, "sleep", sleep)
 	path := writeSpec(t, oneChunk(`sh -c 'echo started; sleep `+sleep+`'`))
-	start := time.Now()
-	r := newWorker(cfg).Run(ctx, worker.Request{JobPath: path})
-	if elapsed := time.Since(start); elapsed > 1500*time.Millisecond {
-		t.Errorf("Run took %v to stop", elapsed)
+	started := &lineWatch{want: "started", then: onStarted}
+	w := newWorker(cfg, worker.WithPassthrough(started, io.Discard))
+	r := runOrFail(t, ctx, w, worker.Request{JobPath: path})
+	if at := started.seen(); at.IsZero() {
+		t.Error("the chunk was stopped before it printed started")
+	} else if elapsed := time.Since(at); elapsed > stopsWithin+stopBound {
+		t.Errorf("Run answered %v after the chunk printed started, want at most %v + %v", elapsed, stopsWithin, stopBound)
 	}
 	if !r.Started || r.OK() || r.ExitCode != -1 || r.Signal != "" {
 		t.Errorf("Run = %+v, want a started chunk killed by the worker (exit code -1, no signal)", r)
@@ -63,7 +79,9 @@ func stopCase(t *testing.T, ctx context.Context, cfg worker.Config, sleep string
 }
 
 func TestRunCancel(t *testing.T) {
-	r := stopCase(t, ctxAfter(t, 300*time.Millisecond), testConfig(t), "37")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	r := stopCase(t, ctx, testConfig(t), "7037", 0, cancel)
 	if !errors.Is(r.Err, worker.ErrCanceled) || errors.Is(r.Err, worker.ErrTimeout) {
 		t.Errorf("Err = %v, want ErrCanceled", r.Err)
 	}
@@ -73,8 +91,7 @@ func TestRunCancelCause(t *testing.T) {
 	ctx, cancel := context.WithCancelCause(t.Context())
 	defer cancel(nil)
 	gone := errors.New("client went away")
-	time.AfterFunc(300*time.Millisecond, func() { cancel(gone) })
-	r := stopCase(t, ctx, testConfig(t), "41")
+	r := stopCase(t, ctx, testConfig(t), "7041", 0, func() { cancel(gone) })
 	if !errors.Is(r.Err, worker.ErrCanceled) || !errors.Is(r.Err, gone) {
 		t.Errorf("Err = %v, want ErrCanceled and the cause", r.Err)
 	}
@@ -84,18 +101,22 @@ func TestRunCanceledBeforeStart(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	cfg := testConfig(t)
-	r := newWorker(cfg).Run(ctx, worker.Request{JobPath: writeSpec(t, oneChunk("sleep 44"))})
+	killOnCleanup(t, "sleep", "7044")
+	r := newWorker(cfg).Run(ctx, worker.Request{JobPath: writeSpec(t, oneChunk("sleep 7044"))})
 	if r.OK() || !errors.Is(r.Err, worker.ErrCanceled) {
 		t.Errorf("Run = %+v, want ErrCanceled", r)
 	}
-	assertNoProc(t, "sleep", "44")
+	assertNoProc(t, "sleep", "7044")
 	assertEmptyDir(t, cfg.WorkspaceRoot)
 }
 
+// The timeouts below are long enough for the chunk to print "started"
+// first on a loaded machine; they are what is tested, not a guard.
+
 func TestRunChunkTimeout(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.ChunkTimeout = 300 * time.Millisecond
-	r := stopCase(t, t.Context(), cfg, "39")
+	cfg.ChunkTimeout = 2 * time.Second
+	r := stopCase(t, t.Context(), cfg, "7039", cfg.ChunkTimeout, nil)
 	if !errors.Is(r.Err, worker.ErrTimeout) || errors.Is(r.Err, worker.ErrCanceled) {
 		t.Errorf("Err = %v, want ErrTimeout", r.Err)
 	}
@@ -106,26 +127,32 @@ func TestRunChunkTimeout(t *testing.T) {
 
 // A platform deadline (Lambda's) on the context is a timeout too.
 func TestRunContextDeadline(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	const timeout = 2 * time.Second
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()
-	r := stopCase(t, ctx, testConfig(t), "42")
+	r := stopCase(t, ctx, testConfig(t), "7042", timeout, nil)
 	if !errors.Is(r.Err, worker.ErrTimeout) {
 		t.Errorf("Err = %v, want ErrTimeout", r.Err)
 	}
 }
 
 // What the chunk starts in the background dies with it, and does not keep
-// Run waiting on its output pipes.
+// Run waiting on its output pipes: Run answers within stopBound of the
+// chunk's last line, where the pipes alone would hold it 2 s.
 func TestRunKillsBackgroundChildren(t *testing.T) {
 	for _, tc := range []struct{ command, sleep, out string }{
-		{`sh -c 'sleep 38 & echo done'`, "38", "done\n"},
-		{`sh -c 'sleep 43 </dev/null >/dev/null 2>&1 & echo detached'`, "43", "detached\n"},
+		{`sh -c 'sleep 7038 & echo done'`, "7038", "done\n"},
+		{`sh -c 'sleep 7043 </dev/null >/dev/null 2>&1 & echo detached'`, "7043", "detached\n"},
 	} {
+		killOnCleanup(t, "sleep", tc.sleep)
 		cfg := testConfig(t)
-		start := time.Now()
-		r := runChunk(t, cfg, tc.command)
-		if elapsed := time.Since(start); elapsed > 1500*time.Millisecond { // the pipes alone would hold it 2s
-			t.Errorf("%s: Run took %v", tc.command, elapsed)
+		last := &lineWatch{want: tc.out}
+		w := newWorker(cfg, worker.WithPassthrough(last, io.Discard))
+		r := runOrFail(t, t.Context(), w, worker.Request{JobPath: writeSpec(t, oneChunk(tc.command))})
+		if at := last.seen(); at.IsZero() {
+			t.Errorf("%s: the worker never read %q", tc.command, tc.out)
+		} else if elapsed := time.Since(at); elapsed > stopBound {
+			t.Errorf("%s: Run answered %v after the chunk's last line, want at most %v", tc.command, elapsed, stopBound)
 		}
 		if !r.OK() || string(r.Stdout) != tc.out {
 			t.Errorf("%s: Run = %+v", tc.command, r)
@@ -138,14 +165,14 @@ func TestRunKillsBackgroundChildren(t *testing.T) {
 func TestRunOutputLimit(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.OutputLimit = 1024
-	r := runChunk(t, cfg, `sh -c 'head -c 5000000 /dev/zero | tr "\0" a; head -c 3000000 /dev/zero | tr "\0" b >&2'`)
+	r := runChunk(t, cfg, `sh -c 'head -c 500000 /dev/zero | tr "\0" a; head -c 300000 /dev/zero | tr "\0" b >&2'`)
 	if !r.OK() {
 		t.Fatalf("Run = %+v", r)
 	}
-	if len(r.Stdout) != 1024 || !r.StdoutTruncated || r.StdoutBytes != 5000000 {
+	if len(r.Stdout) != 1024 || !r.StdoutTruncated || r.StdoutBytes != 500000 {
 		t.Errorf("stdout: %d bytes kept, truncated %v, %d counted", len(r.Stdout), r.StdoutTruncated, r.StdoutBytes)
 	}
-	if len(r.Stderr) != 1024 || !r.StderrTruncated || r.StderrBytes != 3000000 {
+	if len(r.Stderr) != 1024 || !r.StderrTruncated || r.StderrBytes != 300000 {
 		t.Errorf("stderr: %d bytes kept, truncated %v, %d counted", len(r.Stderr), r.StderrTruncated, r.StderrBytes)
 	}
 	if !bytes.Equal(r.Stdout, bytes.Repeat([]byte("a"), 1024)) || !bytes.Equal(r.Stderr, bytes.Repeat([]byte("b"), 1024)) {

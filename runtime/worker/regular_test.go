@@ -8,8 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -49,8 +49,8 @@ func TestFileSourceRefusesNonRegular(t *testing.T) {
 					if !errors.Is(err, worker.ErrNotRegular) || !strings.Contains(err.Error(), "is not a regular file ("+tt.kind+")") {
 						t.Errorf("%s(%s) = %v, want it refused as %s", op, tt.location, err, tt.kind)
 					}
-				case <-time.After(30 * time.Second):
-					t.Fatalf("%s(%s) still blocked after 30s", op, tt.location)
+				case <-testdeadline.After(t):
+					t.Fatalf("%s(%s) still blocked", op, tt.location)
 				}
 			})
 		}

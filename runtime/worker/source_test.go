@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -81,8 +82,10 @@ func TestRunSpecHTTP(t *testing.T) {
 			cfg := testConfig(t)
 			cfg.SpecTimeout = 300 * time.Millisecond
 			start := time.Now()
-			r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: srv.URL + path})
-			if elapsed := time.Since(start); elapsed > 2*time.Second {
+			// The server never answers: without the SpecTimeout, only the
+			// test's deadline would end Run.
+			r := newWorker(cfg).Run(testdeadline.Context(t), worker.Request{JobPath: srv.URL + path})
+			if elapsed := time.Since(start); elapsed > 10*time.Second {
 				t.Errorf("Run took %v with SpecTimeout 300ms", elapsed)
 			}
 			if r.Started || !errors.Is(r.Err, context.DeadlineExceeded) {

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
 
 // subreaperOrSkip makes the test process a subreaper, as a worker's first
@@ -28,7 +30,7 @@ func markerFor(dir string) []byte { return []byte(envWorkspace + "=" + dir + "\x
 // state is 0.
 func waitState(t *testing.T, pid int, state byte) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(testdeadline.Remaining(t)); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		st, ok := statOf(pid)
 		if (state == 0 && !ok) || (ok && st.state == state) {
 			return
@@ -66,7 +68,7 @@ func adopt(t *testing.T, script string, env ...string) int {
 // waitParent waits until pid is the test process's child.
 func waitParent(t *testing.T, pid int) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(testdeadline.Remaining(t)); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if st, ok := statOf(pid); ok && st.ppid == os.Getpid() {
 			return
 		}
@@ -88,7 +90,7 @@ func marked(pid int, marker []byte) bool {
 // waitExec waits until pid runs the program named comm.
 func waitExec(t *testing.T, pid int, comm string) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(testdeadline.Remaining(t)); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm"); strings.TrimSpace(string(b)) == comm {
 			return
 		}
@@ -151,7 +153,7 @@ func TestStraysBelowUnmarkedProcess(t *testing.T) {
 	dir := t.TempDir()
 	pid := adopt(t, `setsid env -i HOME=/ sh -c 'env `+envWorkspace+`="$0" sleep 32 & wait' "$`+envWorkspace+`" </dev/null >/dev/null 2>&1 & echo $!`,
 		envWorkspace+"="+dir)
-	for deadline := time.Now().Add(5 * time.Second); !marked(pid, markerFor(dir)); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(testdeadline.Remaining(t)); !marked(pid, markerFor(dir)); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the unmarked shell started no marked process")
 		}
@@ -161,8 +163,18 @@ func TestStraysBelowUnmarkedProcess(t *testing.T) {
 	}
 	_ = syscall.Kill(-pid, syscall.SIGKILL) // its session's group
 	waitState(t, pid, 'Z')
-	strays(markerFor(dir), 0)
-	waitState(t, pid, 0)
+	// strays reaps the shell once the marked sleep below it is gone too:
+	// until then it stops at the sleep, which a loaded machine may take a
+	// while to finish killing.
+	for deadline := time.Now().Add(testdeadline.Remaining(t)); ; time.Sleep(5 * time.Millisecond) {
+		strays(markerFor(dir), 0)
+		if _, ok := statOf(pid); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("strays did not reap pid %d", pid)
+		}
+	}
 }
 
 // A process whose environment reads empty may be in the middle of an exec
@@ -279,7 +291,7 @@ func TestStraysCloneParent(t *testing.T) {
 		_, _ = syscall.Wait4(pid, &ws, 0, nil)
 	})
 	waitParent(t, pid)
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(testdeadline.Remaining(t)); ; time.Sleep(5 * time.Millisecond) {
 		if env, _ := readProc(nil, "/proc/"+strconv.Itoa(pid)+"/environ"); hasEntry(env, markerFor(dir)) {
 			break
 		}

@@ -369,7 +369,8 @@ func TestRunTempDirInWorkspace(t *testing.T) {
 	// The chunk writes into $TMPDIR, starts a child that makes a temp
 	// folder of its own (as a browser makes its profile), then hangs.
 	cmd := `sh -c 'echo "$TMPDIR $TMP $TEMP"; mktemp -d >/dev/null; touch "$TMPDIR/scratch"; ` +
-		`sh -c "mktemp -d -t profile.XXXXXX >/dev/null; exec sleep 40" & sleep 40'`
+		`sh -c "mktemp -d -t profile.XXXXXX >/dev/null; exec sleep 7040" & sleep 7040'`
+	killOnCleanup(t, "sleep", "7040") // hours: see assertNoProc
 	r := runChunk(t, cfg, cmd)
 	if !errors.Is(r.Err, worker.ErrTimeout) {
 		t.Fatalf("Run = %+v, want the chunk killed for its timeout", r)
@@ -380,7 +381,7 @@ func TestRunTempDirInWorkspace(t *testing.T) {
 	}
 	assertEmptyDir(t, sysTmp)
 	assertEmptyDir(t, cfg.WorkspaceRoot)
-	assertNoProc(t, "sleep", "40")
+	assertNoProc(t, "sleep", "7040")
 }
 
 // Chromium aborts when the path of the Unix socket it puts in TMPDIR does
