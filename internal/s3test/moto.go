@@ -3,11 +3,10 @@ package s3test
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"strings"
+	"regexp"
 	"sync"
 	"syscall"
 	"time"
@@ -22,33 +21,12 @@ type motoProcess struct {
 	stopOnce sync.Once
 }
 
-// errAddrInUse is a port taken between choosing it and moto binding it.
-var errAddrInUse = errors.New("address already in use")
-
-// startMoto runs moto_server on a free loopback port and waits, at most
-// timeout, until it answers HTTP. A port that another process took in
-// the meantime is tried again with another one.
+// startMoto runs moto_server on a loopback port that the kernel picks as
+// moto binds it (-p 0), so that no other process can take it first, and
+// waits, at most timeout, until moto says which port it has and answers
+// HTTP there.
 func startMoto(bin string, timeout time.Duration) (*motoProcess, error) {
-	var err error
-	for range 3 {
-		var p *motoProcess
-		p, err = tryStartMoto(bin, timeout)
-		if err == nil {
-			return p, nil
-		}
-		if !errors.Is(err, errAddrInUse) {
-			return nil, err
-		}
-	}
-	return nil, err
-}
-
-func tryStartMoto(bin string, timeout time.Duration) (*motoProcess, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", port)
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", "0")
 	cmd.Env = append(os.Environ(),
 		"PYTHONUNBUFFERED=1",
 		// The bucket is always in the path: moto would otherwise take
@@ -62,28 +40,44 @@ func tryStartMoto(bin string, timeout time.Duration) (*motoProcess, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", bin, err)
 	}
-	p := &motoProcess{
-		endpoint: "http://127.0.0.1:" + port,
-		cmd:      cmd,
-		log:      log,
-		exited:   make(chan struct{}),
-	}
+	p := &motoProcess{cmd: cmd, log: log, exited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.exited) }()
-	if err := p.waitReady(timeout); err != nil {
+	deadline := time.Now().Add(timeout)
+	err := p.waitListening(deadline)
+	if err == nil {
+		err = p.waitReady(deadline)
+	}
+	if err != nil {
 		p.stop()
-		out := log.String()
-		if strings.Contains(out, "Address already in use") {
-			return nil, fmt.Errorf("%w: %v", errAddrInUse, err)
-		}
-		return nil, fmt.Errorf("%w\nmoto_server output:\n%s", err, out)
+		return nil, fmt.Errorf("%w\nmoto_server output:\n%s", err, log.String())
 	}
 	return p, nil
 }
 
+// listening is the line in which moto (werkzeug) names its address.
+var listening = regexp.MustCompile(`Running on (http://127\.0\.0\.1:[0-9]+)`)
+
+// waitListening waits until moto's log names the port it listens on.
+func (p *motoProcess) waitListening(deadline time.Time) error {
+	for {
+		if m := listening.FindStringSubmatch(p.log.String()); m != nil {
+			p.endpoint = m[1]
+			return nil
+		}
+		select {
+		case <-p.exited:
+			return errors.New("moto_server exited before listening")
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return errors.New("moto_server did not say where it listens in time")
+		}
+	}
+}
+
 // waitReady polls the server until it answers any HTTP request.
-func (p *motoProcess) waitReady(timeout time.Duration) error {
+func (p *motoProcess) waitReady(deadline time.Time) error {
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(timeout)
 	for {
 		resp, err := client.Get(p.endpoint + "/moto-api/")
 		if err == nil {
@@ -96,7 +90,7 @@ func (p *motoProcess) waitReady(timeout time.Duration) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("moto_server did not answer on %s within %v", p.endpoint, timeout)
+			return fmt.Errorf("moto_server did not answer on %s in time", p.endpoint)
 		}
 	}
 }
@@ -112,16 +106,6 @@ func (p *motoProcess) stop() {
 		case <-time.After(5 * time.Second):
 		}
 	})
-}
-
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	_, port, err := net.SplitHostPort(ln.Addr().String())
-	return port, err
 }
 
 // tailBuffer keeps the last max bytes written to it.
