@@ -73,7 +73,7 @@ func TestLambdaAllowedJobPaths(t *testing.T) {
 	}
 	good := want{status: 200, keys: keysSuccess, output: "out\n", stderr: "err\n"}
 	refused := func(jobPath string) want {
-		return want{status: 403, keys: keysMessage,
+		return want{status: 403, keys: keysMessage, kind: worker.KindNotAllowed,
 			contains: []string{"job path " + strconv.Quote(jobPath) + " is outside " + worker.EnvAllowedJobPaths}}
 	}
 	for _, tc := range []struct {

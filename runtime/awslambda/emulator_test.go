@@ -109,11 +109,16 @@ func TestLambdaContract(t *testing.T) {
 	ev := func(jobPath, chunkIndex string) []byte {
 		return []byte(`{"jobPath":` + quote(jobPath) + `,"chunkIndex":` + chunkIndex + `}`)
 	}
-	notObject := want{status: 400, keys: keysMessage, message: msgNotObject}
-	fields := want{status: 400, keys: keysMessage, message: msgFields}
-	badPayload := func(message string) want { return want{status: 400, keys: keysMessage, message: message} }
-	couldNotRun := func(message string, contains ...string) want {
-		return want{status: 500, keys: keysMessage, message: message, contains: contains}
+	notObject := want{status: 400, keys: keysMessage, message: msgNotObject, kind: worker.KindPayload}
+	fields := want{status: 400, keys: keysMessage, message: msgFields, kind: worker.KindPayload}
+	badPayload := func(message string) want {
+		return want{status: 400, keys: keysMessage, message: message, kind: worker.KindPayload}
+	}
+	badSpec := func(message string) want {
+		return want{status: 400, keys: keysMessage, message: message, kind: worker.KindSpec}
+	}
+	couldNotRun := func(kind worker.Kind, message string, contains ...string) want {
+		return want{status: 500, keys: keysMessage, message: message, contains: contains, kind: kind}
 	}
 
 	for _, tc := range []struct {
@@ -135,9 +140,9 @@ func TestLambdaContract(t *testing.T) {
 			want: want{status: 200, keys: keysSuccess, output: "a b|c d|e f|||$HOME|"}},
 		// exit code n -> 500 with message
 		{name: "exit 3", req: req(job, chunkExit3), want: want{status: 500, keys: keysExit, exitCode: 3,
-			output: "out\n", stderr: "err\n", message: "chunk command exited with code 3"}},
+			output: "out\n", stderr: "err\n", message: "chunk command exited with code 3", kind: worker.KindFailed}},
 		{name: "killed by a signal", req: req(job, chunkKilled), want: want{status: 500, keys: keysExit, exitCode: 137,
-			output: "out\n", message: "chunk command killed by signal SIGKILL"}},
+			output: "out\n", message: "chunk command killed by signal SIGKILL", kind: worker.KindFailed}},
 		// event not a JSON object -> 400
 		{name: "array", payload: []byte(`[1,2]`), want: notObject},
 		{name: "string", payload: []byte(`"x"`), want: notObject},
@@ -165,28 +170,28 @@ func TestLambdaContract(t *testing.T) {
 			want: badPayload(`Invalid payload: ambiguous JSON: key "ChunkIndex" is not "chunkIndex" (keys are case-sensitive)`)},
 		{name: "jobPath twice", payload: []byte(`{"jobPath":` + quote(job) + `,"chunkIndex":0,"jobPath":"/x.json"}`),
 			want: badPayload(`Invalid payload: ambiguous JSON: key "jobPath" appears twice`)},
-		{name: "spec with a key twice", req: req(twice, 0), want: badPayload(`decoding job spec: ambiguous JSON: key "command" appears twice in chunks[0]`)},
-		{name: "spec with Chunks", req: req(folded, 0), want: badPayload(`decoding job spec: ambiguous JSON: key "Chunks" is not "chunks" (keys are case-sensitive)`)},
-		{name: "spec with two chunks of one id", req: req(sameID, 0), want: badPayload(`decoding job spec: ambiguous JSON: chunks[0] and chunks[1] both have id 0`)},
+		{name: "spec with a key twice", req: req(twice, 0), want: badSpec(`decoding job spec: ambiguous JSON: key "command" appears twice in chunks[0]`)},
+		{name: "spec with Chunks", req: req(folded, 0), want: badSpec(`decoding job spec: ambiguous JSON: key "Chunks" is not "chunks" (keys are case-sensitive)`)},
+		{name: "spec with two chunks of one id", req: req(sameID, 0), want: badSpec(`decoding job spec: ambiguous JSON: chunks[0] and chunks[1] both have id 0`)},
 		// the chunk could not run -> 500 with message
 		{name: "missing spec file", req: req(filepath.Join(specs, "nope.json"), 0),
-			want: couldNotRun("", "reading job spec "+filepath.Join(specs, "nope.json"), "no such file or directory")},
+			want: couldNotRun(worker.KindStore, "", "reading job spec "+filepath.Join(specs, "nope.json"), "no such file or directory")},
 		{name: "http 404", req: req(srv.URL+"/missing.json", 0),
-			want: couldNotRun("", srv.URL+"/missing.json", "404")},
+			want: couldNotRun(worker.KindStore, "", srv.URL+"/missing.json", "404")},
 		{name: "http never answers", req: req(srv.URL+"/stall.json", 0), slow: true,
-			want: couldNotRun("", "reading job spec "+srv.URL+"/stall.json", "deadline exceeded")},
+			want: couldNotRun(worker.KindStore, "", "reading job spec "+srv.URL+"/stall.json", "deadline exceeded")},
 		// The Lambda binary links the S3 store, and no Google client.
 		{name: "no source for gs", req: req("gs://bucket/job.json", 0),
-			want: couldNotRun("", "gs://bucket/job.json", "no source")},
-		{name: "spec a FIFO", req: req(fifo, 0), want: couldNotRun("reading job spec " + fifo + ": " + fifo + " is not a regular file (a FIFO)")},
-		{name: "spec not JSON", req: req(garbage, 0), want: couldNotRun("", "decoding job spec")},
-		{name: "spec without chunks", req: req(noChunks, 0), want: couldNotRun(msgNoChunks)},
-		{name: "spec with chunks an object", req: req(objChunks, 0), want: couldNotRun(msgNoChunks)},
-		{name: "chunk not found", req: req(job, chunkMissingID), want: couldNotRun("Chunk with ID 9 not found in job spec")},
-		{name: "empty command", req: req(job, chunkEmpty), want: couldNotRun("", "empty command")},
-		{name: "unterminated quote", req: req(job, chunkUnclosed), want: couldNotRun("", "unterminated quote")},
+			want: couldNotRun(worker.KindSpec, "", "gs://bucket/job.json", "no source")},
+		{name: "spec a FIFO", req: req(fifo, 0), want: couldNotRun(worker.KindSpec, "reading job spec "+fifo+": "+fifo+" is not a regular file (a FIFO)")},
+		{name: "spec not JSON", req: req(garbage, 0), want: couldNotRun(worker.KindSpec, "", "decoding job spec")},
+		{name: "spec without chunks", req: req(noChunks, 0), want: couldNotRun(worker.KindSpec, msgNoChunks)},
+		{name: "spec with chunks an object", req: req(objChunks, 0), want: couldNotRun(worker.KindSpec, msgNoChunks)},
+		{name: "chunk not found", req: req(job, chunkMissingID), want: couldNotRun(worker.KindSpec, "Chunk with ID 9 not found in job spec")},
+		{name: "empty command", req: req(job, chunkEmpty), want: couldNotRun(worker.KindCommand, "", "empty command")},
+		{name: "unterminated quote", req: req(job, chunkUnclosed), want: couldNotRun(worker.KindCommand, "", "unterminated quote")},
 		{name: "command not found", req: req(job, chunkNotFound),
-			want: couldNotRun("", "helios-e2e-no-such-command", "not found")},
+			want: couldNotRun(worker.KindCommand, "", "helios-e2e-no-such-command", "not found")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var inv lambdatest.Invocation

@@ -31,7 +31,7 @@ func (h *Handler) Respond(ctx context.Context, payload []byte) (resp Response) {
 	defer func() {
 		if v := recover(); v != nil {
 			slog.ErrorContext(ctx, "handler panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			resp = messageResponse(500, fmt.Sprintf("internal error: %v", v))
+			resp = messageResponse(500, worker.KindWorker, fmt.Sprintf("internal error: %v", v))
 		}
 	}()
 	req, err := worker.DecodeRequest(payload)

@@ -101,11 +101,12 @@ type response struct {
 	Status int
 	Body   awslambda.Body
 	// Keys are the body's keys, sorted, without the additional ones
-	// (durationMs and the truncation flags).
+	// (durationMs, the truncation flags and errorKind, which check checks
+	// on its own).
 	Keys []string
 }
 
-var additional = []string{"durationMs", "outputTruncated", "stderrTruncated"}
+var additional = []string{"durationMs", "outputTruncated", "stderrTruncated", "errorKind"}
 
 // decodeResponse checks that payload is exactly {"statusCode": int,
 // "body": "<JSON object>"} and decodes it.
@@ -160,6 +161,9 @@ type want struct {
 	outputPrefix   string   // instead of output
 	message        string   // exact, when set
 	contains       []string // substrings of the message
+	// kind is the errorKind, when set; any answer but a 200 must give
+	// one.
+	kind worker.Kind
 }
 
 // check asserts that inv is the answer w describes, both in the raw
@@ -205,8 +209,16 @@ func check(t *testing.T, inv lambdatest.Invocation, w want) response {
 	if strings.ContainsRune(b.Message, '\n') {
 		t.Errorf("message %q is not one line", b.Message)
 	}
+	switch {
+	case r.Status == 200 && b.ErrorKind != "":
+		t.Errorf("errorKind %q in a success", b.ErrorKind)
+	case r.Status != 200 && b.ErrorKind == "":
+		t.Errorf("no errorKind with status %d", r.Status)
+	case w.kind != "" && b.ErrorKind != w.kind:
+		t.Errorf("errorKind %q, want %q", b.ErrorKind, w.kind)
+	}
 	c := inv.Result
-	if c.StatusCode != r.Status || c.Message != b.Message || c.Stdout != deref(b.Output) ||
+	if c.StatusCode != r.Status || c.Message != b.Message || c.Stdout != deref(b.Output) || c.ErrorKind != string(b.ErrorKind) ||
 		c.Stderr != deref(b.Stderr) || c.HasExitCode != (b.ExitCode != nil) ||
 		(b.ExitCode != nil && c.ExitCode != *b.ExitCode) || c.OK() != (r.Status == 200) {
 		t.Errorf("lambdacaller read %+v from %+v", *c, b)

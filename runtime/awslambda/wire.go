@@ -27,10 +27,14 @@ type Body struct {
 	DurationMs      int64 `json:"durationMs,omitempty"`
 	OutputTruncated bool  `json:"outputTruncated,omitempty"`
 	StderrTruncated bool  `json:"stderrTruncated,omitempty"`
-	// Where the chunk's outputFile was uploaded, and its size; present
-	// only when it was.
-	OutputURL   string `json:"outputUrl,omitempty"`
-	OutputBytes *int64 `json:"outputBytes,omitempty"`
+	// Where the chunk's outputFile was uploaded, its size and the SHA-256
+	// of the bytes sent (lowercase hex); present only when it was.
+	OutputURL    string `json:"outputUrl,omitempty"`
+	OutputBytes  *int64 `json:"outputBytes,omitempty"`
+	OutputSHA256 string `json:"outputSha256,omitempty"`
+	// ErrorKind classifies the failure (a [worker.Kind]); present in
+	// every answer but a success.
+	ErrorKind worker.Kind `json:"errorKind,omitempty"`
 }
 
 // Wire messages fixed by the contract.
@@ -48,15 +52,17 @@ const MaxResponseBytes = 6_000_000
 func decodeError(err error) Response {
 	switch {
 	case errors.Is(err, worker.ErrPayloadFields):
-		return messageResponse(400, msgFields)
+		return messageResponse(400, worker.KindPayload, msgFields)
 	case errors.Is(err, worker.ErrAmbiguousJSON), errors.Is(err, worker.ErrChunkIndexRange):
-		return messageResponse(400, "Invalid payload: "+err.Error())
+		return messageResponse(400, worker.KindPayload, "Invalid payload: "+err.Error())
 	}
-	return messageResponse(400, msgNotObject)
+	return messageResponse(400, worker.KindPayload, msgNotObject)
 }
 
-func messageResponse(status int, msg string) Response {
-	return encode(status, &Body{Message: clip(msg)})
+// messageResponse answers a failure that has a message only: the
+// invocation or the chunk could not run, of the given kind.
+func messageResponse(status int, kind worker.Kind, msg string) Response {
+	return encode(status, &Body{Message: clip(msg), ErrorKind: kind})
 }
 
 // maxMessageBytes bounds a message: a reason may quote the jobPath or the
@@ -82,11 +88,11 @@ func resultResponse(r *worker.Result) Response {
 	if !r.Started {
 		switch {
 		case errors.Is(r.Err, worker.ErrJobPathNotAllowed):
-			return messageResponse(403, r.Err.Error())
+			return messageResponse(403, r.Kind(), r.Err.Error())
 		case errors.Is(r.Err, worker.ErrAmbiguousJSON):
-			return messageResponse(400, r.Err.Error())
+			return messageResponse(400, r.Kind(), r.Err.Error())
 		}
-		return messageResponse(500, r.Err.Error())
+		return messageResponse(500, r.Kind(), r.Err.Error())
 	}
 	status := 200
 	if !r.OK() {
@@ -101,7 +107,10 @@ func resultResponse(r *worker.Result) Response {
 		StderrTruncated: r.StderrTruncated,
 	}
 	if r.OutputURL != "" {
-		b.OutputURL, b.OutputBytes = r.OutputURL, &r.OutputBytes
+		b.OutputURL, b.OutputBytes, b.OutputSHA256 = r.OutputURL, &r.OutputBytes, r.OutputSHA256
+	}
+	if status != 200 {
+		b.ErrorKind = r.Kind()
 	}
 	for {
 		out, errs := string(stdout), string(stderr)

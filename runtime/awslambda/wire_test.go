@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -104,18 +105,25 @@ func TestResultResponseFits(t *testing.T) {
 	}
 }
 
+// sha256Hex is the SHA-256 of "x\n", as an answer carries one.
+const sha256Hex = "73cb3858a687a8494ca3323053016282f3dad39d42cf62ca4e79dda2aac7d9ac"
+
 func TestResultResponseOutput(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		r    worker.Result
 		want string
 	}{
-		{"uploaded", worker.Result{Started: true, OutputURL: "s3://renders/out/chunk_3.mp4", OutputBytes: 2048},
-			`{"statusCode":200,"body":"{\"exitCode\":0,\"output\":\"\",\"stderr\":\"\",\"outputUrl\":\"s3://renders/out/chunk_3.mp4\",\"outputBytes\":2048}"}`},
+		{"uploaded", worker.Result{Started: true, OutputURL: "s3://renders/out/chunk_3.mp4", OutputBytes: 2048, OutputSHA256: sha256Hex},
+			`{"statusCode":200,"body":"{\"exitCode\":0,\"output\":\"\",\"stderr\":\"\",\"outputUrl\":\"s3://renders/out/chunk_3.mp4\",\"outputBytes\":2048,\"outputSha256\":\"` + sha256Hex + `\"}"}`},
 		{"uploaded, empty", worker.Result{Started: true, OutputURL: "s3://renders/out/empty", OutputBytes: 0},
 			`{"statusCode":200,"body":"{\"exitCode\":0,\"output\":\"\",\"stderr\":\"\",\"outputUrl\":\"s3://renders/out/empty\",\"outputBytes\":0}"}`},
 		{"upload failed", worker.Result{Started: true, Err: errors.New("uploading x to s3://b/x: access denied")},
-			`{"statusCode":500,"body":"{\"exitCode\":0,\"output\":\"\",\"stderr\":\"\",\"message\":\"uploading x to s3://b/x: access denied\"}"}`},
+			`{"statusCode":500,"body":"{\"exitCode\":0,\"output\":\"\",\"stderr\":\"\",\"message\":\"uploading x to s3://b/x: access denied\",\"errorKind\":\"store\"}"}`},
+		{"upload refused", worker.Result{Started: true, Err: fmt.Errorf("uploading x to s3://b/x: %w", worker.ErrAccessDenied)},
+			`{"statusCode":500,"body":"{\"exitCode\":0,\"output\":\"\",\"stderr\":\"\",\"message\":\"uploading x to s3://b/x: access denied\",\"errorKind\":\"not-allowed\"}"}`},
+		{"command failed", worker.Result{Started: true, ExitCode: 3},
+			`{"statusCode":500,"body":"{\"exitCode\":3,\"output\":\"\",\"stderr\":\"\",\"message\":\"chunk command exited with code 3\",\"errorKind\":\"failed\"}"}`},
 	} {
 		if got := marshal(resultResponse(&tc.r)); string(got) != tc.want {
 			t.Errorf("%s:\ngot  %s\nwant %s", tc.name, got, tc.want)
@@ -124,8 +132,9 @@ func TestResultResponseOutput(t *testing.T) {
 }
 
 func TestResultResponseNotStarted(t *testing.T) {
-	wire := marshal(resultResponse(&worker.Result{Err: errors.New("Chunk with ID 9 not found in job spec")}))
-	if want := `{"statusCode":500,"body":"{\"message\":\"Chunk with ID 9 not found in job spec\"}"}`; string(wire) != want {
+	_, err := (&worker.JobSpec{}).Chunk(9)
+	wire := marshal(resultResponse(&worker.Result{Err: err}))
+	if want := `{"statusCode":500,"body":"{\"message\":\"Chunk with ID 9 not found in job spec\",\"errorKind\":\"spec\"}"}`; string(wire) != want {
 		t.Errorf("got  %s\nwant %s", wire, want)
 	}
 }
@@ -134,7 +143,7 @@ func TestResultResponseJobPathNotAllowed(t *testing.T) {
 	cfg := worker.DefaultConfig()
 	cfg.AllowedJobPaths = []string{"s3://jobs/"}
 	wire := marshal(resultResponse(&worker.Result{Err: cfg.CheckJobPath("s3://other/x.json")}))
-	want := `{"statusCode":403,"body":"{\"message\":\"job path \\\"s3://other/x.json\\\" is outside HELIOS_ALLOWED_JOB_PATHS (s3://jobs/)\"}"}`
+	want := `{"statusCode":403,"body":"{\"message\":\"job path \\\"s3://other/x.json\\\" is outside HELIOS_ALLOWED_JOB_PATHS (s3://jobs/)\",\"errorKind\":\"not-allowed\"}"}`
 	if string(wire) != want {
 		t.Errorf("got  %s\nwant %s", wire, want)
 	}
@@ -210,7 +219,7 @@ func TestRespondRecoversPanic(t *testing.T) {
 	h, _ := newTestHandler(t, time.Second, worker.WithSource("panic", panicSource{}))
 	payload := []byte(`{"jobPath":"panic://x","chunkIndex":0}`)
 	resp := h.Respond(context.Background(), payload)
-	if resp.StatusCode != 500 || resp.Body != `{"message":"internal error: source exploded"}` {
+	if resp.StatusCode != 500 || resp.Body != `{"message":"internal error: source exploded","errorKind":"worker"}` {
 		t.Errorf("Respond = %+v", resp)
 	}
 	wire, err := h.Invoke(context.Background(), payload)

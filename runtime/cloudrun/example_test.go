@@ -48,8 +48,8 @@ func ExampleNewHandler() {
 	}
 	// Output:
 	// 200 application/json {"exitCode":0,"stderr":"","stdout":"rendering frames 0+30\n"}
-	// 500 application/json {"exitCode":3,"message":"chunk command exited with code 3","stderr":"no encoder\n","stdout":""}
-	// 500 application/json {"message":"Chunk with ID 7 not found in job spec"}
-	// 400 application/json {"message":"Missing jobPath or chunkIndex"}
-	// 400 application/json {"message":"Invalid JSON payload"}
+	// 500 application/json {"errorKind":"failed","exitCode":3,"message":"chunk command exited with code 3","stderr":"no encoder\n","stdout":""}
+	// 500 application/json {"errorKind":"spec","message":"Chunk with ID 7 not found in job spec"}
+	// 400 application/json {"errorKind":"payload","message":"Missing jobPath or chunkIndex"}
+	// 400 application/json {"errorKind":"payload","message":"Invalid JSON payload"}
 }

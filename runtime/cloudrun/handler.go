@@ -33,18 +33,22 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 				panic(v)
 			}
 			slog.ErrorContext(ctx, "handler panicked", "panic", fmt.Sprint(v))
-			writeMessage(rw, http.StatusInternalServerError, fmt.Sprintf("internal error: %v", v))
+			writeMessage(rw, http.StatusInternalServerError, worker.KindWorker, fmt.Sprintf("internal error: %v", v))
 		}
 	}()
 	if r.Method != http.MethodPost {
 		rw.Header().Set("Allow", http.MethodPost)
-		writeMessage(rw, http.StatusMethodNotAllowed, msgMethod)
+		writeMessage(rw, http.StatusMethodNotAllowed, worker.KindPayload, msgMethod)
 		return
 	}
 	body, status, msg := h.readBody(rw, r)
 	if status != 0 {
 		slog.WarnContext(ctx, "request body refused", "error", msg, "status", status)
-		writeMessage(rw, status, msg)
+		kind := worker.KindPayload
+		if status == http.StatusRequestTimeout { // the body did not come: the network's doing
+			kind = worker.KindStore
+		}
+		writeMessage(rw, status, kind, msg)
 		return
 	}
 	req, err := worker.DecodeRequest(body)
@@ -57,7 +61,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, worker.ErrAmbiguousJSON), errors.Is(err, worker.ErrChunkIndexRange):
 			msg = "Invalid payload: " + err.Error()
 		}
-		writeMessage(rw, http.StatusBadRequest, msg)
+		writeMessage(rw, http.StatusBadRequest, worker.KindPayload, msg)
 		return
 	}
 	slog.InfoContext(ctx, "invocation", "jobPath", req.JobPath, "chunkIndex", req.ChunkIndex)

@@ -43,7 +43,8 @@ func TestHTTPTable(t *testing.T) {
 		name, method, body string
 		status             int
 		msg                string   // exact; "*" any non-empty; "" none
-		keys               []string // exact set of body keys (durationMs aside)
+		keys               []string // exact set of body keys (durationMs and errorKind aside)
+		kind               worker.Kind
 		exit               int
 		stdout, stderr     string
 		call               *worker.Request // also sent through runcaller
@@ -51,28 +52,28 @@ func TestHTTPTable(t *testing.T) {
 		{name: "exit 0", method: "POST", body: payload(job, 0), status: 200,
 			keys: []string{"exitCode", "stderr", "stdout"}, stdout: "out\n", stderr: "err\n",
 			call: &worker.Request{JobPath: job, ChunkIndex: 0}},
-		{name: "exit 3", method: "POST", body: payload(job, 1), status: 500, msg: "*",
+		{name: "exit 3", method: "POST", body: payload(job, 1), status: 500, msg: "*", kind: worker.KindFailed,
 			keys: []string{"exitCode", "message", "stderr", "stdout"}, exit: 3, stdout: "out\n", stderr: "err\n",
 			call: &worker.Request{JobPath: job, ChunkIndex: 1}},
-		{name: "killed by signal", method: "POST", body: payload(job, 3), status: 500, msg: "chunk command killed by signal SIGKILL",
+		{name: "killed by signal", method: "POST", body: payload(job, 3), status: 500, msg: "chunk command killed by signal SIGKILL", kind: worker.KindFailed,
 			keys: []string{"exitCode", "message", "stderr", "stdout"}, exit: 137, stdout: "out\n",
 			call: &worker.Request{JobPath: job, ChunkIndex: 3}},
-		{name: "GET", method: "GET", status: 405, msg: msgMethod, keys: []string{"message"}},
-		{name: "PUT", method: "PUT", body: payload(job, 0), status: 405, msg: msgMethod, keys: []string{"message"}},
-		{name: "DELETE", method: "DELETE", status: 405, msg: msgMethod, keys: []string{"message"}},
-		{name: "empty body", method: "POST", status: 400, msg: msgJSON, keys: []string{"message"}},
-		{name: "blank body", method: "POST", body: " \n\t", status: 400, msg: msgJSON, keys: []string{"message"}},
-		{name: "not JSON", method: "POST", body: "jobPath=x&chunkIndex=0", status: 400, msg: msgJSON, keys: []string{"message"}},
-		{name: "truncated JSON", method: "POST", body: `{"jobPath":"x",`, status: 400, msg: msgJSON, keys: []string{"message"}},
-		{name: "JSON array", method: "POST", body: `[{"jobPath":"x","chunkIndex":0}]`, status: 400, msg: msgMissing, keys: []string{"message"}},
-		{name: "JSON string", method: "POST", body: `"x"`, status: 400, msg: msgMissing, keys: []string{"message"}},
-		{name: "empty object", method: "POST", body: `{}`, status: 400, msg: msgMissing, keys: []string{"message"}},
-		{name: "no chunkIndex", method: "POST", body: `{"jobPath":"` + job + `"}`, status: 400, msg: msgMissing, keys: []string{"message"}},
-		{name: "no jobPath", method: "POST", body: `{"chunkIndex":0}`, status: 400, msg: msgMissing, keys: []string{"message"}},
-		{name: "jobPath number", method: "POST", body: `{"jobPath":1,"chunkIndex":0}`, status: 400, msg: msgMissing, keys: []string{"message"}},
-		{name: "chunkIndex bool", method: "POST", body: payload(job, true), status: 400, msg: msgMissing, keys: []string{"message"}},
-		{name: "body over the limit", method: "POST", body: big, status: 413, msg: "*", keys: []string{"message"}},
-		{name: "could not run", method: "POST", body: payload(job, 2), status: 500, msg: "*", keys: []string{"message"},
+		{name: "GET", method: "GET", status: 405, msg: msgMethod, kind: worker.KindPayload, keys: []string{"message"}},
+		{name: "PUT", method: "PUT", body: payload(job, 0), status: 405, msg: msgMethod, kind: worker.KindPayload, keys: []string{"message"}},
+		{name: "DELETE", method: "DELETE", status: 405, msg: msgMethod, kind: worker.KindPayload, keys: []string{"message"}},
+		{name: "empty body", method: "POST", status: 400, msg: msgJSON, kind: worker.KindPayload, keys: []string{"message"}},
+		{name: "blank body", method: "POST", body: " \n\t", status: 400, msg: msgJSON, kind: worker.KindPayload, keys: []string{"message"}},
+		{name: "not JSON", method: "POST", body: "jobPath=x&chunkIndex=0", status: 400, msg: msgJSON, kind: worker.KindPayload, keys: []string{"message"}},
+		{name: "truncated JSON", method: "POST", body: `{"jobPath":"x",`, status: 400, msg: msgJSON, kind: worker.KindPayload, keys: []string{"message"}},
+		{name: "JSON array", method: "POST", body: `[{"jobPath":"x","chunkIndex":0}]`, status: 400, msg: msgMissing, kind: worker.KindPayload, keys: []string{"message"}},
+		{name: "JSON string", method: "POST", body: `"x"`, status: 400, msg: msgMissing, kind: worker.KindPayload, keys: []string{"message"}},
+		{name: "empty object", method: "POST", body: `{}`, status: 400, msg: msgMissing, kind: worker.KindPayload, keys: []string{"message"}},
+		{name: "no chunkIndex", method: "POST", body: `{"jobPath":"` + job + `"}`, status: 400, msg: msgMissing, kind: worker.KindPayload, keys: []string{"message"}},
+		{name: "no jobPath", method: "POST", body: `{"chunkIndex":0}`, status: 400, msg: msgMissing, kind: worker.KindPayload, keys: []string{"message"}},
+		{name: "jobPath number", method: "POST", body: `{"jobPath":1,"chunkIndex":0}`, status: 400, msg: msgMissing, kind: worker.KindPayload, keys: []string{"message"}},
+		{name: "chunkIndex bool", method: "POST", body: payload(job, true), status: 400, msg: msgMissing, kind: worker.KindPayload, keys: []string{"message"}},
+		{name: "body over the limit", method: "POST", body: big, status: 413, msg: "*", kind: worker.KindPayload, keys: []string{"message"}},
+		{name: "could not run", method: "POST", body: payload(job, 2), status: 500, msg: "*", keys: []string{"message"}, kind: worker.KindCommand,
 			call: &worker.Request{JobPath: job, ChunkIndex: 2}},
 	}
 	for _, row := range rows {
@@ -82,6 +83,9 @@ func TestHTTPTable(t *testing.T) {
 			keys := slices.DeleteFunc(r.keys(), func(k string) bool { return k == "durationMs" })
 			if !slices.Equal(keys, row.keys) {
 				t.Errorf("body keys %v, want %v; body %s", keys, row.keys, r.raw)
+			}
+			if got := worker.Kind(r.str(t, "errorKind")); got != row.kind {
+				t.Errorf("errorKind %q, want %q", got, row.kind)
 			}
 			if row.status == 405 && r.header.Get("Allow") != "POST" {
 				t.Errorf("Allow %q, want POST", r.header.Get("Allow"))
@@ -102,7 +106,7 @@ func TestHTTPTable(t *testing.T) {
 			if err != nil {
 				t.Fatalf("runcaller.Parse: %v", err)
 			}
-			if res.OK() != (row.status == 200) || (row.msg != "*" && res.Message != row.msg) {
+			if res.OK() != (row.status == 200) || (row.msg != "*" && res.Message != row.msg) || res.ErrorKind != string(row.kind) {
 				t.Errorf("runcaller.Parse = %+v", res)
 			}
 			if row.call == nil {
@@ -114,7 +118,7 @@ func TestHTTPTable(t *testing.T) {
 			}
 			want := *res
 			if got.StatusCode != want.StatusCode || got.HasExitCode != want.HasExitCode || got.ExitCode != want.ExitCode ||
-				got.Stdout != want.Stdout || got.Stderr != want.Stderr || got.Message != want.Message {
+				got.Stdout != want.Stdout || got.Stderr != want.Stderr || got.Message != want.Message || got.ErrorKind != want.ErrorKind {
 				t.Errorf("Caller.Call = %+v, want %+v", got, want)
 			}
 		})

@@ -165,8 +165,9 @@ func doRequest(t testing.TB, c *http.Client, url, method, body string, header ..
 	return r, nil
 }
 
-// check asserts status, application/json, and (when msg is not "*") the
-// exact message; "*" asks only for a non-empty message.
+// check asserts status, application/json, an errorKind in any answer but
+// a 200 (and none in a 200), and (when msg is not "*") the exact message;
+// "*" asks only for a non-empty message.
 func (r reply) check(t testing.TB, status int, msg string) {
 	t.Helper()
 	if r.status != status {
@@ -179,6 +180,12 @@ func (r reply) check(t testing.TB, status int, msg string) {
 	if r.body == nil {
 		t.Fatalf("body is not a JSON object: %q", r.raw)
 	}
+	switch kind := r.str(t, "errorKind"); {
+	case status == 200 && kind != "":
+		t.Errorf("errorKind %q in a success: %s", kind, r.raw)
+	case status != 200 && kind == "":
+		t.Errorf("no errorKind in %s", r.raw)
+	}
 	got := r.str(t, "message")
 	switch {
 	case msg == "*" && got == "":
@@ -188,7 +195,8 @@ func (r reply) check(t testing.TB, status int, msg string) {
 	}
 }
 
-// onlyMessage asserts that the body is {"message": ...} and nothing else.
+// onlyMessage asserts that the body is {"message": ...} and nothing else
+// (but its errorKind, which check checks).
 func (r reply) onlyMessage(t testing.TB) {
 	t.Helper()
 	if k := r.keys(); !slices.Equal(k, []string{"message"}) {
@@ -196,10 +204,13 @@ func (r reply) onlyMessage(t testing.TB) {
 	}
 }
 
+// keys are the body's keys, sorted, without errorKind.
 func (r reply) keys() []string {
 	k := make([]string, 0, len(r.body))
 	for key := range r.body {
-		k = append(k, key)
+		if key != "errorKind" {
+			k = append(k, key)
+		}
 	}
 	slices.Sort(k)
 	return k

@@ -1,6 +1,8 @@
 package cloudrun_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -149,16 +151,17 @@ func TestJobTaskExitCodes(t *testing.T) {
 		env     []string
 		want    int
 		say     string
+		kind    string // the errorKind of the chunk's line
 	}{
-		{"success", "true", nil, 0, `"message":"chunk done"`},
-		{"exit 3", "sh -c 'exit 3'", nil, 3, `"exitCode":3`},
-		{"killed by SIGKILL", "sh -c 'kill -9 $$'", nil, 137, "SIGKILL"},
-		{"chunk timeout", "sleep 30", []string{"HELIOS_CHUNK_TIMEOUT=300ms"}, cloudrun.ExitTimeout, "timed out"},
-		{"command not found", "helios-no-such-command-4c1d", nil, 1, "helios-no-such-command-4c1d"},
-		{"output missing", "true", []string{"HELIOS_OUTPUT_URL=" + t.TempDir()}, 1, "without writing its outputFile out.mp4"},
+		{"success", "true", nil, 0, `"message":"chunk done"`, ""},
+		{"exit 3", "sh -c 'exit 3'", nil, 3, `"exitCode":3`, "failed"},
+		{"killed by SIGKILL", "sh -c 'kill -9 $$'", nil, 137, "SIGKILL", "failed"},
+		{"chunk timeout", "sleep 30", []string{"HELIOS_CHUNK_TIMEOUT=300ms"}, cloudrun.ExitTimeout, "timed out", "timeout"},
+		{"command not found", "helios-no-such-command-4c1d", nil, 1, "helios-no-such-command-4c1d", "command"},
+		{"output missing", "true", []string{"HELIOS_OUTPUT_URL=" + t.TempDir()}, 1, "without writing its outputFile out.mp4", "output"},
 		// The store on a closed loopback port: the upload fails.
 		{"output not uploaded", "sh -c 'echo x > out.mp4'", []string{"HELIOS_OUTPUT_URL=gs://renders/out", "STORAGE_EMULATOR_HOST=127.0.0.1:1"},
-			1, "uploading out.mp4 to gs://renders/out/out.mp4"},
+			1, "uploading out.mp4 to gs://renders/out/out.mp4", "store"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,6 +170,9 @@ func TestJobTaskExitCodes(t *testing.T) {
 			r := runTask(t, 0, 1, 0, append([]string{cloudrun.EnvJobPath + "=" + spec, "HELIOS_WORKSPACE_ROOT=" + root}, tc.env...)...)
 			if r.code != tc.want || !strings.Contains(r.stdout, tc.say) {
 				t.Errorf("exit %d, want %d; output lacks %q?\n%s", r.code, tc.want, tc.say, r.stdout)
+			}
+			if kind := `"errorKind":"` + tc.kind + `"`; (tc.kind != "") != strings.Contains(r.stdout, kind) {
+				t.Errorf("errorKind %q: not as the output says:\n%s", tc.kind, r.stdout)
 			}
 			if !emptyDir(t, root) {
 				t.Errorf("workspaces left: %v", dirNames(root))
@@ -260,15 +266,27 @@ func TestJobTaskOutputsAndRetry(t *testing.T) {
 	data, _ := json.Marshal(map[string]any{"outputUrl": "gs://renders/out", "chunks": chunks})
 	srv.PutObject("renders", "jobs/job-7.json", data)
 	env := []string{srv.Env(), cloudrun.EnvJobPath + "=gs://renders/jobs/job-7.json", "HELIOS_WORKSPACE_ROOT=" + t.TempDir()}
+	logged := map[string]string{} // outputUrl: outputSha256, from the tasks' chunk lines
 	for i := range 3 {
-		if r := runTask(t, i, 3, 0, env...); r.code != 0 {
+		r := runTask(t, i, 3, 0, env...)
+		if r.code != 0 {
 			t.Fatalf("task %d of 3 exited %d:\n%s", i, r.code, r.stdout)
+		}
+		for line := range strings.Lines(r.stdout) {
+			var l struct{ Message, OutputURL, OutputSha256 string }
+			if json.Unmarshal([]byte(line), &l) == nil && l.Message == "chunk done" {
+				logged[l.OutputURL] = l.OutputSha256
+			}
 		}
 	}
 	for id := range 7 {
 		obj, ok := srv.Object("renders", fmt.Sprintf("out/part_%d.mp4", id))
 		if !ok || string(obj.Content) != fmt.Sprintf("frames-%d\n", id) {
 			t.Errorf("output of chunk %d: %q (present %v)", id, obj.Content, ok)
+		}
+		sum := sha256.Sum256(obj.Content)
+		if where := fmt.Sprintf("gs://renders/out/part_%d.mp4", id); logged[where] != hex.EncodeToString(sum[:]) {
+			t.Errorf("chunk %d's line says outputSha256 %q, want %x, the stored object's", id, logged[where], sum)
 		}
 	}
 	// Task 1 of 3 holds chunks 1 and 4: lose chunk 4's output, retry.

@@ -138,10 +138,10 @@ func runTaskChunk(ctx context.Context, w *worker.Worker, log *slog.Logger, spec 
 	code := exitCode(res)
 	attrs := []any{"chunkId", c.ID, "exitCode", code, "durationMs", res.Duration.Milliseconds()}
 	if res.OutputURL != "" {
-		attrs = append(attrs, "outputUrl", res.OutputURL, "outputBytes", res.OutputBytes)
+		attrs = append(attrs, "outputUrl", res.OutputURL, "outputBytes", res.OutputBytes, "outputSha256", res.OutputSHA256)
 	}
 	if code != 0 {
-		log.Error("chunk failed", append(attrs, "error", res.Message())...)
+		log.Error("chunk failed", append(attrs, "error", res.Message(), "errorKind", res.Kind())...)
 	} else {
 		log.Info("chunk done", attrs...)
 	}

@@ -20,10 +20,14 @@ type Body struct {
 	DurationMs      int64 `json:"durationMs,omitempty"`
 	StdoutTruncated bool  `json:"stdoutTruncated,omitempty"`
 	StderrTruncated bool  `json:"stderrTruncated,omitempty"`
-	// Where the chunk's outputFile was uploaded, and its size; present
-	// only when it was.
-	OutputURL   string `json:"outputUrl,omitempty"`
-	OutputBytes *int64 `json:"outputBytes,omitempty"`
+	// Where the chunk's outputFile was uploaded, its size and the SHA-256
+	// of the bytes sent (lowercase hex); present only when it was.
+	OutputURL    string `json:"outputUrl,omitempty"`
+	OutputBytes  *int64 `json:"outputBytes,omitempty"`
+	OutputSHA256 string `json:"outputSha256,omitempty"`
+	// ErrorKind classifies the failure (a [worker.Kind]); present in
+	// every answer but a success.
+	ErrorKind worker.Kind `json:"errorKind,omitempty"`
 }
 
 // Wire messages fixed by the contract.
@@ -38,13 +42,14 @@ const (
 // two ways a 400.
 func resultBody(r *worker.Result) (int, *Body) {
 	if !r.Started {
+		b := &Body{Message: r.Err.Error(), ErrorKind: r.Kind()}
 		switch {
 		case errors.Is(r.Err, worker.ErrJobPathNotAllowed):
-			return http.StatusForbidden, &Body{Message: r.Err.Error()}
+			return http.StatusForbidden, b
 		case errors.Is(r.Err, worker.ErrAmbiguousJSON):
-			return http.StatusBadRequest, &Body{Message: r.Err.Error()}
+			return http.StatusBadRequest, b
 		}
-		return http.StatusInternalServerError, &Body{Message: r.Err.Error()}
+		return http.StatusInternalServerError, b
 	}
 	status := http.StatusOK
 	if !r.OK() {
@@ -61,7 +66,10 @@ func resultBody(r *worker.Result) (int, *Body) {
 		StderrTruncated: r.StderrTruncated,
 	}
 	if r.OutputURL != "" {
-		b.OutputURL, b.OutputBytes = r.OutputURL, &r.OutputBytes
+		b.OutputURL, b.OutputBytes, b.OutputSHA256 = r.OutputURL, &r.OutputBytes, r.OutputSHA256
+	}
+	if status != http.StatusOK {
+		b.ErrorKind = r.Kind()
 	}
 	return status, b
 }
@@ -79,6 +87,8 @@ func writeJSON(w http.ResponseWriter, status int, b *Body) {
 	_, _ = w.Write(buf.Bytes()) // a client that left cannot be answered
 }
 
-func writeMessage(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, &Body{Message: msg})
+// writeMessage answers a failure that has a message only, of the given
+// kind ("" for none).
+func writeMessage(w http.ResponseWriter, status int, kind worker.Kind, msg string) {
+	writeJSON(w, status, &Body{Message: msg, ErrorKind: kind})
 }

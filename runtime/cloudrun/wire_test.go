@@ -2,25 +2,36 @@ package cloudrun
 
 import (
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
+// sha256Hex is the SHA-256 of "x\n", as an answer carries one.
+const sha256Hex = "73cb3858a687a8494ca3323053016282f3dad39d42cf62ca4e79dda2aac7d9ac"
+
 func TestResultBodyOutput(t *testing.T) {
+	_, notFound := (&worker.JobSpec{}).Chunk(9)
 	for _, tc := range []struct {
 		name   string
 		r      worker.Result
 		status int
 		want   string
 	}{
-		{"uploaded", worker.Result{Started: true, OutputURL: "gs://renders/out/chunk_3.mp4", OutputBytes: 2048}, 200,
-			`{"exitCode":0,"stdout":"","stderr":"","outputUrl":"gs://renders/out/chunk_3.mp4","outputBytes":2048}` + "\n"},
+		{"uploaded", worker.Result{Started: true, OutputURL: "gs://renders/out/chunk_3.mp4", OutputBytes: 2048, OutputSHA256: sha256Hex}, 200,
+			`{"exitCode":0,"stdout":"","stderr":"","outputUrl":"gs://renders/out/chunk_3.mp4","outputBytes":2048,"outputSha256":"` + sha256Hex + `"}` + "\n"},
 		{"uploaded, empty", worker.Result{Started: true, OutputURL: "gs://renders/out/e", OutputBytes: 0}, 200,
 			`{"exitCode":0,"stdout":"","stderr":"","outputUrl":"gs://renders/out/e","outputBytes":0}` + "\n"},
-		{"upload failed", worker.Result{Started: true, Err: errors.New("uploading x to gs://b/x: access denied")}, 500,
-			`{"exitCode":0,"stdout":"","stderr":"","message":"uploading x to gs://b/x: access denied"}` + "\n"},
+		{"upload failed", worker.Result{Started: true, Err: errors.New("uploading x to gs://b/x: connection reset")}, 500,
+			`{"exitCode":0,"stdout":"","stderr":"","message":"uploading x to gs://b/x: connection reset","errorKind":"store"}` + "\n"},
+		{"upload refused", worker.Result{Started: true, Err: fmt.Errorf("uploading x to gs://b/x: %w", worker.ErrAccessDenied)}, 500,
+			`{"exitCode":0,"stdout":"","stderr":"","message":"uploading x to gs://b/x: access denied","errorKind":"not-allowed"}` + "\n"},
+		{"command failed", worker.Result{Started: true, ExitCode: 3}, 500,
+			`{"exitCode":3,"stdout":"","stderr":"","message":"chunk command exited with code 3","errorKind":"failed"}` + "\n"},
+		{"not started", worker.Result{Err: notFound}, 500,
+			`{"message":"Chunk with ID 9 not found in job spec","errorKind":"spec"}` + "\n"},
 		{"nothing uploaded", worker.Result{Started: true}, 200, `{"exitCode":0,"stdout":"","stderr":""}` + "\n"},
 	} {
 		rec := httptest.NewRecorder()

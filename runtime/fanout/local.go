@@ -21,19 +21,25 @@ func (l Local) Call(ctx context.Context, req worker.Request) (*worker.CallResult
 	return CallResultOf(l.Worker.Run(ctx, req)), nil
 }
 
-// CallResultOf is the answer that a deployed worker gives for r.
+// CallResultOf is the answer that a deployed worker gives for r: its
+// status, exit code, streams, upload and, for a failure, its message and
+// kind.
 func CallResultOf(r *worker.Result) *worker.CallResult {
 	c := &worker.CallResult{StatusCode: 200, Stdout: string(r.Stdout), Stderr: string(r.Stderr),
-		OutputURL: r.OutputURL, OutputBytes: r.OutputBytes}
+		OutputURL: r.OutputURL, OutputBytes: r.OutputBytes, OutputSHA256: r.OutputSHA256}
 	if r.Started {
 		c.HasExitCode, c.ExitCode = true, r.ExitCode
 	}
+	if r.OK() {
+		return c
+	}
+	c.StatusCode, c.Message, c.ErrorKind = 500, r.Message(), string(r.Kind())
 	switch {
-	case r.OK():
+	case r.Started:
 	case errors.Is(r.Err, worker.ErrJobPathNotAllowed):
-		c.StatusCode, c.Message = 403, r.Message()
-	default:
-		c.StatusCode, c.Message = 500, r.Message()
+		c.StatusCode = 403
+	case errors.Is(r.Err, worker.ErrAmbiguousJSON):
+		c.StatusCode = 400
 	}
 	return c
 }

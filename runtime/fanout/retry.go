@@ -57,7 +57,10 @@ var throttled = map[string]bool{
 }
 
 // classify says what res and err, a call's result, mean, and why in a
-// few words when it is not a success.
+// few words when it is not a success. A worker's answer is judged by
+// the kind of failure it gives (CallResult.ErrorKind); an answer without
+// one, from a worker that predates it, by its exit code, status and, as
+// a last resort, its message.
 func classify(ctx context.Context, res *worker.CallResult, err error) (outcome, string) {
 	switch {
 	case err == nil && res.OK():
@@ -70,6 +73,11 @@ func classify(ctx context.Context, res *worker.CallResult, err error) (outcome, 
 	switch {
 	case res.StatusCode == 429 || res.StatusCode == 502 || res.StatusCode == 503 || res.StatusCode == 504:
 		return transient, fmt.Sprintf("status %d: %s", res.StatusCode, res.Message)
+	}
+	if out, ok := kindOutcome(res); ok {
+		return out, reason(res, out)
+	}
+	switch {
 	case res.HasExitCode:
 		return commandFailed, commandReason(res)
 	case res.StatusCode >= 400 && res.StatusCode < 500:
@@ -81,6 +89,46 @@ func classify(ctx context.Context, res *worker.CallResult, err error) (outcome, 
 	return transient, res.Message
 }
 
+// kindOutcome is what the kind of failure that the worker gave means;
+// ok is false when the answer gives none, or one this runner does not
+// know (a newer worker's).
+func kindOutcome(res *worker.CallResult) (outcome, bool) {
+	switch k := worker.Kind(res.ErrorKind); k {
+	case worker.KindFailed:
+		return commandFailed, true
+	case worker.KindTimeout:
+		// The command took too long, which trying again changes only
+		// when the command fails so now and then; the spec or the assets
+		// taking too long, before it ran, may pass.
+		if res.HasExitCode {
+			return commandFailed, true
+		}
+		return transient, true
+	case worker.KindCancelled, worker.KindStore, worker.KindWorker:
+		return transient, true
+	default:
+		if k.Final() {
+			return permanent, true
+		}
+	}
+	return 0, false
+}
+
+// reason words a worker's failure as an answer without a kind is worded:
+// the command's message or exit code, the status of a refused call, or
+// the message.
+func reason(res *worker.CallResult, out outcome) string {
+	switch {
+	case out == commandFailed:
+		return commandReason(res)
+	case res.StatusCode >= 400 && res.StatusCode < 500:
+		return fmt.Sprintf("status %d: %s", res.StatusCode, res.Message)
+	case res.Message == "":
+		return fmt.Sprintf("status %d", res.StatusCode)
+	}
+	return res.Message
+}
+
 func commandReason(res *worker.CallResult) string {
 	if res.Message != "" {
 		return res.Message
@@ -88,13 +136,17 @@ func commandReason(res *worker.CallResult) string {
 	return fmt.Sprintf("exit code %d", res.ExitCode)
 }
 
-// isPermanentMessage reports the worker's reasons that the same call
-// will give again: the chunk is not in the spec, the spec is not valid,
-// access is denied, a path leaves the workspace or is not allowed.
+// isPermanentMessage reports the reasons that the same call will give
+// again, as a worker that gives no errorKind words them: the chunk is not
+// in the spec, the spec is not valid, access is denied, a path leaves the
+// workspace or is not allowed, the command's executable is not found. It
+// is the fallback for such a worker's answers only: a newer worker's kind
+// decides.
 func isPermanentMessage(m string) bool {
 	for _, s := range []string{
 		"not found in job spec", "Invalid JobSpec", "access denied", "outside the workspace",
 		"not allowed", "ambiguous JSON", "not a regular file", "larger than the limit",
+		"executable file not found",
 	} {
 		if strings.Contains(m, s) {
 			return true

@@ -22,6 +22,17 @@ type tempError bool
 func (e tempError) Error() string   { return "function failed" }
 func (e tempError) Temporary() bool { return bool(e) }
 
+// failure is a worker's answer for a chunk that did not run.
+func failure(status int, kind worker.Kind, msg string) *worker.CallResult {
+	return &worker.CallResult{StatusCode: status, ErrorKind: string(kind), Message: msg}
+}
+
+// ran is a worker's answer for a chunk that ran, exited with code and
+// failed.
+func ran(code int, kind worker.Kind, msg string) *worker.CallResult {
+	return &worker.CallResult{StatusCode: 500, HasExitCode: true, ExitCode: code, ErrorKind: string(kind), Message: msg}
+}
+
 func TestClassify(t *testing.T) {
 	tests := []struct {
 		name string
@@ -47,6 +58,34 @@ func TestClassify(t *testing.T) {
 		{"connection refused", nil, &net.OpError{Op: "dial", Err: errors.New("connection refused")}, transient},
 		{"cut answer", nil, fmt.Errorf("reading answer: %w", io.ErrUnexpectedEOF), transient},
 		{"malformed", nil, errors.New("malformed worker response: status 200"), permanent},
+
+		// A worker that gives the kind of its failure is judged by it.
+		{"executable not found", failure(500, "command", `starting chunk 0 command "x": exec: "x": executable file not found in $PATH`), nil, permanent},
+		{"outputFile with a NUL byte", failure(500, "spec", `outputFile "a\x00b" of chunk 0 holds a NUL byte`), nil, permanent},
+		{"spec invalid", failure(500, "spec", "decoding job spec: not valid JSON"), nil, permanent},
+		{"ambiguous spec", failure(400, "spec", "decoding job spec: ambiguous JSON"), nil, permanent},
+		{"bad payload", failure(400, "payload", "Missing jobPath or chunkIndex"), nil, permanent},
+		{"not allowed", failure(403, "not-allowed", "job path outside HELIOS_ALLOWED_JOB_PATHS"), nil, permanent},
+		{"worker misconfigured", failure(500, "config", "invalid worker configuration"), nil, permanent},
+		{"output missing", ran(0, "output", "output file missing"), nil, permanent},
+		{"upload refused", ran(0, "not-allowed", "uploading x: access denied"), nil, permanent},
+		{"upload failed", ran(0, "store", "uploading x: connection reset"), nil, transient},
+		{"spec unreadable", failure(500, "store", "reading job spec s3://b/j.json: connection reset"), nil, transient},
+		{"kind over message", failure(500, "store", "reading job spec: access denied, they say"), nil, transient},
+		{"no descriptors left", failure(500, "worker", "starting chunk 0: too many open files"), nil, transient},
+		{"cancelled", ran(-1, "cancelled", "chunk cancelled"), nil, transient},
+		{"command failed, with its kind", ran(3, "failed", "chunk command exited with code 3"), nil, commandFailed},
+		{"chunk timeout", ran(-1, "timeout", "chunk timed out after 10m"), nil, commandFailed},
+		{"assets timeout", failure(500, "timeout", "chunk timed out: assets took longer than 5m"), nil, transient},
+		{"body timeout", failure(408, "store", "Request body not received"), nil, transient},
+		{"throttled by the front end", failure(503, "spec", "Service Unavailable"), nil, transient},
+		// A kind this runner does not know falls back as an old answer.
+		{"unknown kind, exit code", ran(3, "newer", "exited"), nil, commandFailed},
+		{"unknown kind, known message", failure(500, "newer", "Chunk with ID 9 not found in job spec"), nil, permanent},
+		{"unknown kind", failure(500, "newer", "something new"), nil, transient},
+		// An old worker's answer, without a kind.
+		{"old worker, executable not found", failure(500, "", `starting chunk 0 command "x": exec: "x": executable file not found in $PATH`), nil, permanent},
+		{"old worker, output missing", ran(0, "", "output file missing"), nil, commandFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -64,7 +64,7 @@ func (w *Worker) copyFolder(ctx context.Context, location string, ws *workspace)
 	}
 	fsrc, ok := src.(FolderSource)
 	if !ok {
-		return nil, fmt.Errorf("fetching assets %s: the source for %q cannot list a folder", location, scheme(location))
+		return nil, withKind(KindSpec, fmt.Errorf("fetching assets %s: the source for %q cannot list a folder", location, scheme(location)))
 	}
 	f := &fetch{src: fsrc, folder: location, ws: ws, cache: w.assetCache(ctx)}
 	var sp *spare
@@ -72,7 +72,7 @@ func (w *Worker) copyFolder(ctx context.Context, location string, ws *workspace)
 		sp = f.cache.take(location, ws) // first: it replaces ws.work
 		if f.work, err = os.Open(ws.work); err != nil {
 			f.cache.release(ws)
-			return nil, fmt.Errorf("fetching assets: %w", err)
+			return nil, withKind(KindWorker, fmt.Errorf("fetching assets: %w", err))
 		}
 		defer f.work.Close() // after the guess: confirm and undo wait for it
 	}
@@ -85,7 +85,7 @@ func (w *Worker) copyFolder(ctx context.Context, location string, ws *workspace)
 	files, err := planAssets(objs, w.cfg.AssetsMaxBytes)
 	if err != nil {
 		g.undo()
-		return nil, fmt.Errorf("fetching assets %s: %w", location, err)
+		return nil, withKind(KindSpec, fmt.Errorf("fetching assets %s: %w", location, err))
 	}
 	left := w.cfg.AssetsMaxBytes
 	for _, a := range files {
@@ -364,7 +364,8 @@ func (s *sizedWriterAt) WriteAt(p []byte, off int64) (int, error) {
 	end := off + int64(len(p))
 	if end > s.size {
 		if !s.encoded {
-			return 0, fmt.Errorf("%w: more than the %d bytes listed", ErrTooLarge, s.size)
+			// The object changed since it was listed: a new listing may pass.
+			return 0, withKind(KindStore, fmt.Errorf("%w: more than the %d bytes listed", ErrTooLarge, s.size))
 		}
 		if err := s.grow(end); err != nil {
 			return 0, err

@@ -14,10 +14,17 @@ type CallResult struct {
 	Stdout, Stderr string
 	// Message is the reason given for any status but 200.
 	Message string
-	// OutputURL is where the worker uploaded the chunk's outputFile, and
-	// OutputBytes its size; both are empty when the answer names no upload.
-	OutputURL   string
-	OutputBytes int64
+	// ErrorKind classifies a failure (a [Kind], such as "spec" or
+	// "store"), as the worker gave it; "" for a success, and for an answer
+	// that carries none (a worker that predates it, a platform's own).
+	ErrorKind string
+	// OutputURL is where the worker uploaded the chunk's outputFile,
+	// OutputBytes its size and OutputSHA256 the SHA-256 of the bytes sent
+	// (lowercase hex); all are empty when the answer names no upload, and
+	// OutputSHA256 when the worker predates it.
+	OutputURL    string
+	OutputBytes  int64
+	OutputSHA256 string
 }
 
 // OK reports whether the chunk succeeded (status 200).

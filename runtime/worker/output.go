@@ -98,50 +98,57 @@ func checkOutputURL(u string) error {
 }
 
 // deliver uploads the output from the workspace dir and records where it
-// went in res; a failure becomes res.Err, and the exit code stays the
-// command's. ctx is the invocation's: the upload counts against its
-// deadline.
+// went, its size and its SHA-256 in res; a failure becomes res.Err, and
+// the exit code stays the command's. ctx is the invocation's: the upload
+// counts against its deadline.
 func (w *Worker) deliver(ctx context.Context, res *Result, out *output, dir string) {
 	start := time.Now()
-	n, err := out.upload(ctx, dir)
+	n, sum, err := out.upload(ctx, dir)
 	log := w.log().With("outputFile", out.name, "outputUrl", out.target)
 	if err != nil {
 		res.Err = err
 		log.ErrorContext(ctx, "output not uploaded", "error", err, "outputBytes", n)
 		return
 	}
-	res.OutputURL, res.OutputBytes = out.target, n
-	log.InfoContext(ctx, "output uploaded", "outputBytes", n, "durationMs", time.Since(start).Milliseconds())
+	res.OutputURL, res.OutputBytes, res.OutputSHA256 = out.target, n, sum
+	log.InfoContext(ctx, "output uploaded", "outputBytes", n, "outputSha256", sum, "durationMs", time.Since(start).Milliseconds())
 }
 
-func (out *output) upload(ctx context.Context, dir string) (int64, error) {
+// upload puts the outputFile, and returns its size and the SHA-256 of the
+// bytes that the sink read, in lowercase hex.
+func (out *output) upload(ctx context.Context, dir string) (int64, string, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return 0, fmt.Errorf("opening workspace: %w", err)
+		return 0, "", withKind(KindWorker, fmt.Errorf("opening workspace: %w", err))
 	}
 	defer root.Close()
 	f, info, err := openRegular(root.OpenFile, filepath.FromSlash(out.name))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return 0, fmt.Errorf("%w: the command exited 0 without writing its outputFile %s", ErrOutputMissing, out.name)
+		return 0, "", fmt.Errorf("%w: the command exited 0 without writing its outputFile %s", ErrOutputMissing, out.name)
 	case errors.Is(err, ErrNotRegular):
-		return 0, fmt.Errorf("outputFile %w", err)
-	case err != nil:
-		return 0, fmt.Errorf("opening outputFile %s: %w", out.name, err)
+		return 0, "", withKind(KindOutput, fmt.Errorf("outputFile %w", err))
+	case err != nil: // a link out of the workspace, say
+		return 0, "", withKind(KindOutput, fmt.Errorf("opening outputFile %s: %w", out.name, err))
 	}
 	defer f.Close()
 	size := info.Size()
 	if out.max > 0 && size > out.max {
-		return size, fmt.Errorf("outputFile %s is %d bytes, %w of %d bytes (%s)", out.name, size, ErrTooLarge, out.max, EnvOutputMaxBytes)
+		return size, "", withKind(KindOutput, fmt.Errorf("outputFile %s is %d bytes, %w of %d bytes (%s)", out.name, size, ErrTooLarge, out.max, EnvOutputMaxBytes))
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	src := &progressReaderAt{r: f}
+	digest := newDigestReaderAt(f, size)
+	src := &progressReaderAt{r: digest}
 	defer watchStall(ctx, cancel, &src.last, out.stall, errUploadStalled)()
 	if err := out.sink.Put(ctx, out.target, src, size); err != nil {
-		return size, uploadFailed(ctx, out, src, size, out.stall, err)
+		return size, "", uploadFailed(ctx, out, src, size, out.stall, err)
 	}
-	return info.Size(), nil
+	sum, err := digest.sum()
+	if err != nil {
+		return size, "", withKind(KindWorker, fmt.Errorf("outputFile %s: %w", out.name, err))
+	}
+	return size, sum, nil
 }
 
 // jobName names a job whose spec has no id after the spec's file name,

@@ -42,7 +42,7 @@ func (w *Worker) LoadSpec(ctx context.Context, location string) (*JobSpec, error
 	}
 	spec, err := ParseSpec(data)
 	if err != nil {
-		return nil, err
+		return nil, withKind(KindSpec, err)
 	}
 	if spec.ID == "" {
 		spec.ID = jobName(location)
@@ -89,7 +89,7 @@ func (w *Worker) execute(ctx context.Context, spec *JobSpec, chunk *Chunk, argv 
 	}
 	switch {
 	case pr.err != nil:
-		res.Err = fmt.Errorf("starting chunk %d command %q: %w", chunk.ID, argv[0], pr.err)
+		res.Err = withKind(startKind(pr.err), fmt.Errorf("starting chunk %d command %q: %w", chunk.ID, argv[0], pr.err))
 	case ctx.Err() != nil:
 		res.ExitCode = -1
 		res.Err = stopReason(ctx)

@@ -74,9 +74,9 @@ func watchStall(ctx context.Context, cancel context.CancelCauseFunc, last *atomi
 func uploadFailed(ctx context.Context, out *output, src *progressReaderAt, size int64, stall time.Duration, err error) error {
 	what := fmt.Sprintf("uploading %s to %s", out.name, out.target)
 	switch cause := context.Cause(ctx); {
-	case errors.Is(cause, errUploadStalled):
-		return fmt.Errorf("%s stalled: nothing moved for %v, with %d of %d bytes read (%s): %w",
-			what, stall, src.read.Load(), size, EnvUploadStallTimeout, ErrTimeout)
+	case errors.Is(cause, errUploadStalled): // the store's doing: it may pass
+		return withKind(KindStore, fmt.Errorf("%s stalled: nothing moved for %v, with %d of %d bytes read (%s): %w",
+			what, stall, src.read.Load(), size, EnvUploadStallTimeout, ErrTimeout))
 	case ctx.Err() == nil:
 		return fmt.Errorf("%s: %w", what, trimLocation(err, out.target))
 	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.Is(stopReason(ctx), ErrTimeout):

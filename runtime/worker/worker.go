@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,7 +89,7 @@ func New(cfg Config, opts ...Option) *Worker {
 		o(w)
 	}
 	if err := cfg.Validate(); err != nil {
-		w.cfgErr = fmt.Errorf("invalid worker configuration: %w", err)
+		w.cfgErr = withKind(KindConfig, fmt.Errorf("invalid worker configuration: %w", err))
 	}
 	return w
 }
@@ -131,12 +132,15 @@ type Result struct {
 	StdoutBytes, StderrBytes int64
 	// Duration is the command's wall time.
 	Duration time.Duration
-	// OutputURL is where the chunk's outputFile was uploaded, and
-	// OutputBytes its size; both are empty when nothing was uploaded.
-	OutputURL   string
-	OutputBytes int64
+	// OutputURL is where the chunk's outputFile was uploaded, OutputBytes
+	// its size and OutputSHA256 the SHA-256 of the bytes that were sent,
+	// in lowercase hex; all are empty when nothing was uploaded.
+	OutputURL    string
+	OutputBytes  int64
+	OutputSHA256 string
 	// Err is nil when the command ran to its own exit; otherwise it wraps
 	// ErrTimeout, ErrCanceled or the reason the command could not run.
+	// [Result.Kind] classifies it.
 	Err error
 }
 
@@ -193,9 +197,12 @@ func (w *Worker) RunChunk(ctx context.Context, spec *JobSpec, chunk *Chunk) *Res
 	if err != nil {
 		return &Result{Err: fmt.Errorf("splitting command of chunk %d: %w", chunk.ID, err)}
 	}
+	if err := checkNUL(spec, chunk); err != nil {
+		return &Result{Err: withKind(KindSpec, err)}
+	}
 	out, err := w.outputFor(spec, chunk)
 	if err != nil {
-		return &Result{Err: err}
+		return &Result{Err: withKind(KindSpec, err)}
 	}
 	w.stale.Do(func() {
 		if removed := removeStale(w.cfg.WorkspaceRoot); len(removed) > 0 {
@@ -204,7 +211,7 @@ func (w *Worker) RunChunk(ctx context.Context, spec *JobSpec, chunk *Chunk) *Res
 	})
 	ws, err := newWorkspace(w.cfg.WorkspaceRoot, spec.ID, chunk.ID)
 	if err != nil {
-		return &Result{Err: err}
+		return &Result{Err: withKind(KindWorker, err)}
 	}
 	defer func() {
 		if err := ws.remove(); err != nil {
@@ -236,6 +243,19 @@ func (w *Worker) runInWorkspace(ctx context.Context, spec *JobSpec, chunk *Chunk
 		}
 	}
 	return w.execute(ctx, spec, chunk, argv, ws)
+}
+
+// checkNUL refuses, before anything runs, a job id or outputFile that
+// holds a NUL byte: the chunk's environment carries both, and no
+// environment variable (nor file name) can hold one.
+func checkNUL(spec *JobSpec, chunk *Chunk) error {
+	switch {
+	case strings.ContainsRune(spec.ID, 0):
+		return fmt.Errorf("job id %q holds a NUL byte, which no environment variable can", spec.ID)
+	case strings.ContainsRune(chunk.OutputFile, 0):
+		return fmt.Errorf("outputFile %q of chunk %d holds a NUL byte, which no file name can", chunk.OutputFile, chunk.ID)
+	}
+	return nil
 }
 
 // With returns a copy of w with opts applied; the platform packages use it

@@ -88,7 +88,8 @@ func (c *Caller) Call(ctx context.Context, req worker.Request) (*worker.CallResu
 
 // Parse reads a worker's response payload: {statusCode, body}, where body
 // is a string holding JSON or an object; output (or stdout) is the chunk's
-// stdout; any status but 200 is a failure whose reason is body.message.
+// stdout; any status but 200 is a failure whose reason is body.message
+// and whose kind, when the worker gives one, body.errorKind.
 func Parse(payload []byte) (*worker.CallResult, error) {
 	var resp struct {
 		StatusCode int             `json:"statusCode"`
@@ -120,9 +121,12 @@ func Parse(payload []byte) (*worker.CallResult, error) {
 	}
 	r.Stdout = firstOf(b.Output, b.Stdout)
 	r.Stderr = firstOf(b.Stderr)
-	r.OutputURL = b.OutputURL
+	r.OutputURL, r.OutputSHA256 = b.OutputURL, b.OutputSHA256
 	if b.OutputBytes != nil {
 		r.OutputBytes = *b.OutputBytes
+	}
+	if r.StatusCode != 200 {
+		r.ErrorKind = string(b.ErrorKind)
 	}
 	return r, nil
 }

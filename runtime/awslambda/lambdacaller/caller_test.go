@@ -14,6 +14,9 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
+// sha256Hex is the SHA-256 of "x\n", as an answer carries one.
+const sha256Hex = "73cb3858a687a8494ca3323053016282f3dad39d42cf62ca4e79dda2aac7d9ac"
+
 func TestParse(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -51,6 +54,18 @@ func TestParse(t *testing.T) {
 		{"upload failed",
 			`{"statusCode":500,"body":{"exitCode":0,"output":"","stderr":"","message":"uploading chunk_3.mp4 to s3://renders/out/chunk_3.mp4: access denied"}}`,
 			worker.CallResult{StatusCode: 500, HasExitCode: true, Message: "uploading chunk_3.mp4 to s3://renders/out/chunk_3.mp4: access denied"}},
+		{"output uploaded, with its SHA-256",
+			`{"statusCode":200,"body":"{\"exitCode\":0,\"output\":\"\",\"stderr\":\"\",\"outputUrl\":\"s3://renders/out/c.mp4\",\"outputBytes\":2,\"outputSha256\":\"` + sha256Hex + `\"}"}`,
+			worker.CallResult{StatusCode: 200, HasExitCode: true, OutputURL: "s3://renders/out/c.mp4", OutputBytes: 2, OutputSHA256: sha256Hex}},
+		{"kind of a failure",
+			`{"statusCode":500,"body":"{\"message\":\"outputFile \\\"a\\\\u0000b\\\" of chunk 0 holds a NUL byte\",\"errorKind\":\"spec\"}"}`,
+			worker.CallResult{StatusCode: 500, Message: `outputFile "a\u0000b" of chunk 0 holds a NUL byte`, ErrorKind: "spec"}},
+		{"kind of a failed command, body an object",
+			`{"statusCode":500,"body":{"exitCode":3,"output":"","stderr":"","message":"m","errorKind":"failed"}}`,
+			worker.CallResult{StatusCode: 500, HasExitCode: true, ExitCode: 3, Message: "m", ErrorKind: "failed"}},
+		{"no kind in a success",
+			`{"statusCode":200,"body":{"exitCode":0,"output":"","errorKind":"spec"}}`,
+			worker.CallResult{StatusCode: 200, HasExitCode: true}},
 		{"unknown fields ignored",
 			`{"statusCode":200,"headers":{"a":"b"},"body":{"exitCode":0,"output":"","future":[1]}}`,
 			worker.CallResult{StatusCode: 200, HasExitCode: true}},

@@ -86,8 +86,9 @@ func (c *Caller) Call(ctx context.Context, req worker.Request) (*worker.CallResu
 
 // Parse reads a worker's HTTP answer: exitCode, stdout (or output) and
 // stderr from the JSON body; any status but 200 is a failure whose reason
-// is message. A body that is not JSON (a 504 from Cloud Run's front end,
-// say) is ErrMalformed, with the status in the text.
+// is message and whose kind, when the worker gives one, errorKind. A body
+// that is not JSON (a 504 from Cloud Run's front end, say) is
+// ErrMalformed, with the status in the text.
 func Parse(status int, body []byte) (*worker.CallResult, error) {
 	var b struct {
 		cloudrun.Body
@@ -109,9 +110,12 @@ func Parse(status int, body []byte) (*worker.CallResult, error) {
 	if b.Stderr != nil {
 		r.Stderr = *b.Stderr
 	}
-	r.OutputURL = b.OutputURL
+	r.OutputURL, r.OutputSHA256 = b.OutputURL, b.OutputSHA256
 	if b.OutputBytes != nil {
 		r.OutputBytes = *b.OutputBytes
+	}
+	if status != http.StatusOK {
+		r.ErrorKind = string(b.ErrorKind)
 	}
 	return r, nil
 }

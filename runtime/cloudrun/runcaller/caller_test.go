@@ -17,6 +17,9 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
+// sha256Hex is the SHA-256 of "x\n", as an answer carries one.
+const sha256Hex = "73cb3858a687a8494ca3323053016282f3dad39d42cf62ca4e79dda2aac7d9ac"
+
 func TestParse(t *testing.T) {
 	t.Parallel()
 	rows := []struct {
@@ -47,6 +50,15 @@ func TestParse(t *testing.T) {
 		{name: "too large", status: 413, body: `{"message":"too big"}`,
 			want: worker.CallResult{StatusCode: 413, Message: "too big"}},
 		{name: "unknown fields", status: 200, body: `{"exitCode":0,"stdout":"","stdoutTruncated":true,"extra":[1]}`,
+			want: worker.CallResult{StatusCode: 200, HasExitCode: true}},
+		{name: "output uploaded", status: 200,
+			body: `{"exitCode":0,"stdout":"","stderr":"","outputUrl":"gs://renders/out/c.mp4","outputBytes":2,"outputSha256":"` + sha256Hex + `"}`,
+			want: worker.CallResult{StatusCode: 200, HasExitCode: true, OutputURL: "gs://renders/out/c.mp4", OutputBytes: 2, OutputSHA256: sha256Hex}},
+		{name: "kind of a failure", status: 500, body: `{"message":"starting chunk 0 command \"x\": executable file not found in $PATH","errorKind":"command"}`,
+			want: worker.CallResult{StatusCode: 500, Message: `starting chunk 0 command "x": executable file not found in $PATH`, ErrorKind: "command"}},
+		{name: "kind of a failed command", status: 500, body: `{"exitCode":3,"stdout":"","stderr":"","message":"m","errorKind":"failed"}`,
+			want: worker.CallResult{StatusCode: 500, HasExitCode: true, ExitCode: 3, Message: "m", ErrorKind: "failed"}},
+		{name: "no kind in a success", status: 200, body: `{"exitCode":0,"stdout":"","errorKind":"spec"}`,
 			want: worker.CallResult{StatusCode: 200, HasExitCode: true}},
 		{name: "504 HTML", status: 504, body: "<html><body><h1>504 Gateway Timeout</h1></body></html>", malformed: true},
 		{name: "502 empty", status: 502, body: "", malformed: true},
