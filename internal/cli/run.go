@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -18,17 +19,20 @@ type runOptions struct {
 	exclude   []string
 	outputURL string
 
-	concurrency int
-	retries     int
-	retryFailed bool
-	progress    string
-	state       string
-	out         string
-	downloads   int
-	noMerge     bool
-	collectOnly bool
-	dryRun      bool
-	root        string
+	concurrency  int
+	retries      int
+	retryFailed  bool
+	progress     string
+	state        string
+	out          string
+	downloads    int
+	noMerge      bool
+	collectOnly  bool
+	dryRun       bool
+	root         string
+	wait         bool
+	chunkTimeout time.Duration
+	logs         string
 }
 
 // Default concurrency per target.
@@ -77,10 +81,25 @@ on this machine), aws 100 (well under Lambda's default 1,000 concurrent
 executions per region), cloudrun 10 (the default maximum instances of a
 service scaffolded with concurrency 1 is 100; 10 leaves room for others).
 
-Exit codes: 0 done and merged, 1 a chunk or the merge failed (the state
-is kept: run again to retry only the failed chunks), 2 bad input (nothing
-was called), 130 or 143 interrupted by SIGINT or SIGTERM (the first
-stops starting chunks and waits for those running; a second stops them).`,
+Nothing unproven is merged: each chunk's output size and SHA-256, as its
+worker answered, are recorded in the state file; a rerun checks them before
+it skips the chunk, collect checks every download against them, and the
+files in --out are checked once more right before the merge. An output that
+does not match is rendered again. The state is bound to the spec and to the
+project files it renders from: after an edit, a rerun renders every chunk
+again and says which file changed. One run holds a state file at a time: a
+second exits naming the first (--wait queues behind it). Nothing run starts
+outlives it: what a killed run left is killed by the next run on that state.
+
+A local run puts node_modules/.bin of the spec's folder (and of the folders
+above it) on PATH, as npm run does, so that helios is found.
+
+Exit codes: 0 done and merged, 1 a chunk, the collect or the merge failed
+(the state is kept: run again to retry only the failed chunks), 2 bad input
+(nothing was called: the flags, the spec, or a --state that is not this
+job's or that another run holds), 130 or 143 interrupted by SIGINT or
+SIGTERM (the first stops starting chunks and waits for those running; a
+second stops them).`,
 		Example: `  # Try a spec here before deploying; outputs and the merged video land beside it
   helios render composition.html --emit-job job.json
   helios-scaffold run job.json
@@ -120,6 +139,9 @@ stops starting chunks and waits for those running; a second stops them).`,
 	f.BoolVar(&o.noMerge, "no-merge", false, "stop after collecting the outputs")
 	f.BoolVar(&o.collectOnly, "collect-only", false, "call no worker: collect the outputs that are there under outputUrl (a Cloud Run job's tasks), name the missing chunks, merge when none is")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan and do nothing")
+	f.BoolVar(&o.wait, "wait", false, "when another run holds the state file, wait for it to end instead of exiting")
+	f.DurationVar(&o.chunkTimeout, "chunk-timeout", 0, "give up a chunk's call after this long and try it again (default: the platform's limit and a minute: aws 16m, cloudrun 61m; local: none but HELIOS_CHUNK_TIMEOUT)")
+	f.StringVar(&o.logs, "logs", "", "the folder that receives each chunk's captured stdout and stderr (default: STATE.logs beside the state file)")
 	f.StringVar(&o.root, "workspace-root", "", "local: where chunk workspaces, the staged project and the asset cache go (default: $TMPDIR/helios-scaffold-run)")
 	return cmd
 }

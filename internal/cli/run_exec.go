@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,7 +21,7 @@ import (
 var errChunksFailed = errors.New("chunks failed")
 
 // runJob is the run command: plan, then (unless --dry-run) dispatch,
-// collect and merge.
+// prove and collect, and merge.
 func runJob(cmd *cobra.Command, jobArg string, o *runOptions) error {
 	start := time.Now()
 	st := &stores{}
@@ -29,50 +30,88 @@ func runJob(cmd *cobra.Command, jobArg string, o *runOptions) error {
 		return err
 	}
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	for _, w := range p.job.Warnings {
+		fmt.Fprintf(stderr, "helios-scaffold: warning: %s\n", w)
+	}
 	if o.dryRun {
 		p.print(stdout)
 		return nil
 	}
 	it := watchInterrupts(cmd.Context())
 	defer it.stop()
+	if p.target == targetLocal {
+		prependNodeBins(p.specDir)
+	}
 	if o.collectOnly {
-		return p.collectOnly(it, st, stdout, stderr)
+		return ran(p.collectOnly(it, st, stdout, stderr))
 	}
 	if err := os.MkdirAll(p.out, 0o755); err != nil {
 		return fmt.Errorf("creating --out %s: %w", p.out, err)
 	}
-	state, err := fanout.OpenState(p.state, p.job.Hash, p.job.Location)
-	if errors.Is(err, fanout.ErrStateMismatch) || errors.Is(err, fanout.ErrStateCorrupt) {
-		return usageError{err}
-	}
+	state, err := p.openState(it.ctx, stderr)
 	if err != nil {
 		return err
 	}
 	defer state.Close()
 	prog := newProgress(o.progress, stdout, stderr, len(p.job.Spec.Chunks))
-	target, jobPath, uploaded, cleanup, err := p.prepare(it.ctx, st, prog)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	runner := &fanout.Runner{Target: target, JobPath: jobPath, Concurrency: p.conc, Retries: o.retries,
-		RetryFailed: o.retryFailed, Backoff: fanout.DefaultBackoff, State: state, Events: prog.event, Drain: it.drain}
-	it.setSoft(true)
-	sum, err := runner.Run(it.ctx, p.job)
-	it.setSoft(false)
+	it.onDrain(func() {
+		prog.line("stopping: no chunk starts now; waiting for the %d in flight (Ctrl-C again stops them)", prog.inFlight())
+	})
+	fanout.RemoveTemps(p.out, p.allOutputs())
+	sum, fetched, uploaded, err := p.dispatch(it, st, state, prog)
 	prog.finish()
-	totals := runTotals{sum: sum, uploaded: uploaded}
-	if err == nil && sum.Done() {
-		totals.fetched, err = p.collect(it.ctx, st, state, prog)
+	if sum != nil {
+		prog.summary(stdout, runTotals{sum: sum, uploaded: uploaded, fetched: fetched, wall: time.Since(start)})
 	}
-	totals.wall = time.Since(start)
-	prog.summary(stdout, totals)
-	return p.finish(it, sum, err, stdout, stderr)
+	return ran(p.finish(it, sum, err, prog, stdout, stderr))
 }
 
-// finish merges when everything is in --out, and says how the run ended.
-func (p *runPlan) finish(it *interrupts, sum *fanout.Summary, err error, stdout, stderr io.Writer) error {
+// ran makes err, which comes after something was called, exit 1 (or
+// its own code), never 2: the input was good enough to start.
+func ran(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := errors.AsType[exitError](err); ok || errors.Is(err, errUsage) {
+		return err // its own code, or input found bad before a call
+	}
+	return exitError{code: exitFailure, err: err}
+}
+
+// openState opens and locks the state file, bound to the spec and the
+// project files, and says what it found: a killed run's leftovers, an
+// earlier run's records dropped.
+func (p *runPlan) openState(ctx context.Context, stderr io.Writer) (*fanout.State, error) {
+	inputs, err := fanout.HashInputs(ctx, p.files)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	state, err := fanout.OpenState(ctx, p.state, p.job, fanout.StateOptions{Inputs: inputs, Wait: p.o.wait})
+	switch {
+	case errors.Is(err, fanout.ErrStateMismatch), errors.Is(err, fanout.ErrStateCorrupt),
+		errors.Is(err, fanout.ErrNotStateFile), errors.Is(err, fanout.ErrLocked):
+		return nil, usageError{err}
+	case err != nil:
+		return nil, err
+	}
+	key, value, _ := strings.Cut(state.Env(), "=")
+	os.Setenv(key, value) // marks the local chunks and the merge
+	if n := state.Killed(); n > 0 {
+		fmt.Fprintf(stderr, "killed %d processes that a killed run on %s had left running\n", n, p.state)
+	}
+	if state.Restarted != "" {
+		fmt.Fprintf(stderr, "rendering every chunk again: %s\n", state.Restarted)
+	}
+	return state, nil
+}
+
+// finish merges when every output is proven in --out, and says how the
+// run ended.
+func (p *runPlan) finish(it *interrupts, sum *fanout.Summary, err error, prog *progress, stdout, stderr io.Writer) error {
 	if code := it.exitCode(); code != 0 {
+		if sum == nil {
+			return exitError{code: code, err: fmt.Errorf("interrupted before any chunk ran: %w", err)}
+		}
 		return exitError{code: code, err: fmt.Errorf("interrupted: %d of %d chunks done; the same command goes on from there (state in %s)",
 			sum.OK+sum.Skipped, sum.Chunks, p.state)}
 	}
@@ -80,22 +119,24 @@ func (p *runPlan) finish(it *interrupts, sum *fanout.Summary, err error, stdout,
 		return err
 	}
 	if sum.Failed > 0 {
-		return fmt.Errorf("%w: %d of %d chunks failed; the same command tries them again (state in %s)",
-			errChunksFailed, sum.Failed, sum.Chunks, p.state)
+		return fmt.Errorf("%w: %d of %d chunks failed; the same command tries them again (state in %s, their output in %s)",
+			errChunksFailed, sum.Failed, sum.Chunks, p.state, p.logs)
 	}
 	if p.o.noMerge || p.job.Spec.MergeCommand == "" {
 		return nil
 	}
-	return p.merge(it.ctx, stdout, stderr)
+	return p.merge(it.ctx, prog, stdout, stderr)
 }
 
 // merge runs the spec's mergeCommand in --out.
-func (p *runPlan) merge(ctx context.Context, stdout, stderr io.Writer) error {
+func (p *runPlan) merge(ctx context.Context, prog *progress, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "merging in %s: %s\n", p.out, p.job.Spec.MergeCommand)
+	prog.merge(nil)
 	code, err := fanout.Merge(ctx, p.job.Spec, p.out, stdout, stderr)
 	if err != nil {
 		return err
 	}
+	prog.merge(&code)
 	if code != 0 {
 		return fmt.Errorf("mergeCommand exited with code %d", code)
 	}
@@ -129,15 +170,34 @@ func (p *runPlan) prepare(ctx context.Context, st *stores, prog *progress) (fano
 // localJob stages the job for the worker core in this process.
 func (p *runPlan) localJob(st *stores) (*fanout.LocalJob, error) {
 	cfg := worker.DefaultConfig()
-	cfg.WorkspaceRoot = p.o.root
-	if cfg.WorkspaceRoot == "" {
-		cfg.WorkspaceRoot = filepath.Join(os.TempDir(), "helios-scaffold-run")
-	}
+	cfg.WorkspaceRoot = p.workspaceRoot()
 	st.init()
 	return fanout.NewLocal(p.job, fanout.LocalSetup{Config: cfg, Out: p.out, Files: p.files, Options: []worker.Option{
 		worker.WithPassthrough(io.Discard, io.Discard), worker.WithLogger(slog.New(slog.DiscardHandler)),
 		worker.WithSource("s3", st.s3), worker.WithSource("gs", st.gs),
 	}})
+}
+
+// prependNodeBins puts node_modules/.bin of dir and of each folder above
+// it on PATH, nearest first, as npm run does: a spec that helios render
+// --emit-job wrote runs "helios", which the project installs there.
+func prependNodeBins(dir string) {
+	if dir == "" {
+		return
+	}
+	var bins []string
+	for d := dir; ; d = filepath.Dir(d) {
+		bin := filepath.Join(d, "node_modules", ".bin")
+		if info, err := os.Stat(bin); err == nil && info.IsDir() {
+			bins = append(bins, bin)
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if len(bins) > 0 {
+		os.Setenv("PATH", strings.Join(append(bins, os.Getenv("PATH")), string(os.PathListSeparator)))
+	}
 }
 
 // exitError ends the command with code.

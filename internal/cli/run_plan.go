@@ -7,8 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
+	"time"
 
 	"github.com/helios-project/helios-scaffold/generator"
 	"github.com/helios-project/helios-scaffold/runtime/fanout"
@@ -31,6 +31,8 @@ type runPlan struct {
 	specDir string // the local spec's folder; "" for a remote spec
 	out     string
 	state   string
+	logs    string        // the chunks' captured streams
+	timeout time.Duration // of one chunk's call; 0 for none
 	conc    int
 	// files is the project folder: staged for local chunks, uploaded for
 	// remote ones; nil for none.
@@ -64,9 +66,13 @@ func newRunPlan(ctx context.Context, jobArg string, o *runOptions, sources map[s
 		return nil, err
 	}
 	p.resolveOut()
+	if err := p.checkOutputs(); err != nil {
+		return nil, err
+	}
 	if err := p.resolveRemote(answers); err != nil {
 		return nil, err
 	}
+	p.resolveTimeout()
 	return p, p.selectFiles()
 }
 
@@ -110,8 +116,8 @@ func (p *runPlan) resolveTarget(a *generator.Answers) error {
 	default:
 		p.conc = min(maxLocalConcurrency, runtime.NumCPU())
 	}
-	if p.o.concurrency < 0 || p.o.retries < 0 || p.o.downloads < 1 {
-		return usageError{errors.New("--concurrency and --retries must not be negative, --download-concurrency at least 1")}
+	if p.o.concurrency < 0 || p.o.retries < 0 || p.o.downloads < 1 || p.o.chunkTimeout < 0 {
+		return usageError{errors.New("--concurrency, --retries and --chunk-timeout must not be negative, --download-concurrency at least 1")}
 	}
 	switch p.o.progress {
 	case "auto", "bar", "json", "none":
@@ -161,9 +167,52 @@ func (p *runPlan) resolveOut() {
 	p.out, _ = filepath.Abs(p.out)
 	p.state = p.o.state
 	if p.state == "" {
-		p.state = filepath.Join(p.out, "."+p.job.Name()+".helios-run")
+		p.state = filepath.Join(p.out, "."+p.job.FileName()+".helios-run")
 	}
 	p.state, _ = filepath.Abs(p.state)
+	p.logs = p.o.logs
+	if p.logs == "" {
+		p.logs = p.state + ".logs"
+	}
+	p.logs, _ = filepath.Abs(p.logs)
+}
+
+// checkOutputs refuses a spec whose chunks cannot all be merged or
+// collected: when a merge is due, or any chunk names an outputFile,
+// every chunk needs one.
+func (p *runPlan) checkOutputs() error {
+	var without []int64
+	for _, c := range p.job.Spec.Chunks {
+		if c.OutputFile == "" {
+			without = append(without, c.ID)
+		}
+	}
+	merging := p.job.Spec.MergeCommand != "" && !p.o.noMerge
+	if len(without) == 0 || len(without) == len(p.job.Spec.Chunks) && !merging {
+		return nil
+	}
+	return usageError{fmt.Errorf("%w: %s: chunks %v have no outputFile, so their work could not be collected or merged",
+		fanout.ErrBadSpec, p.job.Location, without)}
+}
+
+// Chunk timeouts: the platform's longest call and a minute.
+const (
+	awsChunkTimeout      = 16 * time.Minute // Lambda's 15 minutes
+	cloudRunChunkTimeout = 61 * time.Minute // Cloud Run's 60-minute request timeout
+)
+
+// resolveTimeout sets the chunk timeout: --chunk-timeout, else what the
+// platform allows a call and a minute; local chunks have the worker's
+// own (HELIOS_CHUNK_TIMEOUT).
+func (p *runPlan) resolveTimeout() {
+	p.timeout = p.o.chunkTimeout
+	switch {
+	case p.timeout > 0:
+	case p.target == targetAWS:
+		p.timeout = awsChunkTimeout
+	case p.target == targetCloudRun:
+		p.timeout = cloudRunChunkTimeout
+	}
 }
 
 // selectFiles picks the project folder's files for local chunks or the
@@ -190,12 +239,20 @@ func (p *runPlan) selectFiles() error {
 		return usageError{fmt.Errorf("project folder %s: not a folder", dir)}
 	}
 	skip := map[string]bool{}
-	for _, abs := range append(p.ownFiles(), p.state, p.job.Location) {
+	for _, abs := range append(p.ownFiles(), p.state, p.state+".lock", p.job.Location) {
 		if rel, err := filepath.Rel(dir, abs); err == nil && filepath.IsLocal(rel) {
 			skip[filepath.ToSlash(rel)] = true
 		}
 	}
-	files, err := fanout.SelectFiles(dir, skip, append([]string{"/.*.helios-run"}, p.o.exclude...))
+	// The run's own files: states, their locks and logs, the workspaces,
+	// and what a killed collect left.
+	exclude := []string{"/.*.helios-run*", ".*.helios-*.tmp"}
+	for _, own := range []string{p.logs, p.workspaceRoot()} {
+		if rel, err := filepath.Rel(dir, own); err == nil && filepath.IsLocal(rel) {
+			exclude = append(exclude, "/"+filepath.ToSlash(rel)+"/")
+		}
+	}
+	files, err := fanout.SelectFiles(dir, skip, append(exclude, p.o.exclude...))
 	if err != nil {
 		return usageError{err}
 	}
@@ -203,10 +260,22 @@ func (p *runPlan) selectFiles() error {
 	return nil
 }
 
+// workspaceRoot is where local chunks' workspaces, the staged project
+// and the asset cache go.
+func (p *runPlan) workspaceRoot() string {
+	root := p.o.root
+	if root == "" {
+		root = filepath.Join(os.TempDir(), "helios-scaffold-run")
+	}
+	root, _ = filepath.Abs(root)
+	return root
+}
+
 // ownFiles are the files that the job itself makes, which no chunk
-// needs: each chunk's outputFile and the merged video (the argument after
-// "merge" in a mergeCommand such as "helios merge out.mp4 out_part_0.mp4
-// ..."), in --out and in the spec's folder.
+// needs: each chunk's outputFile and every file that the mergeCommand
+// names and no chunk's command does (the merged video, whatever the
+// merge command: "helios merge out.mp4 ...", "ffmpeg ... out.mp4", a
+// list it writes), in --out and in the spec's folder.
 func (p *runPlan) ownFiles() []string {
 	var names []string
 	for _, c := range p.job.Spec.Chunks {
@@ -214,9 +283,15 @@ func (p *runPlan) ownFiles() []string {
 			names = append(names, filepath.FromSlash(c.OutputFile))
 		}
 	}
-	if argv, err := worker.SplitCommand(p.job.Spec.MergeCommand); err == nil {
-		if i := slices.Index(argv, "merge"); i >= 0 && i+1 < len(argv) && filepath.IsLocal(argv[i+1]) {
-			names = append(names, argv[i+1])
+	used := map[string]bool{}
+	for _, c := range p.job.Spec.Chunks {
+		for _, w := range commandWords(c.Command) {
+			used[w] = true
+		}
+	}
+	for _, w := range commandWords(p.job.Spec.MergeCommand) {
+		if !used[w] && filepath.IsLocal(w) {
+			names = append(names, filepath.FromSlash(w))
 		}
 	}
 	var paths []string
@@ -228,4 +303,21 @@ func (p *runPlan) ownFiles() []string {
 		}
 	}
 	return paths
+}
+
+// commandWords are the words of command that may name files: its argv,
+// and the words of a shell script it runs (sh -c '...'), split at blanks
+// and the shell's operators.
+func commandWords(command string) []string {
+	argv, err := worker.SplitCommand(command)
+	if err != nil {
+		return nil
+	}
+	var words []string
+	for _, a := range argv {
+		words = append(words, strings.FieldsFunc(a, func(r rune) bool {
+			return strings.ContainsRune(" \t\n;&|<>()'\"`", r)
+		})...)
+	}
+	return words
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -17,6 +18,7 @@ import (
 // progress shows a run's chunk events: a live bar on a terminal, JSON
 // lines, or only the retries and failures.
 type progress struct {
+	mu      sync.Mutex    // the Runner's events, the signal watcher's line
 	json    *json.Encoder // --progress json
 	bar     *progressbar.ProgressBar
 	log     io.Writer // where retries and failures are told
@@ -49,19 +51,48 @@ func newProgress(mode string, stdout, stderr io.Writer, total int) *progress {
 
 // line tells something outside the chunk events: on stderr, above the bar.
 func (p *progress) line(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lineLocked(format, args...)
+}
+
+func (p *progress) lineLocked(format string, args ...any) {
 	if p.bar != nil {
 		p.bar.Clear()
 	}
 	fmt.Fprintf(p.log, format+"\n", args...)
 }
 
+// inFlight is how many chunks have been sent and not answered.
+func (p *progress) inFlight() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.flight
+}
+
+// redo tells that b's chunk, done before, is rendered again.
+func (p *progress) redo(b fanout.BadOutput) {
+	p.event(fanout.Event{Time: time.Now(), Kind: fanout.EventRedo, Chunk: b.Chunk, Reason: b.Why})
+}
+
+// merge tells that the merge started (code nil) or ended.
+func (p *progress) merge(code *int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.json != nil {
+		p.json.Encode(fanout.Event{Time: time.Now(), Kind: fanout.EventMerge, ExitCode: code})
+	}
+}
+
 // event shows e; the Runner calls it one event at a time.
 func (p *progress) event(e fanout.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.counts[e.Kind]++
 	switch e.Kind {
 	case fanout.EventStarted:
 		p.flight++
-	case fanout.EventRetried, fanout.EventFinished, fanout.EventFailed:
+	case fanout.EventRetried, fanout.EventFinished, fanout.EventFailed, fanout.EventKilled:
 		p.flight--
 	}
 	if p.json != nil {
@@ -70,22 +101,33 @@ func (p *progress) event(e fanout.Event) {
 	}
 	switch e.Kind {
 	case fanout.EventRetried:
-		p.line("chunk %d: try %d failed (%s); trying again in %v", e.Chunk, e.Attempt, e.Reason, time.Duration(e.DelayMS)*time.Millisecond)
+		p.lineLocked("chunk %d: try %d failed (%s); trying again in %v", e.Chunk, e.Attempt, e.Reason, time.Duration(e.DelayMS)*time.Millisecond)
 	case fanout.EventFailed:
-		p.line("chunk %d failed: %s%s", e.Chunk, e.Reason, indent(e.Stderr))
+		p.lineLocked("chunk %d failed: %s%s", e.Chunk, e.Reason, indent(e.Stderr))
+	case fanout.EventRedo:
+		p.lineLocked("chunk %d is rendered again: %s", e.Chunk, e.Reason)
 	}
 	if p.bar == nil {
 		return
 	}
-	if e.Kind == fanout.EventFinished || e.Kind == fanout.EventFailed || e.Kind == fanout.EventSkipped {
+	switch e.Kind {
+	case fanout.EventFinished, fanout.EventFailed:
 		p.bar.Add(1)
+	case fanout.EventSkipped:
+		// Done before: out of the bar's count, so that its rate and ETA
+		// are those of the chunks this run renders.
+		p.bar.ChangeMax(p.bar.GetMax() - 1)
+	case fanout.EventRedo:
+		p.bar.ChangeMax(p.bar.GetMax() + 1)
 	}
-	p.bar.Describe(fmt.Sprintf("ok %d · failed %d · in flight %d", p.counts[fanout.EventFinished]+p.counts[fanout.EventSkipped],
+	p.bar.Describe(fmt.Sprintf("ok %d · failed %d · in flight %d", p.counts[fanout.EventFinished]+p.counts[fanout.EventSkipped]-p.counts[fanout.EventRedo],
 		p.counts[fanout.EventFailed], p.flight))
 }
 
 // finish ends the bar.
 func (p *progress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.bar != nil {
 		p.bar.Exit()
 		fmt.Fprintln(p.log)
@@ -110,6 +152,8 @@ type runTotals struct {
 // summary prints the run's figures: as a JSON line in JSON mode, else as
 // text on w.
 func (p *progress) summary(w io.Writer, t runTotals) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	s := t.sum
 	if p.json != nil {
 		p.json.Encode(map[string]any{

@@ -49,7 +49,10 @@ func (s *stores) bucket(location string) (fanout.Bucket, error) {
 	case "gs":
 		return s.gs, nil
 	}
-	return nil, usageError{fmt.Errorf("%s: outputs are collected from s3:// or gs:// locations", location)}
+	if isLocal(location) {
+		return fanout.Dir{}, nil
+	}
+	return nil, fmt.Errorf("%s: outputs are collected from s3://, gs:// or file:// locations and local folders", location)
 }
 
 // resolveRemote checks what a remote target needs, and where a local

@@ -25,6 +25,7 @@ type interrupts struct {
 	signals int       // how many were received
 	soft    bool
 	drained bool
+	drainFn func() // told at once when a signal drains the run
 }
 
 func watchInterrupts(parent context.Context) *interrupts {
@@ -53,6 +54,9 @@ func (it *interrupts) watch(parentDone <-chan struct{}) {
 					it.drained = true
 					close(it.drain)
 				}
+				if it.drainFn != nil {
+					go it.drainFn() // it may take the progress's lock: not under it.mu
+				}
 			default:
 				it.cancel()
 			}
@@ -72,6 +76,14 @@ func (it *interrupts) watch(parentDone <-chan struct{}) {
 			return
 		}
 	}
+}
+
+// onDrain sets fn, which is called once a signal has drained the run:
+// what it says is the user's answer to Ctrl-C.
+func (it *interrupts) onDrain(fn func()) {
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	it.drainFn = fn
 }
 
 // setSoft says whether chunks are being dispatched.

@@ -66,53 +66,29 @@ func putIfChanged(ctx context.Context, b fanout.Bucket, location string, data []
 	return int64(len(data)), b.Put(ctx, location, bytes.NewReader(data), int64(len(data)))
 }
 
-// collect downloads the outputs of a remote run into --out, checked, and
-// returns the bytes downloaded. A local run's outputs are in place.
-func (p *runPlan) collect(ctx context.Context, st *stores, state *fanout.State, prog *progress) (int64, error) {
-	if p.target == targetLocal {
-		return 0, nil
-	}
-	records := state.Records()
-	var outs []fanout.Output
-	for _, c := range p.job.Spec.Chunks {
-		if c.OutputFile == "" {
-			continue
-		}
-		r := records[c.ID]
-		if r.OutputURL == "" {
-			return 0, fmt.Errorf("chunk %d succeeded but its worker uploaded no output, so there is nothing to collect: "+
-				"give the spec an outputUrl (or pass --output-url), or set HELIOS_OUTPUT_URL on the worker", c.ID)
-		}
-		outs = append(outs, fanout.Output{Chunk: c.ID, URL: r.OutputURL, File: c.OutputFile})
-	}
-	return p.download(ctx, st, outs, prog)
-}
-
-// download collects outs into --out; a missing output is an error that
-// names its chunk.
-func (p *runPlan) download(ctx context.Context, st *stores, outs []fanout.Output, prog *progress) (int64, error) {
+// download collects outs into --out, proven, and returns those that are
+// missing or do not hold up, and the bytes downloaded.
+func (p *runPlan) download(ctx context.Context, st *stores, outs []fanout.Output, prog *progress) ([]fanout.BadOutput, int64, error) {
 	if len(outs) == 0 {
-		return 0, nil
+		return nil, 0, nil
 	}
 	b, err := st.bucket(outs[0].URL)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	prog.line("collecting %d outputs into %s", len(outs), p.out)
 	stats, err := fanout.Collect(ctx, b, outs, p.out, p.o.downloads)
 	if err != nil {
-		return stats.Bytes, err
+		return nil, stats.Bytes, err
 	}
-	if len(stats.Missing) > 0 {
-		var ids []int64
-		for _, m := range stats.Missing {
-			ids = append(ids, m.Chunk)
-		}
-		return stats.Bytes, fmt.Errorf("%w: %d of %d outputs are not there: chunks %v (first: %s)",
-			fanout.ErrMissing, len(stats.Missing), len(outs), ids, stats.Missing[0].URL)
+	bad := stats.Bad
+	for _, m := range stats.Missing {
+		bad = append(bad, fanout.BadOutput{Output: m, Why: m.URL + " is not there"})
 	}
-	prog.line("collected %d outputs, %s downloaded (%d were in place)", len(outs), sizeOf(stats.Bytes), len(outs)-stats.Fetched)
-	return stats.Bytes, nil
+	if len(bad) == 0 {
+		prog.line("collected %d outputs, %s downloaded (%d were in place)", len(outs), sizeOf(stats.Bytes), len(outs)-stats.Fetched)
+	}
+	return bad, stats.Bytes, nil
 }
 
 // collectOnly is --collect-only: the outputs that a Cloud Run job's tasks
@@ -131,12 +107,22 @@ func (p *runPlan) collectOnly(it *interrupts, st *stores, stdout, stderr io.Writ
 	var outs []fanout.Output
 	for _, c := range p.job.Spec.Chunks {
 		if c.OutputFile != "" {
-			outs = append(outs, fanout.Output{Chunk: c.ID, URL: worker.JoinLocation(folder, c.OutputFile), File: c.OutputFile})
+			outs = append(outs, fanout.Output{Chunk: c.ID, URL: worker.JoinLocation(folder, c.OutputFile), File: c.OutputFile, Bytes: -1})
 		}
 	}
+	fanout.RemoveTemps(p.out, outs)
 	prog := newProgress("none", stdout, stderr, 0)
-	if _, err := p.download(it.ctx, st, outs, prog); err != nil {
+	bad, _, err := p.download(it.ctx, st, outs, prog)
+	if err != nil {
 		return err
+	}
+	if len(bad) > 0 {
+		var ids []int64
+		for _, b := range bad {
+			ids = append(ids, b.Chunk)
+		}
+		return fmt.Errorf("%w: %d of %d outputs are missing or do not match the store's checksum: chunks %v (first: %s); nothing was merged",
+			fanout.ErrMissing, len(bad), len(outs), ids, bad[0].Why)
 	}
 	if code := it.exitCode(); code != 0 {
 		return exitError{code: code, err: errors.New("interrupted")}
@@ -144,5 +130,5 @@ func (p *runPlan) collectOnly(it *interrupts, st *stores, stdout, stderr io.Writ
 	if p.o.noMerge || p.job.Spec.MergeCommand == "" {
 		return nil
 	}
-	return p.merge(it.ctx, stdout, stderr)
+	return p.merge(it.ctx, prog, stdout, stderr)
 }

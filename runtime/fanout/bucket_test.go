@@ -81,9 +81,9 @@ func TestSyncAndCollect(t *testing.T) {
 			sync(1)
 
 			outs := []fanout.Output{
-				{Chunk: 0, URL: loc + "/out_part_0.mp4", File: "out_part_0.mp4"},
-				{Chunk: 1, URL: loc + "/assets/logo.svg", File: "parts/logo.svg"},
-				{Chunk: 2, URL: loc + "/out_part_2.mp4", File: "out_part_2.mp4"},
+				{Chunk: 0, URL: loc + "/out_part_0.mp4", File: "out_part_0.mp4", Bytes: -1},
+				{Chunk: 1, URL: loc + "/assets/logo.svg", File: "parts/logo.svg", Bytes: -1},
+				{Chunk: 2, URL: loc + "/out_part_2.mp4", File: "out_part_2.mp4", Bytes: -1},
 			}
 			out := t.TempDir()
 			st, err := fanout.Collect(ctx, b, outs, out, 2)
@@ -121,7 +121,7 @@ func TestCollectChecksumMismatch(t *testing.T) {
 	putWithCRC32C(t, srv, bucket, "run/out_part_4.mp4", []byte("frames"), "AAAAAA==")
 	b := s3store.New(s3store.WithClient(srv.NewClient(s3test.AccessKeyID, s3test.SecretAccessKey)))
 	out := t.TempDir()
-	_, err := fanout.Collect(ctx, b, []fanout.Output{{Chunk: 4, URL: "s3://" + bucket + "/run/out_part_4.mp4", File: "out_part_4.mp4"}}, out, 1)
+	_, err := fanout.Collect(ctx, b, []fanout.Output{{Chunk: 4, URL: "s3://" + bucket + "/run/out_part_4.mp4", File: "out_part_4.mp4", Bytes: -1}}, out, 1)
 	if err == nil || !strings.Contains(err.Error(), "chunk 4") || !strings.Contains(err.Error(), "checksum") {
 		t.Errorf("Collect of a corrupt output: %v, want an error naming chunk 4 and the checksum", err)
 	}

@@ -2,10 +2,19 @@ package fanout
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/helios-project/helios-scaffold/runtime/worker"
@@ -14,11 +23,25 @@ import (
 // ErrMissing is an output that is not in its bucket.
 var ErrMissing = errors.New("output missing")
 
+// ErrUnproven is an output whose bytes do not match what its worker
+// recorded, or that nothing can check: it is not merged.
+var ErrUnproven = errors.New("output does not match what its worker put")
+
 // An Output is one chunk's output to collect.
 type Output struct {
 	Chunk int64
 	URL   string // where the worker put it
 	File  string // the chunk's outputFile: where it goes below the folder
+	// Bytes and SHA256 are what its worker said it put, when known
+	// (Bytes -1 and SHA256 "" when not: --collect-only).
+	Bytes  int64
+	SHA256 string
+}
+
+// A BadOutput is an output that did not hold up, and why.
+type BadOutput struct {
+	Output
+	Why string
 }
 
 // CollectStats is what [Collect] did.
@@ -27,13 +50,19 @@ type CollectStats struct {
 	Bytes          int64 // downloaded
 	// Missing are the outputs that are not in their bucket, by chunk.
 	Missing []Output
+	// Bad are the outputs that are there but not as their worker put
+	// them (another size or SHA-256): replaced, or corrupted on the way.
+	Bad []BadOutput
 }
 
 // Collect downloads each output into dir at its File path, concurrency at
-// a time, and checks it against the store's checksum; a file already
-// there that matches is not downloaded again. Each lands under a
-// temporary name, renamed once whole and checked. Outputs not in their
-// bucket are listed in Missing, not downloaded; the others are.
+// a time, and proves it: its size and SHA-256 match what its worker said
+// it put, or, where the worker did not say, the store's checksum matches
+// the bytes received (a store that keeps none cannot prove a download,
+// which then fails). A file already there that matches is not downloaded
+// again. Each lands under a temporary name, renamed once proven. Outputs
+// not in their bucket are listed in Missing, and those that do not match
+// in Bad, not downloaded; the others are.
 func Collect(ctx context.Context, b Bucket, outs []Output, dir string, concurrency int) (CollectStats, error) {
 	st := CollectStats{Files: len(outs)}
 	listed, err := listFolders(ctx, b, outs)
@@ -41,19 +70,20 @@ func Collect(ctx context.Context, b Bucket, outs []Output, dir string, concurren
 		return st, err
 	}
 	var present []Output
-	for _, o := range outs {
-		if _, ok := listed[o.URL]; ok {
-			present = append(present, o)
-		} else {
-			st.Missing = append(st.Missing, o)
-		}
-	}
+	st.Missing, st.Bad, present = sortListed(outs, listed)
 	var fetched, bytes atomic.Int64
+	var mu sync.Mutex
 	err = forEach(ctx, present, concurrency, func(ctx context.Context, o Output) error {
 		n, err := collectOne(ctx, b, o, listed[o.URL], filepath.Join(dir, filepath.FromSlash(o.File)))
 		if n >= 0 {
 			fetched.Add(1)
 			bytes.Add(n)
+		}
+		if errors.Is(err, ErrUnproven) {
+			mu.Lock()
+			st.Bad = append(st.Bad, BadOutput{o, err.Error()})
+			mu.Unlock()
+			return nil
 		}
 		return err
 	})
@@ -83,20 +113,17 @@ func listFolders(ctx context.Context, b Bucket, outs []Output) (map[string]worke
 	return objs, nil
 }
 
-// collectOne puts o at name, unless a file that matches obj is there; it
+// collectOne puts o at name, unless a file that matches it is there; it
 // returns the bytes downloaded, or -1 for none.
 func collectOne(ctx context.Context, b Bucket, o Output, obj worker.Object, name string) (int64, error) {
-	if f, err := os.Open(name); err == nil {
-		same, _ := b.Matches(obj, f, obj.Size)
-		f.Close()
-		if same {
-			return -1, nil
-		}
+	if inPlace(b, o, obj, name) {
+		return -1, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+	folder := filepath.Dir(name)
+	if err := os.MkdirAll(folder, 0o755); err != nil {
 		return 0, fmt.Errorf("collecting chunk %d: %w", o.Chunk, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".helios-*.tmp")
+	tmp, err := createTemp(name)
 	if err != nil {
 		return 0, fmt.Errorf("collecting chunk %d: %w", o.Chunk, err)
 	}
@@ -104,7 +131,7 @@ func collectOne(ctx context.Context, b Bucket, o Output, obj worker.Object, name
 	defer tmp.Close()
 	// Not synced: a file left torn by a crash fails the check next time
 	// and is downloaded again.
-	n, err := downloadVerified(ctx, b, o.URL, obj, tmp)
+	n, err := downloadProven(ctx, b, o, obj, tmp)
 	if err == nil {
 		err = os.Rename(tmp.Name(), name)
 	}
@@ -114,23 +141,52 @@ func collectOne(ctx context.Context, b Bucket, o Output, obj worker.Object, name
 	return n, nil
 }
 
-// downloadVerified downloads the version of location that obj is into f
-// and checks it against obj's checksum: the Bucket's Download does when
-// it has a VerifiesDownloads method that says so (gcsstore checks each
-// download's CRC32C as it arrives); otherwise f is read again.
-func downloadVerified(ctx context.Context, b Bucket, location string, obj worker.Object, f *os.File) (int64, error) {
+// inPlace reports whether the file at name holds o already: its SHA-256
+// is the worker's, or, without one, the store's checksum matches it.
+func inPlace(b Bucket, o Output, obj worker.Object, name string) bool {
+	f, err := os.Open(name)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if o.SHA256 != "" {
+		sum, n, err := hashReader(f)
+		return err == nil && n == obj.Size && sum == o.SHA256
+	}
+	same, _ := b.Matches(obj, f, obj.Size)
+	return same
+}
+
+// downloadProven downloads the version of o that obj is into f and
+// proves it: its size is the listing's, and its SHA-256 (computed as the
+// bytes arrive) the worker's; without the worker's, the Bucket's Download
+// does when it has a VerifiesDownloads method that says so (gcsstore
+// checks each download's CRC32C as it arrives), or else the store's
+// checksum must match f when read again.
+func downloadProven(ctx context.Context, b Bucket, o Output, obj worker.Object, f *os.File) (int64, error) {
+	dst := &hashingWriterAt{f: f, h: sha256.New(), inOrder: true}
 	var n int64
 	var err error
 	if vs, ok := b.(worker.VersionedSource); ok && obj.Version != "" {
-		n, err = vs.DownloadVersion(ctx, location, obj.Version, f)
+		n, err = vs.DownloadVersion(ctx, o.URL, obj.Version, dst)
 	} else {
-		n, err = b.Download(ctx, location, f)
+		n, err = b.Download(ctx, o.URL, dst)
 	}
 	if err != nil {
 		return n, err
 	}
 	if n != obj.Size {
-		return n, fmt.Errorf("got %d bytes, the listing says %d", n, obj.Size)
+		return n, fmt.Errorf("%w: got %d bytes, the listing says %d", ErrUnproven, n, obj.Size)
+	}
+	if o.SHA256 != "" {
+		got, err := dst.sum(n)
+		if err != nil {
+			return n, err
+		}
+		if got != o.SHA256 {
+			return n, fmt.Errorf("%w: the bytes received have SHA-256 %s; its worker put %s", ErrUnproven, got, o.SHA256)
+		}
+		return n, nil
 	}
 	if v, ok := b.(interface{ VerifiesDownloads() bool }); ok && v.VerifiesDownloads() {
 		return n, nil
@@ -140,7 +196,91 @@ func downloadVerified(ctx context.Context, b Bucket, location string, obj worker
 		return n, err
 	}
 	if !same {
-		return n, errors.New("the downloaded bytes do not match the store's checksum")
+		return n, fmt.Errorf("%w: the bytes received do not match the store's checksum, or the store keeps none that can be checked", ErrUnproven)
 	}
 	return n, nil
+}
+
+// hashingWriterAt writes a download into f and hashes it as it comes,
+// as long as it comes in order; a store that writes parts out of order
+// has the file read again instead.
+type hashingWriterAt struct {
+	f       *os.File
+	h       hash.Hash
+	mu      sync.Mutex
+	next    int64
+	inOrder bool
+}
+
+func (w *hashingWriterAt) WriteAt(p []byte, off int64) (int, error) {
+	n, err := w.f.WriteAt(p, off)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.inOrder && off == w.next && err == nil {
+		w.h.Write(p)
+		w.next += int64(n)
+	} else {
+		w.inOrder = false
+	}
+	return n, err
+}
+
+// sum is the hex SHA-256 of the n bytes written.
+func (w *hashingWriterAt) sum(n int64) (string, error) {
+	if w.inOrder && w.next == n {
+		return hex.EncodeToString(w.h.Sum(nil)), nil
+	}
+	sum, _, err := hashReader(io.NewSectionReader(w.f, 0, n))
+	return sum, err
+}
+
+// hashReader returns the hex SHA-256 of what r holds and its size.
+func hashReader(r io.Reader) (string, int64, error) {
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	return hex.EncodeToString(h.Sum(nil)), n, err
+}
+
+// tempPrefix is the start of a temporary file's name beside name while
+// Collect downloads it: ".NAME.helios-". [RemoveTemps] removes what a
+// killed Collect left.
+func tempPrefix(name string) string { return "." + filepath.Base(name) + ".helios-" }
+
+// RemoveTemps removes the temporary files that a killed Collect (or a
+// local worker's output write) left beside the outputs' files in dir.
+func RemoveTemps(dir string, outs []Output) {
+	for _, o := range outs {
+		name := filepath.Join(dir, filepath.FromSlash(o.File))
+		temps, _ := filepath.Glob(filepath.Join(filepath.Dir(name), globEscape(tempPrefix(name))+"*.tmp"))
+		for _, t := range temps {
+			if info, err := os.Lstat(t); err == nil && info.Mode().IsRegular() {
+				os.Remove(t)
+			}
+		}
+	}
+}
+
+// globEscape quotes the characters that filepath.Match treats as special.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// createTemp creates a temporary file beside name, with the mode a new
+// file gets under the umask (os.CreateTemp's is 0600), so that the
+// collected output has it once renamed.
+func createTemp(name string) (*os.File, error) {
+	for {
+		tmp := filepath.Join(filepath.Dir(name), tempPrefix(name)+strconv.FormatUint(rand.Uint64(), 36)+".tmp")
+		f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
 }

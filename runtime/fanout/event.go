@@ -12,6 +12,9 @@ const (
 	EventRetried  = "retried"  // an attempt failed; another follows after DelayMS
 	EventFailed   = "failed"   // the chunk failed for good (in this run)
 	EventSkipped  = "skipped"  // the state file says it is done
+	EventKilled   = "killed"   // an attempt in flight was stopped: the run was interrupted twice
+	EventRedo     = "redo"     // a chunk the state says is done is rendered again: its output did not hold up
+	EventMerge    = "merge"    // the mergeCommand started (no ExitCode) or ended
 )
 
 // An Event is one step of one chunk, as [Runner.Events] receives it and
@@ -66,6 +69,21 @@ func (s *Summary) Percentile(p float64) time.Duration {
 	slices.Sort(ts)
 	rank := int(p/100*float64(len(ts))+0.999999) - 1
 	return ts[min(max(rank, 0), len(ts)-1)]
+}
+
+// Add counts a later run t, over chunks that this one counted as done
+// and that were then rendered again, into s.
+func (s *Summary) Add(t *Summary) {
+	s.OK += t.OK
+	s.Failed += t.Failed
+	s.NotRun += t.NotRun
+	s.Retries += t.Retries
+	s.Stopped = s.Stopped || t.Stopped
+	s.Wall += t.Wall
+	s.WorkerSum += t.WorkerSum
+	s.ChunkTimes = append(s.ChunkTimes, t.ChunkTimes...)
+	s.OutputBytes += t.OutputBytes
+	s.Failures = append(s.Failures, t.Failures...)
 }
 
 // Done reports whether every chunk of the spec has succeeded, in this run

@@ -53,19 +53,25 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer local.Close()
-	state, err := fanout.OpenState(filepath.Join(out, ".job.helios-run"), job.Hash, job.Location)
+	ctx := context.Background()
+	state, err := fanout.OpenState(ctx, filepath.Join(out, ".job.helios-run"), job, fanout.StateOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer state.Close()
 
 	r := fanout.Runner{Target: local.Target, JobPath: local.JobPath, Concurrency: 2, Retries: 3, State: state}
-	sum, err := r.Run(context.Background(), job)
+	sum, err := r.Run(ctx, job)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Printf("%d of %d chunks ok\n", sum.OK, sum.Chunks)
-	if _, err := fanout.Merge(context.Background(), job.Spec, out, io.Discard, os.Stderr); err != nil {
+	// Nothing is merged that is not what its chunk wrote.
+	bad, err := fanout.ProveLocal(ctx, fanout.Outputs(job, state), out)
+	if err != nil || len(bad) > 0 {
+		log.Fatal(bad, err)
+	}
+	if _, err := fanout.Merge(ctx, job.Spec, out, io.Discard, os.Stderr); err != nil {
 		log.Fatal(err)
 	}
 	merged, _ := os.ReadFile(filepath.Join(out, "out.txt"))

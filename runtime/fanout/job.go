@@ -32,6 +32,9 @@ type Job struct {
 	// ties a state file to it.
 	Raw  []byte
 	Hash string
+	// Warnings are what the spec holds that the workers pass over:
+	// unknown keys that are no near miss of a known one.
+	Warnings []string
 }
 
 // LoadJob reads the job spec at location through src and checks it with
@@ -61,6 +64,10 @@ func ParseJob(location string, data []byte) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrBadSpec, location, err)
 	}
+	warnings, err := checkSpec(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrBadSpec, location, err)
+	}
 	seen := map[string]int64{}
 	for _, c := range spec.Chunks {
 		if c.OutputFile == "" {
@@ -78,7 +85,7 @@ func ParseJob(location string, data []byte) (*Job, error) {
 		seen[key] = c.ID
 	}
 	sum := sha256.Sum256(data)
-	return &Job{Spec: spec, Location: location, Raw: data, Hash: "sha256:" + hex.EncodeToString(sum[:])}, nil
+	return &Job{Spec: spec, Location: location, Raw: data, Hash: "sha256:" + hex.EncodeToString(sum[:]), Warnings: warnings}, nil
 }
 
 // WithLocations returns the spec as read, with assetsUrl and outputUrl
@@ -113,6 +120,44 @@ func (j *Job) Name() string {
 		base = base[:i]
 	}
 	return base
+}
+
+// Only is job with only the chunks of ids, in spec order: a run over it
+// renders those again. The rest (location, hash) is the same.
+func (j *Job) Only(ids []int64) *Job {
+	keep := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		keep[id] = true
+	}
+	spec := *j.Spec
+	spec.Chunks = nil
+	for _, c := range j.Spec.Chunks {
+		if keep[c.ID] {
+			spec.Chunks = append(spec.Chunks, c)
+		}
+	}
+	only := *j
+	only.Spec = &spec
+	return &only
+}
+
+// FileName is [Job.Name] as a file name: the characters of a portable
+// file name kept (letters, digits, '.', '_', '-'), each other one
+// replaced by '_', no leading dot, at most 100 bytes; "job" for none. A
+// spec id such as "/../../x" cannot make a file outside the folder it is
+// joined to.
+func (j *Job) FileName() string {
+	b := []byte(j.Name())
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	name := strings.TrimLeft(string(b[:min(len(b), 100)]), ".")
+	if strings.Trim(name, "_") == "" {
+		return "job"
+	}
+	return name
 }
 
 // hasOutputs reports whether a chunk of the spec names an outputFile.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -21,8 +22,10 @@ const mergeGrace = 10 * time.Second
 
 // Merge runs the spec's mergeCommand in dir, split into argv as chunk
 // commands are (no shell), with its output passed through to stdout and
-// stderr, and returns its exit code. When ctx ends the merge gets SIGTERM,
-// and SIGKILL 10 s later.
+// stderr, and returns its exit code. The merge runs in a process group
+// of its own, which is killed when Merge returns, whatever it left
+// running; on Linux it is also killed if this process dies first. When
+// ctx ends the group gets SIGTERM, and SIGKILL 10 s later.
 func Merge(ctx context.Context, spec *worker.JobSpec, dir string, stdout, stderr io.Writer) (int, error) {
 	if spec.MergeCommand == "" {
 		return 0, ErrNoMerge
@@ -33,9 +36,18 @@ func Merge(ctx context.Context, spec *worker.JobSpec, dir string, stdout, stderr
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, stdout, stderr
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.SysProcAttr = groupAttr()
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = mergeGrace
-	err = cmd.Run()
+	// The parent-death signal follows the thread that started the child:
+	// keep this goroutine on it until the merge has ended.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("running mergeCommand %s: %w", argv[0], err)
+	}
+	err = cmd.Wait()
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // what it left in its group
 	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
 		return ee.ExitCode(), nil
 	}

@@ -2,6 +2,9 @@ package fanout
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -42,6 +45,18 @@ type Runner struct {
 	// Drain, when closed, stops the run from starting chunks (or their
 	// retries); the chunks in flight go on until they end or ctx does.
 	Drain <-chan struct{}
+	// ChunkTimeout, when above 0, bounds each call: one that has not
+	// answered by then is given up (and may be tried again, as a dropped
+	// connection is).
+	ChunkTimeout time.Duration
+	// NeedOutputs makes an answer that names no uploaded output, for a
+	// chunk with an outputFile, a failure: there would be nothing to
+	// collect and merge.
+	NeedOutputs bool
+	// Logs, when not "", is a folder that receives each chunk's captured
+	// stdout and stderr (chunk-ID.stdout, chunk-ID.stderr), from its
+	// last attempt.
+	Logs string
 }
 
 // run is one Run's shared tally.
@@ -62,6 +77,12 @@ func (r *Runner) Run(ctx context.Context, job *Job) (*Summary, error) {
 	n := r.Concurrency
 	if n < 1 {
 		n = runtime.NumCPU()
+	}
+	n = min(n, max(1, len(job.Spec.Chunks))) // a goroutine a slot: no more than chunks
+	if r.Logs != "" {
+		if err := os.MkdirAll(r.Logs, 0o755); err != nil {
+			return x.sum, fmt.Errorf("creating the log folder: %w", err)
+		}
 	}
 	todo := make(chan *worker.Chunk)
 	var wg sync.WaitGroup
@@ -132,9 +153,14 @@ func (x *run) chunk(ctx context.Context, c *worker.Chunk) {
 	for attempt := 1; ; attempt++ {
 		x.event(Event{Kind: EventStarted, Chunk: c.ID, Attempt: attempt})
 		t0 := time.Now()
-		res, err := x.Target.Call(ctx, worker.Request{JobPath: x.JobPath, ChunkIndex: c.ID})
+		res, err := x.call(ctx, c)
 		took := time.Since(t0)
 		out, why := classify(ctx, res, err)
+		if out == succeeded && x.NeedOutputs && c.OutputFile != "" && res.OutputURL == "" {
+			out, why = permanent, fmt.Sprintf("the worker uploaded no output for %s, so there is nothing to collect: "+
+				"give the spec an outputUrl (or pass --output-url), or set HELIOS_OUTPUT_URL on the worker", c.OutputFile)
+		}
+		logs := x.keepLogs(c, res)
 		x.mu.Lock()
 		x.sum.WorkerSum += took
 		x.mu.Unlock()
@@ -143,10 +169,14 @@ func (x *run) chunk(ctx context.Context, c *worker.Chunk) {
 			x.succeed(c, res, attempt, took)
 			return
 		case stopped:
+			x.event(Event{Kind: EventKilled, Chunk: c.ID, Attempt: attempt, DurationMS: took.Milliseconds(), Reason: why})
 			return
 		}
 		retry := out == transient || out == commandFailed && x.RetryFailed
 		if !retry || attempt > x.Retries {
+			if logs != "" {
+				why += " (its output is in " + logs + ")"
+			}
 			x.fail(c, res, why, attempt, took)
 			return
 		}
@@ -160,6 +190,44 @@ func (x *run) chunk(ctx context.Context, c *worker.Chunk) {
 		x.sum.Retries++
 		x.mu.Unlock()
 	}
+}
+
+// call runs one attempt of c, within ChunkTimeout.
+func (x *run) call(ctx context.Context, c *worker.Chunk) (*worker.CallResult, error) {
+	if x.ChunkTimeout <= 0 {
+		return x.Target.Call(ctx, worker.Request{JobPath: x.JobPath, ChunkIndex: c.ID})
+	}
+	cctx, cancel := context.WithTimeoutCause(ctx, x.ChunkTimeout, errChunkTimeout{x.ChunkTimeout})
+	defer cancel()
+	res, err := x.Target.Call(cctx, worker.Request{JobPath: x.JobPath, ChunkIndex: c.ID})
+	if cctx.Err() != nil && ctx.Err() == nil {
+		return nil, context.Cause(cctx)
+	}
+	return res, err
+}
+
+// errChunkTimeout is a call that outlived --chunk-timeout.
+type errChunkTimeout struct{ d time.Duration }
+
+func (e errChunkTimeout) Error() string {
+	return fmt.Sprintf("no answer within the chunk timeout (%v)", e.d)
+}
+
+// Temporary says that another try may answer in time.
+func (e errChunkTimeout) Temporary() bool { return true }
+
+// keepLogs writes res's captured streams into the log folder, and returns
+// the stderr file's path ("" for none).
+func (x *run) keepLogs(c *worker.Chunk, res *worker.CallResult) string {
+	if x.Logs == "" || res == nil || res.Stdout == "" && res.Stderr == "" {
+		return ""
+	}
+	base := filepath.Join(x.Logs, fmt.Sprintf("chunk-%d", c.ID))
+	if os.WriteFile(base+".stdout", []byte(res.Stdout), 0o644) != nil ||
+		os.WriteFile(base+".stderr", []byte(res.Stderr), 0o644) != nil {
+		return ""
+	}
+	return base + ".stderr"
 }
 
 // wait sleeps d, and reports false when the run stops meanwhile.
@@ -184,7 +252,7 @@ func (x *run) event(e Event) {
 func (x *run) succeed(c *worker.Chunk, res *worker.CallResult, attempt int, took time.Duration) {
 	var err error
 	if x.State != nil {
-		err = x.State.Add(Record{Chunk: c.ID, OutputURL: res.OutputURL, Bytes: res.OutputBytes})
+		err = x.State.Add(Record{Chunk: c.ID, OutputURL: res.OutputURL, Bytes: res.OutputBytes, SHA256: res.OutputSHA256})
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -204,7 +272,7 @@ func (x *run) succeed(c *worker.Chunk, res *worker.CallResult, attempt int, took
 func (x *run) fail(c *worker.Chunk, res *worker.CallResult, why string, attempt int, took time.Duration) {
 	f := Failure{Chunk: c.ID, ExitCode: exitCode(res), Reason: why}
 	if res != nil {
-		f.Stderr = lastLines(res.Stderr, 5)
+		f.Stderr = lastLines(res.Stderr, stderrLines)
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -213,6 +281,10 @@ func (x *run) fail(c *worker.Chunk, res *worker.CallResult, why string, attempt 
 	x.emit(Event{Kind: EventFailed, Chunk: c.ID, Attempt: attempt, DurationMS: took.Milliseconds(),
 		ExitCode: f.ExitCode, Reason: why, Stderr: f.Stderr})
 }
+
+// stderrLines is how much of a failed chunk's stderr a failure shows;
+// the log folder has all that the worker captured.
+const stderrLines = 20
 
 func exitCode(res *worker.CallResult) *int {
 	if res == nil || !res.HasExitCode {

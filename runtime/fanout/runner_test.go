@@ -66,7 +66,7 @@ func TestRunLocalRetryFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer local.Close()
-	state, err := fanout.OpenState(filepath.Join(out, "state"), job.Hash, job.Location)
+	state, err := fanout.OpenState(t.Context(), filepath.Join(out, "state"), job, fanout.StateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestRunLocalRetryFailed(t *testing.T) {
 	}
 	state.Close()
 
-	state, err = fanout.OpenState(filepath.Join(out, "state"), job.Hash, job.Location)
+	state, err = fanout.OpenState(t.Context(), filepath.Join(out, "state"), job, fanout.StateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ func NewLocal(job *Job, setup LocalSetup) (*LocalJob, error) {
 	if err != nil {
 		return nil, fmt.Errorf("staging job: %w", err)
 	}
-	l := &LocalJob{dir: dir, JobPath: filepath.Join(dir, job.Name()+".json")}
+	l := &LocalJob{dir: dir, JobPath: filepath.Join(dir, job.FileName()+".json")}
 	assets := ""
 	if setup.Files != nil && job.Spec.AssetsURL == "" {
 		assets = "file://" + filepath.Join(dir, "assets")

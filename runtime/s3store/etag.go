@@ -43,11 +43,3 @@ func etags(src io.ReaderAt, size, part int64) (whole, multipart string, err erro
 	}
 	return hex.EncodeToString(all.Sum(nil)), fmt.Sprintf("%s-%d", hex.EncodeToString(parts.Sum(nil)), n), nil
 }
-
-// VerifiesDownloads reports that Download and DownloadVersion check what
-// they receive against the checksum S3 keeps for the object (a mismatch
-// fails the download), so that a caller need not read the file again.
-// Put stores a CRC32C with every object, and S3 has kept a checksum of
-// every object uploaded since 2025; DownloadVersion is also pinned to the
-// listed ETag.
-func (s *Store) VerifiesDownloads() bool { return true }

@@ -75,7 +75,7 @@ func localJob(job *fanout.Job, dir string) (*fanout.LocalJob, error) {
 // runFanout times one Runner over job with a fresh state file.
 func runFanout(ctx context.Context, job *fanout.Job, target fanout.Target, jobPath, state string, c int) (time.Duration, error) {
 	os.Remove(state)
-	st, err := fanout.OpenState(state, job.Hash, job.Location)
+	st, err := fanout.OpenState(ctx, state, job, fanout.StateOptions{})
 	if err != nil {
 		return 0, err
 	}

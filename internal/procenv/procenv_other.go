@@ -1,0 +1,14 @@
+//go:build !linux
+
+package procenv
+
+import "time"
+
+// WithEntry finds nothing outside Linux.
+func WithEntry(entry string) []int { return nil }
+
+// Kill finds nothing to kill outside Linux.
+func Kill(entry string, wait time.Duration) int { return 0 }
+
+// Running reports false outside Linux.
+func Running(pid int) bool { return false }
