@@ -80,7 +80,11 @@ func (p *progress) merge(code *int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.json != nil {
-		p.json.Encode(fanout.Event{Time: time.Now(), Kind: fanout.EventMerge, ExitCode: code})
+		p.json.Encode(struct {
+			Time     time.Time `json:"time"`
+			Kind     string    `json:"event"`
+			ExitCode *int      `json:"exitCode,omitempty"` // nil when it starts
+		}{time.Now(), fanout.EventMerge, code})
 	}
 }
 

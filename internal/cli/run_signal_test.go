@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/internal/syncbuf"
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
 
@@ -44,12 +45,14 @@ func writeMarkedJob(t *testing.T, dir string, n int, sleep string) string {
 	return path
 }
 
-// startRun starts the built CLI's run with args and returns it and a
-// channel of the chunks it finishes.
-func startRun(ctx context.Context, t *testing.T, bin, marks string, args ...string) (*exec.Cmd, <-chan int64) {
+// startRun starts the built CLI's run with args and returns it, a
+// channel of the chunks it finishes, and its stderr.
+func startRun(ctx context.Context, t *testing.T, bin, marks string, args ...string) (*exec.Cmd, <-chan int64, *syncbuf.Buffer) {
 	t.Helper()
 	cmd := exec.CommandContext(ctx, bin, append([]string{"run", "--progress", "json"}, args...)...)
 	cmd.Env = append(os.Environ(), "MARKS="+marks)
+	var stderr syncbuf.Buffer
+	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +74,7 @@ func startRun(ctx context.Context, t *testing.T, bin, marks string, args ...stri
 			}
 		}
 	}()
-	return cmd, finished
+	return cmd, finished, &stderr
 }
 
 func exitCodeOf(err error) int {
@@ -99,7 +102,7 @@ func TestRunInterruptedAndResumed(t *testing.T) {
 	spec := writeMarkedJob(t, dir, 20, "0.2")
 	args := []string{spec, "--retry-failed", "--retries", "1", "--concurrency", "4", "--workspace-root", t.TempDir()}
 
-	cmd, finished := startRun(ctx, t, bin, marks, args...)
+	cmd, finished, _ := startRun(ctx, t, bin, marks, args...)
 	for range 10 {
 		if _, ok := <-finished; !ok {
 			t.Fatal("the run ended before 10 chunks finished")
@@ -112,7 +115,7 @@ func TestRunInterruptedAndResumed(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(marks, "merges")); err == nil {
 		t.Fatal("an interrupted run merged")
 	}
-	cmd, _ = startRun(ctx, t, bin, marks, args...)
+	cmd, _, _ = startRun(ctx, t, bin, marks, args...)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("the second run: %v", err)
 	}
@@ -141,7 +144,7 @@ func TestRunTerminatedTwice(t *testing.T) {
 	for i := range 4 { // no failing first try: straight to the long sleep
 		os.WriteFile(filepath.Join(marks, fmt.Sprint(i)), nil, 0o644)
 	}
-	cmd, _ := startRun(ctx, t, bin, marks, spec, "--concurrency", "2", "--workspace-root", root)
+	cmd, _, stderr := startRun(ctx, t, bin, marks, spec, "--concurrency", "2", "--workspace-root", root)
 	deadline := time.Now().Add(testdeadline.Remaining(t))
 	for len(sleepers()) < 2 {
 		if time.Now().After(deadline) {
@@ -154,6 +157,10 @@ func TestRunTerminatedTwice(t *testing.T) {
 	if len(sleepers()) != 2 {
 		t.Errorf("after one SIGTERM, %d chunks run; want the 2 that ran", len(sleepers()))
 	}
+	// Said at once, while the chunks still run for most of a minute.
+	waitUntil(t, func() bool {
+		return strings.Contains(stderr.String(), "stopping: no chunk starts now; waiting for the 2 in flight (Ctrl-C again stops them)")
+	})
 	cmd.Process.Signal(syscall.SIGTERM)
 	if code := exitCodeOf(cmd.Wait()); code != 143 {
 		t.Fatalf("after two SIGTERMs: exit %d, want 143", code)

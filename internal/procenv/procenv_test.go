@@ -3,6 +3,7 @@ package procenv_test
 import (
 	"os/exec"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,10 +17,11 @@ func TestKill(t *testing.T) {
 	start := func(entry string) *exec.Cmd {
 		cmd := exec.Command("sh", "-c", "sleep 3600 & sleep 3600; wait")
 		cmd.Env = []string{"PATH=/usr/bin:/bin", entry}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() })
 		return cmd
 	}
 	mine := start("HELIOS_TEST_MARK=" + t.Name())

@@ -144,6 +144,9 @@ func collectOne(ctx context.Context, b Bucket, o Output, obj worker.Object, name
 // inPlace reports whether the file at name holds o already: its SHA-256
 // is the worker's, or, without one, the store's checksum matches it.
 func inPlace(b Bucket, o Output, obj worker.Object, name string) bool {
+	if info, err := os.Lstat(name); err != nil || !info.Mode().IsRegular() {
+		return false // a FIFO would block the open; the rename replaces it
+	}
 	f, err := os.Open(name)
 	if err != nil {
 		return false

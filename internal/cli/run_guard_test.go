@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/helios-project/helios-scaffold/internal/procenv"
+	"github.com/helios-project/helios-scaffold/internal/syncbuf"
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
+)
+
+// waitFor polls cond until it holds, failing the test at its deadline.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(testdeadline.Remaining(t))
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never happened", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// runCmd is the built CLI's run with args, its stderr kept.
+func runCmd(ctx context.Context, bin, marks string, args ...string) (*exec.Cmd, *syncbuf.Buffer) {
+	cmd := exec.CommandContext(ctx, bin, append([]string{"run", "--progress", "none"}, args...)...)
+	cmd.Env = append(os.Environ(), "MARKS="+marks)
+	var stderr syncbuf.Buffer
+	cmd.Stderr = &stderr
+	return cmd, &stderr
+}
+
+// Two runs of one spec at once: the second exits 2 at once naming the
+// first's pid, and nothing of the first is disturbed; with --wait it
+// waits for the first to end and then finds every chunk done. Each chunk
+// ran once, and the state is whole.
+func TestRunTwiceAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the CLI")
+	}
+	ctx := testdeadline.Context(t)
+	bin := buildCLI(ctx, t)
+	dir, marks := t.TempDir(), t.TempDir()
+	spec := writeMarkedJob(t, dir, 4, "1")
+	for i := range 4 { // no failing first try
+		os.WriteFile(filepath.Join(marks, fmt.Sprint(i)), nil, 0o644)
+	}
+	args := []string{spec, "--concurrency", "2", "--workspace-root", t.TempDir()}
+	first, _ := runCmd(ctx, bin, marks, args...)
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first run's first chunk", func() bool {
+		tries, _ := filepath.Glob(filepath.Join(marks, "*.tries"))
+		return len(tries) > 0
+	})
+	second, stderr := runCmd(ctx, bin, marks, args...)
+	if code := exitCodeOf(second.Run()); code != 2 {
+		t.Fatalf("a second run at once: exit %d, want 2\n%s", code, stderr)
+	}
+	want := fmt.Sprintf("another run holds the state file %s: pid %d, running since ", filepath.Join(dir, ".job.helios-run"), first.Process.Pid)
+	if !strings.Contains(stderr.String(), want) {
+		t.Errorf("a second run at once said:\n%s\nwant %q", stderr, want)
+	}
+	waiting, stderr := runCmd(ctx, bin, marks, append(args, "--wait")...)
+	if err := waiting.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Wait(); err != nil {
+		t.Fatalf("the first run: %v", err)
+	}
+	if err := waiting.Wait(); err != nil {
+		t.Fatalf("the waiting run: %v\n%s", err, stderr)
+	}
+	for i := range 4 {
+		if tries, _ := os.ReadFile(filepath.Join(marks, fmt.Sprint(i)+".tries")); string(tries) != "try\n" {
+			t.Errorf("chunk %d ran %d times, want once", i, strings.Count(string(tries), "try"))
+		}
+	}
+	state, _ := os.ReadFile(filepath.Join(dir, ".job.helios-run"))
+	if n := strings.Count(string(state), "\n"); n != 5 {
+		t.Errorf("the state has %d lines, want a header and 4 records:\n%s", n, state)
+	}
+}
+
+// A run SIGKILLed while its chunks or its merge run leaves nothing
+// running for long: what it started directly dies with it, and what
+// those started is killed by the next run on the same state, which then
+// finishes: every chunk done once, one merge.
+func TestRunKilledLeavesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the CLI")
+	}
+	ctx := testdeadline.Context(t)
+	bin := buildCLI(ctx, t)
+	for _, phase := range []string{"chunk", "merge"} {
+		t.Run(phase, func(t *testing.T) {
+			dir, marks := t.TempDir(), t.TempDir()
+			// The first time through, the chunk (or the merge) starts a
+			// child that sleeps for an hour, and waits for it.
+			hang := `test -e $MARKS/hung || { touch $MARKS/hung; echo $$ > $MARKS/leader; sleep 3600 & echo $! > $MARKS/child; wait; }`
+			chunk, merge := `echo x > out_0.txt`, `cat out_0.txt > merged.txt; echo merged >> $MARKS/merges`
+			if phase == "chunk" {
+				chunk = hang + "; " + chunk
+			} else {
+				merge = hang + "; " + merge
+			}
+			spec := filepath.Join(dir, "job.json")
+			os.WriteFile(spec, fmt.Appendf(nil, `{"chunks":[{"id":0,"outputFile":"out_0.txt","command":%q}],"mergeCommand":%q}`,
+				"sh -c '"+chunk+"'", "sh -c '"+merge+"'"), 0o644)
+			args := []string{spec, "--workspace-root", t.TempDir()}
+			run, _ := runCmd(ctx, bin, marks, args...)
+			run.Stderr = nil // the merge's child would hold a pipe open, and Wait wait for it
+			if err := run.Start(); err != nil {
+				t.Fatal(err)
+			}
+			leader, child := pidIn(t, marks, "leader"), pidIn(t, marks, "child")
+			run.Process.Kill()
+			run.Wait()
+			waitFor(t, "the "+phase+"'s leader dying with the run", func() bool { return !procenv.Running(leader) })
+			if !procenv.Running(child) {
+				t.Fatalf("the %s's child died with the run: nothing left to find", phase)
+			}
+			again, stderr := runCmd(ctx, bin, marks, args...)
+			if err := again.Run(); err != nil {
+				t.Fatalf("the run after the kill: %v\n%s", err, stderr)
+			}
+			if procenv.Running(child) {
+				syscall.Kill(child, syscall.SIGKILL)
+				t.Errorf("the %s's child (pid %d) outlived the next run", phase, child)
+			}
+			if !strings.Contains(stderr.String(), "killed 1 processes that a killed run on ") {
+				t.Errorf("the next run did not say what it killed:\n%s", stderr)
+			}
+			if merges, _ := os.ReadFile(filepath.Join(marks, "merges")); string(merges) != "merged\n" {
+				t.Errorf("merges: %q, want one", merges)
+			}
+		})
+	}
+}
+
+// pidIn waits for the pid that a chunk or merge writes to marks/name.
+func pidIn(t *testing.T, marks, name string) int {
+	t.Helper()
+	var pid int
+	waitFor(t, name+" pid written", func() bool {
+		data, err := os.ReadFile(filepath.Join(marks, name))
+		if err != nil || !strings.HasSuffix(string(data), "\n") {
+			return false
+		}
+		pid, err = strconv.Atoi(strings.TrimSpace(string(data)))
+		return err == nil
+	})
+	return pid
+}
