@@ -39,8 +39,8 @@ func runJob(cmd *cobra.Command, jobArg string, o *runOptions) error {
 	}
 	it := watchInterrupts(cmd.Context())
 	defer it.stop()
-	if p.target == targetLocal {
-		prependNodeBins(p.specDir)
+	if path, ok := nodeBinPath(p.specDir); ok && p.target == targetLocal {
+		p.env = append(p.env, path)
 	}
 	if o.collectOnly {
 		return ran(p.collectOnly(it, st, stdout, stderr))
@@ -94,8 +94,7 @@ func (p *runPlan) openState(ctx context.Context, stderr io.Writer) (*fanout.Stat
 	case err != nil:
 		return nil, err
 	}
-	key, value, _ := strings.Cut(state.Env(), "=")
-	os.Setenv(key, value) // marks the local chunks and the merge
+	p.env = append(p.env, state.Env()) // marks the local chunks and the merge
 	if n := state.Killed(); n > 0 {
 		fmt.Fprintf(stderr, "killed %d processes that a killed run on %s had left running\n", n, p.state)
 	}
@@ -132,7 +131,7 @@ func (p *runPlan) finish(it *interrupts, sum *fanout.Summary, err error, prog *p
 func (p *runPlan) merge(ctx context.Context, prog *progress, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "merging in %s: %s\n", p.out, p.job.Spec.MergeCommand)
 	prog.merge(nil)
-	code, err := fanout.Merge(ctx, p.job.Spec, p.out, stdout, stderr)
+	code, err := fanout.Merge(ctx, p.job.Spec, p.out, p.env, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -174,16 +173,17 @@ func (p *runPlan) localJob(st *stores) (*fanout.LocalJob, error) {
 	st.init()
 	return fanout.NewLocal(p.job, fanout.LocalSetup{Config: cfg, Out: p.out, Files: p.files, Options: []worker.Option{
 		worker.WithPassthrough(io.Discard, io.Discard), worker.WithLogger(slog.New(slog.DiscardHandler)),
-		worker.WithSource("s3", st.s3), worker.WithSource("gs", st.gs),
+		worker.WithSource("s3", st.s3), worker.WithSource("gs", st.gs), worker.WithEnv(p.env...),
 	}})
 }
 
-// prependNodeBins puts node_modules/.bin of dir and of each folder above
-// it on PATH, nearest first, as npm run does: a spec that helios render
-// --emit-job wrote runs "helios", which the project installs there.
-func prependNodeBins(dir string) {
+// nodeBinPath is a PATH entry with node_modules/.bin of dir and of each
+// folder above it before this process's PATH, nearest first, as npm run
+// makes: a spec that helios render --emit-job wrote runs "helios", which
+// the project installs there. It reports false when there is none.
+func nodeBinPath(dir string) (string, bool) {
 	if dir == "" {
-		return
+		return "", false
 	}
 	var bins []string
 	for d := dir; ; d = filepath.Dir(d) {
@@ -195,9 +195,10 @@ func prependNodeBins(dir string) {
 			break
 		}
 	}
-	if len(bins) > 0 {
-		os.Setenv("PATH", strings.Join(append(bins, os.Getenv("PATH")), string(os.PathListSeparator)))
+	if len(bins) == 0 {
+		return "", false
 	}
+	return "PATH=" + strings.Join(append(bins, os.Getenv("PATH")), string(os.PathListSeparator)), true
 }
 
 // exitError ends the command with code.

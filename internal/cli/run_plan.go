@@ -41,6 +41,9 @@ type runPlan struct {
 	// ("" when nothing is uploaded); runID names this spec's run there.
 	upload string
 	runID  string
+	// env is added to the environment of local chunks and the merge: the
+	// run's mark, node_modules/.bin on PATH.
+	env []string
 	// function and region are the aws target's.
 	function, region string
 	answers          *generator.Answers // nil outside a scaffolded project

@@ -71,7 +71,7 @@ func Example() {
 	if err != nil || len(bad) > 0 {
 		log.Fatal(bad, err)
 	}
-	if _, err := fanout.Merge(ctx, job.Spec, out, io.Discard, os.Stderr); err != nil {
+	if _, err := fanout.Merge(ctx, job.Spec, out, nil, io.Discard, os.Stderr); err != nil {
 		log.Fatal(err)
 	}
 	merged, _ := os.ReadFile(filepath.Join(out, "out.txt"))

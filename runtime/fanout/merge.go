@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,12 +23,13 @@ var ErrNoMerge = errors.New("the job spec has no mergeCommand")
 const mergeGrace = 10 * time.Second
 
 // Merge runs the spec's mergeCommand in dir, split into argv as chunk
-// commands are (no shell), with its output passed through to stdout and
-// stderr, and returns its exit code. The merge runs in a process group
+// commands are (no shell), with this process's environment and env over
+// it (a PATH there is where the executable is looked up), its output
+// passed through to stdout and stderr, and returns its exit code. The merge runs in a process group
 // of its own, which is killed when Merge returns, whatever it left
 // running; on Linux it is also killed if this process dies first. When
 // ctx ends the group gets SIGTERM, and SIGKILL 10 s later.
-func Merge(ctx context.Context, spec *worker.JobSpec, dir string, stdout, stderr io.Writer) (int, error) {
+func Merge(ctx context.Context, spec *worker.JobSpec, dir string, env []string, stdout, stderr io.Writer) (int, error) {
 	if spec.MergeCommand == "" {
 		return 0, ErrNoMerge
 	}
@@ -34,8 +37,17 @@ func Merge(ctx context.Context, spec *worker.JobSpec, dir string, stdout, stderr
 	if err != nil {
 		return 0, fmt.Errorf("splitting mergeCommand: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	name := argv[0]
+	for _, kv := range env {
+		if path, ok := strings.CutPrefix(kv, "PATH="); ok {
+			name = worker.LookPathIn(argv[0], path) // the last PATH is the one the merge gets
+		}
+	}
+	cmd := exec.CommandContext(ctx, name, argv[1:]...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, stdout, stderr
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.SysProcAttr = groupAttr()
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = mergeGrace

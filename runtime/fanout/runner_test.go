@@ -110,7 +110,7 @@ func TestRunLocalRetryFailed(t *testing.T) {
 			t.Errorf("chunk %d ran %d times, want 2", i, strings.Count(string(runs), "run"))
 		}
 	}
-	code, err := fanout.Merge(t.Context(), job.Spec, out, io.Discard, io.Discard)
+	code, err := fanout.Merge(t.Context(), job.Spec, out, nil, io.Discard, io.Discard)
 	merged, _ := os.ReadFile(filepath.Join(out, "merged.txt"))
 	if code != 0 || err != nil || strings.Count(string(merged), "chunk") != 20 {
 		t.Errorf("Merge = %d, %v; merged.txt %q", code, err, merged)

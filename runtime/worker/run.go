@@ -63,7 +63,10 @@ func (w *Worker) source(location string) (Source, error) {
 func (w *Worker) execute(ctx context.Context, spec *JobSpec, chunk *Chunk, argv []string, ws *workspace) *Result {
 	stdout := newTailBuffer(w.cfg.OutputLimit)
 	stderr := newTailBuffer(w.cfg.OutputLimit)
-	ps := processSpec{argv: argv, dir: ws.work, env: chunkEnv(spec, chunk, ws), stdout: stdout, stderr: stderr}
+	ps := processSpec{argv: argv, dir: ws.work, env: w.chunkEnv(spec, chunk, ws), stdout: stdout, stderr: stderr}
+	if path, ok := pathOf(w.env); ok {
+		ps.argv = append([]string{LookPathIn(argv[0], path)}, argv[1:]...)
+	}
 	liveOut := &lineWriter{mu: w.logMu, w: w.stdout}
 	liveErr := &lineWriter{mu: w.logMu, w: w.stderr}
 	if w.cfg.Passthrough {
@@ -125,8 +128,8 @@ const envWorkspace = "HELIOS_WORKSPACE"
 // the workspace's temporary folder, which is removed with it: what the
 // chunk and its children write there (a browser's profile, say) goes
 // even when they are killed.
-func chunkEnv(spec *JobSpec, chunk *Chunk, ws *workspace) []string {
-	return append(os.Environ(),
+func (w *Worker) chunkEnv(spec *JobSpec, chunk *Chunk, ws *workspace) []string {
+	return append(append(os.Environ(), w.env...),
 		"TMPDIR="+ws.tmp, "TMP="+ws.tmp, "TEMP="+ws.tmp,
 		"HELIOS_JOB_ID="+spec.ID,
 		"HELIOS_CHUNK_ID="+strconv.FormatInt(chunk.ID, 10),

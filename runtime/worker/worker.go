@@ -27,6 +27,7 @@ type Worker struct {
 	cfgErr  error       // Config.Validate's complaint: every Run fails with it
 	cache   *lazyCache  // shared by the copies that With makes
 	stale   *sync.Once  // removes dead workers' workspaces, before the first chunk
+	env     []string    // added to every chunk's environment (WithEnv)
 }
 
 // lazyCache opens the asset cache when the first assets are fetched, so
@@ -60,6 +61,14 @@ func WithDefaultSource(scheme string, src Source) Option {
 // slog.Default() at the time of each message.
 func WithLogger(l *slog.Logger) Option {
 	return func(w *Worker) { w.logger = l }
+}
+
+// WithEnv adds entries ("NAME=VALUE") to every chunk's environment, over
+// the worker's own. A PATH among them is also where a command's
+// executable is looked up. helios-scaffold run marks its chunks this way,
+// and puts a project's node_modules/.bin on their PATH.
+func WithEnv(entries ...string) Option {
+	return func(w *Worker) { w.env = append(w.env, entries...) }
 }
 
 // WithPassthrough sets where chunk output is copied live when
