@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -83,7 +84,7 @@ func (p *runPlan) download(ctx context.Context, st *stores, outs []fanout.Output
 	}
 	bad := stats.Bad
 	for _, m := range stats.Missing {
-		bad = append(bad, fanout.BadOutput{Output: m, Why: m.URL + " is not there"})
+		bad = append(bad, fanout.BadOutput{Output: m, Why: m.URL + " is not there", Missing: true})
 	}
 	if len(bad) == 0 {
 		prog.line("collected %d outputs, %s downloaded (%d were in place)", len(outs), sizeOf(stats.Bytes), len(outs)-stats.Fetched)
@@ -116,13 +117,8 @@ func (p *runPlan) collectOnly(it *interrupts, st *stores, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	if len(bad) > 0 {
-		var ids []int64
-		for _, b := range bad {
-			ids = append(ids, b.Chunk)
-		}
-		return fmt.Errorf("%w: %d of %d outputs are missing or do not match the store's checksum: chunks %v (first: %s); nothing was merged",
-			fanout.ErrMissing, len(bad), len(outs), ids, bad[0].Why)
+	if err := badOutputsError(bad, len(outs)); err != nil {
+		return err
 	}
 	if code := it.exitCode(); code != 0 {
 		return exitError{code: code, err: errors.New("interrupted")}
@@ -131,4 +127,32 @@ func (p *runPlan) collectOnly(it *interrupts, st *stores, stdout, stderr io.Writ
 		return nil
 	}
 	return p.merge(it.ctx, prog, stdout, stderr)
+}
+
+// badOutputsError says which outputs --collect-only could not prove:
+// those that are not there, and those whose bytes do not match the
+// store's checksum; nil when there are none.
+func badOutputsError(bad []fanout.BadOutput, total int) error {
+	var missing, wrong []int64
+	var firstMissing, firstWrong string
+	for _, b := range bad {
+		if b.Missing {
+			missing = append(missing, b.Chunk)
+			firstMissing = cmp.Or(firstMissing, b.URL)
+		} else {
+			wrong = append(wrong, b.Chunk)
+			firstWrong = cmp.Or(firstWrong, b.Why)
+		}
+	}
+	var says []string
+	if len(missing) > 0 {
+		says = append(says, fmt.Sprintf("%d of %d outputs are not there: chunks %v (first: %s)", len(missing), total, missing, firstMissing))
+	}
+	if len(wrong) > 0 {
+		says = append(says, fmt.Sprintf("%d of %d outputs do not match: chunks %v (first: %s)", len(wrong), total, wrong, firstWrong))
+	}
+	if len(says) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s; nothing was merged", fanout.ErrMissing, strings.Join(says, "; "))
 }

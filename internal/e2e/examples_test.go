@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/helios-project/helios-scaffold/generator"
+	"github.com/helios-project/helios-scaffold/internal/cli"
 	"github.com/helios-project/helios-scaffold/internal/filetree"
 	"github.com/helios-project/helios-scaffold/internal/lambdatest"
 	"github.com/helios-project/helios-scaffold/internal/syncbuf"
@@ -104,7 +105,8 @@ func TestExampleLambdaUnderEmulator(t *testing.T) {
 	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
 	goCmd(t, dir, []string{"CGO_ENABLED=0"}, "build", "-tags", "lambda.norpc", "-o", bootstrap, "./cmd/render-worker")
 
-	emu := lambdatest.StartT(t, lambdatest.Binaries{RIE: bins.RIE, Bootstrap: bootstrap}, lambdatest.Options{Dir: dir})
+	// EXAMPLE_FAIL makes the sample's chunk 1 fail, as its README shows.
+	emu := lambdatest.StartT(t, lambdatest.Binaries{RIE: bins.RIE, Bootstrap: bootstrap}, lambdatest.Options{Dir: dir, Env: []string{"EXAMPLE_FAIL=1"}})
 	ctx := testdeadline.Context(t)
 	tests := []struct {
 		chunk      int64
@@ -146,7 +148,7 @@ func TestExampleCloudRunOnPort(t *testing.T) {
 	l.Close()
 	cmd := exec.Command(bin)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port))
+	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "EXAMPLE_FAIL=1")
 	var logs syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -188,5 +190,25 @@ func TestExampleCloudRunOnPort(t *testing.T) {
 		}
 	case <-testdeadline.After(t):
 		t.Fatal("still running long after SIGTERM")
+	}
+}
+
+// TestExampleJobsRun: the sample job.json of the aws-lambda and cloud-run
+// examples renders with helios-scaffold run as it is, both chunks and
+// the merge, which makes its own list of the parts.
+func TestExampleJobsRun(t *testing.T) {
+	for _, example := range []string{"aws-lambda", "cloud-run"} {
+		t.Run(example, func(t *testing.T) {
+			out := t.TempDir()
+			var stdout, stderr strings.Builder
+			args := []string{"run", filepath.Join("examples", example, "job.json"), "--target", "local", "--out", out,
+				"--workspace-root", t.TempDir(), "--progress", "none"}
+			if code := cli.Run(testdeadline.Context(t), args, &stdout, &stderr); code != 0 {
+				t.Fatalf("helios-scaffold %v: exit %d\n%s%s", args, code, stdout.String(), stderr.String())
+			}
+			if got, err := os.ReadFile(filepath.Join(out, "out.txt")); string(got) != "frames 0+30\nframes 30+30\n" {
+				t.Errorf("out.txt = %q, %v", got, err)
+			}
+		})
 	}
 }

@@ -152,6 +152,44 @@ func TestRunCloudRun(t *testing.T) {
 	if n := sum["uploadedBytes"].(float64); n != 0 {
 		t.Errorf("the second run uploaded %v bytes, want none", n)
 	}
+
+	// Another run shares the outputUrl and replaces two outputs there: one
+	// by an object of another size, one by other bytes of the same size.
+	// The rerun, without the local copies, renders both again (the first
+	// by the listing's size, the second when its download does not match
+	// its worker's SHA-256) and merges the right video.
+	dir := filepath.Dir(spec)
+	urls := stateOutputURLs(t, filepath.Join(dir, ".job.helios-run"))
+	part2, _ := os.ReadFile(filepath.Join(dir, "out_part_2.mp4"))
+	for chunk, data := range map[int64]string{1: "another run's part", 2: strings.Repeat("x", len(part2))} {
+		name := strings.TrimPrefix(urls[chunk], "gs://"+jobsBucket+"/")
+		srv.PutObject(jobsBucket, name, []byte(data))
+		os.Remove(filepath.Join(dir, fmt.Sprintf("out_part_%d.mp4", chunk)))
+	}
+	os.Remove(filepath.Join(dir, "out.mp4"))
+	sum = runJSON(t, 0, args...)
+	checkRun(t, spec, want, sum, 2)
+}
+
+// stateOutputURLs reads where each chunk's output is from a run's state.
+func stateOutputURLs(t *testing.T, path string) map[int64]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	urls := map[int64]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n")[1:] {
+		var r struct {
+			Chunk     int64  `json:"chunk"`
+			OutputURL string `json:"outputUrl"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		urls[r.Chunk] = r.OutputURL
+	}
+	return urls
 }
 
 // TestRunLambda is TestRunCloudRun through the aws example's bootstrap

@@ -41,7 +41,8 @@ type Output struct {
 // A BadOutput is an output that did not hold up, and why.
 type BadOutput struct {
 	Output
-	Why string
+	Why     string
+	Missing bool // not in its bucket at all
 }
 
 // CollectStats is what [Collect] did.
@@ -81,7 +82,7 @@ func Collect(ctx context.Context, b Bucket, outs []Output, dir string, concurren
 		}
 		if errors.Is(err, ErrUnproven) {
 			mu.Lock()
-			st.Bad = append(st.Bad, BadOutput{o, err.Error()})
+			st.Bad = append(st.Bad, BadOutput{Output: o, Why: err.Error()})
 			mu.Unlock()
 			return nil
 		}

@@ -35,7 +35,7 @@ func ProveLocal(ctx context.Context, outs []Output, dir string) ([]BadOutput, er
 			return bad, err
 		}
 		if why := proveFile(o, filepath.Join(dir, filepath.FromSlash(o.File))); why != "" {
-			bad = append(bad, BadOutput{o, why})
+			bad = append(bad, BadOutput{Output: o, Why: why})
 		}
 	}
 	return bad, nil
@@ -77,7 +77,7 @@ func ProveListed(ctx context.Context, b Bucket, outs []Output) ([]BadOutput, err
 	}
 	missing, bad, _ := sortListed(outs, listed)
 	for _, m := range missing {
-		bad = append(bad, BadOutput{m, m.URL + " is not there"})
+		bad = append(bad, BadOutput{Output: m, Why: m.URL + " is not there", Missing: true})
 	}
 	return bad, nil
 }
@@ -91,7 +91,7 @@ func sortListed(outs []Output, listed map[string]worker.Object) (missing []Outpu
 		case !ok:
 			missing = append(missing, o)
 		case o.Bytes >= 0 && obj.Size != o.Bytes:
-			bad = append(bad, BadOutput{o, fmt.Sprintf("%s is %d bytes; its worker put %d: it was replaced since", o.URL, obj.Size, o.Bytes)})
+			bad = append(bad, BadOutput{Output: o, Why: fmt.Sprintf("%s is %d bytes; its worker put %d: it was replaced since", o.URL, obj.Size, o.Bytes)})
 		default:
 			present = append(present, o)
 		}
