@@ -45,14 +45,18 @@ func writeMarkedJob(t *testing.T, dir string, n int, sleep string) string {
 	return path
 }
 
+// runOutput is what a started run printed: its JSON events and its
+// messages.
+type runOutput struct{ stdout, stderr syncbuf.Buffer }
+
 // startRun starts the built CLI's run with args and returns it, a
-// channel of the chunks it finishes, and its stderr.
-func startRun(ctx context.Context, t *testing.T, bin, marks string, args ...string) (*exec.Cmd, <-chan int64, *syncbuf.Buffer) {
+// channel of the chunks it finishes, and what it prints.
+func startRun(ctx context.Context, t *testing.T, bin, marks string, args ...string) (*exec.Cmd, <-chan int64, *runOutput) {
 	t.Helper()
 	cmd := exec.CommandContext(ctx, bin, append([]string{"run", "--progress", "json"}, args...)...)
 	cmd.Env = append(os.Environ(), "MARKS="+marks)
-	var stderr syncbuf.Buffer
-	cmd.Stderr = &stderr
+	out := &runOutput{}
+	cmd.Stderr = &out.stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +69,7 @@ func startRun(ctx context.Context, t *testing.T, bin, marks string, args ...stri
 		defer close(finished)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			out.stdout.Write(append(sc.Bytes(), '\n'))
 			var e struct {
 				Event string `json:"event"`
 				Chunk int64  `json:"chunk"`
@@ -74,7 +79,7 @@ func startRun(ctx context.Context, t *testing.T, bin, marks string, args ...stri
 			}
 		}
 	}()
-	return cmd, finished, &stderr
+	return cmd, finished, out
 }
 
 func exitCodeOf(err error) int {
@@ -144,7 +149,7 @@ func TestRunTerminatedTwice(t *testing.T) {
 	for i := range 4 { // no failing first try: straight to the long sleep
 		os.WriteFile(filepath.Join(marks, fmt.Sprint(i)), nil, 0o644)
 	}
-	cmd, _, stderr := startRun(ctx, t, bin, marks, spec, "--concurrency", "2", "--workspace-root", root)
+	cmd, finished, out := startRun(ctx, t, bin, marks, spec, "--concurrency", "2", "--workspace-root", root)
 	deadline := time.Now().Add(testdeadline.Remaining(t))
 	for len(sleepers()) < 2 {
 		if time.Now().After(deadline) {
@@ -159,14 +164,19 @@ func TestRunTerminatedTwice(t *testing.T) {
 	}
 	// Said at once, while the chunks still run for most of a minute.
 	waitUntil(t, func() bool {
-		return strings.Contains(stderr.String(), "stopping: no chunk starts now; waiting for the 2 in flight (Ctrl-C again stops them)")
+		return strings.Contains(out.stderr.String(), "stopping: no chunk starts now; waiting for the 2 in flight (Ctrl-C again stops them)")
 	})
 	cmd.Process.Signal(syscall.SIGTERM)
+	for range finished { // read stdout to its end before Wait closes it
+	}
 	if code := exitCodeOf(cmd.Wait()); code != 143 {
 		t.Fatalf("after two SIGTERMs: exit %d, want 143", code)
 	}
 	if n := len(sleepers()); n != 0 {
 		t.Errorf("%d chunk processes outlived the run", n)
+	}
+	if n := strings.Count(out.stdout.String(), `"event":"killed"`); n != 2 {
+		t.Errorf("%d killed events, want the 2 chunks stopped:\n%s", n, out.stdout.String())
 	}
 	entries, _ := os.ReadDir(root)
 	for _, e := range entries {
