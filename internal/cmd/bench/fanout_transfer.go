@@ -61,9 +61,16 @@ func measureTransfers(ctx context.Context, r *report, dir string, o options) err
 
 func measureTransfer(ctx context.Context, r *report, s *storeBench, set *fanout.FileSet, dir string) error {
 	b := s.store.(fanout.Bucket)
+	// Each output with the size and SHA-256 its worker would answer with,
+	// as run collects them: every download is hashed and compared.
+	inputs, err := fanout.HashInputs(ctx, set)
+	if err != nil {
+		return err
+	}
 	var outs []fanout.Output
 	for _, f := range set.Files {
-		outs = append(outs, fanout.Output{URL: s.url("collect/" + f.Rel), File: f.Rel})
+		_, sum, _ := strings.Cut(inputs[f.Rel], " sha256:")
+		outs = append(outs, fanout.Output{URL: s.url("collect/" + f.Rel), File: f.Rel, Bytes: f.Size, SHA256: sum})
 	}
 	if _, err := fanout.Sync(ctx, b, set, s.url("collect"), 16, nil); err != nil {
 		return err
@@ -95,7 +102,10 @@ func measureTransfer(ctx context.Context, r *report, s *storeBench, set *fanout.
 		out := filepath.Join(dir, "collected")
 		defer os.RemoveAll(out)
 		start := time.Now()
-		_, err := fanout.Collect(ctx, b, outs, out, 8)
+		st, err := fanout.Collect(ctx, b, outs, out, 8)
+		if err == nil && len(st.Bad)+len(st.Missing) > 0 {
+			err = fmt.Errorf("collect: %d outputs missing, %d not proven", len(st.Missing), len(st.Bad))
+		}
 		return time.Since(start), err
 	}
 	downloadAll := func() error {
