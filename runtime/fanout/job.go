@@ -74,6 +74,9 @@ func ParseJob(location string, data []byte) (*Job, error) {
 			continue
 		}
 		name := filepath.FromSlash(c.OutputFile)
+		if strings.ContainsRune(name, 0) {
+			return nil, fmt.Errorf("%w: %s: chunk %d: outputFile %q holds a NUL byte, which no file name can", ErrBadSpec, location, c.ID, c.OutputFile)
+		}
 		if !filepath.IsLocal(name) {
 			return nil, fmt.Errorf("%w: %s: chunk %d: outputFile %q is not a relative path inside the output folder",
 				ErrBadSpec, location, c.ID, c.OutputFile)
