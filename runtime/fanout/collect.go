@@ -8,11 +8,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -124,7 +121,7 @@ func collectOne(ctx context.Context, b Bucket, o Output, obj worker.Object, name
 	if err := os.MkdirAll(folder, 0o755); err != nil {
 		return 0, fmt.Errorf("collecting chunk %d: %w", o.Chunk, err)
 	}
-	tmp, err := createTemp(name)
+	tmp, err := worker.CreateTempBeside(name)
 	if err != nil {
 		return 0, fmt.Errorf("collecting chunk %d: %w", o.Chunk, err)
 	}
@@ -245,9 +242,10 @@ func hashReader(r io.Reader) (string, int64, error) {
 	return hex.EncodeToString(h.Sum(nil)), n, err
 }
 
-// tempPrefix is the start of a temporary file's name beside name while
-// Collect downloads it: ".NAME.helios-". [RemoveTemps] removes what a
-// killed Collect left.
+// tempPrefix is the start of the name of a temporary file beside name,
+// as worker.CreateTempBeside makes it for Collect and for a local
+// worker's output: ".NAME.helios-". [RemoveTemps] removes what a killed
+// one left.
 func tempPrefix(name string) string { return "." + filepath.Base(name) + ".helios-" }
 
 // RemoveTemps removes the temporary files that a killed Collect (or a
@@ -274,17 +272,4 @@ func globEscape(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// createTemp creates a temporary file beside name, with the mode a new
-// file gets under the umask (os.CreateTemp's is 0600), so that the
-// collected output has it once renamed.
-func createTemp(name string) (*os.File, error) {
-	for {
-		tmp := filepath.Join(filepath.Dir(name), tempPrefix(name)+strconv.FormatUint(rand.Uint64(), 36)+".tmp")
-		f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
-		if !errors.Is(err, fs.ErrExist) {
-			return f, err
-		}
-	}
 }

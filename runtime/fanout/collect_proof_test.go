@@ -83,8 +83,8 @@ func TestCollectProves(t *testing.T) {
 			wantBad(t, st.Bad, map[int64]string{1: "it was replaced since", 2: "its worker put " + sha("frames 60-89")})
 			wantFile(t, filepath.Join(out, "p0.mp4"), "frames 0-29")
 			wantOnly(t, out, "p0.mp4")
-			if info, _ := os.Stat(filepath.Join(out, "p0.mp4")); info.Mode().Perm() != 0o666&^0o022 {
-				t.Errorf("collected output mode %v, want the umask's 0644", info.Mode().Perm())
+			if info, _ := os.Stat(filepath.Join(out, "p0.mp4")); info.Mode().Perm() != newFileMode(t) {
+				t.Errorf("collected output mode %v, want the umask's %v", info.Mode().Perm(), newFileMode(t))
 			}
 
 			for _, cut := range []bool{false, true} {
@@ -118,4 +118,20 @@ func wantBad(t *testing.T, bad []fanout.BadOutput, why map[int64]string) {
 			t.Errorf("Bad chunk %d: %q, want %q", b.Chunk, b.Why, w)
 		}
 	}
+}
+
+// newFileMode is the mode a new file gets here under the umask.
+func newFileMode(t *testing.T) os.FileMode {
+	t.Helper()
+	probe := filepath.Join(t.TempDir(), "probe")
+	f, err := os.OpenFile(probe, os.O_CREATE|os.O_WRONLY, 0o666)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	info, err := os.Stat(probe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Mode().Perm()
 }

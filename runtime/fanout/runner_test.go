@@ -88,9 +88,13 @@ func TestRunLocalRetryFailed(t *testing.T) {
 		t.Errorf("events %v, want 40 started, 20 retried, 20 finished", kinds)
 	}
 	for i := range 20 {
-		got, err := os.ReadFile(filepath.Join(out, fmt.Sprintf("out_part_%d.txt", i)))
+		name := filepath.Join(out, fmt.Sprintf("out_part_%d.txt", i))
+		got, err := os.ReadFile(name)
 		if string(got) != fmt.Sprintf("chunk %d\n", i) {
 			t.Errorf("out_part_%d.txt = %q, %v", i, got, err)
+		}
+		if info, err := os.Stat(name); err == nil && info.Mode().Perm() != newFileMode(t) {
+			t.Errorf("out_part_%d.txt mode %v, want the umask's %v", i, info.Mode().Perm(), newFileMode(t))
 		}
 	}
 	state.Close()

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
 // List implements [FolderSource]: the regular files below the folder.
@@ -58,7 +60,7 @@ func (s FileSource) Put(ctx context.Context, location string, src io.ReaderAt, s
 	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".helios-*.tmp")
+	tmp, err := CreateTempBeside(name)
 	if err != nil {
 		return err
 	}
@@ -116,4 +118,18 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// CreateTempBeside creates a new file to be renamed to name once whole:
+// ".NAME.helios-RANDOM.tmp" in name's folder, with the mode a new file
+// gets under the process's umask (os.CreateTemp's is 0600, which the
+// rename would keep).
+func CreateTempBeside(name string) (*os.File, error) {
+	for {
+		tmp := filepath.Join(filepath.Dir(name), "."+filepath.Base(name)+".helios-"+strconv.FormatUint(rand.Uint64(), 36)+".tmp")
+		f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
 }
