@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+
+	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
 // ErrStateMismatch is a state file written for another job spec.
@@ -246,7 +248,10 @@ func (r rawRecord) check(chunks map[int64]string) error {
 	return nil
 }
 
-// restart empties the file and writes want as its header.
+// restart replaces the file with one that holds want as its header:
+// written beside it, synced and renamed into place, so that a kill at
+// any point leaves the old file or the new one, never a torn header
+// (which would no longer read as a state file).
 func (s *State) restart(want stateHeader, why string) error {
 	s.Restarted = why
 	clear(s.done)
@@ -254,13 +259,31 @@ func (s *State) restart(want stateHeader, why string) error {
 	if err != nil {
 		return fmt.Errorf("writing state file: %w", err)
 	}
-	if err := s.truncate(0); err != nil {
-		return err
-	}
-	if _, err := s.f.Write(append(head, '\n')); err != nil {
+	tmp, err := worker.CreateTempBeside(s.path)
+	if err != nil {
 		return fmt.Errorf("writing state file: %w", err)
 	}
-	return s.f.Sync()
+	defer os.Remove(tmp.Name()) // gone once renamed
+	_, err = tmp.Write(append(head, '\n'))
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), s.path)
+	}
+	if err != nil {
+		return fmt.Errorf("writing state file: %w", err)
+	}
+	f, err := openRegular(s.path)
+	if err != nil {
+		return err
+	}
+	s.f.Close()
+	s.f = f
+	return nil
 }
 
 // truncate cuts the file at size; appends go on from there.
