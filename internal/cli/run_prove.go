@@ -49,24 +49,32 @@ func (p *runPlan) dispatch(it *interrupts, st *stores, state *fanout.State, prog
 		if round == renderRounds {
 			return sum, fetched, uploaded, unprovenError(bad, round)
 		}
-		var ids []int64
-		for _, b := range bad {
-			p.redo(state, prog, b)
-			ids = append(ids, b.Chunk)
-			if skipped[b.Chunk] {
-				sum.Skipped--
-			} else {
-				sum.OK--
-			}
-			delete(skipped, b.Chunk)
-		}
-		it.setSoft(true)
-		more, err2 := runner.Run(it.ctx, p.job.Only(ids))
-		it.setSoft(false)
-		sum.Add(more)
-		err = err2
+		err = p.renderAgain(it, runner, state, prog, sum, skipped, bad)
 	}
 	return sum, fetched, uploaded, err
+}
+
+// renderAgain forgets the chunks of bad and renders them once more,
+// counting them in sum as rendered by this run, not done before
+// (skipped).
+func (p *runPlan) renderAgain(it *interrupts, runner *fanout.Runner, state *fanout.State, prog *progress,
+	sum *fanout.Summary, skipped map[int64]bool, bad []fanout.BadOutput) error {
+	var ids []int64
+	for _, b := range bad {
+		p.redo(state, prog, b)
+		ids = append(ids, b.Chunk)
+		if skipped[b.Chunk] {
+			sum.Skipped--
+		} else {
+			sum.OK--
+		}
+		delete(skipped, b.Chunk)
+	}
+	it.setSoft(true)
+	defer it.setSoft(false)
+	more, err := runner.Run(it.ctx, p.job.Only(ids))
+	sum.Add(more)
+	return err
 }
 
 // forgetUnproven makes the chunks that the state says are done, but
