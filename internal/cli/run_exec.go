@@ -49,6 +49,9 @@ func runJob(cmd *cobra.Command, jobArg string, o *runOptions) error {
 		return fmt.Errorf("creating --out %s: %w", p.out, err)
 	}
 	state, err := p.openState(it.ctx, stderr)
+	if code := it.exitCode(); err != nil && code != 0 {
+		return exitError{code: code, err: fmt.Errorf("interrupted: %w", err)} // while --wait waited
+	}
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func TestRunTwiceAtOnce(t *testing.T) {
 	ctx := testdeadline.Context(t)
 	bin := buildCLI(ctx, t)
 	dir, marks := t.TempDir(), t.TempDir()
-	spec := writeMarkedJob(t, dir, 4, "1")
+	spec := writeMarkedJob(t, dir, 4, "3") // the first run holds the state for about 6 s
 	for i := range 4 { // no failing first try
 		os.WriteFile(filepath.Join(marks, fmt.Sprint(i)), nil, 0o644)
 	}
@@ -69,6 +69,16 @@ func TestRunTwiceAtOnce(t *testing.T) {
 	want := fmt.Sprintf("another run holds the state file %s: pid %d, running since ", filepath.Join(dir, ".job.helios-run"), first.Process.Pid)
 	if !strings.Contains(stderr.String(), want) {
 		t.Errorf("a second run at once said:\n%s\nwant %q", stderr, want)
+	}
+	// A waiting run stops waiting on SIGINT, with 130.
+	impatient, stderr := runCmd(ctx, bin, marks, append(args, "--wait")...)
+	if err := impatient.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // most likely polling the lock by now; either way it must stop
+	impatient.Process.Signal(syscall.SIGINT)
+	if code := exitCodeOf(impatient.Wait()); code != 130 {
+		t.Fatalf("a waiting run after SIGINT: exit %d, want 130\n%s", code, stderr)
 	}
 	waiting, stderr := runCmd(ctx, bin, marks, append(args, "--wait")...)
 	if err := waiting.Start(); err != nil {
