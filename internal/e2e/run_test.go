@@ -6,7 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +25,7 @@ import (
 	"github.com/helios-project/helios-scaffold/internal/gcstest"
 	"github.com/helios-project/helios-scaffold/internal/lambdatest"
 	"github.com/helios-project/helios-scaffold/internal/s3test"
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/s3store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
@@ -219,4 +225,102 @@ func TestRunLambda(t *testing.T) {
 	if _, err := srv.Client.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: &bucket, Key: aws.String("runs/assets/media/bed.bin")}); err != nil {
 		t.Errorf("the project was not uploaded: %v", err)
 	}
+}
+
+// TestRunUnprovable: every download that run receives has one byte
+// flipped on the way, by a proxy that also drops the headers that carry
+// the object's checksums. On Cloud Storage the store's client still
+// checks each download against the listing's CRC32C: run fails naming
+// the chunk. On S3 the SDK then has nothing to check: the bytes are never
+// what their workers put, so run renders them again once, then stops,
+// names the chunks, and merges nothing. The workers use the stores
+// directly; only run's side is corrupted.
+func TestRunUnprovable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the examples and the emulator; skipped with -short")
+	}
+	t.Run("gcs", func(t *testing.T) {
+		srv := gcstest.Start(t)
+		srv.CreateBucket(jobsBucket)
+		url, _ := startServerURL(t, cloudRunBinary(t), append(os.Environ(),
+			gcstest.EmulatorHostEnv+"="+srv.Host(), worker.EnvWorkspaceRoot+"="+t.TempDir()), nil)
+		t.Setenv(gcstest.EmulatorHostEnv, strings.TrimPrefix(flippingProxy(t, "http://"+srv.Host()), "http://"))
+		spec, _ := writeRunProject(t)
+		out, msg := runUnprovable(t, spec, "--target", "cloudrun", "--url", url, "--no-auth", "--upload", "gs://"+jobsBucket+"/runs")
+		if !strings.Contains(msg, "crc32c mismatch") || strings.Contains(out, `"event":"merge"`) {
+			t.Errorf("the store's check did not stop the run:\n%s%s", out, msg)
+		}
+	})
+	t.Run("s3", func(t *testing.T) {
+		srv := s3test.Shared(t)
+		bucket := srv.NewBucket(t)
+		env := []string{
+			"AWS_ENDPOINT_URL_S3=" + srv.Endpoint, "AWS_REGION=" + s3test.Region,
+			"AWS_ACCESS_KEY_ID=" + s3test.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + s3test.SecretAccessKey,
+			"AWS_EC2_METADATA_DISABLED=true", s3store.EnvForcePathStyle + "=true",
+		}
+		root := t.TempDir()
+		emu := lambdatest.StartT(t, lambdaBinaries(t), lambdatest.Options{Env: append(env, worker.EnvWorkspaceRoot+"="+root), Dir: root})
+		for _, kv := range append(env, "AWS_ENDPOINT_URL_LAMBDA="+emu.Endpoint, "AWS_ENDPOINT_URL_S3="+flippingProxy(t, srv.Endpoint)) {
+			k, v, _ := strings.Cut(kv, "=")
+			t.Setenv(k, v)
+		}
+		spec, _ := writeRunProject(t)
+		out, msg := runUnprovable(t, spec, "--target", "aws", "--function", lambdatest.FunctionName, "--upload", "s3://"+bucket+"/runs", "--concurrency", "1") // the emulator is one instance
+		if !strings.Contains(msg, "output does not match what its worker put after 2 renders, so nothing was merged") ||
+			!strings.Contains(msg, "chunk 5: ") || !strings.Contains(msg, "the bytes received have SHA-256") {
+			t.Errorf("the message does not name the unproven chunks:\n%s", msg)
+		}
+		if n := strings.Count(out, `"event":"redo"`); n != runChunks {
+			t.Errorf("%d redo events, want each of the %d chunks rendered again once", n, runChunks)
+		}
+	})
+}
+
+// runUnprovable runs spec with args, which must exit 1 without merging,
+// and returns its stdout and stderr.
+func runUnprovable(t *testing.T, spec string, args ...string) (string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	args = append([]string{"run", spec, "--progress", "json"}, args...)
+	if code := cli.Run(testdeadline.Context(t), args, &out, &errb); code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", code, out.String(), errb.String())
+	}
+	if got, _ := os.ReadFile(filepath.Join(filepath.Dir(spec), "out.mp4")); string(got) != "an old merged video" {
+		t.Errorf("out.mp4 was written: %q", got)
+	}
+	return out.String(), errb.String()
+}
+
+// flippingProxy forwards HTTP to the server at base, flipping the first
+// byte of every body that is not JSON or XML (the objects' bytes) and
+// dropping the headers that carry the objects' checksums; it returns its
+// own base URL.
+func flippingProxy(t *testing.T, base string) string {
+	target, _ := neturl.Parse(base)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ModifyResponse = func(resp *http.Response) error {
+		for name := range resp.Header {
+			if strings.HasPrefix(name, "X-Amz-Checksum-") || name == "X-Goog-Hash" {
+				resp.Header.Del(name)
+			}
+		}
+		ct := resp.Header.Get("Content-Type")
+		if strings.Contains(ct, "json") || strings.Contains(ct, "xml") || resp.ContentLength == 0 {
+			return nil
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if len(body) > 0 {
+			body[0] ^= 0xff
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		return nil
+	}
+	srv := httptest.NewServer(rp)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
