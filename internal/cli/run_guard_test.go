@@ -50,7 +50,7 @@ func TestRunTwiceAtOnce(t *testing.T) {
 	bin := buildCLI(ctx, t)
 	dir, marks := t.TempDir(), t.TempDir()
 	spec := writeMarkedJob(t, dir, 4, "3") // the first run holds the state for about 6 s
-	for i := range 4 { // no failing first try
+	for i := range 4 {                     // no failing first try
 		os.WriteFile(filepath.Join(marks, fmt.Sprint(i)), nil, 0o644)
 	}
 	args := []string{spec, "--concurrency", "2", "--workspace-root", t.TempDir()}
