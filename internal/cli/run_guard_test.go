@@ -49,8 +49,10 @@ func TestRunTwiceAtOnce(t *testing.T) {
 	ctx := testdeadline.Context(t)
 	bin := buildCLI(ctx, t)
 	dir, marks := t.TempDir(), t.TempDir()
-	spec := writeMarkedJob(t, dir, 4, "3") // the first run holds the state for about 6 s
-	for i := range 4 {                     // no failing first try
+	// The first run holds the state for about 6 s; no chunk fails its
+	// first try.
+	spec := writeMarkedJob(t, dir, 4, "3")
+	for i := range 4 {
 		os.WriteFile(filepath.Join(marks, fmt.Sprint(i)), nil, 0o644)
 	}
 	args := []string{spec, "--concurrency", "2", "--workspace-root", t.TempDir()}
