@@ -45,8 +45,10 @@ func runJob(cmd *cobra.Command, jobArg string, o *runOptions) error {
 	if o.collectOnly {
 		return ran(p.collectOnly(it, st, stdout, stderr))
 	}
-	if err := os.MkdirAll(p.out, 0o755); err != nil {
-		return fmt.Errorf("creating --out %s: %w", p.out, err)
+	for _, dir := range []struct{ flag, path string }{{"--out", p.out}, {"--logs", p.logs}} {
+		if err := os.MkdirAll(dir.path, 0o755); err != nil {
+			return usageError{fmt.Errorf("creating %s %s: %w", dir.flag, dir.path, err)}
+		}
 	}
 	state, err := p.openState(it.ctx, stderr)
 	if code := it.exitCode(); err != nil && code != 0 {

@@ -207,17 +207,7 @@ func TestRunLambda(t *testing.T) {
 	}
 	srv := s3test.Shared(t)
 	bucket := srv.NewBucket(t)
-	env := []string{
-		"AWS_ENDPOINT_URL_S3=" + srv.Endpoint, "AWS_REGION=" + s3test.Region,
-		"AWS_ACCESS_KEY_ID=" + s3test.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + s3test.SecretAccessKey,
-		"AWS_EC2_METADATA_DISABLED=true", s3store.EnvForcePathStyle + "=true",
-	}
-	root := t.TempDir()
-	emu := lambdatest.StartT(t, lambdaBinaries(t), lambdatest.Options{Env: append(env, worker.EnvWorkspaceRoot+"="+root), Dir: root})
-	for _, kv := range append(env, "AWS_ENDPOINT_URL_LAMBDA="+emu.Endpoint) {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	startRunLambda(t, srv, srv.Endpoint)
 	spec, want := writeRunProject(t)
 	sum := runJSON(t, 0, spec, "--target", "aws", "--function", lambdatest.FunctionName,
 		"--upload", "s3://"+bucket+"/runs", "--concurrency", "1")
@@ -254,17 +244,7 @@ func TestRunUnprovable(t *testing.T) {
 	t.Run("s3", func(t *testing.T) {
 		srv := s3test.Shared(t)
 		bucket := srv.NewBucket(t)
-		env := []string{
-			"AWS_ENDPOINT_URL_S3=" + srv.Endpoint, "AWS_REGION=" + s3test.Region,
-			"AWS_ACCESS_KEY_ID=" + s3test.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + s3test.SecretAccessKey,
-			"AWS_EC2_METADATA_DISABLED=true", s3store.EnvForcePathStyle + "=true",
-		}
-		root := t.TempDir()
-		emu := lambdatest.StartT(t, lambdaBinaries(t), lambdatest.Options{Env: append(env, worker.EnvWorkspaceRoot+"="+root), Dir: root})
-		for _, kv := range append(env, "AWS_ENDPOINT_URL_LAMBDA="+emu.Endpoint, "AWS_ENDPOINT_URL_S3="+flippingProxy(t, srv.Endpoint)) {
-			k, v, _ := strings.Cut(kv, "=")
-			t.Setenv(k, v)
-		}
+		startRunLambda(t, srv, flippingProxy(t, srv.Endpoint))
 		spec, _ := writeRunProject(t)
 		out, msg := runUnprovable(t, spec, "--target", "aws", "--function", lambdatest.FunctionName, "--upload", "s3://"+bucket+"/runs", "--concurrency", "1") // the emulator is one instance
 		if !strings.Contains(msg, "output does not match what its worker put after 2 renders, so nothing was merged") ||
@@ -275,6 +255,24 @@ func TestRunUnprovable(t *testing.T) {
 			t.Errorf("%d redo events, want each of the %d chunks rendered again once", n, runChunks)
 		}
 	})
+}
+
+// startRunLambda starts the aws example's bootstrap under the emulator,
+// with srv as its S3, and points this process's AWS clients (run's) at
+// the emulator and at s3, srv's endpoint or one in front of it.
+func startRunLambda(t *testing.T, srv *s3test.Server, s3 string) {
+	t.Helper()
+	env := []string{
+		"AWS_ENDPOINT_URL_S3=" + srv.Endpoint, "AWS_REGION=" + s3test.Region,
+		"AWS_ACCESS_KEY_ID=" + s3test.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + s3test.SecretAccessKey,
+		"AWS_EC2_METADATA_DISABLED=true", s3store.EnvForcePathStyle + "=true",
+	}
+	root := t.TempDir()
+	emu := lambdatest.StartT(t, lambdaBinaries(t), lambdatest.Options{Env: append(env, worker.EnvWorkspaceRoot+"="+root), Dir: root})
+	for _, kv := range append(env, "AWS_ENDPOINT_URL_LAMBDA="+emu.Endpoint, "AWS_ENDPOINT_URL_S3="+s3) {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
 }
 
 // runUnprovable runs spec with args, which must exit 1 without merging,
