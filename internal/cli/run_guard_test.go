@@ -173,3 +173,57 @@ func pidIn(t *testing.T, marks, name string) int {
 	})
 	return pid
 }
+
+// A run SIGKILLed at any point of its life (staging, chunks, the state's
+// writes, the merge) is finished by the same command: exit 0 and the
+// right merged file, every time. The kills are spread over a clean run's
+// length.
+func TestRunKilledAnywhere(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the CLI")
+	}
+	ctx := testdeadline.Context(t)
+	bin := buildCLI(ctx, t)
+	dir, marks := t.TempDir(), t.TempDir()
+	var chunks, parts []string
+	var want strings.Builder
+	for i := range 10 {
+		chunks = append(chunks, fmt.Sprintf(`{"id":%d,"outputFile":"p%d.txt","command":"sh -c 'sleep 0.1; echo part %d > p%d.txt'"}`, i, i, i, i))
+		parts = append(parts, fmt.Sprintf("p%d.txt", i))
+		fmt.Fprintf(&want, "part %d\n", i)
+	}
+	spec := filepath.Join(dir, "job.json")
+	os.WriteFile(spec, fmt.Appendf(nil, `{"chunks":[%s],"mergeCommand":"sh -c 'sleep 0.2; cat %s > out.txt'"}`,
+		strings.Join(chunks, ","), strings.Join(parts, " ")), 0o644)
+	args := []string{spec, "--concurrency", "3", "--workspace-root", t.TempDir()}
+	reset := func() {
+		for _, name := range append(parts, "out.txt", ".job.helios-run") {
+			os.Remove(filepath.Join(dir, name))
+		}
+	}
+	clean, _ := runCmd(ctx, bin, marks, args...)
+	start := time.Now()
+	if err := clean.Run(); err != nil {
+		t.Fatal(err)
+	}
+	length := time.Since(start)
+	for i := range 8 {
+		reset()
+		d := length * time.Duration(i) / 8
+		run, _ := runCmd(ctx, bin, marks, args...)
+		run.Stderr = nil
+		if err := run.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(d)
+		run.Process.Kill()
+		run.Wait()
+		again, stderr := runCmd(ctx, bin, marks, args...)
+		if err := again.Run(); err != nil {
+			t.Fatalf("killed at %v of %v, the next run: %v\n%s", d, length, err, stderr)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, "out.txt")); string(got) != want.String() {
+			t.Fatalf("killed at %v of %v, then run again: out.txt = %q", d, length, got)
+		}
+	}
+}
