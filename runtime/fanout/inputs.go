@@ -2,10 +2,8 @@ package fanout
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,12 +45,7 @@ func hashFile(name string) (string, int64, error) {
 		return "", 0, err
 	}
 	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", n, err
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
+	return hashReader(f)
 }
 
 // Diff says how in differs from now, the inputs of this run, in a few
@@ -60,7 +53,9 @@ func hashFile(name string) (string, int64, error) {
 // they are the same.
 func (in Inputs) Diff(now Inputs) string {
 	var changes []string
-	for _, name := range slices.Sorted(mapKeys(in, now)) {
+	names := maps.Clone(in)
+	maps.Copy(names, now)
+	for _, name := range slices.Sorted(maps.Keys(names)) {
 		was, had := in[name]
 		is, has := now[name]
 		switch {
@@ -76,20 +71,4 @@ func (in Inputs) Diff(now Inputs) string {
 		changes = append(changes[:3], fmt.Sprintf("%d more", len(changes)-3))
 	}
 	return strings.Join(changes, ", ")
-}
-
-// mapKeys is every key of a and b, once each.
-func mapKeys(a, b Inputs) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range a {
-			if !yield(k) {
-				return
-			}
-		}
-		for k := range b {
-			if _, dup := a[k]; !dup && !yield(k) {
-				return
-			}
-		}
-	}
 }

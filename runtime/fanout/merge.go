@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strings"
 	"syscall"
 	"time"
 
@@ -25,10 +24,11 @@ const mergeGrace = 10 * time.Second
 // Merge runs the spec's mergeCommand in dir, split into argv as chunk
 // commands are (no shell), with this process's environment and env over
 // it (a PATH there is where the executable is looked up), its output
-// passed through to stdout and stderr, and returns its exit code. The merge runs in a process group
-// of its own, which is killed when Merge returns, whatever it left
-// running; on Linux it is also killed if this process dies first. When
-// ctx ends the group gets SIGTERM, and SIGKILL 10 s later.
+// passed through to stdout and stderr, and returns its exit code. The
+// merge runs in a process group of its own, which is killed when Merge
+// returns, whatever it left running; on Linux it is also killed if this
+// process dies first. When ctx ends the group gets SIGTERM, and SIGKILL
+// 10 s later.
 func Merge(ctx context.Context, spec *worker.JobSpec, dir string, env []string, stdout, stderr io.Writer) (int, error) {
 	if spec.MergeCommand == "" {
 		return 0, ErrNoMerge
@@ -37,13 +37,7 @@ func Merge(ctx context.Context, spec *worker.JobSpec, dir string, env []string, 
 	if err != nil {
 		return 0, fmt.Errorf("splitting mergeCommand: %w", err)
 	}
-	name := argv[0]
-	for _, kv := range env {
-		if path, ok := strings.CutPrefix(kv, "PATH="); ok {
-			name = worker.LookPathIn(argv[0], path) // the last PATH is the one the merge gets
-		}
-	}
-	cmd := exec.CommandContext(ctx, name, argv[1:]...)
+	cmd := exec.CommandContext(ctx, worker.LookPathEnv(argv[0], env), argv[1:]...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, stdout, stderr
 	if len(env) > 0 {
 		cmd.Env = append(os.Environ(), env...)

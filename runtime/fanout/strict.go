@@ -3,6 +3,7 @@ package fanout
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -30,7 +31,7 @@ func checkSpec(data []byte) (warnings []string, err error) {
 	json.Unmarshal(doc["chunks"], &chunks)
 	var problems []string
 	look := func(place, where string, obj map[string]json.RawMessage) {
-		for _, key := range slices.Sorted(mapKeysOf(obj)) {
+		for _, key := range slices.Sorted(maps.Keys(obj)) {
 			if slices.Contains(specKeys[place], key) {
 				continue
 			}
@@ -55,16 +56,6 @@ func checkSpec(data []byte) (warnings []string, err error) {
 		return warnings, fmt.Errorf("%s", strings.Join(problems, "; "))
 	}
 	return warnings, nil
-}
-
-func mapKeysOf[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // nearMiss returns the known key that key is a slip of: the same but for

@@ -28,13 +28,15 @@ func LookPathIn(file, path string) string {
 	return file
 }
 
-// pathOf is the value of the last PATH among env's entries, and whether
-// there is one.
-func pathOf(env []string) (string, bool) {
+// LookPathEnv is [LookPathIn] of file in the last PATH among env's
+// entries ("NAME=VALUE"): the PATH that a process started with env over
+// this one's environment gets. file is returned as it is when env has no
+// PATH, for exec to look up in this process's.
+func LookPathEnv(file string, env []string) string {
 	for i := len(env) - 1; i >= 0; i-- {
-		if v, ok := strings.CutPrefix(env[i], "PATH="); ok {
-			return v, true
+		if path, ok := strings.CutPrefix(env[i], "PATH="); ok {
+			return LookPathIn(file, path)
 		}
 	}
-	return "", false
+	return file
 }

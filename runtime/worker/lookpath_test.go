@@ -53,3 +53,23 @@ func TestLookPathIn(t *testing.T) {
 		}
 	}
 }
+
+// LookPathEnv takes the last PATH among the entries, as exec's
+// environment does, and leaves file to exec without one.
+func TestLookPathEnv(t *testing.T) {
+	bin := t.TempDir()
+	os.WriteFile(filepath.Join(bin, "tool"), []byte("#!/bin/sh\n"), 0o755)
+	for _, tt := range []struct {
+		env  []string
+		want string
+	}{
+		{[]string{"PATH=/nonexistent", "X=1", "PATH=" + bin}, filepath.Join(bin, "tool")},
+		{[]string{"PATH=" + bin, "PATH=/nonexistent"}, "tool"},
+		{[]string{"X=1"}, "tool"},
+		{nil, "tool"},
+	} {
+		if got := worker.LookPathEnv("tool", tt.env); got != tt.want {
+			t.Errorf("LookPathEnv(tool, %q) = %q, want %q", tt.env, got, tt.want)
+		}
+	}
+}

@@ -64,9 +64,7 @@ func (w *Worker) execute(ctx context.Context, spec *JobSpec, chunk *Chunk, argv 
 	stdout := newTailBuffer(w.cfg.OutputLimit)
 	stderr := newTailBuffer(w.cfg.OutputLimit)
 	ps := processSpec{argv: argv, dir: ws.work, env: w.chunkEnv(spec, chunk, ws), stdout: stdout, stderr: stderr}
-	if path, ok := pathOf(w.env); ok {
-		ps.argv = append([]string{LookPathIn(argv[0], path)}, argv[1:]...)
-	}
+	ps.argv = append([]string{LookPathEnv(argv[0], w.env)}, argv[1:]...)
 	liveOut := &lineWriter{mu: w.logMu, w: w.stdout}
 	liveErr := &lineWriter{mu: w.logMu, w: w.stderr}
 	if w.cfg.Passthrough {
