@@ -63,6 +63,9 @@ func ParseAnswers(data []byte) (*Answers, error) {
 	if a.Version == "" {
 		return nil, fmt.Errorf("%w: no version", ErrBadAnswers)
 	}
+	// Answers written before the browser pin was recorded get the one
+	// their Dockerfile was written with.
+	a.Inputs.SetRenderDefaults()
 	if err := a.Inputs.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadAnswers, err)
 	}

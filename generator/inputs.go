@@ -88,6 +88,14 @@ type Inputs struct {
 	// lockfile links, relative to the repository: the image copies them
 	// for npm ci. init finds them.
 	NodeLocalPackages []string `json:"nodeLocalPackages,omitempty"`
+	// BrowserVersion is the exact Debian version of chromium-headless-shell
+	// that a --deps helios image installs, read from Debian's snapshot
+	// archive as it was at DebianSnapshot ("off": from the base image's
+	// own mirror). See [DefaultBrowserVersion].
+	BrowserVersion string `json:"browserVersion,omitempty"`
+	DebianSnapshot string `json:"debianSnapshot,omitempty"`
+	// Fonts is the font set of a --deps helios image: basic or noto.
+	Fonts string `json:"fonts,omitempty"`
 	// ReplaceRuntime, when set, adds a replace directive pointing this
 	// module at a local checkout; a relative path is relative to the
 	// repository, as in go.mod.
@@ -157,6 +165,7 @@ func (in Inputs) HasHeliosDeps() bool { return in.Deps == DepsHelios }
 // kept.
 func (in *Inputs) SetDeps(deps string) {
 	in.Deps = deps
+	in.SetRenderDefaults()
 	helios := deps == DepsHelios
 	swap := func(v *int, plain, rendered int) {
 		switch {
@@ -272,6 +281,7 @@ func (in Inputs) Validate() error {
 		}
 	}
 	errs = append(errs, in.validateDeps()...)
+	errs = append(errs, in.validateBrowser()...)
 	return errors.Join(errs...)
 }
 

@@ -184,7 +184,7 @@ func checkDockerfile(t *testing.T, in generator.Inputs, data []byte) {
 // image has none of it.
 func checkRenderReady(t *testing.T, in generator.Inputs, stage instructions.Stage) {
 	t.Helper()
-	env := map[string]string{}
+	env, args := map[string]string{}, map[string]string{}
 	var runs []string
 	for _, c := range stage.Commands {
 		switch c := c.(type) {
@@ -192,25 +192,33 @@ func checkRenderReady(t *testing.T, in generator.Inputs, stage instructions.Stag
 			for _, kv := range c.Env {
 				env[kv.Key] = strings.Trim(kv.Value, `"`)
 			}
+		case *instructions.ArgCommand:
+			for _, a := range c.Args {
+				if a.Value != nil {
+					args[a.Key] = *a.Value
+				}
+			}
 		case *instructions.RunCommand:
 			runs = append(runs, strings.Join(c.CmdLine, " "))
 		}
 	}
 	all := strings.Join(runs, "\n")
 	if !in.HasHeliosDeps() {
-		if env["PUPPETEER_EXECUTABLE_PATH"] != "" || strings.Contains(all, "npm") {
-			t.Errorf("Dockerfile: a plain image (--deps none) installs Helios: env %v, runs %q", env, runs)
+		if env["PUPPETEER_EXECUTABLE_PATH"] != "" || strings.Contains(all, "npm") || len(args) > 0 {
+			t.Errorf("Dockerfile: a plain image (--deps none) installs Helios: env %v, args %v, runs %q", env, args, runs)
 		}
 		return
 	}
-	for _, pkg := range []string{"nodejs", "chromium-headless-shell", "fonts-dejavu-core", "ca-certificates"} {
-		if !regexp.MustCompile(`apt-get install [^&]*\b` + pkg + `\b`).MatchString(all) {
+	checkBrowserPin(t, in, args, all)
+	for _, pkg := range append([]string{"nodejs", `"chromium-headless-shell=$CHROMIUM_VERSION"`, `"chromium-common=$CHROMIUM_VERSION"`, "ca-certificates"},
+		strings.Fields(in.FontPackages())...) {
+		if !regexp.MustCompile(`apt install -y --no-install-recommends [^&;]*` + regexp.QuoteMeta(pkg) + `( |$)`).MatchString(all) {
 			t.Errorf("Dockerfile: the runtime stage does not apt-get install %s: %q", pkg, runs)
 		}
 	}
 	// Debian's npm 9.2 cannot load the lockfile's overrides: the image takes
 	// the pinned npm from the registry, checked against its sha512.
-	if regexp.MustCompile(`apt-get install [^&]*\bnpm\b`).MatchString(all) {
+	if regexp.MustCompile(`apt install [^&;]*\bnpm\b`).MatchString(all) {
 		t.Errorf("Dockerfile: the runtime stage installs Debian's npm: %q", runs)
 	}
 	if !strings.Contains(all, "npm-${NPM_VERSION}.tgz") || !strings.Contains(all, `echo "${NPM_SHA512}  /tmp/npm.tgz" | sha512sum -c`) {
@@ -223,11 +231,31 @@ func checkRenderReady(t *testing.T, in generator.Inputs, stage instructions.Stag
 	if !strings.Contains(all, wantInstall) {
 		t.Errorf("Dockerfile: no %s in %q", wantInstall, runs)
 	}
-	args := strings.Fields(env["HELIOS_BROWSER_ARGS"])
-	if env["PUPPETEER_EXECUTABLE_PATH"] != "/usr/lib/chromium/chromium-headless-shell" || !slices.Contains(args, "--no-sandbox") ||
-		!slices.Contains(args, "--headless") || env["HOME"] != "/tmp" ||
+	browserArgs := strings.Fields(env["HELIOS_BROWSER_ARGS"])
+	if env["PUPPETEER_EXECUTABLE_PATH"] != "/usr/lib/chromium/chromium-headless-shell" || !slices.Contains(browserArgs, "--no-sandbox") ||
+		!slices.Contains(browserArgs, "--headless") || env["HOME"] != "/tmp" ||
 		!strings.HasPrefix(env["PATH"], "/opt/helios/node_modules/.bin:") {
 		t.Errorf("Dockerfile: render-ready environment %v", env)
+	}
+}
+
+// checkBrowserPin wants the browser version and snapshot of the answers
+// in the Dockerfile's build arguments, the smoke render on by default and
+// under a timeout, and no other place that names a browser version.
+func checkBrowserPin(t *testing.T, in generator.Inputs, args map[string]string, runs string) {
+	t.Helper()
+	want := map[string]string{"CHROMIUM_VERSION": in.BrowserVersion, "DEBIAN_SNAPSHOT": in.DebianSnapshot,
+		"HELIOS_SMOKE_RENDER": "on", "HELIOS_SMOKE_TIMEOUT": "120"}
+	for k, v := range want {
+		if args[k] != v {
+			t.Errorf("Dockerfile: ARG %s=%q, want %q", k, args[k], v)
+		}
+	}
+	if !strings.Contains(runs, `timeout -k 5 "$HELIOS_SMOKE_TIMEOUT" helios render /opt/helios-smoke/composition.html`) {
+		t.Errorf("Dockerfile: no smoke render under a timeout in %q", runs)
+	}
+	if strings.Contains(runs, in.BrowserVersion) {
+		t.Errorf("Dockerfile: a RUN names the browser version itself, not $CHROMIUM_VERSION: %q", runs)
 	}
 }
 

@@ -63,6 +63,12 @@ func TestRenderGolden(t *testing.T) {
 			in.SetDeps(generator.DepsHelios)
 			in.NodeLockfile, in.NodeLocalPackages = "package-lock.json", []string{"npm-stubs/infrastructure"}
 		}},
+		{"cloudrun-job-deps-helios-noto", generator.CloudRun, func(in *generator.Inputs) {
+			in.Project = "my-render-project"
+			in.SetKind(generator.KindJob)
+			in.SetDeps(generator.DepsHelios)
+			in.Fonts, in.BrowserVersion, in.DebianSnapshot = generator.FontsNoto, "150.0.7871.100-1~deb13u1", generator.SnapshotOff
+		}},
 		{"cloudrun-job", generator.CloudRun, func(in *generator.Inputs) {
 			in.Project = "my-render-project"
 			in.SetKind(generator.KindJob)
@@ -196,6 +202,9 @@ func checkRendered(t *testing.T, in generator.Inputs, files map[string]generator
 		want = append(want, ".dockerignore", "Dockerfile", "samconfig.toml", "template.yaml")
 	default:
 		want = append(want, "Makefile", "samconfig.toml", "template.yaml")
+	}
+	if in.HasHeliosDeps() {
+		want = append(want, ".helios/smoke/composition.html")
 	}
 	if in.HasHeliosDeps() && in.NodeLockfile == "" {
 		want = append(want, ".helios/package.json", ".helios/infrastructure-stub/package.json", ".helios/infrastructure-stub/index.js")

@@ -47,6 +47,9 @@ var commonInputFlags = []inputFlag{
 	{"job-bucket", "bucket of job specs and assets that the worker may read (least privilege); also its HELIOS_ALLOWED_JOB_PATHS, so that a job spec elsewhere is refused", func(in *generator.Inputs) any { return &in.JobBucket }},
 	{"output-url", "folder that chunk outputs are uploaded to (s3://BUCKET/PREFIX or gs://BUCKET/PREFIX); the worker may write there only", func(in *generator.Inputs) any { return &in.OutputURL }},
 	{"deps", "what the image brings for the chunk commands: none (the marked install step is yours) or helios (Node.js 20, Chromium, fonts, and the Helios CLI or your project's npm dependencies)", func(in *generator.Inputs) any { return &in.Deps }},
+	{"browser-version", "--deps helios: the exact Debian version of chromium-headless-shell the image installs (default " + generator.DefaultBrowserVersion + "); give --debian-snapshot with it", func(in *generator.Inputs) any { return &in.BrowserVersion }},
+	{"debian-snapshot", "--deps helios: the time of Debian's snapshot archive the image's packages come from (default " + generator.DefaultDebianSnapshot + "), or off for the base image's mirror", func(in *generator.Inputs) any { return &in.DebianSnapshot }},
+	{"fonts", "--deps helios: the image's fonts, basic (DejaVu) or noto (Noto with CJK and colour emoji)", func(in *generator.Inputs) any { return &in.Fonts }},
 	{"replace-runtime", "local checkout of " + generator.ModulePath + " to replace it with (relative to --dir)", func(in *generator.Inputs) any { return &in.ReplaceRuntime }},
 }
 
@@ -134,6 +137,9 @@ func newInitTargetCmd(target generator.Target, flags []inputFlag) (*cobra.Comman
 				return err
 			}
 			in := o.inputs(cmd.Flags(), parsed, prev)
+			if err := movePin(cmd.Flags(), &in, prev); err != nil {
+				return err
+			}
 			if err := findLockfile(cmd, o.dir, &in); err != nil {
 				return err
 			}
@@ -147,6 +153,24 @@ func newInitTargetCmd(target generator.Target, flags []inputFlag) (*cobra.Comman
 	}
 	o.register(cmd.Flags(), &parsed)
 	return cmd, o
+}
+
+// movePin wants a browser version that moves to come with the snapshot
+// that holds it (the old snapshot would not have it, and the build would
+// fail); back to the default version, it takes the default snapshot.
+func movePin(fs *pflag.FlagSet, in *generator.Inputs, prev *generator.Answers) error {
+	if !fs.Changed("browser-version") || fs.Changed("debian-snapshot") {
+		return nil
+	}
+	switch {
+	case in.BrowserVersion == generator.DefaultBrowserVersion:
+		in.DebianSnapshot = generator.DefaultDebianSnapshot
+		return nil
+	case prev != nil && prev.Inputs.BrowserVersion == in.BrowserVersion:
+		return nil
+	}
+	return usageError{fmt.Errorf("--browser-version %s needs --debian-snapshot: a time at which Debian's archive held that version, such as %s, or off to build from the base image's mirror",
+		in.BrowserVersion, generator.DefaultDebianSnapshot)}
 }
 
 // usageArgs marks errors of a positional-argument check as usage errors.
