@@ -62,6 +62,9 @@ func TestStdinMode(t *testing.T) {
 		{"chunk timeout", []string{"HELIOS_CHUNK_TIMEOUT=5s"}, string(lambdatest.Event(job, 2)), 1,
 			want{status: 500, keys: keysExit, exitCode: -1, output: "partial\n",
 				contains: []string{"timed out", worker.EnvChunkTimeout}}, true},
+		{"chunk idle", []string{"HELIOS_CHUNK_IDLE_TIMEOUT=1s"}, string(lambdatest.Event(job, 2)), 1,
+			want{status: 500, keys: keysExit, exitCode: -1, output: "partial\n", kind: worker.KindIdle,
+				contains: []string{"chunk 2: no output for 1 s; killed", worker.EnvChunkIdleTimeout}}, true},
 		{"AWS_LAMBDA_LOG_LEVEL=ERROR hides info lines", []string{"AWS_LAMBDA_LOG_LEVEL=ERROR"},
 			string(lambdatest.Event(job, 0)), 0, good, false},
 	} {

@@ -142,8 +142,8 @@ func TestJobTasksShareTheChunks(t *testing.T) {
 }
 
 // A task's exit code is its first failing chunk's: n, 128+n for signal n,
-// 124 for its timeout, 1 when it could not run or its output could not be
-// uploaded; 2 when the task cannot start.
+// 124 for its timeout or idle timeout, 1 when it could not run or its
+// output could not be uploaded; 2 when the task cannot start.
 func TestJobTaskExitCodes(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -157,6 +157,8 @@ func TestJobTaskExitCodes(t *testing.T) {
 		{"exit 3", "sh -c 'exit 3'", nil, 3, `"exitCode":3`, "failed"},
 		{"killed by SIGKILL", "sh -c 'kill -9 $$'", nil, 137, "SIGKILL", "failed"},
 		{"chunk timeout", "sleep 30", []string{"HELIOS_CHUNK_TIMEOUT=300ms"}, cloudrun.ExitTimeout, "timed out", "timeout"},
+		{"chunk idle", "sh -c 'echo started; sleep 30'", []string{"HELIOS_CHUNK_IDLE_TIMEOUT=1s"}, cloudrun.ExitTimeout,
+			"chunk 0: no output for 1 s; killed", "idle"},
 		{"command not found", "helios-no-such-command-4c1d", nil, 1, "helios-no-such-command-4c1d", "command"},
 		{"output missing", "true", []string{"HELIOS_OUTPUT_URL=" + t.TempDir()}, 1, "without writing its outputFile out.mp4", "output"},
 		// The store on a closed loopback port: the upload fails.

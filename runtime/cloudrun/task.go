@@ -21,7 +21,7 @@ const (
 	EnvTaskCount    = "CLOUD_RUN_TASK_COUNT"   // tasks in the execution
 	EnvTaskAttempt  = "CLOUD_RUN_TASK_ATTEMPT" // 0 on the first attempt
 	ExitCannotStart = 2                        // no spec, or a spec that cannot be read
-	ExitTimeout     = 124                      // a chunk ran out of time
+	ExitTimeout     = 124                      // a chunk ran out of time, or was killed for idling
 )
 
 // Task is one task of a Cloud Run job execution.
@@ -73,11 +73,11 @@ func (t Task) Positions(n int) []int {
 // $HELIOS_JOB_PATH, runs the chunks at this task's positions one after
 // the other, logs a line per chunk, and returns the process's exit code:
 // 0 when every chunk succeeded (or the task had none); otherwise the first
-// failing chunk's exit code (128+n for a signal, 124 for its timeout, 1
-// when it could not run or its output could not be uploaded); 2 when the
-// task cannot start, which includes a HELIOS_JOB_PATH outside
-// HELIOS_ALLOWED_JOB_PATHS (checked before anything is fetched). On a
-// retried attempt, a chunk whose output object
+// failing chunk's exit code (128+n for a signal, 124 for its timeout or
+// HELIOS_CHUNK_IDLE_TIMEOUT, 1 when it could not run or its output could
+// not be uploaded); 2 when the task cannot start, which includes a
+// HELIOS_JOB_PATH outside HELIOS_ALLOWED_JOB_PATHS (checked before
+// anything is fetched). On a retried attempt, a chunk whose output object
 // already exists is skipped. When ctx ends (SIGTERM), the running chunk's
 // process group is killed and RunTask returns 143 at once.
 func RunTask(ctx context.Context, w *worker.Worker) int {
@@ -153,7 +153,7 @@ func exitCode(r *worker.Result) int {
 	switch {
 	case r.OK():
 		return 0
-	case errors.Is(r.Err, worker.ErrTimeout):
+	case errors.Is(r.Err, worker.ErrTimeout), errors.Is(r.Err, worker.ErrIdle):
 		return ExitTimeout
 	case r.Started && r.Err == nil:
 		return r.ExitCode // n, or 128+n for signal n

@@ -1,10 +1,10 @@
 // Package fanout renders a whole Helios job: it calls a worker once per
 // chunk of the job spec, a bounded number at a time, tries again what
 // failed for a reason that may pass (throttling, a dropped connection, a
-// worker the platform killed, a call past its ChunkTimeout) after a
-// jittered exponential backoff, records every finished chunk in an
-// append-only state file so that a second run skips it, and runs the
-// spec's mergeCommand over the outputs.
+// worker the platform killed, a chunk the worker killed for idling, a
+// call past its ChunkTimeout) after a jittered exponential backoff,
+// records every finished chunk in an append-only state file so that a
+// second run skips it, and runs the spec's mergeCommand over the outputs.
 //
 // Nothing unproven is merged. A worker answers with the size and SHA-256
 // of the output it put, and the state records them ([Record]).

@@ -104,7 +104,10 @@ func kindOutcome(res *worker.CallResult) (outcome, bool) {
 			return commandFailed, true
 		}
 		return transient, true
-	case worker.KindCancelled, worker.KindStore, worker.KindWorker:
+	case worker.KindCancelled, worker.KindStore, worker.KindWorker, worker.KindIdle:
+		// An idle chunk was killed for hanging (a browser that stopped
+		// answering, a stuck mount), which another try, perhaps on
+		// another instance, may not meet.
 		return transient, true
 	default:
 		if k.Final() {

@@ -76,6 +76,7 @@ func TestClassify(t *testing.T) {
 		{"cancelled", ran(-1, "cancelled", "chunk cancelled"), nil, transient},
 		{"command failed, with its kind", ran(3, "failed", "chunk command exited with code 3"), nil, commandFailed},
 		{"chunk timeout", ran(-1, "timeout", "chunk timed out after 10m"), nil, commandFailed},
+		{"chunk idle", ran(-1, "idle", "chunk 3: no output for 300 s; killed (HELIOS_CHUNK_IDLE_TIMEOUT)"), nil, transient},
 		{"assets timeout", failure(500, "timeout", "chunk timed out: assets took longer than 5m"), nil, transient},
 		{"body timeout", failure(408, "store", "Request body not received"), nil, transient},
 		{"throttled by the front end", failure(503, "spec", "Service Unavailable"), nil, transient},

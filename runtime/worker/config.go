@@ -31,6 +31,7 @@ const (
 	EnvOutputMaxBytes     = "HELIOS_OUTPUT_MAX_BYTES"     // largest outputFile uploaded, 0 for no bound
 	EnvUploadStallTimeout = "HELIOS_UPLOAD_STALL_TIMEOUT" // time an output upload may make no progress
 	EnvAssetsStallTimeout = "HELIOS_ASSETS_STALL_TIMEOUT" // time an asset download may receive nothing before it is tried again
+	EnvChunkIdleTimeout   = "HELIOS_CHUNK_IDLE_TIMEOUT"   // time a chunk may print nothing and grow no file before it is killed, 0 for none
 )
 
 // Config holds the worker's settings. The zero value is not useful; start
@@ -44,6 +45,11 @@ type Config struct {
 	OutputLimit int
 	// ChunkTimeout bounds one chunk's run; 0 leaves only the platform's.
 	ChunkTimeout time.Duration
+	// ChunkIdleTimeout kills a chunk whose processes wrote nothing to
+	// stdout or stderr and grew no file in its workspace for that long
+	// ([ErrIdle], [KindIdle]); 0 turns the watch off. The default is
+	// [DefaultChunkIdleTimeout].
+	ChunkIdleTimeout time.Duration
 	// TimeoutMargin is how long before a platform deadline the chunk is
 	// killed, so that the worker still has time to answer.
 	TimeoutMargin time.Duration
@@ -119,6 +125,7 @@ func DefaultConfig() Config {
 
 		UploadStallTimeout: time.Minute,
 		AssetsStallTimeout: 30 * time.Second,
+		ChunkIdleTimeout:   DefaultChunkIdleTimeout,
 	}
 }
 
@@ -161,6 +168,7 @@ func ConfigFromEnv() Config {
 		envValue(EnvOutputMaxBytes, &c.OutputMaxBytes, parseInt64, bytesWanted),
 		envValue(EnvUploadStallTimeout, &c.UploadStallTimeout, time.ParseDuration, durationWanted),
 		envValue(EnvAssetsStallTimeout, &c.AssetsStallTimeout, time.ParseDuration, durationWanted),
+		envValue(EnvChunkIdleTimeout, &c.ChunkIdleTimeout, time.ParseDuration, durationWanted),
 	)
 	c.errs = errors.Join(errs...)
 	return c
@@ -179,6 +187,7 @@ func (c Config) Validate() error {
 	check(c.SpecMaxBytes <= 0, EnvSpecMaxBytes, c.SpecMaxBytes, "a positive number of bytes")
 	check(c.BodyLimit <= 0, EnvBodyLimit, c.BodyLimit, "a positive number of bytes")
 	check(c.ChunkTimeout < 0, EnvChunkTimeout, c.ChunkTimeout, "0 (none) or a positive duration")
+	check(c.ChunkIdleTimeout < 0, EnvChunkIdleTimeout, c.ChunkIdleTimeout, "0 (off) or a positive duration")
 	check(c.TimeoutMargin < 0, EnvTimeoutMargin, c.TimeoutMargin, "a duration of 0 or more")
 	check(c.SpecTimeout <= 0, EnvSpecTimeout, c.SpecTimeout, "a positive duration")
 	check(c.BodyTimeout <= 0, EnvBodyTimeout, c.BodyTimeout, "a positive duration")

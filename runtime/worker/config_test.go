@@ -15,7 +15,7 @@ var allEnv = []string{
 	worker.EnvShutdownGrace, worker.EnvPassthrough, worker.EnvOutputURL, worker.EnvAssetsMaxBytes,
 	worker.EnvAssetsConcurrency, worker.EnvAssetsTimeout, worker.EnvAssetsCacheDir, worker.EnvAssetsCacheBytes,
 	worker.EnvAllowedJobPaths, worker.EnvOutputMaxBytes, worker.EnvUploadStallTimeout,
-	worker.EnvAssetsStallTimeout,
+	worker.EnvAssetsStallTimeout, worker.EnvChunkIdleTimeout,
 }
 
 // clearEnv unsets every HELIOS_* variable the config reads (empty counts
@@ -32,7 +32,7 @@ func TestEnvNames(t *testing.T) {
 		"HELIOS_BODY_TIMEOUT", "HELIOS_SHUTDOWN_GRACE", "HELIOS_PASSTHROUGH", "HELIOS_OUTPUT_URL",
 		"HELIOS_ASSETS_MAX_BYTES", "HELIOS_ASSETS_CONCURRENCY", "HELIOS_ASSETS_TIMEOUT",
 		"HELIOS_ASSETS_CACHE_DIR", "HELIOS_ASSETS_CACHE_BYTES", "HELIOS_ALLOWED_JOB_PATHS", "HELIOS_OUTPUT_MAX_BYTES",
-		"HELIOS_UPLOAD_STALL_TIMEOUT", "HELIOS_ASSETS_STALL_TIMEOUT"}
+		"HELIOS_UPLOAD_STALL_TIMEOUT", "HELIOS_ASSETS_STALL_TIMEOUT", "HELIOS_CHUNK_IDLE_TIMEOUT"}
 	if len(allEnv) != len(want) {
 		t.Fatalf("%d variables, want %d", len(allEnv), len(want))
 	}
@@ -52,6 +52,7 @@ func TestDefaultConfig(t *testing.T) {
 		{"WorkspaceRoot", c.WorkspaceRoot, "/tmp"},
 		{"OutputLimit", c.OutputLimit, 1 << 20},
 		{"ChunkTimeout", c.ChunkTimeout, time.Duration(0)},
+		{"ChunkIdleTimeout", c.ChunkIdleTimeout, 5 * time.Minute},
 		{"TimeoutMargin", c.TimeoutMargin, 2 * time.Second},
 		{"SpecMaxBytes", c.SpecMaxBytes, int64(10 << 20)},
 		{"SpecTimeout", c.SpecTimeout, 30 * time.Second},
@@ -105,6 +106,7 @@ func TestConfigFromEnvAll(t *testing.T) {
 		worker.EnvOutputMaxBytes:     "5000000",
 		worker.EnvUploadStallTimeout: "45s",
 		worker.EnvAssetsStallTimeout: "20s",
+		worker.EnvChunkIdleTimeout:   "7m30s",
 	} {
 		t.Setenv(name, v)
 	}
@@ -131,6 +133,7 @@ func TestConfigFromEnvAll(t *testing.T) {
 		OutputMaxBytes:     5_000_000,
 		UploadStallTimeout: 45 * time.Second,
 		AssetsStallTimeout: 20 * time.Second,
+		ChunkIdleTimeout:   7*time.Minute + 30*time.Second,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ConfigFromEnv() = %+v\nwant %+v", got, want)
@@ -171,6 +174,7 @@ func TestConfigFromEnvMalformed(t *testing.T) {
 		{worker.EnvAssetsMaxBytes, "2GiB", func(c worker.Config) any { return c.AssetsMaxBytes }},
 		{worker.EnvAssetsConcurrency, "many", func(c worker.Config) any { return c.AssetsConcurrency }},
 		{worker.EnvAssetsTimeout, "600", func(c worker.Config) any { return c.AssetsTimeout }},
+		{worker.EnvChunkIdleTimeout, "300", func(c worker.Config) any { return c.ChunkIdleTimeout }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
@@ -243,6 +247,7 @@ func TestValidateRanges(t *testing.T) {
 		{worker.EnvSpecMaxBytes, func(c *worker.Config) { c.SpecMaxBytes = -5 }},
 		{worker.EnvBodyLimit, func(c *worker.Config) { c.BodyLimit = 0 }},
 		{worker.EnvChunkTimeout, func(c *worker.Config) { c.ChunkTimeout = -time.Second }},
+		{worker.EnvChunkIdleTimeout, func(c *worker.Config) { c.ChunkIdleTimeout = -1 }},
 		{worker.EnvTimeoutMargin, func(c *worker.Config) { c.TimeoutMargin = -1 }},
 		{worker.EnvSpecTimeout, func(c *worker.Config) { c.SpecTimeout = 0 }},
 		{worker.EnvSpecTimeout, func(c *worker.Config) { c.SpecTimeout = -time.Second }},
@@ -284,5 +289,41 @@ func TestValidateOutputURL(t *testing.T) {
 		if err := c.Validate(); err != nil {
 			t.Errorf("OutputURL %q: Validate() = %v", u, err)
 		}
+	}
+}
+
+// HELIOS_CHUNK_IDLE_TIMEOUT is a Go duration; 0 turns the watch off, and a
+// malformed or negative value is refused, naming the variable.
+func TestConfigFromEnvChunkIdleTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  time.Duration
+		ok    bool
+	}{
+		{"", worker.DefaultChunkIdleTimeout, true},
+		{"0", 0, true},
+		{"0s", 0, true},
+		{"90s", 90 * time.Second, true},
+		{"1h", time.Hour, true},
+		{"1500ms", 1500 * time.Millisecond, true},
+		{"-1s", -time.Second, false},
+		{"300", worker.DefaultChunkIdleTimeout, false},
+		{"five minutes", worker.DefaultChunkIdleTimeout, false},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv(worker.EnvChunkIdleTimeout, tc.value)
+			c := worker.ConfigFromEnv()
+			if c.ChunkIdleTimeout != tc.want {
+				t.Errorf("ChunkIdleTimeout = %v, want %v", c.ChunkIdleTimeout, tc.want)
+			}
+			err := c.Validate()
+			if tc.ok != (err == nil) {
+				t.Fatalf("Validate() = %v, want ok %v", err, tc.ok)
+			}
+			if err != nil && (!strings.Contains(err.Error(), worker.EnvChunkIdleTimeout) || !strings.Contains(err.Error(), tc.value)) {
+				t.Errorf("Validate() = %q, want it to name %s and %q", err, worker.EnvChunkIdleTimeout, tc.value)
+			}
+		})
 	}
 }

@@ -10,11 +10,23 @@
 // process group when the invocation is cancelled, and removes the
 // workspace whatever the outcome.
 //
+// A chunk that hangs is killed by the idle watch: when its processes
+// write nothing to stdout or stderr and grow no file in its workspace
+// (its TMPDIR included) for Config.ChunkIdleTimeout
+// (HELIOS_CHUNK_IDLE_TIMEOUT, [DefaultChunkIdleTimeout] by default, 0 for
+// off), its process group and the processes that left it are killed as
+// for the chunk's timeout, and its Result wraps [ErrIdle] ("chunk 3: no
+// output for 300 s; killed (HELIOS_CHUNK_IDLE_TIMEOUT)"), of kind
+// [KindIdle], with the tails of its output. Any byte printed resets the
+// watch; the workspace is looked at about every quarter of the timeout
+// (5 s at most), by sizes and modification times, within a bound on the
+// entries read.
+//
 // A failure is classified by its [Kind] ([Result.Kind]): whether the
 // invocation, the spec, the command or its output is at fault, which
-// trying again cannot mend, or a store, a timeout or a cancellation,
-// which may pass. An uploaded output is named with its size and the
-// SHA-256 of the bytes that were sent.
+// trying again cannot mend, or a store, a timeout, an idle kill or a
+// cancellation, which may pass. An uploaded output is named with its size
+// and the SHA-256 of the bytes that were sent.
 //
 // The platform packages (runtime/awslambda and runtime/cloudrun) decode
 // the invocation with [DecodeRequest], call [Worker.Run] and write the

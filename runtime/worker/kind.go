@@ -45,6 +45,11 @@ const (
 	// KindTimeout: the time ran out (the chunk's timeout, the platform's
 	// deadline, the assets' timeout) and what was running was killed.
 	KindTimeout Kind = "timeout"
+	// KindIdle: the command wrote nothing to stdout or stderr and grew
+	// no file in its workspace for HELIOS_CHUNK_IDLE_TIMEOUT, and was
+	// killed ([ErrIdle]). A hung renderer (a browser that stopped
+	// answering, say) may well run on another try or another instance.
+	KindIdle Kind = "idle"
 	// KindCancelled: the invocation was cancelled (its client went away,
 	// the worker was shut down).
 	KindCancelled Kind = "cancelled"
@@ -60,7 +65,7 @@ const (
 // Final reports whether the same invocation fails alike however often it
 // is tried: payload, spec, not-allowed, command, output and config. A
 // failed command and a timeout are the command's doing, which a caller
-// may choose to try again; the other kinds may pass.
+// may choose to try again; the other kinds, idle among them, may pass.
 func (k Kind) Final() bool {
 	switch k {
 	case KindPayload, KindSpec, KindNotAllowed, KindCommand, KindOutput, KindConfig:
@@ -102,13 +107,14 @@ func KindOf(err error) Kind {
 }
 
 // kindsOf classifies the errors that the worker wraps, in this order: a
-// cancellation or timeout first, whatever it interrupted.
+// cancellation, timeout or idle kill first, whatever it interrupted.
 var kindsOf = []struct {
 	kind Kind
 	errs []error
 }{
 	{KindCancelled, []error{ErrCanceled}},
 	{KindTimeout, []error{ErrTimeout}},
+	{KindIdle, []error{ErrIdle}},
 	{KindNotAllowed, []error{ErrJobPathNotAllowed, ErrAccessDenied, fs.ErrPermission}},
 	{KindPayload, []error{ErrPayloadSyntax, ErrPayloadNotObject, ErrPayloadFields, ErrChunkIndexRange}},
 	{KindSpec, []error{ErrAmbiguousJSON, ErrMissingChunks, ErrChunkNotFound, ErrOutsideWorkspace,

@@ -134,6 +134,7 @@ func TestKindOf(t *testing.T) {
 		{fmt.Errorf("%w: outputFile x", worker.ErrOutputMissing), worker.KindOutput},
 		{fmt.Errorf("%w: reading job spec: %w", worker.ErrCanceled, worker.ErrAccessDenied), worker.KindCancelled},
 		{fmt.Errorf("%w: assets took too long", worker.ErrTimeout), worker.KindTimeout},
+		{fmt.Errorf("chunk 3: %w for 300 s; killed", worker.ErrIdle), worker.KindIdle},
 		{fmt.Errorf("reading job spec: %w", worker.ErrNotFound), worker.KindStore},
 		{errors.New("connection reset by peer"), worker.KindStore},
 	}
@@ -149,7 +150,7 @@ func TestKindFinal(t *testing.T) {
 		worker.KindPayload: true, worker.KindSpec: true, worker.KindNotAllowed: true, worker.KindCommand: true,
 		worker.KindOutput: true, worker.KindConfig: true,
 		worker.KindFailed: false, worker.KindTimeout: false, worker.KindCancelled: false, worker.KindStore: false,
-		worker.KindWorker: false, "": false, "newer": false,
+		worker.KindWorker: false, worker.KindIdle: false, "": false, "newer": false,
 	} {
 		if got := k.Final(); got != want {
 			t.Errorf("Kind(%q).Final() = %v, want %v", k, got, want)

@@ -59,7 +59,8 @@ func (w *Worker) source(location string) (Source, error) {
 	return src, nil
 }
 
-// execute runs argv in dir and gathers the Result.
+// execute runs argv in the workspace, under the idle watch (idle.go), and
+// gathers the Result.
 func (w *Worker) execute(ctx context.Context, spec *JobSpec, chunk *Chunk, argv []string, ws *workspace) *Result {
 	stdout := newTailBuffer(w.cfg.OutputLimit)
 	stderr := newTailBuffer(w.cfg.OutputLimit)
@@ -71,10 +72,15 @@ func (w *Worker) execute(ctx context.Context, spec *JobSpec, chunk *Chunk, argv 
 		ps.stdout = io.MultiWriter(stdout, liveOut)
 		ps.stderr = io.MultiWriter(stderr, liveErr)
 	}
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	endWatch := w.watchIdle(ctx, stop, chunk.ID, ws.base, &ps)
 	log := w.log().With("job", spec.ID, "chunk", chunk.ID)
 	log.InfoContext(ctx, "chunk started", "command", argv[0], "workspace", ws.work)
 	start := time.Now()
 	pr := runProcess(ctx, ps)
+	// The watch ends before ctx is read: an exit is not taken for idleness.
+	endWatch()
 	liveOut.Close() // the copiers are done: end unfinished last lines
 	liveErr.Close()
 	res := &Result{
@@ -102,11 +108,11 @@ func (w *Worker) execute(ctx context.Context, spec *JobSpec, chunk *Chunk, argv 
 	return res
 }
 
-// stopReason explains why ctx ended: its cause when that is a timeout,
-// ErrCanceled otherwise.
+// stopReason explains why ctx ended: its cause when that is a timeout or
+// an idle kill, ErrCanceled otherwise.
 func stopReason(ctx context.Context) error {
 	cause := context.Cause(ctx)
-	if errors.Is(cause, ErrTimeout) {
+	if errors.Is(cause, ErrTimeout) || errors.Is(cause, ErrIdle) {
 		return cause
 	}
 	if errors.Is(cause, context.DeadlineExceeded) {

@@ -119,6 +119,11 @@ var (
 	ErrTimeout = errors.New("chunk timed out")
 	// ErrCanceled: the invocation was cancelled (client gone, shutdown).
 	ErrCanceled = errors.New("chunk cancelled")
+	// ErrIdle: the chunk wrote nothing to stdout or stderr and grew no
+	// file in its workspace for Config.ChunkIdleTimeout, and was killed.
+	// The error that wraps it reads "chunk 3: no output for 300 s; killed
+	// (HELIOS_CHUNK_IDLE_TIMEOUT)".
+	ErrIdle = errors.New("no output")
 )
 
 // Result is the outcome of one invocation.
@@ -148,7 +153,8 @@ type Result struct {
 	OutputBytes  int64
 	OutputSHA256 string
 	// Err is nil when the command ran to its own exit; otherwise it wraps
-	// ErrTimeout, ErrCanceled or the reason the command could not run.
+	// ErrTimeout, ErrIdle, ErrCanceled or the reason the command could
+	// not run.
 	// [Result.Kind] classifies it.
 	Err error
 }
@@ -173,7 +179,9 @@ func (r *Result) Message() string {
 // uploads its outputFile after it exits 0. It never panics on bad input:
 // every failure is reported in the Result. When ctx is done before the command
 // ends, the command's process group is killed and Err wraps ErrCanceled,
-// or ErrTimeout when ctx's cause is (or wraps) ErrTimeout.
+// or ErrTimeout when ctx's cause is (or wraps) ErrTimeout; a command that
+// stays idle for Config.ChunkIdleTimeout is killed alike, and Err wraps
+// ErrIdle.
 func (w *Worker) Run(ctx context.Context, req Request) *Result {
 	if w.cfgErr != nil {
 		return &Result{Err: w.cfgErr}
