@@ -86,7 +86,7 @@ func TestCloudRunHeliosService(t *testing.T) {
 	repo := project(t, withLockfile, "init", "cloudrun", "--module", "example.com/render",
 		"--project", "my-project", "--deps", "helios")
 	const tag = "localhost/imagetest-cloudrun-helios:test"
-	buildImage(t, p, repo, tag)
+	buildRenderImage(t, p, repo, tag, startSnapshotArchive(t))
 	checkUser(t, p, tag)
 	checkOverrides(t, p, tag)
 	j, gcs := heliosJobInGCS(t, p, tag)
@@ -115,6 +115,7 @@ func TestCloudRunHeliosService(t *testing.T) {
 // generated .helios/package.json) and runs its tasks as Cloud Run would:
 // CLOUD_RUN_TASK_INDEX and CLOUD_RUN_TASK_COUNT set, the spec in
 // HELIOS_JOB_PATH. Each task renders its chunk into fake-gcs-server.
+// Then the same image's smoke step is tried (testSmokeRender).
 func TestCloudRunHeliosJob(t *testing.T) {
 	p := setup(t)
 	repo := project(t, compositionOnly, "init", "cloudrun", "--kind", "job", "--module", "example.com/job",
@@ -123,7 +124,7 @@ func TestCloudRunHeliosJob(t *testing.T) {
 		t.Fatalf("no lockfile, yet no .helios/package.json: %v", err)
 	}
 	const tag = "localhost/imagetest-cloudrun-job:test"
-	buildImage(t, p, repo, tag)
+	pin, version := buildRenderImage(t, p, repo, tag, nil)
 	checkUser(t, p, tag)
 	checkOverrides(t, p, tag)
 	j, gcs := heliosJobInGCS(t, p, tag)
@@ -142,6 +143,7 @@ func TestCloudRunHeliosJob(t *testing.T) {
 		}
 		checkVideo(t, ch, obj.Content)
 	}
+	t.Run("smoke_render", func(t *testing.T) { testSmokeRender(t, p, repo, pin, version) })
 }
 
 // heliosJobInGCS emits a job with the image's Helios CLI and serves it

@@ -12,6 +12,17 @@
 //     real Helios chunk that the image's own Helios CLI emitted, into
 //     fake-gcs-server or moto_server, and ffprobe checks the video.
 //
+// Every --deps helios build pins its browser as the Dockerfile records it
+// and ends with the smoke render, which must pass with that version; the
+// images must stay within 1.1 GB. snapshot.debian.org cannot be reached
+// here: the builds read the base image's mirror (DEBIAN_SNAPSHOT=off), and
+// the Cloud Run service's through a loopback stand-in of the snapshot
+// archive, which must serve the recorded snapshot's indexes and browser.
+// Where the pinned version has left the mirror, the tests say so in
+// capitals and build the mirror's version, to prove the rest.
+// TestSmokeRender fails a build whose smoke composition hangs, within its
+// timeout, and measures what the smoke render costs.
+//
 // The builder is podman (with runc), the base images are made locally
 // under the names the Dockerfiles use (debian:13.1-slim from mmdebstrap,
 // the Go image from it plus this machine's Go), and builds never pull.

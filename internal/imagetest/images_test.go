@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/generator"
 	"github.com/helios-project/helios-scaffold/internal/lambdatest"
 	"github.com/helios-project/helios-scaffold/internal/s3test"
 )
@@ -81,20 +82,49 @@ func setup(t *testing.T) *podman {
 	return shared.p
 }
 
-// buildImage builds the project's image and logs its build time, size and
-// largest layers.
-func buildImage(t *testing.T, p *podman, repo, tag string, extra ...string) {
+// buildImage builds the project's image, logs its build time, size and
+// largest layers, and returns what the build printed.
+func buildImage(t *testing.T, p *podman, repo, tag string, extra ...string) string {
 	t.Helper()
-	took := p.build(t, repo, tag, extra...)
+	out, took, err := p.tryBuild(t, repo, tag, goBuildCache(t), extra...)
+	if err != nil {
+		t.Fatalf("building %s: %v", tag, err)
+	}
 	size, layers := p.layers(t, tag)
 	t.Logf("%s: built in %v, %.0f MB; layers of 1 MB and more:\n%s", tag, took.Round(time.Second), float64(size)/1e6, layers)
-	if path := os.Getenv("HELIOS_IMAGES_REPORT"); path != "" {
-		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		if err == nil {
-			fmt.Fprintf(f, "%s: built in %v, %.0f MB\n%s\n", tag, took.Round(time.Second), float64(size)/1e6, layers)
-			f.Close()
-		}
+	report(fmt.Sprintf("%s: built in %v, %.0f MB\n%s", tag, took.Round(time.Second), float64(size)/1e6, layers))
+	return out
+}
+
+// maxRenderImage bounds a --deps helios image with --fonts basic.
+const maxRenderImage = 1.1e9
+
+// buildRenderImage builds a --deps helios image with its browser pin as
+// this machine can have it (see pinArgs), through archive when it is not
+// nil, and checks that the build's smoke render passed with the pinned
+// browser, read through the archive.
+func buildRenderImage(t *testing.T, p *podman, repo, tag string, archive *snapshotArchive) (pin []string, version string) {
+	t.Helper()
+	var url string
+	if archive != nil {
+		url = archive.URL
 	}
+	pin, version = pinArgs(t, p, repo, url)
+	out := buildImage(t, p, repo, tag, pin...)
+	checkSmoke(t, out, version)
+	if size, _ := p.layers(t, tag); size > maxRenderImage {
+		t.Errorf("%s is %.2f GB, over the %.1f GB a --deps helios image with --fonts basic may take", tag, float64(size)/1e9, maxRenderImage/1e9)
+	}
+	a, err := generator.ReadAnswers(repo)
+	if archive == nil || err != nil || version != a.Inputs.BrowserVersion {
+		return pin, version
+	}
+	snap := a.Inputs.DebianSnapshot
+	if !archive.fetched("/archive/debian/"+snap+"/dists/") || !archive.fetched("/archive/debian/"+snap+"/pool/", "chromium-headless-shell_") ||
+		!archive.fetched("/archive/debian-security/"+snap+"/dists/") {
+		t.Errorf("the build did not read the snapshot %s's indexes and browser from the archive at %s", snap, archive.URL)
+	}
+	return pin, version
 }
 
 // freePort is a loopback port nothing listens on now.

@@ -96,17 +96,26 @@ func (p *podman) build(t testing.TB, dir, tag string, extra ...string) time.Dura
 // buildWithCache is build with goCache as the Go stage's build cache.
 func (p *podman) buildWithCache(t testing.TB, dir, tag, goCache string, extra ...string) time.Duration {
 	t.Helper()
+	_, took, err := p.tryBuild(t, dir, tag, goCache, extra...)
+	if err != nil {
+		t.Fatalf("building %s: %v", tag, err)
+	}
+	return took
+}
+
+// tryBuild builds as buildWithCache does and returns what the build
+// printed and its error instead of failing t; the image, if made, is
+// removed when the test ends.
+func (p *podman) tryBuild(t testing.TB, dir, tag, goCache string, extra ...string) (string, time.Duration, error) {
+	t.Helper()
 	args := []string{"build", "--pull=never", "--layers", "-t", tag,
 		"-v", goModDownloadCache(t) + ":/goproxy:ro",
 		"-v", goCache + ":/root/.cache/go-build"}
 	args = append(append(args, extra...), dir)
 	start := time.Now()
-	if _, err := p.run(buildTimeout, args...); err != nil {
-		t.Fatalf("building %s: %v", tag, err)
-	}
-	took := time.Since(start)
+	out, err := p.run(buildTimeout, args...)
 	t.Cleanup(func() { _, _ = p.run(time.Minute, "rmi", "-f", tag) })
-	return took
+	return out, time.Since(start), err
 }
 
 // layers describes an image: its size and the size of each layer, largest
