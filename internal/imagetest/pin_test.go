@@ -7,6 +7,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -158,4 +159,31 @@ func checkSmoke(t *testing.T, out, version string) {
 	}
 	t.Logf("the smoke render took %s s", m[1])
 	report(fmt.Sprintf("smoke render: %s s", m[1]))
+}
+
+// TestPinLeftTheMirror takes the path the image tests take the day the
+// pinned browser leaves the mirror: a pin the mirror does not have gives
+// the build arguments of the mirror's own version, which must be one it
+// offers.
+func TestPinLeftTheMirror(t *testing.T) {
+	t.Setenv("HELIOS_IMAGES_REPORT", "") // not a finding about the real pin
+	p := setup(t)
+	repo := t.TempDir()
+	in := generator.Defaults(generator.CloudRun)
+	in.Project = "my-project"
+	in.SetDeps(generator.DepsHelios)
+	in.BrowserVersion, in.DebianSnapshot = "1.0-1~gone1", generator.SnapshotOff
+	a := generator.Answers{Version: "v0.0.0", Inputs: in, Files: map[string]string{}}
+	if err := os.WriteFile(filepath.Join(repo, generator.AnswersFile), a.Marshal(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args, version := pinArgs(t, p, repo, "http://127.0.0.1:1/archive")
+	versions, _, err := browsersOnMirror(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"--build-arg", "DEBIAN_SNAPSHOT=off", "--build-arg", "CHROMIUM_VERSION=" + version}
+	if !slices.Contains(versions, version) || !slices.Equal(args, want) {
+		t.Errorf("pinArgs = %q, %q; want %q with a version of the mirror's %q", args, version, want, versions)
+	}
 }
