@@ -2,10 +2,12 @@ package imagetest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -143,7 +145,34 @@ func TestCloudRunHeliosJob(t *testing.T) {
 		}
 		checkVideo(t, ch, obj.Content)
 	}
+	t.Run("idle_chunk", func(t *testing.T) { testIdleTask(t, p, tag, gcs) })
 	t.Run("smoke_render", func(t *testing.T) { testSmokeRender(t, p, repo, pin, version) })
+}
+
+// testIdleTask runs a task of image whose chunk prints a line and then
+// hangs, as the Helios CLI does under a browser that closes its page:
+// with HELIOS_CHUNK_IDLE_TIMEOUT=3s the task kills it within a few seconds
+// and exits 124, saying why.
+func testIdleTask(t *testing.T, p *podman, image string, gcs *gcstest.Server) {
+	t.Helper()
+	gcs.PutObject("renders", "jobs/hang.json",
+		[]byte(`{"chunks": [{"id": 0, "outputFile": "x.mp4", "command": "sh -c 'echo Initializing renderer...; sleep 600'"}]}`))
+	start := time.Now()
+	out, err := p.run(2*time.Minute, "run", "--rm", "--network", "host", "-e", gcs.Env(),
+		"-e", "HELIOS_JOB_PATH=gs://renders/jobs/hang.json", "-e", "HELIOS_CHUNK_IDLE_TIMEOUT=3s",
+		"-e", "CLOUD_RUN_TASK_INDEX=0", "-e", "CLOUD_RUN_TASK_COUNT=1", image)
+	took := time.Since(start)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 124 {
+		t.Fatalf("a hanging chunk: the task ended with %v, want exit 124\n%s", err, out)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "chunk 0: no output for 3 s; killed") {
+		t.Errorf("the task does not say the chunk was idle:\n%s", tail(msg, 4<<10))
+	}
+	if took > 45*time.Second {
+		t.Errorf("the idle chunk's task took %v, want the 3 s timeout and a container's start and stop", took.Round(time.Second))
+	}
+	t.Logf("a hanging chunk's task exited 124 after %v (idle timeout 3 s)", took.Round(100*time.Millisecond))
 }
 
 // heliosJobInGCS emits a job with the image's Helios CLI and serves it

@@ -20,8 +20,9 @@
 // archive, which must serve the recorded snapshot's indexes and browser.
 // Where the pinned version has left the mirror, the tests say so in
 // capitals and build the mirror's version, to prove the rest.
-// TestSmokeRender fails a build whose smoke composition hangs, within its
-// timeout, and measures what the smoke render costs.
+// The Cloud Run job test then fails a build whose smoke composition
+// hangs, within its timeout, and runs a task whose chunk prints a line and
+// hangs, which HELIOS_CHUNK_IDLE_TIMEOUT stops (exit 124).
 //
 // The builder is podman (with runc), the base images are made locally
 // under the names the Dockerfiles use (debian:13.1-slim from mmdebstrap,
