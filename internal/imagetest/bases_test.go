@@ -110,6 +110,54 @@ func goArm64(p *podman) (string, error) {
 	return image, goBase(p, debian, image, goroot, recipeKey("go-v2", key, mod))
 }
 
+// lambdaBaseArm64 makes the arm64 stand-in for the Lambda base,
+// generator.AWSBaseImage (Amazon Linux 2023, which cannot be pulled here),
+// unless it is there, and returns its name: the base's with -arm64
+// appended, passed as BASE_IMAGE, as debianBase names a base for another
+// platform (podman 4 keeps one platform under a name).
+//
+// It holds what the default image takes from the base: a root file system
+// with a POSIX sh (Debian 13's busybox-static for arm64, linked to sh,
+// true and uname), /var/task and /var/runtime, and the base's
+// LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR and WORKDIR; the bootstrap is static
+// (CGO_ENABLED=0) and needs no libc. mmdebstrap's extract variant unpacks
+// the package without running anything from it, so making the stand-in
+// takes seconds and no emulation, where Debian's arm64 minbase
+// (debianBase) runs its maintainer scripts under qemu.
+func lambdaBaseArm64(p *podman) (string, error) {
+	image := imageRef(generator.AWSBaseImage) + "-arm64"
+	hook := `ln -s usr/bin "$1/bin" && mkdir -p "$1/var/task" "$1/var/runtime" && ` +
+		`for a in sh true uname; do ln -s busybox "$1/usr/bin/$a"; done`
+	changes := []string{
+		"ENV PATH=/usr/local/bin:/usr/bin:/bin",
+		"ENV LAMBDA_TASK_ROOT=/var/task LAMBDA_RUNTIME_DIR=/var/runtime",
+		"WORKDIR /var/task",
+	}
+	key := recipeKey("lambda-arm64-v1", hook, strings.Join(changes, "\n"))
+	if p.imageLabel(image, baseLabel) == key {
+		return image, nil
+	}
+	dir, err := os.MkdirTemp("", "imagetest-lambda-arm64-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	tarball := filepath.Join(dir, "root.tar")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "mmdebstrap", "--variant=extract", "--quiet", "--architectures=arm64",
+		"--include=busybox-static", "--extract-hook="+hook, "trixie", tarball, "http://deb.debian.org/debian")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("mmdebstrap busybox-static (arm64): %w\n%s", err, tail(string(out), 8<<10))
+	}
+	args := []string{"import", "--arch", "arm64", "--change", "LABEL " + baseLabel + "=" + key}
+	for _, c := range changes {
+		args = append(args, "--change", c)
+	}
+	_, err = p.run(5*time.Minute, append(args, tarball, image)...)
+	return image, err
+}
+
 // slimOptions make mmdebstrap's minbase what Docker Hub's debian slim
 // images are: no manuals, documentation or translations (dpkg leaves them
 // out), and apt removes the packages it downloaded once installed.

@@ -32,6 +32,10 @@
 //
 // Without podman, mmdebstrap or ffprobe the tests skip and say so;
 // HELIOS_REQUIRE_IMAGES=1, which .ci/run sets after installing them, turns
-// the skip into a failure. HELIOS_IMAGES_ARM64=1 adds an arm64 build of the
-// Lambda --deps helios image under qemu, for its build time.
+// the skip into a failure. TestLambdaDefaultArm64 builds the image of init aws
+// with its defaults (arm64) in every run, on a stand-in for the Lambda
+// base, checks that its bootstrap is for aarch64, and runs it under qemu
+// (qemu-user-static registered with binfmt_misc with the F flag, as
+// .ci/run does). HELIOS_IMAGES_ARM64=1 adds an arm64 build of the Lambda
+// --deps helios image under qemu, for its build time.
 package imagetest

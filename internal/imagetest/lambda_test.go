@@ -2,6 +2,7 @@ package imagetest
 
 import (
 	"context"
+	"debug/elf"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -50,7 +51,7 @@ func TestLambdaHelios(t *testing.T) {
 	repo := project(t, withLockfile, "init", "aws", "--module", "example.com/lambda", "--arch", "x86_64",
 		"--job-bucket", "renders", "--deps", "helios")
 	const tag = "localhost/imagetest-lambda-helios:test"
-	buildImage(t, p, repo, tag)
+	buildRenderImage(t, p, repo, tag, nil)
 	j := emitJob(t, p, tag)
 
 	bucket := srv.NewBucket(t)
@@ -106,16 +107,16 @@ func TestLambdaHelios(t *testing.T) {
 // empty Go build cache) on the build platform, as BuildKit runs it and
 // podman with BUILDPLATFORM given, and emulated, as Docker's classic
 // builder runs it and every builder did before; then the whole image with
-// the Go stage native. Opt-in with HELIOS_IMAGES_ARM64=1: it takes many
-// minutes.
+// the Go stage native (its browser pinned as pinArgs has it), whose
+// bootstrap must be an ELF for aarch64. Opt-in with HELIOS_IMAGES_ARM64=1:
+// it takes many minutes (the default arm64 image, without --deps, is
+// TestLambdaDefaultArm64's, in every run).
 func TestLambdaHeliosArm64(t *testing.T) {
 	if os.Getenv("HELIOS_IMAGES_ARM64") != "1" {
 		t.Skip("set HELIOS_IMAGES_ARM64=1 to time the arm64 builds under qemu")
 	}
-	if _, err := os.Stat("/proc/sys/fs/binfmt_misc/qemu-aarch64"); err != nil {
-		t.Fatalf("qemu-aarch64 is not registered with binfmt_misc (%v): apt-get install qemu-user-static, "+
-			"then mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc if needed and "+
-			"write /usr/lib/binfmt.d/qemu-aarch64.conf to /proc/sys/fs/binfmt_misc/register", err)
+	if msg := qemuMissing(); msg != "" {
+		t.Fatalf("%s: %s", msg, qemuHowTo)
 	}
 	p := setup(t)
 	debian, _, err := debianBase(p, "arm64")
@@ -142,10 +143,14 @@ func TestLambdaHeliosArm64(t *testing.T) {
 	}
 	t.Run("image", func(t *testing.T) {
 		const tag = "localhost/imagetest-lambda-arm64:test"
-		took := p.build(t, repo, tag, append(arm64, native)...)
+		pin, _ := pinArgs(t, p, repo, "")
+		took := p.build(t, repo, tag, append(append(arm64, native), pin...)...)
 		arch := strings.TrimSpace(p.must(t, time.Minute, "image", "inspect", "--format", "{{.Architecture}}", tag))
 		if arch != "arm64" {
 			t.Errorf("the image is for %s, want arm64", arch)
+		}
+		if m := elfMachine(t, p, tag, "/usr/local/bin/bootstrap"); m != elf.EM_AARCH64 {
+			t.Errorf("the bootstrap is an ELF for %v, want %v", m, elf.EM_AARCH64)
 		}
 		t.Logf("arm64 --deps helios image, Go stage native: built in %v", took.Round(time.Second))
 	})
