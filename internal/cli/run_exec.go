@@ -171,10 +171,25 @@ func (p *runPlan) prepare(ctx context.Context, st *stores, prog *progress) (fano
 	return target, jobPath, sent, nothing, err
 }
 
-// localJob stages the job for the worker core in this process.
+// localJob stages the job for the worker core in this process, with the
+// worker's chunk timeouts from the environment, as a deployed worker
+// takes them.
 func (p *runPlan) localJob(st *stores) (*fanout.LocalJob, error) {
 	cfg := worker.DefaultConfig()
 	cfg.WorkspaceRoot = p.workspaceRoot()
+	for _, e := range []struct {
+		name string
+		d    *time.Duration
+	}{{worker.EnvChunkTimeout, &cfg.ChunkTimeout}, {worker.EnvChunkIdleTimeout, &cfg.ChunkIdleTimeout}} {
+		name, d := e.name, e.d
+		if v := os.Getenv(name); v != "" {
+			t, err := time.ParseDuration(v)
+			if err != nil || t < 0 {
+				return nil, usageError{fmt.Errorf("%s=%q: want 0 (none) or a duration such as 90s or 15m", name, v)}
+			}
+			*d = t
+		}
+	}
 	st.init()
 	return fanout.NewLocal(p.job, fanout.LocalSetup{Config: cfg, Out: p.out, Files: p.files, Options: []worker.Option{
 		worker.WithPassthrough(io.Discard, io.Discard), worker.WithLogger(slog.New(slog.DiscardHandler)),
