@@ -29,7 +29,7 @@ const (
 // to break Helios renders, each with what goes wrong: init refuses them.
 var BadBrowserVersions = map[string]string{
 	"156.0.8078.129-1~deb12u1": "the page closes during the Helios CLI 0.45.2's canvas diagnostics and the CLI waits forever",
-	"156.0.8078.129-1~deb13u1": "the page closes during the Helios CLI 0.45.2's canvas diagnostics and the CLI waits forever",
+	"156.0.8078.129-1~deb13u1": "the Helios CLI 0.45.2 waits forever in its canvas diagnostics: VideoEncoder.isConfigSupported never answers while the page's virtual clock is paused",
 }
 
 // The font sets of a --deps helios image (--fonts).
