@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helios-project/helios-scaffold/generator"
 	"github.com/helios-project/helios-scaffold/internal/lambdatest"
 	"github.com/helios-project/helios-scaffold/internal/s3test"
 )
@@ -109,17 +108,17 @@ func buildRenderImage(t *testing.T, p *podman, repo, tag string, archive *snapsh
 	if archive != nil {
 		url = archive.URL
 	}
-	pin, version = pinArgs(t, p, repo, url)
+	in := recordedInputs(t, repo)
+	pin, version = pinArgs(t, p, in, url)
 	out := buildImage(t, p, repo, tag, pin...)
 	checkSmoke(t, out, version)
 	if size, _ := p.layers(t, tag); size > maxRenderImage {
 		t.Errorf("%s is %.2f GB, over the %.1f GB a --deps helios image with --fonts basic may take", tag, float64(size)/1e9, maxRenderImage/1e9)
 	}
-	a, err := generator.ReadAnswers(repo)
-	if archive == nil || err != nil || version != a.Inputs.BrowserVersion {
+	if archive == nil || version != in.BrowserVersion {
 		return pin, version
 	}
-	snap := a.Inputs.DebianSnapshot
+	snap := in.DebianSnapshot
 	if !archive.fetched("/archive/debian/"+snap+"/dists/") || !archive.fetched("/archive/debian/"+snap+"/pool/", "chromium-headless-shell_") ||
 		!archive.fetched("/archive/debian-security/"+snap+"/dists/") {
 		t.Errorf("the build did not read the snapshot %s's indexes and browser from the archive at %s", snap, archive.URL)

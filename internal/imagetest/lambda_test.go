@@ -143,7 +143,7 @@ func TestLambdaHeliosArm64(t *testing.T) {
 	}
 	t.Run("image", func(t *testing.T) {
 		const tag = "localhost/imagetest-lambda-arm64:test"
-		pin, _ := pinArgs(t, p, repo, "")
+		pin, _ := pinArgs(t, p, recordedInputs(t, repo), "")
 		took := p.build(t, repo, tag, append(append(arm64, native), pin...)...)
 		arch := strings.TrimSpace(p.must(t, time.Minute, "image", "inspect", "--format", "{{.Architecture}}", tag))
 		if arch != "arm64" {

@@ -7,7 +7,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -53,20 +52,26 @@ func browsersOnMirror(p *podman) ([]string, string, error) {
 	return mirrorVersions.versions, mirrorVersions.candidate, mirrorVersions.err
 }
 
-// pinArgs are the build arguments that build repo's --deps helios image
+// recordedInputs are the inputs that repo's answers record.
+func recordedInputs(t *testing.T, repo string) generator.Inputs {
+	t.Helper()
+	a, err := generator.ReadAnswers(repo)
+	if err != nil || a == nil {
+		t.Fatalf("reading the answers of %s: %v", repo, err)
+	}
+	return a.Inputs
+}
+
+// pinArgs are the build arguments that build a --deps helios image of in
 // here, and the browser version the build must install. The snapshot
 // archive cannot be reached from this machine, so the build reads the
 // base image's mirror (DEBIAN_SNAPSHOT=off), or, with snapshot, a
 // loopback stand-in of the archive that fetches from that mirror. Where
 // the pinned version has left the mirror, the test says so plainly and
 // builds the mirror's version, to prove the rest.
-func pinArgs(t *testing.T, p *podman, repo, snapshot string) ([]string, string) {
+func pinArgs(t *testing.T, p *podman, in generator.Inputs, snapshot string) ([]string, string) {
 	t.Helper()
-	a, err := generator.ReadAnswers(repo)
-	if err != nil || a == nil {
-		t.Fatalf("reading the answers of %s: %v", repo, err)
-	}
-	pin := a.Inputs.BrowserVersion
+	pin := in.BrowserVersion
 	versions, candidate, err := browsersOnMirror(p)
 	if err != nil {
 		t.Fatalf("listing the mirror's chromium-headless-shell: %v", err)
@@ -168,16 +173,11 @@ func checkSmoke(t *testing.T, out, version string) {
 func TestPinLeftTheMirror(t *testing.T) {
 	t.Setenv("HELIOS_IMAGES_REPORT", "") // not a finding about the real pin
 	p := setup(t)
-	repo := t.TempDir()
 	in := generator.Defaults(generator.CloudRun)
 	in.Project = "my-project"
 	in.SetDeps(generator.DepsHelios)
 	in.BrowserVersion, in.DebianSnapshot = "1.0-1~gone1", generator.SnapshotOff
-	a := generator.Answers{Version: "v0.0.0", Inputs: in, Files: map[string]string{}}
-	if err := os.WriteFile(filepath.Join(repo, generator.AnswersFile), a.Marshal(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	args, version := pinArgs(t, p, repo, "http://127.0.0.1:1/archive")
+	args, version := pinArgs(t, p, in, "http://127.0.0.1:1/archive")
 	versions, _, err := browsersOnMirror(p)
 	if err != nil {
 		t.Fatal(err)
