@@ -12,6 +12,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/generator"
 	"github.com/helios-project/helios-scaffold/runtime/fanout"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -312,7 +313,7 @@ func (p *runPlan) ownFiles() []string {
 // and the words of a shell script it runs (sh -c '...'), split at blanks
 // and the shell's operators.
 func commandWords(command string) []string {
-	argv, err := worker.SplitCommand(command)
+	argv, err := jobspec.SplitCommand(command)
 	if err != nil {
 		return nil
 	}

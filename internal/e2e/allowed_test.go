@@ -18,6 +18,7 @@ import (
 	"github.com/helios-project/helios-scaffold/internal/faultproxy"
 	"github.com/helios-project/helios-scaffold/internal/gcstest"
 	"github.com/helios-project/helios-scaffold/internal/s3test"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -106,7 +107,7 @@ func testAllowedJobPaths(t *testing.T, w *bucketWorld, allowed string, createBuc
 	run := func(t *testing.T, jobPath string) (*worker.CallResult, int64) {
 		t.Helper()
 		before := proxy.Bytes(faultproxy.Upstream) + webRequests.Load()
-		r, err := call(ctx, worker.Request{JobPath: jobPath})
+		r, err := call(ctx, jobspec.Request{JobPath: jobPath})
 		if err != nil {
 			t.Fatalf("%s: %v", jobPath, err)
 		}

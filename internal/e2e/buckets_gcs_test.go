@@ -20,6 +20,7 @@ import (
 	"github.com/helios-project/helios-scaffold/internal/syncbuf"
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun/runcaller"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -60,7 +61,7 @@ func TestBucketsCloudRunAccessDenied(t *testing.T) {
 		{"gs://helios-private/job.json", "reading job spec gs://helios-private/job.json"},
 		{"gs://helios-jobs/jobs/small.json", "uploading o.txt to gs://helios-out/renders/o.txt"},
 	} {
-		r, err := call(ctx, worker.Request{JobPath: tc.jobPath})
+		r, err := call(ctx, jobspec.Request{JobPath: tc.jobPath})
 		if err != nil || r.StatusCode != 500 || !strings.Contains(r.Message, tc.want) || !strings.Contains(r.Message, "access denied") {
 			t.Errorf("%s: %+v, %v; want a 500 saying %q and access denied", tc.jobPath, r, err, tc.want)
 		}
@@ -115,7 +116,7 @@ func startServerLogs(t *testing.T, bin string, env []string, attr *syscall.SysPr
 	t.Helper()
 	url, logs := startServerURL(t, bin, env, attr)
 	client := &http.Client{Timeout: 3 * time.Minute}
-	return func(ctx context.Context, req worker.Request) (*worker.CallResult, error) {
+	return func(ctx context.Context, req jobspec.Request) (*worker.CallResult, error) {
 		c, err := runcaller.New(ctx, url, runcaller.WithHTTPClient(client))
 		if err != nil {
 			return nil, err
@@ -206,7 +207,7 @@ func TestCloudRunClientGoneDuringUpload(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	callCtx, leave := context.WithCancel(ctx)
-	_, err := callDuring(callCtx, call, worker.Request{JobPath: "gs://" + jobsBucket + "/jobs/big.json"}, func() {
+	_, err := callDuring(callCtx, call, jobspec.Request{JobPath: "gs://" + jobsBucket + "/jobs/big.json"}, func() {
 		defer leave()
 		for proxy.Stalled() == 0 {
 			if ctx.Err() != nil {
@@ -229,7 +230,7 @@ func TestCloudRunClientGoneDuringUpload(t *testing.T) {
 		t.Error("the log says the chunk ran out of time; its client left")
 	}
 	proxy.Resume()
-	if r, err := call(ctx, worker.Request{JobPath: "gs://" + jobsBucket + "/jobs/small.json"}); err != nil || !r.OK() {
+	if r, err := call(ctx, jobspec.Request{JobPath: "gs://" + jobsBucket + "/jobs/small.json"}); err != nil || !r.OK() {
 		t.Errorf("the next invocation: %+v, %v; want a success", r, err)
 	}
 	if _, ok := srv.Object(outBucket, "gone/o.bin"); ok {

@@ -17,6 +17,7 @@ import (
 	"github.com/helios-project/helios-scaffold/internal/lambdatest"
 	"github.com/helios-project/helios-scaffold/internal/s3test"
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/s3store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
@@ -62,7 +63,7 @@ func TestBucketsLambdaAccessDenied(t *testing.T) {
 		{"s3://helios-private/job.json", "reading job spec s3://helios-private/job.json"},
 		{"s3://helios-jobs/jobs/small.json", "uploading o.txt to s3://helios-out/renders/o.txt"},
 	} {
-		r, err := call(ctx, worker.Request{JobPath: tc.jobPath})
+		r, err := call(ctx, jobspec.Request{JobPath: tc.jobPath})
 		if err != nil || r.StatusCode != 500 || !strings.Contains(r.Message, tc.want) || !strings.Contains(r.Message, "access denied") {
 			t.Errorf("%s: %+v, %v; want a 500 saying %q and access denied", tc.jobPath, r, err, tc.want)
 		}
@@ -112,7 +113,7 @@ func s3World(t *testing.T, srv *s3test.Server, key, secret string) *bucketWorld 
 				worker.EnvWorkspaceRoot + "=" + root,
 			}, env...)
 			emu := lambdatest.StartT(t, lambdaBinaries(t), lambdatest.Options{Env: env, Dir: root})
-			return func(ctx context.Context, req worker.Request) (*worker.CallResult, error) {
+			return func(ctx context.Context, req jobspec.Request) (*worker.CallResult, error) {
 				inv := emu.Call(ctx, req)
 				return inv.Result, inv.Err
 			}

@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/faultproxy"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
 // callFunc runs one chunk through a worker, as an orchestrator would.
-type callFunc func(ctx context.Context, req worker.Request) (*worker.CallResult, error)
+type callFunc func(ctx context.Context, req jobspec.Request) (*worker.CallResult, error)
 
 // bucketWorld is a store emulator on loopback and a platform's scaffolded
 // worker in front of it: moto_server and the aws example's bootstrap
@@ -159,7 +160,7 @@ func runBucketCase(t *testing.T, w *bucketWorld, tc bucketCase) {
 	if rest, ok := strings.CutPrefix(tc.jobPath, "//"); ok {
 		jobPath = w.scheme + "://" + rest
 	}
-	r, err := callDuring(ctx, call, worker.Request{JobPath: jobPath, ChunkIndex: tc.chunk}, func() {
+	r, err := callDuring(ctx, call, jobspec.Request{JobPath: jobPath, ChunkIndex: tc.chunk}, func() {
 		if tc.during != nil {
 			tc.during(t, proxy)
 		}
@@ -188,7 +189,7 @@ func runBucketCase(t *testing.T, w *bucketWorld, tc bucketCase) {
 		proxy.Resume()
 	}
 	// The same worker still serves, and no workspace is left.
-	r, err = call(ctx, worker.Request{JobPath: w.url(jobsBucket, "jobs/small.json")})
+	r, err = call(ctx, jobspec.Request{JobPath: w.url(jobsBucket, "jobs/small.json")})
 	if err != nil || !r.OK() || r.OutputURL != w.url(outBucket, "after/o.txt") {
 		t.Errorf("the next invocation: %+v, %v; want a success", r, err)
 	}
@@ -197,7 +198,7 @@ func runBucketCase(t *testing.T, w *bucketWorld, tc bucketCase) {
 
 // callDuring calls req and runs during, on the test's goroutine, while
 // the call is under way.
-func callDuring(ctx context.Context, call callFunc, req worker.Request, during func()) (*worker.CallResult, error) {
+func callDuring(ctx context.Context, call callFunc, req jobspec.Request, during func()) (*worker.CallResult, error) {
 	type answer struct {
 		r   *worker.CallResult
 		err error

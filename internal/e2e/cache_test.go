@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/faultproxy"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -39,7 +40,7 @@ func (c *cacheWorld) run(t *testing.T, chunk int64) (string, int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	before := c.proxy.Bytes(faultproxy.Downstream)
-	r, err := c.call(ctx, worker.Request{JobPath: c.w.url(jobsBucket, "jobs/cache.json"), ChunkIndex: chunk})
+	r, err := c.call(ctx, jobspec.Request{JobPath: c.w.url(jobsBucket, "jobs/cache.json"), ChunkIndex: chunk})
 	if err != nil || !r.OK() {
 		t.Fatalf("chunk %d: %+v, %v", chunk, r, err)
 	}
@@ -121,7 +122,7 @@ func testCache(t *testing.T, w *bucketWorld, concurrent bool) {
 		c.proxy.StopAfter(faultproxy.Downstream, cacheMiB/2)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		r, err := c.call(ctx, worker.Request{JobPath: w.url(jobsBucket, "jobs/cache.json")})
+		r, err := c.call(ctx, jobspec.Request{JobPath: w.url(jobsBucket, "jobs/cache.json")})
 		if err != nil || r.StatusCode != 500 {
 			t.Fatalf("a cut download: %+v, %v; want a 500", r, err)
 		}

@@ -14,10 +14,11 @@ import (
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
 
-// TestCollectOnlyAfterJobTasks is the Cloud Run jobs flow of the README:
-// the cloud-run-job example's tasks render every chunk into the output
-// bucket (as gcloud run jobs execute would start them), then run
-// --collect-only fetches the outputs and merges. With one output deleted,
+// TestCollectOnlyAfterJobTasks is the Cloud Run jobs flow of
+// docs/scaffolding.md ("Cloud Run jobs") and docs/run.md: the
+// cloud-run-job example's tasks render every chunk into the output bucket
+// (as gcloud run jobs execute would start them), then run --collect-only
+// fetches the outputs and merges. With one output deleted,
 // it names that chunk and exits 1 without merging; once it is back, it
 // merges.
 func TestCollectOnlyAfterJobTasks(t *testing.T) {

@@ -19,7 +19,7 @@ import (
 	"github.com/helios-project/helios-scaffold/internal/lambdatest"
 	"github.com/helios-project/helios-scaffold/internal/syncbuf"
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 )
 
 // examples are the downstream modules under examples/, made by the CLI.
@@ -118,7 +118,7 @@ func TestExampleLambdaUnderEmulator(t *testing.T) {
 		{1, 500, 2, "frame 30 failed"},
 	}
 	for _, tt := range tests {
-		inv := emu.Call(ctx, worker.Request{JobPath: "job.json", ChunkIndex: tt.chunk})
+		inv := emu.Call(ctx, jobspec.Request{JobPath: "job.json", ChunkIndex: tt.chunk})
 		if inv.Err != nil || inv.Result == nil {
 			t.Fatalf("chunk %d: %v\n%s", tt.chunk, inv.Err, emu.Report(20, 20))
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/internal/faultproxy"
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -181,7 +182,7 @@ func testGzipAsset(t *testing.T, w *bucketWorld) {
 	call := w.start(t, w.addr, t.TempDir(), worker.EnvAssetsCacheDir+"="+cache)
 	ctx := testdeadline.Context(t)
 	for range 2 {
-		r, err := call(ctx, worker.Request{JobPath: w.url(jobsBucket, "gz/job.json")})
+		r, err := call(ctx, jobspec.Request{JobPath: w.url(jobsBucket, "gz/job.json")})
 		if err != nil || r.StatusCode != 200 || r.Stdout != js {
 			t.Fatalf("%s: %+v, %v; want the %d original bytes", script, r, err, len(js))
 		}

@@ -16,9 +16,9 @@ import (
 // testRunHeliosLocal renders the job that the Helios CLI emitted in repo
 // with helios-scaffold run --target local, in env (the image's browser
 // and HOME) but with a PATH that lacks the project's node_modules/.bin,
-// as a user's shell does: run finds helios there itself, as the README
-// says. It checks the merged video with ffprobe: the job's 60 frames
-// (2 s at 30 fps) of H.264.
+// as a user's shell does: run finds helios there itself, as
+// docs/deploying.md says (step 3, "Try it here"). It checks the merged
+// video with ffprobe: the job's 60 frames (2 s at 30 fps) of H.264.
 func testRunHeliosLocal(t *testing.T, repo, workspaces string, env []string) {
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")

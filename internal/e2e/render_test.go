@@ -17,7 +17,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 )
 
 // heliosProject is a Helios project: a composition, and a package.json
@@ -83,7 +83,7 @@ func TestRenderHeliosComposition(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	for _, c := range spec.Chunks {
-		r, err := call(ctx, worker.Request{JobPath: spec.path, ChunkIndex: c.ID})
+		r, err := call(ctx, jobspec.Request{JobPath: spec.path, ChunkIndex: c.ID})
 		if err != nil || !r.OK() {
 			t.Fatalf("chunk %d: %+v, %v", c.ID, r, err)
 		}
@@ -95,7 +95,7 @@ func TestRenderHeliosComposition(t *testing.T) {
 	// Killed midway, by a worker with a chunk timeout: no browser outlives
 	// the chunk, nothing is left.
 	slow := startRenderWorker(t, bin, user, append(env, "HELIOS_CHUNK_TIMEOUT=8s"))
-	r, err := slow(ctx, worker.Request{JobPath: spec.slowPath, ChunkIndex: 0})
+	r, err := slow(ctx, jobspec.Request{JobPath: spec.slowPath, ChunkIndex: 0})
 	if err != nil || r.OK() || !strings.Contains(r.Message, "timed out") {
 		t.Errorf("the slow chunk: %+v, %v; want it killed for its timeout", r, err)
 	}
@@ -198,7 +198,7 @@ func finalStage(t *testing.T, dockerfile string) (map[string]string, string) {
 // renderSpec is the emitted job, written where the worker reads it.
 type renderSpec struct {
 	path, slowPath string
-	Chunks         []worker.Chunk `json:"chunks"`
+	Chunks         []jobspec.Chunk `json:"chunks"`
 }
 
 // emitJob runs helios render --emit-job in the repository and writes the

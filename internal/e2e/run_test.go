@@ -26,6 +26,7 @@ import (
 	"github.com/helios-project/helios-scaffold/internal/lambdatest"
 	"github.com/helios-project/helios-scaffold/internal/s3test"
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/s3store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
@@ -71,12 +72,12 @@ func writeRunProject(t *testing.T) (string, string) {
 			t.Fatal(err)
 		}
 	}
-	spec := worker.JobSpec{Metadata: worker.Metadata{TotalFrames: 30 * runChunks, FPS: 30, Width: 64, Height: 64, Duration: runChunks}}
+	spec := jobspec.Spec{Metadata: jobspec.Metadata{TotalFrames: 30 * runChunks, FPS: 30, Width: 64, Height: 64, Duration: runChunks}}
 	merge := "sh helios merge out.mp4"
 	var want strings.Builder
 	for i := range runChunks {
 		out := fmt.Sprintf("out_part_%d.mp4", i)
-		spec.Chunks = append(spec.Chunks, worker.Chunk{ID: int64(i), StartFrame: int64(30 * i), FrameCount: 30, OutputFile: out,
+		spec.Chunks = append(spec.Chunks, jobspec.Chunk{ID: int64(i), StartFrame: int64(30 * i), FrameCount: 30, OutputFile: out,
 			Command: fmt.Sprintf("sh helios render composition.html -o %s --start-frame %d --frame-count 30", out, 30*i)})
 		merge += " " + out
 		fmt.Fprintf(&want, "frames %d+30 of intro, media %d bytes\n", 30*i, len(media))

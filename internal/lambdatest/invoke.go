@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/helios-project/helios-scaffold/runtime/awslambda/lambdacaller"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -31,7 +32,7 @@ type Invocation struct {
 
 // Call invokes the function with req through lambdacaller.New(client,
 // "function"), as an orchestrator would.
-func (e *Emulator) Call(ctx context.Context, req worker.Request) Invocation {
+func (e *Emulator) Call(ctx context.Context, req jobspec.Request) Invocation {
 	return e.call(ctx, req, nil)
 }
 
@@ -41,10 +42,10 @@ func (e *Emulator) Invoke(ctx context.Context, payload []byte) Invocation {
 	if payload == nil {
 		payload = []byte{}
 	}
-	return e.call(ctx, worker.Request{}, payload)
+	return e.call(ctx, jobspec.Request{}, payload)
 }
 
-func (e *Emulator) call(ctx context.Context, req worker.Request, raw []byte) Invocation {
+func (e *Emulator) call(ctx context.Context, req jobspec.Request, raw []byte) Invocation {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	rec := &recorder{client: e.Client, payload: raw}
@@ -77,6 +78,6 @@ func (r *recorder) Invoke(ctx context.Context, in *lambda.InvokeInput, opts ...f
 
 // Event is the contract's invocation payload for jobPath and chunkIndex.
 func Event(jobPath string, chunkIndex int64) []byte {
-	b, _ := json.Marshal(worker.Request{JobPath: jobPath, ChunkIndex: chunkIndex})
+	b, _ := json.Marshal(jobspec.Request{JobPath: jobPath, ChunkIndex: chunkIndex})
 	return b
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/internal/lambdatest"
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/s3store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
@@ -69,7 +70,7 @@ func TestLambdaAllowedJobPaths(t *testing.T) {
 	})
 	call := func(t *testing.T, jobPath string) lambdatest.Invocation {
 		t.Helper()
-		return emu.Call(testdeadline.Context(t), worker.Request{JobPath: jobPath})
+		return emu.Call(testdeadline.Context(t), jobspec.Request{JobPath: jobPath})
 	}
 	good := want{status: 200, keys: keysSuccess, output: "out\n", stderr: "err\n"}
 	refused := func(jobPath string) want {

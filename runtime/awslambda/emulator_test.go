@@ -13,6 +13,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/internal/lambdatest"
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -97,14 +98,14 @@ func TestLambdaContract(t *testing.T) {
 		invocations++
 		return emu.Invoke(testdeadline.Context(t), payload)
 	}
-	call := func(t *testing.T, req worker.Request) lambdatest.Invocation {
+	call := func(t *testing.T, req jobspec.Request) lambdatest.Invocation {
 		t.Helper()
 		invocations++
 		return emu.Call(testdeadline.Context(t), req)
 	}
 	good := want{status: 200, keys: keysSuccess, output: "out\n", stderr: "err\n"}
-	req := func(jobPath string, chunk int64) *worker.Request {
-		return &worker.Request{JobPath: jobPath, ChunkIndex: chunk}
+	req := func(jobPath string, chunk int64) *jobspec.Request {
+		return &jobspec.Request{JobPath: jobPath, ChunkIndex: chunk}
 	}
 	ev := func(jobPath, chunkIndex string) []byte {
 		return []byte(`{"jobPath":` + quote(jobPath) + `,"chunkIndex":` + chunkIndex + `}`)
@@ -123,8 +124,8 @@ func TestLambdaContract(t *testing.T) {
 
 	for _, tc := range []struct {
 		name    string
-		req     *worker.Request // sent with lambdacaller.Call
-		payload []byte          // sent as is, when req is nil
+		req     *jobspec.Request // sent with lambdacaller.Call
+		payload []byte           // sent as is, when req is nil
 		want    want
 		slow    bool // HELIOS_SPEC_TIMEOUT (specTimeout) runs out
 	}{

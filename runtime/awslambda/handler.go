@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -34,7 +35,7 @@ func (h *Handler) Respond(ctx context.Context, payload []byte) (resp Response) {
 			resp = messageResponse(500, worker.KindWorker, fmt.Sprintf("internal error: %v", v))
 		}
 	}()
-	req, err := worker.DecodeRequest(payload)
+	req, err := jobspec.DecodeRequest(payload)
 	if err != nil {
 		slog.WarnContext(ctx, "invalid payload", "error", err)
 		return decodeError(err)

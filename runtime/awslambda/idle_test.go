@@ -12,6 +12,7 @@ import (
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/awslambda"
 	"github.com/helios-project/helios-scaffold/runtime/awslambda/lambdacaller"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -34,7 +35,7 @@ func TestRespondIdle(t *testing.T) {
 	job := writeSpec(t, t.TempDir(), "job.json", spec("job-idle", map[int64]string{
 		0: `sh -c 'echo partial; echo loading >&2; sleep ` + idleSleepArg + `'`,
 	}))
-	payload, _ := json.Marshal(worker.Request{JobPath: job})
+	payload, _ := json.Marshal(jobspec.Request{JobPath: job})
 	start := time.Now()
 	// Within the test's deadline: a watch that failed ends as a timeout.
 	wire, err := awslambda.NewHandler(w).Invoke(testdeadline.Context(t), payload)

@@ -11,6 +11,7 @@ import (
 	"github.com/helios-project/helios-scaffold/internal/lambdatest"
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/awslambda"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -44,7 +45,7 @@ func TestLambdaTimeout(t *testing.T) {
 		Env:             []string{"HELIOS_WORKSPACE_ROOT=" + ws, "HELIOS_TIMEOUT_MARGIN=" + margin.String()},
 	})
 	call := func(chunk int64) lambdatest.Invocation {
-		return emu.Call(testdeadline.Context(t), worker.Request{JobPath: job, ChunkIndex: chunk})
+		return emu.Call(testdeadline.Context(t), jobspec.Request{JobPath: job, ChunkIndex: chunk})
 	}
 	good := want{status: 200, keys: keysSuccess, output: "out\n", stderr: "err\n"}
 	check(t, call(0), good) // initialise first: the deadline below is then the invocation's alone
@@ -104,7 +105,7 @@ func TestLambdaBigOutput(t *testing.T) {
 		{"3 MB of x and of NUL bytes", 5, 200, "xEND-OUT\n", "\x00END-ERR\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			inv := emu.Call(testdeadline.Context(t), worker.Request{JobPath: job, ChunkIndex: tc.chunk})
+			inv := emu.Call(testdeadline.Context(t), jobspec.Request{JobPath: job, ChunkIndex: tc.chunk})
 			w := want{status: tc.status, keys: keysSuccess}
 			if tc.status != 200 {
 				w.keys, w.exitCode = keysExit, 5
@@ -178,7 +179,7 @@ func TestLambdaLeavesNoProcess(t *testing.T) {
 	emu := lambdatest.StartT(t, bins, lambdatest.Options{Env: []string{"HELIOS_WORKSPACE_ROOT=" + ws}})
 	for chunk, arg := range []string{"41.4159", "42.4159"} {
 		killOnCleanup(t, "sleep", arg)
-		inv := emu.Call(testdeadline.Context(t), worker.Request{JobPath: job, ChunkIndex: int64(chunk)})
+		inv := emu.Call(testdeadline.Context(t), jobspec.Request{JobPath: job, ChunkIndex: int64(chunk)})
 		check(t, inv, want{status: 200, keys: keysSuccess})
 		if left := lambdatest.ProcessesWithArgs("sleep", arg); len(left) > 0 {
 			t.Errorf("sleep %s still running once chunk %d was answered: pids %v", arg, chunk, left)

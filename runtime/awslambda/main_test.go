@@ -14,6 +14,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/internal/lambdatest"
 	"github.com/helios-project/helios-scaffold/runtime/awslambda"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -78,15 +79,15 @@ func writeSpec(t *testing.T, dir, name string, spec any) string {
 }
 
 // spec is a job spec with the given chunk commands, by chunk id.
-func spec(id string, commands map[int64]string) worker.JobSpec {
-	s := worker.JobSpec{ID: id, Metadata: worker.Metadata{TotalFrames: 100, FPS: 25, Width: 64, Height: 64, Duration: 4}}
+func spec(id string, commands map[int64]string) jobspec.Spec {
+	s := jobspec.Spec{ID: id, Metadata: jobspec.Metadata{TotalFrames: 100, FPS: 25, Width: 64, Height: 64, Duration: 4}}
 	ids := make([]int64, 0, len(commands))
 	for id := range commands {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		s.Chunks = append(s.Chunks, worker.Chunk{
+		s.Chunks = append(s.Chunks, jobspec.Chunk{
 			ID: id, StartFrame: id * 25, FrameCount: 25,
 			OutputFile: "chunk_" + itoa(id) + ".mp4", Command: commands[id],
 		})

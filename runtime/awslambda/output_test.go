@@ -13,6 +13,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/runtime/awslambda"
 	"github.com/helios-project/helios-scaffold/runtime/awslambda/lambdacaller"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -24,9 +25,9 @@ func outputHandler(t *testing.T, chunks ...[2]string) (*awslambda.Handler, strin
 	cfg.WorkspaceRoot = t.TempDir()
 	cfg.OutputURL = "file://" + t.TempDir()
 	w := worker.New(cfg, worker.WithPassthrough(io.Discard, io.Discard), worker.WithLogger(slog.New(slog.DiscardHandler)))
-	spec := worker.JobSpec{ID: "out"}
+	spec := jobspec.Spec{ID: "out"}
 	for i, c := range chunks {
-		spec.Chunks = append(spec.Chunks, worker.Chunk{ID: int64(i), OutputFile: c[0], Command: c[1]})
+		spec.Chunks = append(spec.Chunks, jobspec.Chunk{ID: int64(i), OutputFile: c[0], Command: c[1]})
 	}
 	data, _ := json.Marshal(spec)
 	path := filepath.Join(t.TempDir(), "job.json")
@@ -40,7 +41,7 @@ func outputHandler(t *testing.T, chunks ...[2]string) (*awslambda.Handler, strin
 // lambdacaller's reading of it.
 func invokeHandler(t *testing.T, h *awslambda.Handler, jobPath string, chunk int64) (awslambda.Body, *worker.CallResult) {
 	t.Helper()
-	payload, _ := json.Marshal(worker.Request{JobPath: jobPath, ChunkIndex: chunk})
+	payload, _ := json.Marshal(jobspec.Request{JobPath: jobPath, ChunkIndex: chunk})
 	wire, err := h.Invoke(t.Context(), payload)
 	if err != nil {
 		t.Fatal(err)

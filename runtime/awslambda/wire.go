@@ -6,6 +6,7 @@ import (
 	"errors"
 	"unicode/utf8"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -51,9 +52,9 @@ const MaxResponseBytes = 6_000_000
 // decodeError answers a payload that DecodeRequest refused.
 func decodeError(err error) Response {
 	switch {
-	case errors.Is(err, worker.ErrPayloadFields):
+	case errors.Is(err, jobspec.ErrPayloadFields):
 		return messageResponse(400, worker.KindPayload, msgFields)
-	case errors.Is(err, worker.ErrAmbiguousJSON), errors.Is(err, worker.ErrChunkIndexRange):
+	case errors.Is(err, jobspec.ErrAmbiguousJSON), errors.Is(err, jobspec.ErrChunkIndexRange):
 		return messageResponse(400, worker.KindPayload, "Invalid payload: "+err.Error())
 	}
 	return messageResponse(400, worker.KindPayload, msgNotObject)
@@ -89,7 +90,7 @@ func resultResponse(r *worker.Result) Response {
 		switch {
 		case errors.Is(r.Err, worker.ErrJobPathNotAllowed):
 			return messageResponse(403, r.Kind(), r.Err.Error())
-		case errors.Is(r.Err, worker.ErrAmbiguousJSON):
+		case errors.Is(r.Err, jobspec.ErrAmbiguousJSON):
 			return messageResponse(400, r.Kind(), r.Err.Error())
 		}
 		return messageResponse(500, r.Kind(), r.Err.Error())

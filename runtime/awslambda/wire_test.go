@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -132,7 +133,7 @@ func TestResultResponseOutput(t *testing.T) {
 }
 
 func TestResultResponseNotStarted(t *testing.T) {
-	_, err := (&worker.JobSpec{}).Chunk(9)
+	_, err := (&jobspec.Spec{}).Chunk(9)
 	wire := marshal(resultResponse(&worker.Result{Err: err}))
 	if want := `{"statusCode":500,"body":"{\"message\":\"Chunk with ID 9 not found in job spec\",\"errorKind\":\"spec\"}"}`; string(wire) != want {
 		t.Errorf("got  %s\nwant %s", wire, want)
@@ -192,9 +193,9 @@ func newTestHandler(t *testing.T, margin time.Duration, opts ...worker.Option) (
 
 func writeJob(t *testing.T, commands ...string) string {
 	t.Helper()
-	s := worker.JobSpec{ID: "unit"}
+	s := jobspec.Spec{ID: "unit"}
 	for i, c := range commands {
-		s.Chunks = append(s.Chunks, worker.Chunk{ID: int64(i), Command: c})
+		s.Chunks = append(s.Chunks, jobspec.Chunk{ID: int64(i), Command: c})
 	}
 	data, _ := json.Marshal(s)
 	path := filepath.Join(t.TempDir(), "job.json")

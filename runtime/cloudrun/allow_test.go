@@ -15,6 +15,7 @@ import (
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun"
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun/runcaller"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -81,7 +82,7 @@ func TestHTTPAllowedJobPaths(t *testing.T) {
 			if err != nil || res.OK() || res.StatusCode != 403 || !strings.HasPrefix(res.Message, refusal(tc.jobPath)) {
 				t.Errorf("runcaller.Parse = %+v, %v; want a failure with status 403 and the message", res, err)
 			}
-			got, err := e.caller.Call(testdeadline.Context(t), worker.Request{JobPath: tc.jobPath})
+			got, err := e.caller.Call(testdeadline.Context(t), jobspec.Request{JobPath: tc.jobPath})
 			if err != nil || got.StatusCode != 403 || got.Message != res.Message {
 				t.Errorf("Caller.Call = %+v, %v; want %+v", got, err, res)
 			}

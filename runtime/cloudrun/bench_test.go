@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 )
 
 // benchShapes are the concurrencies both benchmarks run at, so that
@@ -43,7 +43,7 @@ func BenchmarkHandlerTrue(b *testing.B) {
 	for _, conc := range benchShapes {
 		b.Run(fmt.Sprintf("conc=%d", conc), func(b *testing.B) {
 			runConcurrent(b, conc, func() error {
-				res, err := e.caller.Call(context.Background(), worker.Request{JobPath: job})
+				res, err := e.caller.Call(context.Background(), jobspec.Request{JobPath: job})
 				if err == nil && !res.OK() {
 					err = fmt.Errorf("status %d: %s", res.StatusCode, res.Message)
 				}

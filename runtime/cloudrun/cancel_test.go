@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -102,7 +103,7 @@ func TestConcurrentRequests(t *testing.T) {
 	errs := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			res, err := e.caller.Call(ctx, worker.Request{JobPath: job, ChunkIndex: int64(i)})
+			res, err := e.caller.Call(ctx, jobspec.Request{JobPath: job, ChunkIndex: int64(i)})
 			switch {
 			case err != nil:
 				errs[i] = err

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -51,14 +52,14 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		writeMessage(rw, status, kind, msg)
 		return
 	}
-	req, err := worker.DecodeRequest(body)
+	req, err := jobspec.DecodeRequest(body)
 	if err != nil {
 		slog.WarnContext(ctx, "invalid payload", "error", err)
 		msg := msgMissing
 		switch {
-		case errors.Is(err, worker.ErrPayloadSyntax):
+		case errors.Is(err, jobspec.ErrPayloadSyntax):
 			msg = msgJSON
-		case errors.Is(err, worker.ErrAmbiguousJSON), errors.Is(err, worker.ErrChunkIndexRange):
+		case errors.Is(err, jobspec.ErrAmbiguousJSON), errors.Is(err, jobspec.ErrChunkIndexRange):
 			msg = "Invalid payload: " + err.Error()
 		}
 		writeMessage(rw, http.StatusBadRequest, worker.KindPayload, msg)

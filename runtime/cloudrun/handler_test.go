@@ -17,6 +17,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun/runcaller"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -47,17 +48,17 @@ func TestHTTPTable(t *testing.T) {
 		kind               worker.Kind
 		exit               int
 		stdout, stderr     string
-		call               *worker.Request // also sent through runcaller
+		call               *jobspec.Request // also sent through runcaller
 	}{
 		{name: "exit 0", method: "POST", body: payload(job, 0), status: 200,
 			keys: []string{"exitCode", "stderr", "stdout"}, stdout: "out\n", stderr: "err\n",
-			call: &worker.Request{JobPath: job, ChunkIndex: 0}},
+			call: &jobspec.Request{JobPath: job, ChunkIndex: 0}},
 		{name: "exit 3", method: "POST", body: payload(job, 1), status: 500, msg: "*", kind: worker.KindFailed,
 			keys: []string{"exitCode", "message", "stderr", "stdout"}, exit: 3, stdout: "out\n", stderr: "err\n",
-			call: &worker.Request{JobPath: job, ChunkIndex: 1}},
+			call: &jobspec.Request{JobPath: job, ChunkIndex: 1}},
 		{name: "killed by signal", method: "POST", body: payload(job, 3), status: 500, msg: "chunk command killed by signal SIGKILL", kind: worker.KindFailed,
 			keys: []string{"exitCode", "message", "stderr", "stdout"}, exit: 137, stdout: "out\n",
-			call: &worker.Request{JobPath: job, ChunkIndex: 3}},
+			call: &jobspec.Request{JobPath: job, ChunkIndex: 3}},
 		{name: "GET", method: "GET", status: 405, msg: msgMethod, kind: worker.KindPayload, keys: []string{"message"}},
 		{name: "PUT", method: "PUT", body: payload(job, 0), status: 405, msg: msgMethod, kind: worker.KindPayload, keys: []string{"message"}},
 		{name: "DELETE", method: "DELETE", status: 405, msg: msgMethod, kind: worker.KindPayload, keys: []string{"message"}},
@@ -74,7 +75,7 @@ func TestHTTPTable(t *testing.T) {
 		{name: "chunkIndex bool", method: "POST", body: payload(job, true), status: 400, msg: msgMissing, kind: worker.KindPayload, keys: []string{"message"}},
 		{name: "body over the limit", method: "POST", body: big, status: 413, msg: "*", kind: worker.KindPayload, keys: []string{"message"}},
 		{name: "could not run", method: "POST", body: payload(job, 2), status: 500, msg: "*", keys: []string{"message"}, kind: worker.KindCommand,
-			call: &worker.Request{JobPath: job, ChunkIndex: 2}},
+			call: &jobspec.Request{JobPath: job, ChunkIndex: 2}},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun"
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun/runcaller"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -86,9 +87,9 @@ func newEnvWith(t testing.TB, cfg worker.Config, project string, opts ...worker.
 // spec writes a job spec whose chunk i runs cmds[i] and returns its path.
 func (e *testEnv) spec(t testing.TB, cmds ...string) string {
 	t.Helper()
-	s := worker.JobSpec{ID: "job-1", Metadata: worker.Metadata{TotalFrames: 10, FPS: 30}}
+	s := jobspec.Spec{ID: "job-1", Metadata: jobspec.Metadata{TotalFrames: 10, FPS: 30}}
 	for i, c := range cmds {
-		s.Chunks = append(s.Chunks, worker.Chunk{ID: int64(i), FrameCount: 1, OutputFile: "out.mp4", Command: c})
+		s.Chunks = append(s.Chunks, jobspec.Chunk{ID: int64(i), FrameCount: 1, OutputFile: "out.mp4", Command: c})
 	}
 	b, err := json.Marshal(s)
 	if err != nil {

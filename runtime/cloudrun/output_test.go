@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -35,7 +36,7 @@ func TestHTTPOutputSHA256(t *testing.T) {
 		if got := r.str(t, "outputSha256"); got != want {
 			t.Errorf("chunk %d: outputSha256 %q, want %q, the stored object's", chunk, got, want)
 		}
-		res, err := e.caller.Call(testdeadline.Context(t), worker.Request{JobPath: job, ChunkIndex: chunk})
+		res, err := e.caller.Call(testdeadline.Context(t), jobspec.Request{JobPath: job, ChunkIndex: chunk})
 		if err != nil || !res.OK() || res.OutputURL != url {
 			t.Fatalf("chunk %d: Caller.Call = %+v, %v", chunk, res, err)
 		}
@@ -62,7 +63,7 @@ func TestHTTPErrorKinds(t *testing.T) {
 		chunk int64
 		kind  worker.Kind
 	}{{0, worker.KindCommand}, {1, worker.KindSpec}, {2, worker.KindOutput}, {3, worker.KindFailed}, {9, worker.KindSpec}} {
-		res, err := e.caller.Call(testdeadline.Context(t), worker.Request{JobPath: job, ChunkIndex: tc.chunk})
+		res, err := e.caller.Call(testdeadline.Context(t), jobspec.Request{JobPath: job, ChunkIndex: tc.chunk})
 		if err != nil || res.OK() || res.ErrorKind != string(tc.kind) {
 			t.Errorf("chunk %d: Caller.Call = %+v, %v; want a failure of kind %q", tc.chunk, res, err, tc.kind)
 		}

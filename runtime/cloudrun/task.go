@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -93,7 +94,7 @@ func RunTask(ctx context.Context, w *worker.Worker) int {
 	if err == nil {
 		err = w.CheckJobPath(path) // HELIOS_ALLOWED_JOB_PATHS holds for the task's spec too
 	}
-	var spec *worker.JobSpec
+	var spec *jobspec.Spec
 	if err == nil {
 		spec, err = w.LoadSpec(ctx, path)
 	}
@@ -124,7 +125,7 @@ func RunTask(ctx context.Context, w *worker.Worker) int {
 
 // runTaskChunk runs one chunk, or skips it on a retry when its output is
 // stored already, logs the outcome, and returns its exit code.
-func runTaskChunk(ctx context.Context, w *worker.Worker, log *slog.Logger, spec *worker.JobSpec, c *worker.Chunk, retry bool) int {
+func runTaskChunk(ctx context.Context, w *worker.Worker, log *slog.Logger, spec *jobspec.Spec, c *jobspec.Chunk, retry bool) int {
 	if retry {
 		switch where, ok, err := w.OutputExists(ctx, spec, c); {
 		case err != nil:

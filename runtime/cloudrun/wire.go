@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -46,7 +47,7 @@ func resultBody(r *worker.Result) (int, *Body) {
 		switch {
 		case errors.Is(r.Err, worker.ErrJobPathNotAllowed):
 			return http.StatusForbidden, b
-		case errors.Is(r.Err, worker.ErrAmbiguousJSON):
+		case errors.Is(r.Err, jobspec.ErrAmbiguousJSON):
 			return http.StatusBadRequest, b
 		}
 		return http.StatusInternalServerError, b

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -13,7 +14,7 @@ import (
 const sha256Hex = "73cb3858a687a8494ca3323053016282f3dad39d42cf62ca4e79dda2aac7d9ac"
 
 func TestResultBodyOutput(t *testing.T) {
-	_, notFound := (&worker.JobSpec{}).Chunk(9)
+	_, notFound := (&jobspec.Spec{}).Chunk(9)
 	for _, tc := range []struct {
 		name   string
 		r      worker.Result

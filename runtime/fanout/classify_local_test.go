@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/runtime/fanout"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -26,7 +27,7 @@ type countingTarget struct {
 	calls map[int64]int
 }
 
-func (c *countingTarget) Call(ctx context.Context, req worker.Request) (*worker.CallResult, error) {
+func (c *countingTarget) Call(ctx context.Context, req jobspec.Request) (*worker.CallResult, error) {
 	c.mu.Lock()
 	c.calls[req.ChunkIndex]++
 	c.mu.Unlock()
@@ -48,9 +49,9 @@ func TestRunLocalFinalKindsNotRetried(t *testing.T) {
 		{"out_3.txt", "sh -c 'echo broken >&2; exit 3'", worker.KindFailed, "exited with code 3"},
 		{"out_4.txt", "sh -c 'echo 4 > out_4.txt'", "", ""},
 	}
-	spec := worker.JobSpec{ID: "kinds"}
+	spec := jobspec.Spec{ID: "kinds"}
 	for i, c := range chunks {
-		spec.Chunks = append(spec.Chunks, worker.Chunk{ID: int64(i), OutputFile: c.outputFile, Command: c.command})
+		spec.Chunks = append(spec.Chunks, jobspec.Chunk{ID: int64(i), OutputFile: c.outputFile, Command: c.command})
 	}
 	data, err := json.Marshal(spec)
 	if err != nil {
@@ -58,7 +59,7 @@ func TestRunLocalFinalKindsNotRetried(t *testing.T) {
 	}
 	// The job as the worker reads it, whatever fanout's own checks of a
 	// spec would make of its NUL byte: the worker's answer is under test.
-	parsed, err := worker.ParseSpec(data)
+	parsed, err := jobspec.Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +110,7 @@ func TestCallResultOfKindAndSHA256(t *testing.T) {
 	cfg.WorkspaceRoot = t.TempDir()
 	cfg.OutputURL = "file://" + out
 	w := worker.New(cfg, worker.WithPassthrough(io.Discard, io.Discard), worker.WithLogger(slog.New(slog.DiscardHandler)))
-	spec := worker.JobSpec{ID: "sha", Chunks: []worker.Chunk{
+	spec := jobspec.Spec{ID: "sha", Chunks: []jobspec.Chunk{
 		{ID: 0, OutputFile: "out_0.txt", Command: "sh -c 'echo frames > out_0.txt'"},
 		{ID: 1, OutputFile: "out_1.txt", Command: "helios-no-such-renderer-5e1b"},
 	}}
@@ -130,7 +131,7 @@ func TestCallResultOfKindAndSHA256(t *testing.T) {
 		{9, 500, worker.KindSpec, ""},
 	}
 	for _, tc := range tests {
-		res, err := fanout.Local{Worker: w}.Call(t.Context(), worker.Request{JobPath: path, ChunkIndex: tc.chunk})
+		res, err := fanout.Local{Worker: w}.Call(t.Context(), jobspec.Request{JobPath: path, ChunkIndex: tc.chunk})
 		if err != nil {
 			t.Fatal(err)
 		}

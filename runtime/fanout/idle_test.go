@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -34,7 +35,7 @@ func TestLocalIdleIsTransient(t *testing.T) {
 		cfg.WorkspaceRoot = t.TempDir()
 		cfg.ChunkIdleTimeout = time.Second
 		w := worker.New(cfg, worker.WithPassthrough(io.Discard, io.Discard), worker.WithLogger(slog.New(slog.DiscardHandler)))
-		data, _ := json.Marshal(worker.JobSpec{ID: "idle", Chunks: []worker.Chunk{
+		data, _ := json.Marshal(jobspec.Spec{ID: "idle", Chunks: []jobspec.Chunk{
 			{ID: 0, OutputFile: "out.txt", Command: `sh -c 'echo started; sleep 3327.23'`}}})
 		path := filepath.Join(t.TempDir(), "idle.json")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
@@ -42,7 +43,7 @@ func TestLocalIdleIsTransient(t *testing.T) {
 		}
 		// Within the test's deadline: a watch that failed ends as a
 		// cancellation, not a hang.
-		c, err := Local{Worker: w}.Call(testdeadline.Context(t), worker.Request{JobPath: path})
+		c, err := Local{Worker: w}.Call(testdeadline.Context(t), jobspec.Request{JobPath: path})
 		if err != nil || c.StatusCode != 500 || c.ErrorKind != string(worker.KindIdle) || c.Stdout != "started\n" || c.Message == "" {
 			t.Fatalf("Call = %+v, %v: want a 500 of kind idle", c, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -24,7 +25,7 @@ const maxSpecBytes = 64 << 20
 
 // Job is a job spec as a run sees it.
 type Job struct {
-	Spec *worker.JobSpec
+	Spec *jobspec.Spec
 	// Location is where the spec was read: a local path, or an s3://,
 	// gs://, http(s):// location.
 	Location string
@@ -60,7 +61,7 @@ func LoadJob(ctx context.Context, location string, src worker.Source) (*Job, err
 // top: every outputFile is a relative path inside the output folder, and
 // no two chunks write the same one.
 func ParseJob(location string, data []byte) (*Job, error) {
-	spec, err := worker.ParseSpec(data)
+	spec, err := jobspec.Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrBadSpec, location, err)
 	}

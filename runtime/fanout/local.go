@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -17,7 +18,7 @@ type Local struct {
 
 // Call implements [Target]; it answers with the status a deployed worker
 // would give.
-func (l Local) Call(ctx context.Context, req worker.Request) (*worker.CallResult, error) {
+func (l Local) Call(ctx context.Context, req jobspec.Request) (*worker.CallResult, error) {
 	return CallResultOf(l.Worker.Run(ctx, req)), nil
 }
 
@@ -38,7 +39,7 @@ func CallResultOf(r *worker.Result) *worker.CallResult {
 	case r.Started:
 	case errors.Is(r.Err, worker.ErrJobPathNotAllowed):
 		c.StatusCode = 403
-	case errors.Is(r.Err, worker.ErrAmbiguousJSON):
+	case errors.Is(r.Err, jobspec.ErrAmbiguousJSON):
 		c.StatusCode = 400
 	}
 	return c

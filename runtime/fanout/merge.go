@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -29,11 +30,11 @@ const mergeGrace = 10 * time.Second
 // returns, whatever it left running; on Linux it is also killed if this
 // process dies first. When ctx ends the group gets SIGTERM, and SIGKILL
 // 10 s later.
-func Merge(ctx context.Context, spec *worker.JobSpec, dir string, env []string, stdout, stderr io.Writer) (int, error) {
+func Merge(ctx context.Context, spec *jobspec.Spec, dir string, env []string, stdout, stderr io.Writer) (int, error) {
 	if spec.MergeCommand == "" {
 		return 0, ErrNoMerge
 	}
-	argv, err := worker.SplitCommand(spec.MergeCommand)
+	argv, err := jobspec.SplitCommand(spec.MergeCommand)
 	if err != nil {
 		return 0, fmt.Errorf("splitting mergeCommand: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -19,7 +20,7 @@ import (
 // Temporary() bool method (or an AWS ErrorCode() string of a throttling
 // kind) says itself whether trying again may help; a network error may.
 type Target interface {
-	Call(ctx context.Context, req worker.Request) (*worker.CallResult, error)
+	Call(ctx context.Context, req jobspec.Request) (*worker.CallResult, error)
 }
 
 // Runner calls a Target once per chunk of a job.
@@ -84,7 +85,7 @@ func (r *Runner) Run(ctx context.Context, job *Job) (*Summary, error) {
 			return x.sum, fmt.Errorf("creating the log folder: %w", err)
 		}
 	}
-	todo := make(chan *worker.Chunk)
+	todo := make(chan *jobspec.Chunk)
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
@@ -149,7 +150,7 @@ func (x *run) emit(e Event) {
 }
 
 // chunk runs c, trying again as the Runner says, and counts the outcome.
-func (x *run) chunk(ctx context.Context, c *worker.Chunk) {
+func (x *run) chunk(ctx context.Context, c *jobspec.Chunk) {
 	for attempt := 1; ; attempt++ {
 		x.event(Event{Kind: EventStarted, Chunk: c.ID, Attempt: attempt})
 		t0 := time.Now()
@@ -193,13 +194,13 @@ func (x *run) chunk(ctx context.Context, c *worker.Chunk) {
 }
 
 // call runs one attempt of c, within ChunkTimeout.
-func (x *run) call(ctx context.Context, c *worker.Chunk) (*worker.CallResult, error) {
+func (x *run) call(ctx context.Context, c *jobspec.Chunk) (*worker.CallResult, error) {
 	if x.ChunkTimeout <= 0 {
-		return x.Target.Call(ctx, worker.Request{JobPath: x.JobPath, ChunkIndex: c.ID})
+		return x.Target.Call(ctx, jobspec.Request{JobPath: x.JobPath, ChunkIndex: c.ID})
 	}
 	cctx, cancel := context.WithTimeoutCause(ctx, x.ChunkTimeout, errChunkTimeout{x.ChunkTimeout})
 	defer cancel()
-	res, err := x.Target.Call(cctx, worker.Request{JobPath: x.JobPath, ChunkIndex: c.ID})
+	res, err := x.Target.Call(cctx, jobspec.Request{JobPath: x.JobPath, ChunkIndex: c.ID})
 	if cctx.Err() != nil && ctx.Err() == nil {
 		return nil, context.Cause(cctx)
 	}
@@ -218,7 +219,7 @@ func (e errChunkTimeout) Temporary() bool { return true }
 
 // keepLogs writes res's captured streams into the log folder, and returns
 // the stderr file's path ("" for none).
-func (x *run) keepLogs(c *worker.Chunk, res *worker.CallResult) string {
+func (x *run) keepLogs(c *jobspec.Chunk, res *worker.CallResult) string {
 	if x.Logs == "" || res == nil || res.Stdout == "" && res.Stderr == "" {
 		return ""
 	}
@@ -249,7 +250,7 @@ func (x *run) event(e Event) {
 	x.emit(e)
 }
 
-func (x *run) succeed(c *worker.Chunk, res *worker.CallResult, attempt int, took time.Duration) {
+func (x *run) succeed(c *jobspec.Chunk, res *worker.CallResult, attempt int, took time.Duration) {
 	var err error
 	if x.State != nil {
 		err = x.State.Add(Record{Chunk: c.ID, OutputURL: res.OutputURL, Bytes: res.OutputBytes, SHA256: res.OutputSHA256})
@@ -269,7 +270,7 @@ func (x *run) succeed(c *worker.Chunk, res *worker.CallResult, attempt int, took
 		ExitCode: exitCode(res), OutputURL: res.OutputURL, Bytes: res.OutputBytes})
 }
 
-func (x *run) fail(c *worker.Chunk, res *worker.CallResult, why string, attempt int, took time.Duration) {
+func (x *run) fail(c *jobspec.Chunk, res *worker.CallResult, why string, attempt int, took time.Duration) {
 	f := Failure{Chunk: c.ID, ExitCode: exitCode(res), Reason: why}
 	if res != nil {
 		f.Stderr = lastLines(res.Stderr, stderrLines)

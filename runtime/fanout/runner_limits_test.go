@@ -15,6 +15,7 @@ import (
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun/runcaller"
 	"github.com/helios-project/helios-scaffold/runtime/fanout"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -56,7 +57,7 @@ func TestRunChunkTimeout(t *testing.T) {
 // goroutines the process has.
 type goroutineCounter struct{ most atomic.Int64 }
 
-func (c *goroutineCounter) Call(ctx context.Context, req worker.Request) (*worker.CallResult, error) {
+func (c *goroutineCounter) Call(ctx context.Context, req jobspec.Request) (*worker.CallResult, error) {
 	n := int64(runtime.NumGoroutine())
 	for m := c.most.Load(); n > m && !c.most.CompareAndSwap(m, n); m = c.most.Load() {
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun"
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun/runcaller"
 	"github.com/helios-project/helios-scaffold/runtime/fanout"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -33,9 +34,9 @@ var fastBackoff = fanout.Backoff{Base: time.Millisecond, Max: 10 * time.Millisec
 // outputFile out_part_i.txt, and returns the job as loaded.
 func writeJob(t *testing.T, dir string, n int, command func(i int) string) *fanout.Job {
 	t.Helper()
-	spec := worker.JobSpec{MergeCommand: "sh -c 'cat out_part_*.txt > merged.txt'"}
+	spec := jobspec.Spec{MergeCommand: "sh -c 'cat out_part_*.txt > merged.txt'"}
 	for i := range n {
-		spec.Chunks = append(spec.Chunks, worker.Chunk{ID: int64(i), OutputFile: fmt.Sprintf("out_part_%d.txt", i), Command: command(i)})
+		spec.Chunks = append(spec.Chunks, jobspec.Chunk{ID: int64(i), OutputFile: fmt.Sprintf("out_part_%d.txt", i), Command: command(i)})
 	}
 	data, _ := json.Marshal(spec)
 	path := filepath.Join(dir, "job.json")
@@ -141,7 +142,7 @@ func TestRunCloudRunThrottled(t *testing.T) {
 	calls := map[int64]int{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		var req worker.Request
+		var req jobspec.Request
 		json.Unmarshal(body, &req)
 		mu.Lock()
 		calls[req.ChunkIndex]++

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -334,7 +335,7 @@ func TestRunRefusesJobPathBeforeFetching(t *testing.T) {
 		{writeSpec(t, oneChunk("true")), false},
 	} {
 		before := requests.Load() + bucket.opens.Load()
-		r := w.Run(t.Context(), worker.Request{JobPath: tc.jobPath})
+		r := w.Run(t.Context(), jobspec.Request{JobPath: tc.jobPath})
 		fetched := requests.Load() + bucket.opens.Load() - before
 		if tc.ok {
 			if !r.OK() || fetched != 1 {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/helios-project/helios-scaffold/runtime/internal/quote"
 )
 
 // ErrOutsideWorkspace is wrapped when an asset path or an outputFile would
@@ -122,11 +124,11 @@ func planAssets(objs []Object, limit int64) ([]asset, error) {
 		}
 		local := filepath.FromSlash(o.Path)
 		if !filepath.IsLocal(local) || slices.Contains(strings.Split(o.Path, "/"), "..") {
-			return nil, fmt.Errorf("asset key %s: %w", quoteKey([]byte(o.Path)), ErrOutsideWorkspace)
+			return nil, fmt.Errorf("asset key %s: %w", quote.Key(o.Path), ErrOutsideWorkspace)
 		}
 		local = filepath.Clean(local)
 		if err := checkAssetName(local); err != nil {
-			return nil, fmt.Errorf("asset key %s: %w", quoteKey([]byte(o.Path)), err)
+			return nil, fmt.Errorf("asset key %s: %w", quote.Key(o.Path), err)
 		}
 		if other, ok := seen[local]; ok {
 			return nil, fmt.Errorf("asset keys %q and %q are the same file", other, o.Path)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -27,7 +28,7 @@ func assetJob(t *testing.T, command string, objs map[string]string) *memStore {
 
 func runAssetJob(t *testing.T, cfg worker.Config, m *memStore) *worker.Result {
 	t.Helper()
-	return newWorker(cfg, worker.WithSource("s3", m)).Run(t.Context(), worker.Request{JobPath: "s3://renders/job.json"})
+	return newWorker(cfg, worker.WithSource("s3", m)).Run(t.Context(), jobspec.Request{JobPath: "s3://renders/job.json"})
 }
 
 func TestAssetsDownloaded(t *testing.T) {
@@ -319,7 +320,7 @@ func TestAssetsLocalLinksNotFollowed(t *testing.T) {
 	cfg := testConfig(t)
 	spec := oneChunk(`sh -c 'ls -A'`)
 	spec.AssetsURL = assets
-	r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: writeSpec(t, spec)})
+	r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: writeSpec(t, spec)})
 	if !r.OK() || string(r.Stdout) != "real.txt\n" {
 		t.Errorf("Run = %+v (stdout %q), want only real.txt in the workspace", r, r.Stdout)
 	}

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 )
 
 // BenchmarkRun is the worker's cost for a chunk that does nothing; compare
@@ -14,7 +14,7 @@ import (
 func BenchmarkRun(b *testing.B) {
 	cfg := testConfig(b)
 	w := newWorker(cfg)
-	req := worker.Request{JobPath: writeSpec(b, oneChunk("true"))}
+	req := jobspec.Request{JobPath: writeSpec(b, oneChunk("true"))}
 	b.ReportAllocs()
 	for b.Loop() {
 		if r := w.Run(b.Context(), req); !r.OK() {
@@ -54,7 +54,7 @@ func benchOutput(b *testing.B, size int, passthrough bool) {
 	cfg := testConfig(b)
 	cfg.Passthrough = passthrough
 	w := newWorker(cfg)
-	req := worker.Request{JobPath: writeSpec(b, oneChunk("head -c "+strconv.Itoa(size)+" /dev/zero"))}
+	req := jobspec.Request{JobPath: writeSpec(b, oneChunk("head -c "+strconv.Itoa(size)+" /dev/zero"))}
 	b.ReportAllocs()
 	b.SetBytes(int64(size))
 	var before, after runtime.MemStats

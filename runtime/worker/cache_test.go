@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -31,9 +32,9 @@ type warmJob struct {
 
 func newWarmJob(t *testing.T, cfg worker.Config, assets map[string]string, commands ...string) *warmJob {
 	t.Helper()
-	spec := worker.JobSpec{ID: "warm", AssetsURL: "s3://renders/assets"}
+	spec := jobspec.Spec{ID: "warm", AssetsURL: "s3://renders/assets"}
 	for i, c := range commands {
-		spec.Chunks = append(spec.Chunks, worker.Chunk{ID: int64(i), Command: c, OutputFile: "out"})
+		spec.Chunks = append(spec.Chunks, jobspec.Chunk{ID: int64(i), Command: c, OutputFile: "out"})
 	}
 	m := newMemStore(map[string][]byte{"s3://renders/job.json": marshalSpec(t, spec)})
 	m.versioned = true
@@ -57,7 +58,7 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 // the chunk's stdout.
 func (j *warmJob) run(i int64) string {
 	j.t.Helper()
-	r := j.w.Run(j.t.Context(), worker.Request{JobPath: "s3://renders/job.json", ChunkIndex: i})
+	r := j.w.Run(j.t.Context(), jobspec.Request{JobPath: "s3://renders/job.json", ChunkIndex: i})
 	if !r.OK() {
 		j.t.Fatalf("chunk %d: %+v (message %q, stderr %q)", i, r, r.Message(), r.Stderr)
 	}
@@ -306,7 +307,7 @@ func TestCacheCutDownload(t *testing.T) {
 	cat := `cat a.bin`
 	j := newWarmJob(t, cfg, map[string]string{"a.bin": "0123456789"}, cat, cat)
 	j.m.cut = map[string]error{"s3://renders/assets/a.bin": errors.New("connection reset")}
-	r := j.w.Run(t.Context(), worker.Request{JobPath: "s3://renders/job.json"})
+	r := j.w.Run(t.Context(), jobspec.Request{JobPath: "s3://renders/job.json"})
 	if r.Started || r.Err == nil {
 		t.Fatalf("Run = %+v, want the chunk refused for its cut download", r)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -38,15 +39,15 @@ func newWorker(cfg worker.Config, opts ...worker.Option) *worker.Worker {
 }
 
 // oneChunk is a job spec whose only chunk, id 0, runs command.
-func oneChunk(command string) worker.JobSpec {
-	return worker.JobSpec{
+func oneChunk(command string) jobspec.Spec {
+	return jobspec.Spec{
 		ID:       "job-1",
-		Metadata: worker.Metadata{TotalFrames: 10, FPS: 30, Width: 64, Height: 64},
-		Chunks:   []worker.Chunk{{ID: 0, FrameCount: 10, OutputFile: "chunk_0.mp4", Command: command}},
+		Metadata: jobspec.Metadata{TotalFrames: 10, FPS: 30, Width: 64, Height: 64},
+		Chunks:   []jobspec.Chunk{{ID: 0, FrameCount: 10, OutputFile: "chunk_0.mp4", Command: command}},
 	}
 }
 
-func marshalSpec(t testing.TB, spec worker.JobSpec) []byte {
+func marshalSpec(t testing.TB, spec jobspec.Spec) []byte {
 	t.Helper()
 	data, err := json.Marshal(spec)
 	if err != nil {
@@ -56,7 +57,7 @@ func marshalSpec(t testing.TB, spec worker.JobSpec) []byte {
 }
 
 // writeSpec writes spec into a fresh temporary directory and returns its path.
-func writeSpec(t testing.TB, spec worker.JobSpec) string {
+func writeSpec(t testing.TB, spec jobspec.Spec) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "spec.json")
 	if err := os.WriteFile(path, marshalSpec(t, spec), 0o644); err != nil {
@@ -69,7 +70,7 @@ func writeSpec(t testing.TB, spec worker.JobSpec) string {
 func runChunk(t testing.TB, cfg worker.Config, command string) *worker.Result {
 	t.Helper()
 	path := writeSpec(t, oneChunk(command))
-	return newWorker(cfg).Run(t.Context(), worker.Request{JobPath: path})
+	return newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: path})
 }
 
 // assertEmptyDir fails unless dir exists and holds nothing but the asset
@@ -180,7 +181,7 @@ func (l *lineWatch) seen() time.Time {
 // runOrFail runs the request and fails t if Run has not returned by the
 // test's deadline, less a margin: the chunks that use it sleep for hours
 // unless the worker kills them.
-func runOrFail(t testing.TB, ctx context.Context, w *worker.Worker, req worker.Request) *worker.Result {
+func runOrFail(t testing.TB, ctx context.Context, w *worker.Worker, req jobspec.Request) *worker.Result {
 	t.Helper()
 	done := make(chan *worker.Result, 1)
 	go func() { done <- w.Run(ctx, req) }()

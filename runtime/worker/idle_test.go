@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -57,7 +58,7 @@ func TestRunIdle(t *testing.T) {
 			last := &lineWatch{want: "\n"} // the first line the chunk prints
 			w := newWorker(cfg, worker.WithPassthrough(last, io.Discard))
 			start := time.Now()
-			r := runOrFail(t, t.Context(), w, worker.Request{JobPath: path})
+			r := runOrFail(t, t.Context(), w, jobspec.Request{JobPath: path})
 			if tc.killed {
 				checkIdleKill(t, r, tc.idle, start, last.seen())
 			} else if !r.OK() {

@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"os/exec"
 	"syscall"
+
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 )
 
 // Kind says what kind of failure a [Result] holds, so that a caller can
@@ -116,10 +118,10 @@ var kindsOf = []struct {
 	{KindTimeout, []error{ErrTimeout}},
 	{KindIdle, []error{ErrIdle}},
 	{KindNotAllowed, []error{ErrJobPathNotAllowed, ErrAccessDenied, fs.ErrPermission}},
-	{KindPayload, []error{ErrPayloadSyntax, ErrPayloadNotObject, ErrPayloadFields, ErrChunkIndexRange}},
-	{KindSpec, []error{ErrAmbiguousJSON, ErrMissingChunks, ErrChunkNotFound, ErrOutsideWorkspace,
+	{KindPayload, []error{jobspec.ErrPayloadSyntax, jobspec.ErrPayloadNotObject, jobspec.ErrPayloadFields, jobspec.ErrChunkIndexRange}},
+	{KindSpec, []error{jobspec.ErrAmbiguousJSON, jobspec.ErrMissingChunks, jobspec.ErrChunkNotFound, ErrOutsideWorkspace,
 		ErrNoSource, ErrNotRegular, ErrTooLarge}},
-	{KindCommand, []error{ErrEmptyCommand, ErrUnterminated, ErrTrailingBackslash}},
+	{KindCommand, []error{jobspec.ErrEmptyCommand, jobspec.ErrUnterminated, jobspec.ErrTrailingBackslash}},
 	{KindOutput, []error{ErrOutputMissing}},
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -28,13 +29,13 @@ func TestResultKind(t *testing.T) {
 		spec, command, outputFile string
 		cfg                       func(*worker.Config)
 		store                     func(*memStore)
-		req                       func(path string) worker.Request
+		req                       func(path string) jobspec.Request
 		ctx                       context.Context
 		want                      worker.Kind
 	}{
 		{name: "success", command: "true", want: ""},
 		{name: "uploaded", command: `sh -c 'echo x > chunk_0.mp4'`, cfg: upload, want: ""},
-		{name: "no jobPath", req: func(string) worker.Request { return worker.Request{} }, want: worker.KindPayload},
+		{name: "no jobPath", req: func(string) jobspec.Request { return jobspec.Request{} }, want: worker.KindPayload},
 		{name: "jobPath not allowed", command: "true", cfg: func(c *worker.Config) { c.AllowedJobPaths = []string{"s3://jobs/"} },
 			want: worker.KindNotAllowed},
 		{name: "worker misconfigured", command: "true", cfg: func(c *worker.Config) { c.OutputLimit = -1 }, want: worker.KindConfig},
@@ -43,11 +44,11 @@ func TestResultKind(t *testing.T) {
 		{name: "spec with a key twice", spec: `{"id":"j","id":"k","chunks":[]}`, want: worker.KindSpec},
 		{name: "spec over HELIOS_SPEC_MAX_BYTES", command: "true", cfg: func(c *worker.Config) { c.SpecMaxBytes = 10 }, want: worker.KindSpec},
 		{name: "chunk not found", command: "true",
-			req: func(p string) worker.Request { return worker.Request{JobPath: p, ChunkIndex: 9} }, want: worker.KindSpec},
+			req: func(p string) jobspec.Request { return jobspec.Request{JobPath: p, ChunkIndex: 9} }, want: worker.KindSpec},
 		{name: "outputFile with a NUL byte", command: "true", outputFile: "chunk\x00.mp4", want: worker.KindSpec},
 		{name: "outputFile with a NUL byte, uploaded", command: "true", outputFile: "chunk\x00.mp4", cfg: upload, want: worker.KindSpec},
 		{name: "outputFile outside the workspace", command: "true", outputFile: "../x.mp4", cfg: upload, want: worker.KindSpec},
-		{name: "spec not found", req: func(string) worker.Request { return worker.Request{JobPath: "s3://renders/none.json"} },
+		{name: "spec not found", req: func(string) jobspec.Request { return jobspec.Request{JobPath: "s3://renders/none.json"} },
 			want: worker.KindStore},
 		{name: "executable not found", command: "helios-no-such-renderer --frames 10", want: worker.KindCommand},
 		{name: "executable path not found", command: "./render.sh", want: worker.KindCommand},
@@ -96,7 +97,7 @@ func TestResultKind(t *testing.T) {
 				}
 				path = writeSpec(t, spec)
 			}
-			req := worker.Request{JobPath: path}
+			req := jobspec.Request{JobPath: path}
 			if tc.req != nil {
 				req = tc.req(path)
 			}
@@ -124,13 +125,13 @@ func TestKindOf(t *testing.T) {
 		want worker.Kind
 	}{
 		{nil, ""},
-		{worker.ErrPayloadSyntax, worker.KindPayload},
-		{worker.ErrChunkIndexRange, worker.KindPayload},
+		{jobspec.ErrPayloadSyntax, worker.KindPayload},
+		{jobspec.ErrChunkIndexRange, worker.KindPayload},
 		{fmt.Errorf("job path %q: %w", "x", worker.ErrJobPathNotAllowed), worker.KindNotAllowed},
 		{fmt.Errorf("reading job spec: %w", worker.ErrAccessDenied), worker.KindNotAllowed},
-		{fmt.Errorf("decoding job spec: %w", worker.ErrAmbiguousJSON), worker.KindSpec},
-		{worker.ErrMissingChunks, worker.KindSpec},
-		{fmt.Errorf("splitting command: %w", worker.ErrTrailingBackslash), worker.KindCommand},
+		{fmt.Errorf("decoding job spec: %w", jobspec.ErrAmbiguousJSON), worker.KindSpec},
+		{jobspec.ErrMissingChunks, worker.KindSpec},
+		{fmt.Errorf("splitting command: %w", jobspec.ErrTrailingBackslash), worker.KindCommand},
 		{fmt.Errorf("%w: outputFile x", worker.ErrOutputMissing), worker.KindOutput},
 		{fmt.Errorf("%w: reading job spec: %w", worker.ErrCanceled, worker.ErrAccessDenied), worker.KindCancelled},
 		{fmt.Errorf("%w: assets took too long", worker.ErrTimeout), worker.KindTimeout},

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -18,19 +19,19 @@ func TestWithEnv(t *testing.T) {
 	os.WriteFile(filepath.Join(bin, "not-executable"), []byte("#!/bin/sh\n"), 0o644)
 	t.Setenv("RUN_MARK", "the worker's")
 	cfg := testConfig(t)
-	spec := worker.JobSpec{Chunks: []worker.Chunk{{ID: 0, Command: "helios-stub render"}, {ID: 1, Command: "not-executable"}}}
+	spec := jobspec.Spec{Chunks: []jobspec.Chunk{{ID: 0, Command: "helios-stub render"}, {ID: 1, Command: "not-executable"}}}
 	path := writeSpec(t, spec)
 	w := newWorker(cfg, worker.WithEnv("RUN_MARK=the run's", "PATH="+bin+":"+os.Getenv("PATH")))
-	r := w.Run(t.Context(), worker.Request{JobPath: path, ChunkIndex: 0})
+	r := w.Run(t.Context(), jobspec.Request{JobPath: path, ChunkIndex: 0})
 	if !r.OK() || string(r.Stdout) != "stub render the run's\n" {
 		t.Fatalf("Run = %+v, stdout %q, stderr %q", r, r.Stdout, r.Stderr)
 	}
-	r = w.Run(t.Context(), worker.Request{JobPath: path, ChunkIndex: 1})
+	r = w.Run(t.Context(), jobspec.Request{JobPath: path, ChunkIndex: 1})
 	if r.Started || r.Kind() != worker.KindCommand || !strings.Contains(r.Message(), "executable file not found") {
 		t.Errorf("a file that may not be run: %+v, kind %q, message %q", r, r.Kind(), r.Message())
 	}
 	// Without the option, the worker's PATH has no helios-stub.
-	r = newWorker(cfg).Run(t.Context(), worker.Request{JobPath: path, ChunkIndex: 0})
+	r = newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: path, ChunkIndex: 0})
 	if r.Started || r.Kind() != worker.KindCommand {
 		t.Errorf("without WithEnv: %+v, kind %q", r, r.Kind())
 	}

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 )
 
 // ErrOutputMissing is wrapped when a command exits 0 without writing the
@@ -30,7 +32,7 @@ type output struct {
 
 // outputFor returns the chunk's upload, or nil when no output location is
 // set (neither the spec's outputUrl nor HELIOS_OUTPUT_URL).
-func (w *Worker) outputFor(spec *JobSpec, chunk *Chunk) (*output, error) {
+func (w *Worker) outputFor(spec *jobspec.Spec, chunk *jobspec.Chunk) (*output, error) {
 	folder := cmp.Or(spec.OutputURL, w.cfg.OutputURL)
 	if folder == "" {
 		return nil, nil
@@ -62,7 +64,7 @@ func (w *Worker) outputFor(spec *JobSpec, chunk *Chunk) (*output, error) {
 // object is already there. It is false with no error when no output
 // location is set, and an error when the store cannot tell (it is no
 // [Stater]) or failed to.
-func (w *Worker) OutputExists(ctx context.Context, spec *JobSpec, chunk *Chunk) (string, bool, error) {
+func (w *Worker) OutputExists(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk) (string, bool, error) {
 	out, err := w.outputFor(spec, chunk)
 	if err != nil || out == nil {
 		return "", false, err

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -85,7 +86,7 @@ func TestOutputSHA256(t *testing.T) {
 			cfg := testConfig(t)
 			cfg.OutputURL = tc.url
 			w := newWorker(cfg, worker.WithSource("s3", mem), worker.WithSource("gs", back))
-			r := w.Run(t.Context(), worker.Request{JobPath: outputJob(t, "cp "+tc.from+" chunk_0.mp4", "chunk_0.mp4", "")})
+			r := w.Run(t.Context(), jobspec.Request{JobPath: outputJob(t, "cp "+tc.from+" chunk_0.mp4", "chunk_0.mp4", "")})
 			if !r.OK() || r.OutputURL == "" {
 				t.Fatalf("Run = OK %v, OutputURL %q (message %q)", r.OK(), r.OutputURL, r.Message())
 			}
@@ -110,7 +111,7 @@ func TestOutputSHA256NotUploaded(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			cfg := testConfig(t)
 			cfg.OutputURL = tc.url
-			r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: outputJob(t, tc.command, "chunk_0.mp4", "")})
+			r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: outputJob(t, tc.command, "chunk_0.mp4", "")})
 			if r.OutputSHA256 != "" || r.OutputURL != "" {
 				t.Errorf("OutputURL %q, OutputSHA256 %q; want neither", r.OutputURL, r.OutputSHA256)
 			}

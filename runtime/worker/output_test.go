@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -44,7 +45,7 @@ func TestOutputUploadedToFolder(t *testing.T) {
 			cfg := testConfig(t)
 			cfg.OutputURL = fix(tc.envURL)
 			cmd := `sh -c 'mkdir -p "$(dirname "$HELIOS_OUTPUT_FILE")" && cp ` + src + ` "$HELIOS_OUTPUT_FILE"'`
-			r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: outputJob(t, cmd, tc.file, fix(tc.specURL))})
+			r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: outputJob(t, cmd, tc.file, fix(tc.specURL))})
 			if !r.OK() || r.OutputURL != fix(tc.want) || r.OutputBytes != int64(len(video)) {
 				t.Fatalf("Run = OK %v, OutputURL %q, OutputBytes %d (message %q); want %q, %d",
 					r.OK(), r.OutputURL, r.OutputBytes, r.Message(), fix(tc.want), len(video))
@@ -67,7 +68,7 @@ func TestOutputNotUploaded(t *testing.T) {
 			m := newMemStore(nil)
 			cfg := testConfig(t)
 			cfg.OutputURL = tc.url
-			r := newWorker(cfg, worker.WithSource("s3", m)).Run(t.Context(), worker.Request{JobPath: outputJob(t, tc.command, "chunk_0.mp4", "")})
+			r := newWorker(cfg, worker.WithSource("s3", m)).Run(t.Context(), jobspec.Request{JobPath: outputJob(t, tc.command, "chunk_0.mp4", "")})
 			if r.OutputURL != "" || len(m.puts) != 0 {
 				t.Errorf("Run = %+v, puts %v: want no upload", r, m.puts)
 			}
@@ -95,7 +96,7 @@ func TestOutputRefusedBeforeRunning(t *testing.T) {
 			m := newMemStore(nil)
 			cfg := testConfig(t)
 			path := outputJob(t, "touch "+marker, tc.file, tc.url)
-			r := newWorker(cfg, worker.WithSource("s3", m)).Run(t.Context(), worker.Request{JobPath: path})
+			r := newWorker(cfg, worker.WithSource("s3", m)).Run(t.Context(), jobspec.Request{JobPath: path})
 			if r.Started || r.Err == nil || !strings.Contains(r.Err.Error(), tc.want) {
 				t.Fatalf("Run = %+v, want an error naming %s", r, tc.want)
 			}
@@ -140,7 +141,7 @@ func TestOutputFailures(t *testing.T) {
 			cfg := testConfig(t)
 			cfg.OutputURL = "s3://renders/out"
 			cfg.OutputMaxBytes = 1000
-			r := newWorker(cfg, worker.WithSource("s3", m)).Run(t.Context(), worker.Request{JobPath: outputJob(t, tc.command, "chunk_0.mp4", "")})
+			r := newWorker(cfg, worker.WithSource("s3", m)).Run(t.Context(), jobspec.Request{JobPath: outputJob(t, tc.command, "chunk_0.mp4", "")})
 			if r.OK() || !r.Started || r.ExitCode != 0 || r.OutputURL != "" || !strings.Contains(r.Message(), tc.want) {
 				t.Fatalf("Run = %+v (message %q), want a failure with exit code 0 saying %q", r, r.Message(), tc.want)
 			}
@@ -167,7 +168,7 @@ func TestOutputUploadOutOfTime(t *testing.T) {
 	// upload (held a minute) then runs out of it.
 	ctx, cancel := context.WithTimeoutCause(t.Context(), 3*time.Second, cause)
 	defer cancel()
-	r := newWorker(cfg, worker.WithSource("s3", m)).Run(ctx, worker.Request{JobPath: outputJob(t, `sh -c 'echo x > chunk_0.mp4'`, "chunk_0.mp4", "")})
+	r := newWorker(cfg, worker.WithSource("s3", m)).Run(ctx, jobspec.Request{JobPath: outputJob(t, `sh -c 'echo x > chunk_0.mp4'`, "chunk_0.mp4", "")})
 	if r.OK() || r.ExitCode != 0 || !strings.Contains(r.Message(), "uploading chunk_0.mp4 to s3://renders/out/chunk_0.mp4 ran out of time") ||
 		!strings.Contains(r.Message(), cause.Error()) {
 		t.Fatalf("Run = %+v (message %q), want the upload's timeout", r, r.Message())
@@ -207,7 +208,7 @@ func TestOutputUploadStalledOrStopped(t *testing.T) {
 					cancel(errors.New("the client went away"))
 				}()
 			}
-			r := newWorker(cfg, worker.WithSource("s3", m)).Run(ctx, worker.Request{JobPath: outputJob(t, `sh -c 'printf x > chunk_0.mp4; printf y >> chunk_0.mp4'`, "chunk_0.mp4", "")})
+			r := newWorker(cfg, worker.WithSource("s3", m)).Run(ctx, jobspec.Request{JobPath: outputJob(t, `sh -c 'printf x > chunk_0.mp4; printf y >> chunk_0.mp4'`, "chunk_0.mp4", "")})
 			if r.OK() || r.ExitCode != 0 || !strings.Contains(r.Message(), tt.want) || !errors.Is(r.Err, tt.is) {
 				t.Fatalf("Run = %+v (message %q), want %q", r, r.Message(), tt.want)
 			}
@@ -219,7 +220,7 @@ func TestOutputUploadStalledOrStopped(t *testing.T) {
 // A spec without an id (what helios render --emit-job writes) names the
 // job after its file name.
 func TestJobNamedAfterSpecFile(t *testing.T) {
-	spec := worker.JobSpec{Chunks: []worker.Chunk{{ID: 0, Command: `sh -c 'echo "$HELIOS_JOB_ID"'`}}}
+	spec := jobspec.Spec{Chunks: []jobspec.Chunk{{ID: 0, Command: `sh -c 'echo "$HELIOS_JOB_ID"'`}}}
 	data := marshalSpec(t, spec)
 	m := newMemStore(map[string][]byte{
 		"s3://renders/jobs/job-42.json":       data,
@@ -239,7 +240,7 @@ func TestJobNamedAfterSpecFile(t *testing.T) {
 		local:                                 "intro",
 		"file://" + local:                     "intro",
 	} {
-		r := newWorker(testConfig(t), worker.WithSource("s3", m)).Run(t.Context(), worker.Request{JobPath: path})
+		r := newWorker(testConfig(t), worker.WithSource("s3", m)).Run(t.Context(), jobspec.Request{JobPath: path})
 		if got := strings.TrimSpace(string(r.Stdout)); !r.OK() || got != want {
 			t.Errorf("%s: HELIOS_JOB_ID=%q (%+v), want %q", path, got, r, want)
 		}

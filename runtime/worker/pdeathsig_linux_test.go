@@ -16,6 +16,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/internal/syncbuf"
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 )
 
 // envDeathHelper, when set, makes TestWorkerProcessHelper a worker
@@ -42,7 +43,7 @@ func TestWorkerProcessHelper(t *testing.T) {
 	cfg.WorkspaceRoot = filepath.Join(root, "ws")
 	w := New(cfg, WithPassthrough(io.Discard, io.Discard), WithLogger(slog.New(slog.DiscardHandler)))
 	done := make(chan *Result, 1)
-	go func() { done <- w.Run(context.Background(), Request{JobPath: path}) }() // as a platform's handler does
+	go func() { done <- w.Run(context.Background(), jobspec.Request{JobPath: path}) }() // as a platform's handler does
 	r := <-done
 	t.Fatalf("the chunk ended while its worker lived: %s", r.Message())
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -155,11 +156,11 @@ func TestRunConcurrentChunksKeepEachOthersProcesses(t *testing.T) {
 		`while [ ! -e ` + meet + `/short-done ]; do sleep 0.01; done; ` +
 		`for p in /proc/[0-9]*; do [ "$(tr "\0" " " < $p/cmdline 2>/dev/null)" = "sleep 7051 " ] && echo alive; done; true'`
 	short := `sh -c 'setsid -f env -i sleep 7052; ` + untilRunning("sleep 7052") + `'`
-	spec := worker.JobSpec{ID: "two", Chunks: []worker.Chunk{{ID: 0, Command: long}, {ID: 1, Command: short}}}
+	spec := jobspec.Spec{ID: "two", Chunks: []jobspec.Chunk{{ID: 0, Command: long}, {ID: 1, Command: short}}}
 	path := writeSpec(t, spec)
 	w := newWorker(testConfig(t))
 	done := make(chan *worker.Result)
-	go func() { done <- w.Run(t.Context(), worker.Request{JobPath: path, ChunkIndex: 0}) }()
+	go func() { done <- w.Run(t.Context(), jobspec.Request{JobPath: path, ChunkIndex: 0}) }()
 	for deadline := time.Now().Add(testdeadline.Remaining(t)); ; time.Sleep(10 * time.Millisecond) {
 		if _, err := os.Stat(filepath.Join(meet, "long-started")); err == nil {
 			break
@@ -168,7 +169,7 @@ func TestRunConcurrentChunksKeepEachOthersProcesses(t *testing.T) {
 			t.Fatal("chunk 0 did not start")
 		}
 	}
-	if r := w.Run(t.Context(), worker.Request{JobPath: path, ChunkIndex: 1}); !r.OK() {
+	if r := w.Run(t.Context(), jobspec.Request{JobPath: path, ChunkIndex: 1}); !r.OK() {
 		t.Fatalf("chunk 1: %+v", r)
 	}
 	if err := os.WriteFile(filepath.Join(meet, "short-done"), nil, 0o644); err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -58,7 +59,7 @@ func stopCase(t *testing.T, ctx context.Context, cfg worker.Config, sleep string
 	path := writeSpec(t, oneChunk(`sh -c 'echo started; sleep `+sleep+`'`))
 	started := &lineWatch{want: "started", then: onStarted}
 	w := newWorker(cfg, worker.WithPassthrough(started, io.Discard))
-	r := runOrFail(t, ctx, w, worker.Request{JobPath: path})
+	r := runOrFail(t, ctx, w, jobspec.Request{JobPath: path})
 	if at := started.seen(); at.IsZero() {
 		t.Error("the chunk was stopped before it printed started")
 	} else if elapsed := time.Since(at); elapsed > stopsWithin+stopBound {
@@ -102,7 +103,7 @@ func TestRunCanceledBeforeStart(t *testing.T) {
 	cancel()
 	cfg := testConfig(t)
 	killOnCleanup(t, "sleep", "7044")
-	r := newWorker(cfg).Run(ctx, worker.Request{JobPath: writeSpec(t, oneChunk("sleep 7044"))})
+	r := newWorker(cfg).Run(ctx, jobspec.Request{JobPath: writeSpec(t, oneChunk("sleep 7044"))})
 	if r.OK() || !errors.Is(r.Err, worker.ErrCanceled) {
 		t.Errorf("Run = %+v, want ErrCanceled", r)
 	}
@@ -148,7 +149,7 @@ func TestRunKillsBackgroundChildren(t *testing.T) {
 		cfg := testConfig(t)
 		last := &lineWatch{want: tc.out}
 		w := newWorker(cfg, worker.WithPassthrough(last, io.Discard))
-		r := runOrFail(t, t.Context(), w, worker.Request{JobPath: writeSpec(t, oneChunk(tc.command))})
+		r := runOrFail(t, t.Context(), w, jobspec.Request{JobPath: writeSpec(t, oneChunk(tc.command))})
 		if at := last.seen(); at.IsZero() {
 			t.Errorf("%s: the worker never read %q", tc.command, tc.out)
 		} else if elapsed := time.Since(at); elapsed > stopBound {
@@ -193,9 +194,9 @@ func TestRunOutputTail(t *testing.T) {
 func TestRunConcurrent(t *testing.T) {
 	const n = 20
 	cfg := testConfig(t)
-	spec := worker.JobSpec{ID: "many"}
+	spec := jobspec.Spec{ID: "many"}
 	for i := range n {
-		spec.Chunks = append(spec.Chunks, worker.Chunk{ID: int64(i),
+		spec.Chunks = append(spec.Chunks, jobspec.Chunk{ID: int64(i),
 			Command: `sh -c 'touch "marker-$HELIOS_CHUNK_ID" && ls -A'`})
 	}
 	path := writeSpec(t, spec)
@@ -203,7 +204,7 @@ func TestRunConcurrent(t *testing.T) {
 	results := make([]*worker.Result, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { results[i] = w.Run(t.Context(), worker.Request{JobPath: path, ChunkIndex: int64(i)}) })
+		wg.Go(func() { results[i] = w.Run(t.Context(), jobspec.Request{JobPath: path, ChunkIndex: int64(i)}) })
 	}
 	wg.Wait()
 	for i, r := range results {
@@ -220,7 +221,7 @@ func TestRunPassthroughLines(t *testing.T) {
 	cfg := testConfig(t)
 	var out, errOut bytes.Buffer
 	w := newWorker(cfg, worker.WithPassthrough(&out, &errOut))
-	r := w.Run(t.Context(), worker.Request{JobPath: writeSpec(t, oneChunk(`sh -c 'printf "a\nb"; printf c >&2'`))})
+	r := w.Run(t.Context(), jobspec.Request{JobPath: writeSpec(t, oneChunk(`sh -c 'printf "a\nb"; printf c >&2'`))})
 	if !r.OK() || string(r.Stdout) != "a\nb" || string(r.Stderr) != "c" {
 		t.Fatalf("Run = %+v", r)
 	}
@@ -233,9 +234,9 @@ func TestRunPassthroughLines(t *testing.T) {
 func TestRunPassthroughConcurrent(t *testing.T) {
 	const n, lines = 8, 300
 	cfg := testConfig(t)
-	spec := worker.JobSpec{ID: "shared-log"}
+	spec := jobspec.Spec{ID: "shared-log"}
 	for i := range n {
-		spec.Chunks = append(spec.Chunks, worker.Chunk{ID: int64(i), Command: `sh -c 'i=0; while [ $i -lt ` +
+		spec.Chunks = append(spec.Chunks, jobspec.Chunk{ID: int64(i), Command: `sh -c 'i=0; while [ $i -lt ` +
 			strconv.Itoa(lines) + ` ]; do echo "chunk-$HELIOS_CHUNK_ID-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"; ` +
 			`echo "err-$HELIOS_CHUNK_ID" >&2; i=$((i+1)); done'`})
 	}
@@ -245,7 +246,7 @@ func TestRunPassthroughConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			if r := w.Run(t.Context(), worker.Request{JobPath: path, ChunkIndex: int64(i)}); !r.OK() {
+			if r := w.Run(t.Context(), jobspec.Request{JobPath: path, ChunkIndex: int64(i)}); !r.OK() {
 				t.Errorf("chunk %d: Run = %+v", i, r)
 			}
 		})

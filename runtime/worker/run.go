@@ -8,13 +8,15 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 )
 
 // LoadSpec reads and parses the job spec at location through the Source
 // for its scheme, within Config.SpecTimeout and Config.SpecMaxBytes. A
 // spec without id is named after its file name: "s3://b/job-42.json" is
 // job "job-42".
-func (w *Worker) LoadSpec(ctx context.Context, location string) (*JobSpec, error) {
+func (w *Worker) LoadSpec(ctx context.Context, location string) (*jobspec.Spec, error) {
 	late := fmt.Errorf("it took longer than %v (%s)", w.cfg.SpecTimeout, EnvSpecTimeout)
 	ctx, cancel := context.WithTimeoutCause(ctx, w.cfg.SpecTimeout, late)
 	defer cancel()
@@ -40,7 +42,7 @@ func (w *Worker) LoadSpec(ctx context.Context, location string) (*JobSpec, error
 	if err != nil {
 		return nil, failed(err)
 	}
-	spec, err := ParseSpec(data)
+	spec, err := jobspec.Parse(data)
 	if err != nil {
 		return nil, withKind(KindSpec, err)
 	}
@@ -61,7 +63,7 @@ func (w *Worker) source(location string) (Source, error) {
 
 // execute runs argv in the workspace, under the idle watch (idle.go), and
 // gathers the Result.
-func (w *Worker) execute(ctx context.Context, spec *JobSpec, chunk *Chunk, argv []string, ws *workspace) *Result {
+func (w *Worker) execute(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk, argv []string, ws *workspace) *Result {
 	stdout := newTailBuffer(w.cfg.OutputLimit)
 	stderr := newTailBuffer(w.cfg.OutputLimit)
 	ps := processSpec{argv: argv, dir: ws.work, env: w.chunkEnv(spec, chunk, ws), stdout: stdout, stderr: stderr}
@@ -132,7 +134,7 @@ const envWorkspace = "HELIOS_WORKSPACE"
 // the workspace's temporary folder, which is removed with it: what the
 // chunk and its children write there (a browser's profile, say) goes
 // even when they are killed.
-func (w *Worker) chunkEnv(spec *JobSpec, chunk *Chunk, ws *workspace) []string {
+func (w *Worker) chunkEnv(spec *jobspec.Spec, chunk *jobspec.Chunk, ws *workspace) []string {
 	return append(append(os.Environ(), w.env...),
 		"TMPDIR="+ws.tmp, "TMP="+ws.tmp, "TEMP="+ws.tmp,
 		"HELIOS_JOB_ID="+spec.ID,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -51,7 +52,7 @@ func TestRunSpecHTTP(t *testing.T) {
 
 	t.Run("ok", func(t *testing.T) {
 		cfg := testConfig(t)
-		r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: srv.URL + "/job.json"})
+		r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: srv.URL + "/job.json"})
 		if !r.OK() || string(r.Stdout) != "over-http\n" {
 			t.Fatalf("Run = %+v", r)
 		}
@@ -63,7 +64,7 @@ func TestRunSpecHTTP(t *testing.T) {
 	})
 	t.Run("404", func(t *testing.T) {
 		cfg := testConfig(t)
-		r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: srv.URL + "/missing.json"})
+		r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: srv.URL + "/missing.json"})
 		if r.Started || r.Err == nil || !strings.Contains(r.Err.Error(), "404") {
 			t.Fatalf("Run = %+v, want an error naming 404", r)
 		}
@@ -72,7 +73,7 @@ func TestRunSpecHTTP(t *testing.T) {
 	t.Run("too large", func(t *testing.T) {
 		cfg := testConfig(t)
 		cfg.SpecMaxBytes = 100
-		r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: srv.URL + "/big.json"})
+		r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: srv.URL + "/big.json"})
 		if r.Started || !errors.Is(r.Err, worker.ErrTooLarge) {
 			t.Fatalf("Run = %+v, want ErrTooLarge", r)
 		}
@@ -84,7 +85,7 @@ func TestRunSpecHTTP(t *testing.T) {
 			start := time.Now()
 			// The server never answers: without the SpecTimeout, only the
 			// test's deadline would end Run.
-			r := newWorker(cfg).Run(testdeadline.Context(t), worker.Request{JobPath: srv.URL + path})
+			r := newWorker(cfg).Run(testdeadline.Context(t), jobspec.Request{JobPath: srv.URL + path})
 			if elapsed := time.Since(start); elapsed > 10*time.Second {
 				t.Errorf("Run took %v with SpecTimeout 300ms", elapsed)
 			}
@@ -131,7 +132,7 @@ func TestRunSources(t *testing.T) {
 	t.Run("unknown scheme", func(t *testing.T) {
 		cfg := testConfig(t)
 		for _, p := range []string{loc, "gs://bucket/object", "S3://renders/x"} {
-			r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: p})
+			r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: p})
 			if r.Started || !errors.Is(r.Err, worker.ErrNoSource) {
 				t.Errorf("Run(%s) = %+v, want ErrNoSource", p, r)
 			}
@@ -141,7 +142,7 @@ func TestRunSources(t *testing.T) {
 	t.Run("registered", func(t *testing.T) {
 		cfg := testConfig(t)
 		src := &mapSource{docs: docs}
-		r := newWorker(cfg, worker.WithSource("s3", src)).Run(t.Context(), worker.Request{JobPath: loc})
+		r := newWorker(cfg, worker.WithSource("s3", src)).Run(t.Context(), jobspec.Request{JobPath: loc})
 		if !r.OK() || string(r.Stdout) != "from-s3\n" {
 			t.Fatalf("Run = %+v", r)
 		}
@@ -152,7 +153,7 @@ func TestRunSources(t *testing.T) {
 	t.Run("source error", func(t *testing.T) {
 		cfg := testConfig(t)
 		src := &mapSource{docs: docs}
-		r := newWorker(cfg, worker.WithSource("s3", src)).Run(t.Context(), worker.Request{JobPath: "s3://renders/x"})
+		r := newWorker(cfg, worker.WithSource("s3", src)).Run(t.Context(), jobspec.Request{JobPath: "s3://renders/x"})
 		if r.Started || !errors.Is(r.Err, errNoDoc) || !strings.Contains(r.Err.Error(), "s3://renders/x") {
 			t.Fatalf("Run = %+v, want the source's error naming the location", r)
 		}
@@ -161,10 +162,10 @@ func TestRunSources(t *testing.T) {
 		cfg := testConfig(t)
 		base := newWorker(cfg)
 		w := base.With(worker.WithSource("s3", &mapSource{docs: docs}))
-		if r := w.Run(t.Context(), worker.Request{JobPath: loc}); !r.OK() {
+		if r := w.Run(t.Context(), jobspec.Request{JobPath: loc}); !r.OK() {
 			t.Errorf("With(WithSource): Run = %+v", r)
 		}
-		if r := base.Run(t.Context(), worker.Request{JobPath: loc}); !errors.Is(r.Err, worker.ErrNoSource) {
+		if r := base.Run(t.Context(), jobspec.Request{JobPath: loc}); !errors.Is(r.Err, worker.ErrNoSource) {
 			t.Errorf("the original worker gained the source: Run = %+v", r)
 		}
 		if !reflect.DeepEqual(w.Config(), cfg) || !reflect.DeepEqual(base.Config(), cfg) {
@@ -174,7 +175,7 @@ func TestRunSources(t *testing.T) {
 	t.Run("assets need a folder source", func(t *testing.T) {
 		cfg := testConfig(t)
 		src := &mapSource{docs: docs}
-		r := newWorker(cfg, worker.WithSource("s3", src)).Run(t.Context(), worker.Request{JobPath: "s3://renders/assets.json"})
+		r := newWorker(cfg, worker.WithSource("s3", src)).Run(t.Context(), jobspec.Request{JobPath: "s3://renders/assets.json"})
 		if r.Started || r.Err == nil || !strings.Contains(r.Err.Error(), "cannot list a folder") {
 			t.Errorf("Run = %+v, want an error about listing the folder", r)
 		}
@@ -186,7 +187,7 @@ func TestRunSources(t *testing.T) {
 			"s3://renders/assets.json":         docs["s3://renders/assets.json"],
 			"s3://renders/assets/assets.asset": []byte("s3://renders/assets"),
 		})
-		r := newWorker(cfg, worker.WithSource("s3", src)).Run(t.Context(), worker.Request{JobPath: "s3://renders/assets.json"})
+		r := newWorker(cfg, worker.WithSource("s3", src)).Run(t.Context(), jobspec.Request{JobPath: "s3://renders/assets.json"})
 		if !r.OK() || string(r.Stdout) != "s3://renders/assets" {
 			t.Errorf("Run = %+v (stderr %q)", r, r.Stderr)
 		}
@@ -195,7 +196,7 @@ func TestRunSources(t *testing.T) {
 	t.Run("replacing a built-in scheme", func(t *testing.T) {
 		cfg := testConfig(t)
 		src := &mapSource{docs: map[string][]byte{"file:///virtual.json": docs[loc]}}
-		r := newWorker(cfg, worker.WithSource("file", src)).Run(t.Context(), worker.Request{JobPath: "file:///virtual.json"})
+		r := newWorker(cfg, worker.WithSource("file", src)).Run(t.Context(), jobspec.Request{JobPath: "file:///virtual.json"})
 		if !r.OK() {
 			t.Errorf("Run = %+v", r)
 		}

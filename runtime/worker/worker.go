@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 )
 
 // Worker runs chunks. It is safe for concurrent use: every call to
@@ -182,12 +184,12 @@ func (r *Result) Message() string {
 // or ErrTimeout when ctx's cause is (or wraps) ErrTimeout; a command that
 // stays idle for Config.ChunkIdleTimeout is killed alike, and Err wraps
 // ErrIdle.
-func (w *Worker) Run(ctx context.Context, req Request) *Result {
+func (w *Worker) Run(ctx context.Context, req jobspec.Request) *Result {
 	if w.cfgErr != nil {
 		return &Result{Err: w.cfgErr}
 	}
 	if req.JobPath == "" {
-		return &Result{Err: ErrPayloadFields}
+		return &Result{Err: jobspec.ErrPayloadFields}
 	}
 	if err := w.CheckJobPath(req.JobPath); err != nil {
 		return &Result{Err: err}
@@ -206,11 +208,11 @@ func (w *Worker) Run(ctx context.Context, req Request) *Result {
 // RunChunk runs one chunk of a spec loaded with [Worker.LoadSpec], as
 // [Worker.Run] does once it has found the chunk: a Cloud Run job's task
 // runs several chunks of one spec this way.
-func (w *Worker) RunChunk(ctx context.Context, spec *JobSpec, chunk *Chunk) *Result {
+func (w *Worker) RunChunk(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk) *Result {
 	if w.cfgErr != nil {
 		return &Result{Err: w.cfgErr}
 	}
-	argv, err := SplitCommand(chunk.Command)
+	argv, err := jobspec.SplitCommand(chunk.Command)
 	if err != nil {
 		return &Result{Err: fmt.Errorf("splitting command of chunk %d: %w", chunk.ID, err)}
 	}
@@ -247,7 +249,7 @@ func (w *Worker) RunChunk(ctx context.Context, spec *JobSpec, chunk *Chunk) *Res
 
 // runInWorkspace fetches the assets into dir and runs the command there,
 // both within Config.ChunkTimeout.
-func (w *Worker) runInWorkspace(ctx context.Context, spec *JobSpec, chunk *Chunk, argv []string, ws *workspace) *Result {
+func (w *Worker) runInWorkspace(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk, argv []string, ws *workspace) *Result {
 	if w.cfg.ChunkTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, w.cfg.ChunkTimeout,
@@ -265,7 +267,7 @@ func (w *Worker) runInWorkspace(ctx context.Context, spec *JobSpec, chunk *Chunk
 // checkNUL refuses, before anything runs, a job id or outputFile that
 // holds a NUL byte: the chunk's environment carries both, and no
 // environment variable (nor file name) can hold one.
-func checkNUL(spec *JobSpec, chunk *Chunk) error {
+func checkNUL(spec *jobspec.Spec, chunk *jobspec.Chunk) error {
 	switch {
 	case strings.ContainsRune(spec.ID, 0):
 		return fmt.Errorf("job id %q holds a NUL byte, which no environment variable can", spec.ID)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -56,7 +57,7 @@ func TestRunPassthrough(t *testing.T) {
 		cfg.Passthrough = on
 		var out, errOut bytes.Buffer
 		w := newWorker(cfg, worker.WithPassthrough(&out, &errOut))
-		r := w.Run(t.Context(), worker.Request{JobPath: writeSpec(t, oneChunk(`sh -c 'echo live; echo log >&2'`))})
+		r := w.Run(t.Context(), jobspec.Request{JobPath: writeSpec(t, oneChunk(`sh -c 'echo live; echo log >&2'`))})
 		if !r.OK() || string(r.Stdout) != "live\n" || string(r.Stderr) != "log\n" {
 			t.Fatalf("Passthrough %v: Run = %+v", on, r)
 		}
@@ -74,13 +75,13 @@ func TestRunEnv(t *testing.T) {
 	t.Setenv("WORKER_TEST_INHERITED", "inherited value")
 	t.Setenv("HELIOS_JOB_ID", "stale") // the chunk's own value wins
 	cfg := testConfig(t)
-	spec := worker.JobSpec{ID: "job-42", Chunks: []worker.Chunk{
+	spec := jobspec.Spec{ID: "job-42", Chunks: []jobspec.Chunk{
 		{ID: 0, Command: "false"},
 		{ID: 4, StartFrame: 600, FrameCount: 150, OutputFile: "chunk_4.mp4", Command: `sh -c 'printf "%s\n" ` +
 			`"$HELIOS_JOB_ID" "$HELIOS_CHUNK_ID" "$HELIOS_START_FRAME" "$HELIOS_FRAME_COUNT" ` +
 			`"$HELIOS_OUTPUT_FILE" "$HELIOS_WORKSPACE" "$(pwd)" "$WORKER_TEST_INHERITED"'`},
 	}}
-	r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: writeSpec(t, spec), ChunkIndex: 4})
+	r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: writeSpec(t, spec), ChunkIndex: 4})
 	if !r.OK() {
 		t.Fatalf("Run = %+v (stderr %q)", r, r.Stderr)
 	}
@@ -132,8 +133,8 @@ func TestRunWorkspaceName(t *testing.T) {
 		strings.Repeat("ab", 30): "helios-" + strings.Repeat("ab", 5) + "-3-",
 	} {
 		cfg := testConfig(t)
-		spec := worker.JobSpec{ID: id, Chunks: []worker.Chunk{{ID: 3, Command: `sh -c 'echo "$HELIOS_WORKSPACE"'`}}}
-		r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: writeSpec(t, spec), ChunkIndex: 3})
+		spec := jobspec.Spec{ID: id, Chunks: []jobspec.Chunk{{ID: 3, Command: `sh -c 'echo "$HELIOS_WORKSPACE"'`}}}
+		r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: writeSpec(t, spec), ChunkIndex: 3})
 		ws := filepath.Dir(strings.TrimSpace(string(r.Stdout)))
 		if !r.OK() || filepath.Dir(ws) != cfg.WorkspaceRoot || !strings.HasPrefix(filepath.Base(ws), prefix) {
 			t.Errorf("job id %q: workspace %q (result %+v), want %s* below %s", id, ws, r, prefix, cfg.WorkspaceRoot)
@@ -171,7 +172,7 @@ func TestRunRemovesWorkspace(t *testing.T) {
 			cfg.ChunkTimeout = tc.timeout
 			spec := oneChunk(tc.command)
 			spec.AssetsURL = tc.assets
-			r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: writeSpec(t, spec)})
+			r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: writeSpec(t, spec)})
 			if !tc.check(r) {
 				t.Errorf("Run = %+v (message %q)", r, r.Message())
 			}
@@ -194,10 +195,10 @@ func TestRunCannotStart(t *testing.T) {
 		"missing path":   {filepath.Join(dir, "missing") + " arg", fs.ErrNotExist},
 		"not executable": {notExec, fs.ErrPermission},
 		"directory":      {dir, fs.ErrPermission},
-		"empty":          {"", worker.ErrEmptyCommand},
-		"blank":          {" \t\n", worker.ErrEmptyCommand},
-		"unterminated":   {"echo 'x", worker.ErrUnterminated},
-		"trailing \\":    {`echo x\`, worker.ErrTrailingBackslash},
+		"empty":          {"", jobspec.ErrEmptyCommand},
+		"blank":          {" \t\n", jobspec.ErrEmptyCommand},
+		"unterminated":   {"echo 'x", jobspec.ErrUnterminated},
+		"trailing \\":    {`echo x\`, jobspec.ErrTrailingBackslash},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := testConfig(t)
@@ -218,8 +219,8 @@ func TestRunCannotStart(t *testing.T) {
 
 func TestRunChunkNotFound(t *testing.T) {
 	cfg := testConfig(t)
-	r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: writeSpec(t, oneChunk("true")), ChunkIndex: 9})
-	if r.Started || !errors.Is(r.Err, worker.ErrChunkNotFound) {
+	r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: writeSpec(t, oneChunk("true")), ChunkIndex: 9})
+	if r.Started || !errors.Is(r.Err, jobspec.ErrChunkNotFound) {
 		t.Fatalf("Run = %+v, want ErrChunkNotFound", r)
 	}
 	if got := r.Message(); got != "Chunk with ID 9 not found in job spec" {
@@ -242,14 +243,14 @@ func TestRunBadSpec(t *testing.T) {
 		err  error
 	}{
 		"missing file":   {filepath.Join(dir, "nope.json"), fs.ErrNotExist},
-		"missing chunks": {write("nochunks.json", `{"id":"j"}`), worker.ErrMissingChunks},
+		"missing chunks": {write("nochunks.json", `{"id":"j"}`), jobspec.ErrMissingChunks},
 		"not JSON":       {write("bad.json", `{"chunks":[`), nil},
-		"empty jobPath":  {"", worker.ErrPayloadFields},
+		"empty jobPath":  {"", jobspec.ErrPayloadFields},
 		"directory":      {dir, nil},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := testConfig(t)
-			r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: tc.path})
+			r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: tc.path})
 			if r.Started || r.Err == nil || tc.err != nil && !errors.Is(r.Err, tc.err) {
 				t.Fatalf("Run = %+v, want not started with %v", r, tc.err)
 			}
@@ -261,12 +262,12 @@ func TestRunBadSpec(t *testing.T) {
 func TestRunSpecFileURL(t *testing.T) {
 	cfg := testConfig(t)
 	path := writeSpec(t, oneChunk("echo via-url"))
-	r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: "file://" + path})
+	r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: "file://" + path})
 	if !r.OK() || string(r.Stdout) != "via-url\n" {
 		t.Fatalf("Run = %+v", r)
 	}
 	t.Run("upper-case scheme", func(t *testing.T) {
-		r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: "FILE://" + path})
+		r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: "FILE://" + path})
 		if !r.OK() {
 			t.Fatalf("Run = %+v", r)
 		}
@@ -281,11 +282,11 @@ func TestRunSpecTooLarge(t *testing.T) {
 	}
 	cfg := testConfig(t)
 	cfg.SpecMaxBytes = int64(len(data))
-	if r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: path}); !r.OK() {
+	if r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: path}); !r.OK() {
 		t.Errorf("a spec of exactly SpecMaxBytes: Run = %+v", r)
 	}
 	cfg.SpecMaxBytes--
-	r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: path})
+	r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: path})
 	if r.Started || !errors.Is(r.Err, worker.ErrTooLarge) {
 		t.Errorf("a spec one byte over SpecMaxBytes: Run = %+v, want ErrTooLarge", r)
 	}
@@ -293,7 +294,7 @@ func TestRunSpecTooLarge(t *testing.T) {
 
 	t.Run("no limit", func(t *testing.T) {
 		cfg.SpecMaxBytes = math.MaxInt64
-		if r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: path}); !r.OK() {
+		if r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: path}); !r.OK() {
 			t.Errorf("SpecMaxBytes = MaxInt64: Run = %+v", r)
 		}
 	})
@@ -317,7 +318,7 @@ func TestRunAssets(t *testing.T) {
 			cfg := testConfig(t)
 			spec := oneChunk(`sh -c 'test -f top.txt && test -f sub/deeper/x.bin && cat sub/asset.txt'`)
 			spec.AssetsURL = url
-			r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: writeSpec(t, spec)})
+			r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: writeSpec(t, spec)})
 			if !r.OK() || string(r.Stdout) != "asset content" {
 				t.Errorf("Run = %+v (stderr %q), want the assets in the workspace", r, r.Stderr)
 			}
@@ -335,7 +336,7 @@ func TestRunAssets(t *testing.T) {
 		cfg := testConfig(t)
 		spec := oneChunk(`sh -c 'cat sub/asset.txt'`)
 		spec.AssetsURL = link
-		r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: writeSpec(t, spec)})
+		r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: writeSpec(t, spec)})
 		if !r.OK() || string(r.Stdout) != "asset content" {
 			t.Errorf("Run = %+v (stderr %q), want the assets in the workspace or an error", r, r.Stderr)
 		}
@@ -350,7 +351,7 @@ func (failingWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
 func TestRunPassthroughFails(t *testing.T) {
 	cfg := testConfig(t)
 	w := newWorker(cfg, worker.WithPassthrough(failingWriter{}, failingWriter{}))
-	r := w.Run(context.Background(), worker.Request{JobPath: writeSpec(t, oneChunk(`sh -c 'echo a; echo b >&2'`))})
+	r := w.Run(context.Background(), jobspec.Request{JobPath: writeSpec(t, oneChunk(`sh -c 'echo a; echo b >&2'`))})
 	if !r.OK() || string(r.Stdout) != "a\n" || string(r.Stderr) != "b\n" {
 		t.Errorf("Run = %+v", r)
 	}
@@ -390,8 +391,8 @@ func TestRunTempDirInWorkspace(t *testing.T) {
 func TestRunTempDirFitsChromiumSocket(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.WorkspaceRoot = "/tmp"
-	spec := worker.JobSpec{ID: strings.Repeat("j", 80), Chunks: []worker.Chunk{{ID: 999999, Command: `sh -c 'echo "$TMPDIR"'`}}}
-	r := newWorker(cfg).Run(t.Context(), worker.Request{JobPath: writeSpec(t, spec), ChunkIndex: 999999})
+	spec := jobspec.Spec{ID: strings.Repeat("j", 80), Chunks: []jobspec.Chunk{{ID: 999999, Command: `sh -c 'echo "$TMPDIR"'`}}}
+	r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: writeSpec(t, spec), ChunkIndex: 999999})
 	tmp := strings.TrimSpace(string(r.Stdout))
 	if !r.OK() || !strings.HasPrefix(tmp, "/tmp/helios-") {
 		t.Fatalf("Run = %+v", r)

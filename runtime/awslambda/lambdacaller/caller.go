@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/helios-project/helios-scaffold/runtime/awslambda"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -63,7 +64,7 @@ var ErrMalformed = errors.New("malformed worker response")
 // means there is no answer: the request failed, the function failed
 // (*FunctionError), or the response was malformed. A chunk that failed is
 // not an error: see CallResult.OK.
-func (c *Caller) Call(ctx context.Context, req worker.Request) (*worker.CallResult, error) {
+func (c *Caller) Call(ctx context.Context, req jobspec.Request) (*worker.CallResult, error) {
 	payload, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("encoding request: %w", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/helios-project/helios-scaffold/runtime/awslambda/lambdacaller"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -126,7 +127,7 @@ func TestCall(t *testing.T) {
 	f := &fakeInvoker{out: &lambda.InvokeOutput{StatusCode: 200,
 		Payload: []byte(`{"statusCode":200,"body":"{\"exitCode\":0,\"output\":\"ok\",\"stderr\":\"\"}"}`)}}
 	got, err := lambdacaller.New(f, "arn:aws:lambda:us-east-1:123456789012:function:helios").
-		Call(context.Background(), worker.Request{JobPath: "s3://renders/job-42.json", ChunkIndex: 3})
+		Call(context.Background(), jobspec.Request{JobPath: "s3://renders/job-42.json", ChunkIndex: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func TestCallFunctionError(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeInvoker{out: &lambda.InvokeOutput{StatusCode: 200, FunctionError: aws.String("Unhandled"), Payload: []byte(tc.payload)}}
-			got, err := lambdacaller.New(f, "function").Call(context.Background(), worker.Request{JobPath: "j", ChunkIndex: 0})
+			got, err := lambdacaller.New(f, "function").Call(context.Background(), jobspec.Request{JobPath: "j", ChunkIndex: 0})
 			var fe *lambdacaller.FunctionError
 			if !errors.As(err, &fe) || got != nil {
 				t.Fatalf("Call = %+v, %v; want a *FunctionError", got, err)
@@ -178,12 +179,12 @@ func TestCallFunctionError(t *testing.T) {
 
 func TestCallErrors(t *testing.T) {
 	sdkErr := errors.New("dial tcp: connection refused")
-	_, err := lambdacaller.New(&fakeInvoker{err: sdkErr}, "function").Call(context.Background(), worker.Request{JobPath: "j"})
+	_, err := lambdacaller.New(&fakeInvoker{err: sdkErr}, "function").Call(context.Background(), jobspec.Request{JobPath: "j"})
 	if !errors.Is(err, sdkErr) {
 		t.Errorf("SDK error: got %v, want it wrapped", err)
 	}
 	f := &fakeInvoker{out: &lambda.InvokeOutput{StatusCode: 200, Payload: []byte(`{"errorMessage":"x"}`)}}
-	_, err = lambdacaller.New(f, "function").Call(context.Background(), worker.Request{JobPath: "j"})
+	_, err = lambdacaller.New(f, "function").Call(context.Background(), jobspec.Request{JobPath: "j"})
 	if !errors.Is(err, lambdacaller.ErrMalformed) {
 		t.Errorf("payload without statusCode: got %v, want ErrMalformed", err)
 	}

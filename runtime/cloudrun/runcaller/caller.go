@@ -16,6 +16,7 @@ import (
 	"google.golang.org/api/idtoken"
 
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -62,7 +63,7 @@ var ErrMalformed = errors.New("malformed worker response")
 // Call runs the chunk and returns the worker's answer. A non-nil error
 // means there is no answer (the request failed, or the answer is not JSON
 // from a worker); a chunk that failed is not an error: see CallResult.OK.
-func (c *Caller) Call(ctx context.Context, req worker.Request) (*worker.CallResult, error) {
+func (c *Caller) Call(ctx context.Context, req jobspec.Request) (*worker.CallResult, error) {
 	payload, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("encoding request: %w", err)

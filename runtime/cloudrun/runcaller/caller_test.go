@@ -14,6 +14,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun/runcaller"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -138,7 +139,7 @@ func TestCall(t *testing.T) {
 		if err != nil {
 			t.Fatalf("New: %v", err)
 		}
-		return c.Call(ctx, worker.Request{JobPath: "gs://b/job.json", ChunkIndex: 3})
+		return c.Call(ctx, jobspec.Request{JobPath: "gs://b/job.json", ChunkIndex: 3})
 	}
 
 	res, err := call("/ok")
@@ -171,13 +172,13 @@ func TestCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Call(ctx, worker.Request{JobPath: "x", ChunkIndex: 0}); err == nil || errors.Is(err, runcaller.ErrMalformed) {
+	if _, err := c.Call(ctx, jobspec.Request{JobPath: "x", ChunkIndex: 0}); err == nil || errors.Is(err, runcaller.ErrMalformed) {
 		t.Errorf("closed server: %v", err)
 	}
 	cancelled, cancelNow := context.WithCancel(ctx)
 	cancelNow()
 	c, _ = runcaller.New(ctx, srv.URL+"/ok", runcaller.WithHTTPClient(srv.Client()))
-	if _, err := c.Call(cancelled, worker.Request{JobPath: "x", ChunkIndex: 0}); !errors.Is(err, context.Canceled) {
+	if _, err := c.Call(cancelled, jobspec.Request{JobPath: "x", ChunkIndex: 0}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: %v, want context.Canceled", err)
 	}
 }

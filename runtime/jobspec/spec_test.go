@@ -1,10 +1,10 @@
-package worker_test
+package jobspec_test
 
 import (
 	"errors"
 	"testing"
 
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 )
 
 const contractSpec = `{
@@ -19,21 +19,21 @@ const contractSpec = `{
 }`
 
 func TestParseSpecContractExample(t *testing.T) {
-	s, err := worker.ParseSpec([]byte(contractSpec))
+	s, err := jobspec.Parse([]byte(contractSpec))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := worker.JobSpec{
+	want := jobspec.Spec{
 		ID:        "job-42",
 		AssetsURL: "s3://renders/job-42/assets",
-		Metadata:  worker.Metadata{TotalFrames: 600, FPS: 30, Width: 1920, Height: 1080, Duration: 20},
-		Chunks: []worker.Chunk{{ID: 0, StartFrame: 0, FrameCount: 150, OutputFile: "chunk_0.mp4",
+		Metadata:  jobspec.Metadata{TotalFrames: 600, FPS: 30, Width: 1920, Height: 1080, Duration: 20},
+		Chunks: []jobspec.Chunk{{ID: 0, StartFrame: 0, FrameCount: 150, OutputFile: "chunk_0.mp4",
 			Command: "npx helios render --start-frame 0 --frame-count 150 -o chunk_0.mp4"}},
 		MergeCommand: "ffmpeg -f concat -safe 0 -i chunks.txt -c copy out.mp4",
 	}
 	if s.ID != want.ID || s.AssetsURL != want.AssetsURL || s.Metadata != want.Metadata ||
 		s.MergeCommand != want.MergeCommand || len(s.Chunks) != 1 || s.Chunks[0] != want.Chunks[0] {
-		t.Errorf("ParseSpec = %+v\nwant %+v", *s, want)
+		t.Errorf("Parse = %+v\nwant %+v", *s, want)
 	}
 }
 
@@ -48,26 +48,26 @@ func TestParseSpecMissingChunks(t *testing.T) {
 		"null doc":  `null`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			s, err := worker.ParseSpec([]byte(doc))
+			s, err := jobspec.Parse([]byte(doc))
 			if err == nil {
-				t.Fatalf("ParseSpec(%s) = %+v, want an error", doc, s)
+				t.Fatalf("Parse(%s) = %+v, want an error", doc, s)
 			}
-			if !errors.Is(err, worker.ErrMissingChunks) {
-				t.Errorf("ParseSpec(%s): error %v does not wrap ErrMissingChunks", doc, err)
+			if !errors.Is(err, jobspec.ErrMissingChunks) {
+				t.Errorf("Parse(%s): error %v does not wrap ErrMissingChunks", doc, err)
 			}
 			if got := err.Error(); got != "Invalid JobSpec: missing chunks array" {
-				t.Errorf("ParseSpec(%s): error text %q", doc, got)
+				t.Errorf("Parse(%s): error text %q", doc, got)
 			}
 		})
 	}
 }
 
 func TestParseSpecEmptyChunks(t *testing.T) {
-	s, err := worker.ParseSpec([]byte(`{"id":"j","chunks":[]}`))
+	s, err := jobspec.Parse([]byte(`{"id":"j","chunks":[]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Chunk(0); !errors.Is(err, worker.ErrChunkNotFound) {
+	if _, err := s.Chunk(0); !errors.Is(err, jobspec.ErrChunkNotFound) {
 		t.Errorf("Chunk(0) of no chunks: %v", err)
 	}
 }
@@ -83,19 +83,19 @@ func TestParseSpecInvalid(t *testing.T) {
 		"id number":       `{"id":5,"chunks":[]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			s, err := worker.ParseSpec([]byte(doc))
+			s, err := jobspec.Parse([]byte(doc))
 			if err == nil {
-				t.Fatalf("ParseSpec(%q) = %+v, want an error", doc, s)
+				t.Fatalf("Parse(%q) = %+v, want an error", doc, s)
 			}
-			if errors.Is(err, worker.ErrMissingChunks) {
-				t.Errorf("ParseSpec(%q): %v; want a decoding error, not ErrMissingChunks", doc, err)
+			if errors.Is(err, jobspec.ErrMissingChunks) {
+				t.Errorf("Parse(%q): %v; want a decoding error, not ErrMissingChunks", doc, err)
 			}
 		})
 	}
 }
 
 func TestChunkByID(t *testing.T) {
-	s, err := worker.ParseSpec([]byte(`{"id":"j","chunks":[
+	s, err := jobspec.Parse([]byte(`{"id":"j","chunks":[
 		{"id":5,"command":"five"},{"id":2,"command":"two"},{"id":0,"command":"zero"},{"id":1,"command":"one"}]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +117,7 @@ func TestChunkByID(t *testing.T) {
 }
 
 func TestChunkNotFound(t *testing.T) {
-	s, err := worker.ParseSpec([]byte(`{"id":"j","chunks":[{"id":0},{"id":1},{"id":2},{"id":3}]}`))
+	s, err := jobspec.Parse([]byte(`{"id":"j","chunks":[{"id":0},{"id":1},{"id":2},{"id":3}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestChunkNotFound(t *testing.T) {
 		if err.Error() != tc.text {
 			t.Errorf("Chunk(%d): error text %q, want %q", tc.id, err.Error(), tc.text)
 		}
-		if !errors.Is(err, worker.ErrChunkNotFound) {
+		if !errors.Is(err, jobspec.ErrChunkNotFound) {
 			t.Errorf("Chunk(%d): error %v does not wrap ErrChunkNotFound", tc.id, err)
 		}
 	}
@@ -169,9 +169,9 @@ func TestParseSpecAmbiguous(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := worker.ParseSpec([]byte(tt.doc))
-			if !errors.Is(err, worker.ErrAmbiguousJSON) || err.Error() != tt.msg {
-				t.Fatalf("ParseSpec(%s) = %+v, %v; want %q", tt.doc, s, err, tt.msg)
+			s, err := jobspec.Parse([]byte(tt.doc))
+			if !errors.Is(err, jobspec.ErrAmbiguousJSON) || err.Error() != tt.msg {
+				t.Fatalf("Parse(%s) = %+v, %v; want %q", tt.doc, s, err, tt.msg)
 			}
 		})
 	}
@@ -180,16 +180,16 @@ func TestParseSpecAmbiguous(t *testing.T) {
 		`{"chunks":[],"Extra":1,"extra":2}`,          // unknown keys differing in case
 		`{"chunks":[],"metadata":{"codec":"h264"}}`,  // unknown fields
 	} {
-		if _, err := worker.ParseSpec([]byte(doc)); err != nil {
-			t.Errorf("ParseSpec(%s): %v", doc, err)
+		if _, err := jobspec.Parse([]byte(doc)); err != nil {
+			t.Errorf("Parse(%s): %v", doc, err)
 		}
 	}
 }
 
 // A syntax error names where it is, not the bytes it found.
 func TestParseSpecSyntaxErrorQuotesNothing(t *testing.T) {
-	_, err := worker.ParseSpec([]byte("Zecret"))
+	_, err := jobspec.Parse([]byte("Zecret"))
 	if err == nil || err.Error() != "decoding job spec: not valid JSON (syntax error at byte 1)" {
-		t.Fatalf("ParseSpec(Zecret): %v", err)
+		t.Fatalf("Parse(Zecret): %v", err)
 	}
 }

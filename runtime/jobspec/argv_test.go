@@ -1,4 +1,4 @@
-package worker_test
+package jobspec_test
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 )
 
 type splitCase struct {
@@ -54,7 +54,7 @@ var splitCases = []splitCase{
 	{name: "escaped tab", in: "a\\\tb", want: []string{"a\tb"}},
 	{name: "line continuation in word", in: "ab\\\ncd", want: []string{"abcd"}},
 	{name: "line continuation between words", in: "a \\\n b", want: []string{"a", "b"}},
-	{name: "line continuation alone", in: "\\\n", err: worker.ErrEmptyCommand},
+	{name: "line continuation alone", in: "\\\n", err: jobspec.ErrEmptyCommand},
 
 	// Empty arguments and concatenation.
 	{name: "empty single quotes", in: "''", want: []string{""}},
@@ -84,22 +84,22 @@ var splitCases = []splitCase{
 	{name: "non-ASCII", in: "rendu 'vidéo 😀'", want: []string{"rendu", "vidéo 😀"}},
 
 	// Errors.
-	{name: "unterminated single", in: "echo 'abc", err: worker.ErrUnterminated},
-	{name: "unterminated single alone", in: "'", err: worker.ErrUnterminated},
-	{name: "unterminated double", in: `echo "abc`, err: worker.ErrUnterminated},
-	{name: "unterminated double alone", in: `"`, err: worker.ErrUnterminated},
-	{name: "unterminated double escaped quote", in: `"abc\"`, err: worker.ErrUnterminated},
-	{name: "unterminated double trailing backslash", in: `"abc\`, err: worker.ErrUnterminated},
-	{name: "trailing backslash", in: `echo abc\`, err: worker.ErrTrailingBackslash},
-	{name: "backslash alone", in: `\`, err: worker.ErrTrailingBackslash},
-	{name: "empty", in: "", err: worker.ErrEmptyCommand},
-	{name: "blank only", in: " \t\n\r ", err: worker.ErrEmptyCommand},
+	{name: "unterminated single", in: "echo 'abc", err: jobspec.ErrUnterminated},
+	{name: "unterminated single alone", in: "'", err: jobspec.ErrUnterminated},
+	{name: "unterminated double", in: `echo "abc`, err: jobspec.ErrUnterminated},
+	{name: "unterminated double alone", in: `"`, err: jobspec.ErrUnterminated},
+	{name: "unterminated double escaped quote", in: `"abc\"`, err: jobspec.ErrUnterminated},
+	{name: "unterminated double trailing backslash", in: `"abc\`, err: jobspec.ErrUnterminated},
+	{name: "trailing backslash", in: `echo abc\`, err: jobspec.ErrTrailingBackslash},
+	{name: "backslash alone", in: `\`, err: jobspec.ErrTrailingBackslash},
+	{name: "empty", in: "", err: jobspec.ErrEmptyCommand},
+	{name: "blank only", in: " \t\n\r ", err: jobspec.ErrEmptyCommand},
 }
 
 func TestSplitCommand(t *testing.T) {
 	for _, tc := range splitCases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := worker.SplitCommand(tc.in)
+			got, err := jobspec.SplitCommand(tc.in)
 			if tc.err != nil {
 				if !errors.Is(err, tc.err) {
 					t.Fatalf("SplitCommand(%q) = %q, %v; want error %v", tc.in, got, err, tc.err)
@@ -133,10 +133,10 @@ func FuzzSplitCommand(f *testing.F) {
 		f.Add(tc.in)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		args, err := worker.SplitCommand(in)
+		args, err := jobspec.SplitCommand(in)
 		if err != nil {
-			if !errors.Is(err, worker.ErrEmptyCommand) && !errors.Is(err, worker.ErrUnterminated) &&
-				!errors.Is(err, worker.ErrTrailingBackslash) {
+			if !errors.Is(err, jobspec.ErrEmptyCommand) && !errors.Is(err, jobspec.ErrUnterminated) &&
+				!errors.Is(err, jobspec.ErrTrailingBackslash) {
 				t.Fatalf("SplitCommand(%q): undocumented error %v", in, err)
 			}
 			if args != nil {
@@ -160,7 +160,7 @@ func FuzzSplitCommand(f *testing.F) {
 			quoted[i] = singleQuote(a)
 		}
 		requoted := strings.Join(quoted, " ")
-		again, err := worker.SplitCommand(requoted)
+		again, err := jobspec.SplitCommand(requoted)
 		if err != nil {
 			t.Fatalf("SplitCommand(%q) (requoted from %q): %v", requoted, in, err)
 		}

@@ -1,4 +1,4 @@
-package worker_test
+package jobspec_test
 
 import (
 	"bytes"
@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 )
 
-// hasDuplicateKey is the slow, plain reference for ParseSpec's own
+// hasDuplicateKey is the slow, plain reference for Parse's own
 // scanner: encoding/json's tokens, a set of keys per object.
 func hasDuplicateKey(data []byte) bool {
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -65,23 +65,23 @@ func FuzzParseSpec(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		spec, err := worker.ParseSpec(data)
+		spec, err := jobspec.Parse(data)
 		dup := json.Valid(data) && bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("{")) && hasDuplicateKey(data)
 		switch {
 		case err == nil && dup:
-			t.Fatalf("ParseSpec(%q) accepted a spec with a key twice", data)
+			t.Fatalf("Parse(%q) accepted a spec with a key twice", data)
 		case err == nil:
 			ids := map[int64]bool{}
 			for _, c := range spec.Chunks {
 				if ids[c.ID] {
-					t.Fatalf("ParseSpec(%q) accepted two chunks with id %d", data, c.ID)
+					t.Fatalf("Parse(%q) accepted two chunks with id %d", data, c.ID)
 				}
 				ids[c.ID] = true
 			}
-		case dup && !errors.Is(err, worker.ErrAmbiguousJSON):
-			t.Fatalf("ParseSpec(%q) = %v, want the key twice refused", data, err)
+		case dup && !errors.Is(err, jobspec.ErrAmbiguousJSON):
+			t.Fatalf("Parse(%q) = %v, want the key twice refused", data, err)
 		case strings.Contains(err.Error(), "appears twice") && !dup:
-			t.Fatalf("ParseSpec(%q) = %v, but no object has a key twice", data, err)
+			t.Fatalf("Parse(%q) = %v, but no object has a key twice", data, err)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package worker
+package jobspec
 
 import (
 	"bytes"
@@ -7,11 +7,11 @@ import (
 	"fmt"
 )
 
-// JobSpec is the document at an invocation's jobPath. ID may be absent
-// (the Helios CLI's render --emit-job writes none); [Worker.Run] then
+// Spec is the document at an invocation's jobPath. ID may be absent
+// (the Helios CLI's render --emit-job writes none); the worker then
 // names the job after the spec's file name. OutputURL, when set, is the
 // folder that each chunk's OutputFile is uploaded to.
-type JobSpec struct {
+type Spec struct {
 	ID           string   `json:"id"`
 	AssetsURL    string   `json:"assetsUrl,omitempty"`
 	OutputURL    string   `json:"outputUrl,omitempty"`
@@ -38,13 +38,13 @@ type Chunk struct {
 	Command    string `json:"command"`
 }
 
-// ErrMissingChunks is returned by [ParseSpec] for a spec whose chunks is
+// ErrMissingChunks is returned by [Parse] for a spec whose chunks is
 // not an array. Its text is part of the wire contract.
 //
 //lint:ignore ST1005 the wire contract fixes this text, capital included
 var ErrMissingChunks = errors.New("Invalid JobSpec: missing chunks array")
 
-// ErrChunkNotFound is wrapped by [JobSpec.Chunk] when no chunk has the id.
+// ErrChunkNotFound is wrapped by [Spec.Chunk] when no chunk has the id.
 var ErrChunkNotFound = errors.New("chunk not found")
 
 // chunkNotFoundError carries the contract's exact message.
@@ -56,12 +56,12 @@ func (e chunkNotFoundError) Error() string {
 
 func (e chunkNotFoundError) Unwrap() error { return ErrChunkNotFound }
 
-// ParseSpec decodes and validates a job spec. Besides what
+// Parse decodes and validates a job spec. Besides what
 // encoding/json refuses, it refuses what could be read two ways (see
 // [ErrAmbiguousJSON]): a key twice in an object, a key that differs from
 // a field only in case, two chunks with one id. Fields it does not know
 // are allowed: the Helios CLI writes more than the worker reads.
-func ParseSpec(data []byte) (*JobSpec, error) {
+func Parse(data []byte) (*Spec, error) {
 	var probe struct {
 		Chunks json.RawMessage `json:"chunks"`
 	}
@@ -74,7 +74,7 @@ func ParseSpec(data []byte) (*JobSpec, error) {
 	if c := bytes.TrimSpace(probe.Chunks); len(c) == 0 || c[0] != '[' {
 		return nil, ErrMissingChunks
 	}
-	var s JobSpec
+	var s Spec
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("decoding job spec: %w", quietJSON(err))
 	}
@@ -98,7 +98,7 @@ func quietJSON(err error) error {
 }
 
 // Chunk returns the chunk whose id (not array position) is id.
-func (s *JobSpec) Chunk(id int64) (*Chunk, error) {
+func (s *Spec) Chunk(id int64) (*Chunk, error) {
 	for i := range s.Chunks {
 		if s.Chunks[i].ID == id {
 			return &s.Chunks[i], nil

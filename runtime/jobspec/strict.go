@@ -1,4 +1,4 @@
-package worker
+package jobspec
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/helios-project/helios-scaffold/runtime/internal/quote"
 )
 
 // ErrAmbiguousJSON is wrapped when a payload or a job spec could be read
@@ -208,11 +210,11 @@ func (s *keySet) add(key []byte) bool {
 // and whose known fields are fields.
 func checkKey(key []byte, seen *keySet, fields []string, where *jsonPlace) error {
 	if !seen.add(key) {
-		return fmt.Errorf("%w: key %s appears twice%s", ErrAmbiguousJSON, quoteKey(key), in(where))
+		return fmt.Errorf("%w: key %s appears twice%s", ErrAmbiguousJSON, quote.Key(string(key)), in(where))
 	}
 	for _, field := range fields {
 		if string(key) != field && bytes.EqualFold(key, []byte(field)) {
-			return fmt.Errorf("%w: key %s%s is not %q (keys are case-sensitive)", ErrAmbiguousJSON, quoteKey(key), in(where), field)
+			return fmt.Errorf("%w: key %s%s is not %q (keys are case-sensitive)", ErrAmbiguousJSON, quote.Key(string(key)), in(where), field)
 		}
 	}
 	return nil
@@ -230,12 +232,4 @@ func join(place, key string) string {
 		return key
 	}
 	return place + "." + key
-}
-
-// quoteKey quotes a key for a message, cut to 64 bytes.
-func quoteKey(key []byte) string {
-	if len(key) > 64 {
-		return strconv.Quote(string(key[:64])) + "…"
-	}
-	return strconv.Quote(string(key))
 }
