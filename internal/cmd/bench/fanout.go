@@ -14,6 +14,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun/runcaller"
 	"github.com/helios-project/helios-scaffold/runtime/fanout"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -97,7 +98,7 @@ func plainLoop(ctx context.Context, job *fanout.Job, target fanout.Target, jobPa
 	for range c {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(len(job.Spec.Chunks)); i = next.Add(1) - 1 {
-				res, err := target.Call(ctx, worker.Request{JobPath: jobPath, ChunkIndex: job.Spec.Chunks[i].ID})
+				res, err := target.Call(ctx, jobspec.Request{JobPath: jobPath, ChunkIndex: job.Spec.Chunks[i].ID})
 				if err == nil && !res.OK() {
 					err = fmt.Errorf("chunk %d: %s", i, res.Message)
 				}

@@ -5,9 +5,19 @@
 //
 // It builds the Lambda and Cloud Run entry points as users get them, runs
 // them as separate processes, and measures per-invocation overhead against
-// exec'ing /bin/true, Cloud Run throughput against a Go loop that only
-// execs true, cold start, resident memory, and the Lambda binary's size.
-// Figures are medians; ratios are the ones to compare across machines.
+// exec'ing /bin/true, Cloud Run throughput and CPU per chunk against a
+// naive Go server and a Go loop that only execs true, cold start, resident
+// memory, and the Lambda binary's size. Figures are medians; ratios are
+// the ones to compare across machines.
+//
+// The throughput comparison alone (the Cloud Run worker against the naive
+// Go server of ./naiveserver, requests per second and CPU per chunk at
+// concurrency 1 and 8, median of -throughput-runs runs with the range)
+// builds only the Cloud Run binary and takes about a minute on two cores:
+//
+//	go run ./internal/cmd/bench -only throughput
+//
+// -duration sets the seconds of load on each server in each run.
 package main
 
 import (
@@ -21,10 +31,14 @@ import (
 )
 
 type options struct {
-	duration  float64 // seconds per throughput measurement
-	coldRuns  int     // cold starts to take the median of
-	bigOutput int64   // bytes printed by the big-output chunk
-	hugeBytes int64   // bytes printed by the flatness check chunk
+	only string // one measurement to take instead of the others: "throughput"
+
+	duration       float64 // seconds of load on each server in each throughput run
+	throughputRuns int     // throughput runs to take the median of
+
+	coldRuns  int   // cold starts to take the median of
+	bigOutput int64 // bytes printed by the big-output chunk
+	hugeBytes int64 // bytes printed by the flatness check chunk
 
 	core        bool  // measure the runtime: overhead, throughput, cold start, memory, size
 	stores      bool  // measure the bucket stores
@@ -42,7 +56,9 @@ type options struct {
 
 func main() {
 	var o options
-	flag.Float64Var(&o.duration, "duration", 5, "seconds for each throughput measurement")
+	flag.StringVar(&o.only, "only", "", "take only this measurement and build only what it needs: throughput (the other flags choosing measurements are ignored)")
+	flag.Float64Var(&o.duration, "duration", 2, "seconds of load on each server in each throughput run")
+	flag.IntVar(&o.throughputRuns, "throughput-runs", 5, "throughput runs, each loading both servers in turn, to take the median of")
 	flag.IntVar(&o.coldRuns, "cold", 15, "cold starts to take the median of")
 	flag.Int64Var(&o.bigOutput, "big", 50_000_000, "bytes printed by the big-output chunk")
 	flag.Int64Var(&o.hugeBytes, "huge", 1<<30, "bytes printed by the largest chunk (flatness check)")
@@ -74,12 +90,17 @@ func main() {
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
+	switch o.only {
+	case "", "throughput":
+	default:
+		return fmt.Errorf("-only %q: want throughput", o.only)
+	}
 	dir, err := os.MkdirTemp("", "helios-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bins, err := build(ctx, dir)
+	bins, err := build(ctx, dir, o.only == "")
 	if err != nil {
 		return err
 	}
@@ -89,6 +110,10 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	r := &report{out: out}
 	var steps []func() error
+	if o.only == "throughput" {
+		o.core, o.stores, o.warm, o.fanout = false, false, false, false
+		steps = append(steps, func() error { return measureThroughput(ctx, r, bins, jobs, dir, o) })
+	}
 	if o.core {
 		steps = coreSteps(ctx, r, bins, jobs, dir, o)
 	}

@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 )
 
 // measureRSS reads the Cloud Run server's resident memory after its first
@@ -18,7 +18,7 @@ func measureRSS(ctx context.Context, r *report, b binaries, j jobs, dir string, 
 	if err != nil {
 		return err
 	}
-	peak, err := lambdaPeakUnderEmulator(ctx, b, dir, worker.Request{JobPath: j.spec, ChunkIndex: chunkBig})
+	peak, err := lambdaPeakUnderEmulator(ctx, b, dir, jobspec.Request{JobPath: j.spec, ChunkIndex: chunkBig})
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -19,7 +20,7 @@ func measureOverhead(ctx context.Context, r *report, j jobs, dir string) error {
 	cfg.WorkspaceRoot = dir
 	w := worker.New(cfg, worker.WithPassthrough(io.Discard, io.Discard),
 		worker.WithLogger(slog.New(slog.NewJSONHandler(io.Discard, nil))))
-	req := worker.Request{JobPath: j.spec, ChunkIndex: chunkTrue}
+	req := jobspec.Request{JobPath: j.spec, ChunkIndex: chunkTrue}
 	const rounds, perRound = 7, 300
 	var runs, execs []time.Duration
 	for range rounds {

@@ -124,3 +124,36 @@ func procStatus(pid int, field string) (int64, error) {
 	}
 	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
+
+// clockTicks is USER_HZ, the unit of the times in /proc/<pid>/stat: 100
+// on every Linux architecture Go builds for (`getconf CLK_TCK`).
+const clockTicks = 100
+
+// procCPU reads the CPU time, user and system, that a process has used
+// and that its children have used once it waited for them: the fields
+// utime, stime, cutime and cstime of /proc/<pid>/stat.
+func procCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, field 2, is in parentheses and may hold blanks;
+	// field 3, the state, follows the last ')'.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("no command name in /proc/%d/stat", pid)
+	}
+	fields := strings.Fields(string(data[i+1:]))
+	if len(fields) < 15 {
+		return 0, fmt.Errorf("short /proc/%d/stat: %d fields after the name", pid, len(fields))
+	}
+	var ticks int64
+	for _, f := range fields[11:15] { // fields 14 to 17: utime stime cutime cstime
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parsing /proc/%d/stat: %w", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}

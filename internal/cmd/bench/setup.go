@@ -22,7 +22,9 @@ type binaries struct {
 	lambdaBare, cloudrunBare string
 }
 
-func build(ctx context.Context, dir string) (binaries, error) {
+// build builds the binaries into dir: all of them, or only the Cloud Run
+// binary when all is false.
+func build(ctx context.Context, dir string, all bool) (binaries, error) {
 	b := binaries{
 		lambda:   filepath.Join(dir, "bootstrap"),
 		cloudrun: filepath.Join(dir, "cloudrunworker"),
@@ -37,6 +39,9 @@ func build(ctx context.Context, dir string) (binaries, error) {
 		{"build", "-trimpath", "-ldflags=-s -w", "-tags", "lambda.norpc nostore", "-o", b.lambdaBare, "./internal/cmd/lambdaworker"},
 		{"build", "-trimpath", "-ldflags=-s -w", "-tags", "nostore", "-o", b.cloudrunBare, "./internal/cmd/cloudrunworker"},
 		{"build", "-o", b.rie, "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"},
+	}
+	if !all {
+		steps = steps[1:2]
 	}
 	root, err := lambdatest.ModuleRoot(ctx)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/s3test"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -244,7 +245,7 @@ func (h *transferTimer) run(ctx context.Context, w *worker.Worker, spec, message
 	h.mu.Lock()
 	delete(h.last, message)
 	h.mu.Unlock()
-	res := w.Run(ctx, worker.Request{JobPath: spec})
+	res := w.Run(ctx, jobspec.Request{JobPath: spec})
 	if !res.OK() {
 		return 0, fmt.Errorf("worker: %s (stderr %q)", res.Message(), res.Stderr)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/internal/lambdatest"
 	"github.com/helios-project/helios-scaffold/internal/s3test"
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -54,7 +55,7 @@ func transferRSS(ctx context.Context, r *report, b binaries, j jobs, dir, output
 // lambdaUploadPeak invokes the Lambda binary once under the emulator,
 // with moto_server as its S3, and returns the bootstrap's peak RSS in kB.
 func lambdaUploadPeak(ctx context.Context, b binaries, dir, spec string, moto *s3test.Server) (int64, error) {
-	return lambdaPeakUnderEmulator(ctx, b, dir, worker.Request{JobPath: spec},
+	return lambdaPeakUnderEmulator(ctx, b, dir, jobspec.Request{JobPath: spec},
 		"AWS_ENDPOINT_URL_S3="+moto.Endpoint, "AWS_REGION="+s3test.Region,
 		"AWS_ACCESS_KEY_ID="+s3test.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+s3test.SecretAccessKey,
 		"HELIOS_S3_FORCE_PATH_STYLE=true")
@@ -64,7 +65,7 @@ func lambdaUploadPeak(ctx context.Context, b binaries, dir, spec string, moto *s
 // emulator, with env added, and returns the bootstrap's peak RSS in kB,
 // read from /proc while it still runs. (wait4's rusage would count what
 // the bench itself held before the exec.)
-func lambdaPeakUnderEmulator(ctx context.Context, b binaries, dir string, req worker.Request, env ...string) (int64, error) {
+func lambdaPeakUnderEmulator(ctx context.Context, b binaries, dir string, req jobspec.Request, env ...string) (int64, error) {
 	emu, err := lambdatest.Start(lambdatest.Binaries{RIE: b.rie, Bootstrap: b.lambda}, lambdatest.Options{
 		Dir: dir, Env: append(env, worker.EnvWorkspaceRoot+"="+dir, "HELIOS_PASSTHROUGH=false"), FunctionTimeout: 900,
 	})

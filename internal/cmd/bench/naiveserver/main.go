@@ -1,13 +1,15 @@
 // Command naiveserver is the bench's baseline for the Cloud Run worker's
-// throughput and cold start: the simplest Go server that does the same
-// job. It answers every request by reading the JSON payload and the job
-// spec it names, making a temporary folder below $HELIOS_WORKSPACE_ROOT,
-// running the chunk's command there with `sh -c`, reading its stdout and
-// stderr in full, removing the folder and answering the worker's JSON body.
-// It has no limits, no logs, no process groups and no timeouts. It listens
-// on all interfaces on $PORT, as the worker does. The bench builds it with
-// the worker's flags and runs it as a separate process, as it runs the
-// worker.
+// throughput, CPU per chunk and cold start: the simplest honest Go server
+// that does the same job. It answers every request by reading the JSON
+// payload and the job spec it names, making a temporary folder below
+// $HELIOS_WORKSPACE_ROOT, splitting the chunk's command into argv as the
+// worker does (jobspec.SplitCommand) and exec'ing it there without a
+// shell, as the worker does, reading its stdout and stderr in full,
+// removing the folder and answering the worker's JSON body: mkdir, exec,
+// answer, rmdir. It has no limits, no logs, no process groups and no
+// timeouts. It listens on all interfaces on $PORT, as the worker does.
+// The bench builds it with the worker's flags and runs it as a separate
+// process, as it runs the worker.
 package main
 
 import (
@@ -18,6 +20,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 )
 
 type request struct {
@@ -90,13 +94,17 @@ func run(r *http.Request, root string) (answer, error) {
 }
 
 func runChunk(command, root string) (answer, error) {
+	argv, err := jobspec.SplitCommand(command)
+	if err != nil {
+		return answer{}, fmt.Errorf("splitting the command: %w", err)
+	}
 	dir, err := os.MkdirTemp(root, "naive-")
 	if err != nil {
 		return answer{}, err
 	}
 	defer os.RemoveAll(dir)
 	var stdout, stderr bytes.Buffer
-	cmd := exec.Command("sh", "-c", command)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()
