@@ -13,7 +13,7 @@ import (
 	"github.com/helios-project/helios-scaffold/generator"
 	"github.com/helios-project/helios-scaffold/runtime/fanout"
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // Targets of run.
@@ -52,12 +52,10 @@ type runPlan struct {
 }
 
 // isLocal reports whether location is a path on this machine.
-func isLocal(location string) bool {
-	return !strings.Contains(location, "://") || strings.HasPrefix(location, "file://")
-}
+func isLocal(location string) bool { return store.ParseLocation(location).Local() }
 
 // newRunPlan resolves what run does; every error is the user's input.
-func newRunPlan(ctx context.Context, jobArg string, o *runOptions, sources map[string]worker.Source) (*runPlan, error) {
+func newRunPlan(ctx context.Context, jobArg string, o *runOptions, sources map[string]store.Source) (*runPlan, error) {
 	p := &runPlan{o: o, from: map[string]string{}}
 	answers, err := projectAnswers()
 	if err != nil {
@@ -133,23 +131,22 @@ func (p *runPlan) resolveTarget(a *generator.Answers) error {
 
 // loadJob reads and checks the spec: a local path, or a location that one
 // of sources reads.
-func (p *runPlan) loadJob(ctx context.Context, arg string, sources map[string]worker.Source) error {
+func (p *runPlan) loadJob(ctx context.Context, arg string, sources map[string]store.Source) error {
 	location := arg
-	var src worker.Source = worker.FileSource{}
-	if isLocal(arg) {
-		abs, err := filepath.Abs(strings.TrimPrefix(arg, "file://"))
+	var src store.Source = store.FileSource{}
+	if loc := store.ParseLocation(arg); loc.Local() {
+		abs, err := filepath.Abs(loc.Key)
 		if err != nil {
 			return usageError{err}
 		}
 		location, p.specDir = abs, filepath.Dir(abs)
 	} else {
-		scheme, _, _ := strings.Cut(arg, "://")
-		if src = sources[scheme]; src == nil {
+		if src = sources[store.ParseLocation(arg).Scheme]; src == nil {
 			return usageError{fmt.Errorf("JOB %s: want a local path or an s3://, gs:// or http(s):// location", arg)}
 		}
 	}
 	job, err := fanout.LoadJob(ctx, location, src)
-	if errors.Is(err, fanout.ErrBadSpec) || errors.Is(err, worker.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, fanout.ErrBadSpec) || errors.Is(err, store.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
 		return usageError{err}
 	}
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/fanout"
 	"github.com/helios-project/helios-scaffold/runtime/gcsstore"
 	"github.com/helios-project/helios-scaffold/runtime/s3store"
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // schemeOf is the bucket scheme that each remote target's workers read.
@@ -35,21 +35,20 @@ func (s *stores) init() {
 }
 
 // sources are the Sources that read a JOB given as a location.
-func (s *stores) sources() map[string]worker.Source {
+func (s *stores) sources() map[string]store.Source {
 	s.init()
-	return map[string]worker.Source{"s3": s.s3, "gs": s.gs, "http": worker.HTTPSource{}, "https": worker.HTTPSource{}}
+	return map[string]store.Source{"s3": s.s3, "gs": s.gs, "http": store.HTTPSource{}, "https": store.HTTPSource{}}
 }
 
 // bucket is the Bucket for location's scheme.
 func (s *stores) bucket(location string) (fanout.Bucket, error) {
 	s.init()
-	switch scheme, _, _ := strings.Cut(location, "://"); scheme {
-	case "s3":
+	switch loc := store.ParseLocation(location); {
+	case loc.Scheme == "s3":
 		return s.s3, nil
-	case "gs":
+	case loc.Scheme == "gs":
 		return s.gs, nil
-	}
-	if isLocal(location) {
+	case loc.Local():
 		return fanout.Dir{}, nil
 	}
 	return nil, fmt.Errorf("%s: outputs are collected from s3://, gs:// or file:// locations and local folders", location)
@@ -87,11 +86,11 @@ func (p *runPlan) resolveRemote(a *generator.Answers) error {
 		return usageError{fmt.Errorf("the %s workers cannot read %s, nor the project folder beside it, on this machine: "+
 			"pass --upload %s://BUCKET/PREFIX, a place they can read, and run uploads both there", p.target, p.job.Location, scheme)}
 	}
-	if !strings.HasPrefix(upload, scheme+"://") {
+	switch loc := store.ParseLocation(upload); {
+	case loc.Scheme != scheme:
 		return usageError{fmt.Errorf("--upload %s: %s workers read %s:// locations", upload, p.target, scheme)}
-	}
-	if _, _, err := worker.SplitBucket(upload); err != nil {
-		return usageError{fmt.Errorf("--upload %s: %w", upload, err)}
+	case loc.Bucket == "":
+		return usageError{fmt.Errorf("--upload %s: no bucket in %s", upload, upload)}
 	}
 	p.upload, p.from["upload"] = strings.TrimRight(upload, "/"), from
 	p.runID = p.job.Name() + "-" + strings.TrimPrefix(p.job.Hash, "sha256:")[:8]
@@ -141,7 +140,7 @@ func (p *runPlan) uploadedOutputURL() string {
 		return ""
 	case p.o.outputURL != "":
 		return p.o.outputURL
-	case a != nil && strings.HasPrefix(a.Inputs.OutputURL, schemeOf[p.target]+"://"):
+	case a != nil && a.Inputs.OutputURL != "" && store.ParseLocation(a.Inputs.OutputURL).Scheme == schemeOf[p.target]:
 		return strings.TrimRight(a.Inputs.OutputURL, "/") + "/" + p.runID
 	}
 	return p.upload + "/outputs/" + p.runID

@@ -10,7 +10,8 @@ import (
 	"strings"
 
 	"github.com/helios-project/helios-scaffold/runtime/fanout"
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // uploadConcurrency is how many project files are uploaded at once.
@@ -108,7 +109,7 @@ func (p *runPlan) collectOnly(it *interrupts, st *stores, stdout, stderr io.Writ
 	var outs []fanout.Output
 	for _, c := range p.job.Spec.Chunks {
 		if c.OutputFile != "" {
-			outs = append(outs, fanout.Output{Chunk: c.ID, URL: worker.JoinLocation(folder, c.OutputFile), File: c.OutputFile, Bytes: -1})
+			outs = append(outs, fanout.Output{Chunk: c.ID, URL: store.JoinLocation(folder, c.OutputFile), File: c.OutputFile, Bytes: -1})
 		}
 	}
 	fanout.RemoveTemps(p.out, outs)

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -121,7 +122,7 @@ func TestResultResponseOutput(t *testing.T) {
 			`{"statusCode":200,"body":"{\"exitCode\":0,\"output\":\"\",\"stderr\":\"\",\"outputUrl\":\"s3://renders/out/empty\",\"outputBytes\":0}"}`},
 		{"upload failed", worker.Result{Started: true, Err: errors.New("uploading x to s3://b/x: access denied")},
 			`{"statusCode":500,"body":"{\"exitCode\":0,\"output\":\"\",\"stderr\":\"\",\"message\":\"uploading x to s3://b/x: access denied\",\"errorKind\":\"store\"}"}`},
-		{"upload refused", worker.Result{Started: true, Err: fmt.Errorf("uploading x to s3://b/x: %w", worker.ErrAccessDenied)},
+		{"upload refused", worker.Result{Started: true, Err: fmt.Errorf("uploading x to s3://b/x: %w", store.ErrAccessDenied)},
 			`{"statusCode":500,"body":"{\"exitCode\":0,\"output\":\"\",\"stderr\":\"\",\"message\":\"uploading x to s3://b/x: access denied\",\"errorKind\":\"not-allowed\"}"}`},
 		{"command failed", worker.Result{Started: true, ExitCode: 3},
 			`{"statusCode":500,"body":"{\"exitCode\":3,\"output\":\"\",\"stderr\":\"\",\"message\":\"chunk command exited with code 3\",\"errorKind\":\"failed\"}"}`},

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -27,7 +28,7 @@ func TestResultBodyOutput(t *testing.T) {
 			`{"exitCode":0,"stdout":"","stderr":"","outputUrl":"gs://renders/out/e","outputBytes":0}` + "\n"},
 		{"upload failed", worker.Result{Started: true, Err: errors.New("uploading x to gs://b/x: connection reset")}, 500,
 			`{"exitCode":0,"stdout":"","stderr":"","message":"uploading x to gs://b/x: connection reset","errorKind":"store"}` + "\n"},
-		{"upload refused", worker.Result{Started: true, Err: fmt.Errorf("uploading x to gs://b/x: %w", worker.ErrAccessDenied)}, 500,
+		{"upload refused", worker.Result{Started: true, Err: fmt.Errorf("uploading x to gs://b/x: %w", store.ErrAccessDenied)}, 500,
 			`{"exitCode":0,"stdout":"","stderr":"","message":"uploading x to gs://b/x: access denied","errorKind":"not-allowed"}` + "\n"},
 		{"command failed", worker.Result{Started: true, ExitCode: 3}, 500,
 			`{"exitCode":3,"stdout":"","stderr":"","message":"chunk command exited with code 3","errorKind":"failed"}` + "\n"},

@@ -11,17 +11,17 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // A Bucket is a store that a run uploads projects to and collects outputs
 // from. The Stores of runtime/s3store and runtime/gcsstore are Buckets.
 type Bucket interface {
-	worker.FolderSource
-	worker.Sink
+	store.FolderSource
+	store.Sink
 	// Matches reports whether obj, as List gave it, holds the size bytes
 	// of src, by the store's own checksum.
-	Matches(obj worker.Object, src io.ReaderAt, size int64) (bool, error)
+	Matches(obj store.Object, src io.ReaderAt, size int64) (bool, error)
 }
 
 // SyncStats is what [Sync] did.
@@ -40,14 +40,14 @@ func Sync(ctx context.Context, b Bucket, set *FileSet, location string, concurre
 	if err != nil {
 		return SyncStats{}, fmt.Errorf("listing %s: %w", location, err)
 	}
-	have := make(map[string]worker.Object, len(there))
+	have := make(map[string]store.Object, len(there))
 	for _, o := range there {
 		have[o.Path] = o
 	}
 	var st SyncStats
 	var sentFiles, sentBytes atomic.Int64
 	err = forEach(ctx, set.Files, concurrency, func(ctx context.Context, f File) error {
-		put, err := syncFile(ctx, b, set.Dir, f, have, worker.JoinLocation(location, f.Rel))
+		put, err := syncFile(ctx, b, set.Dir, f, have, store.JoinLocation(location, f.Rel))
 		if put {
 			sentFiles.Add(1)
 			sentBytes.Add(f.Size)
@@ -64,7 +64,7 @@ func Sync(ctx context.Context, b Bucket, set *FileSet, location string, concurre
 
 // syncFile puts f at target unless have holds it as it is; it reports
 // whether it put it.
-func syncFile(ctx context.Context, b Bucket, dir string, f File, have map[string]worker.Object, target string) (bool, error) {
+func syncFile(ctx context.Context, b Bucket, dir string, f File, have map[string]store.Object, target string) (bool, error) {
 	file, err := os.Open(filepath.Join(dir, filepath.FromSlash(f.Rel)))
 	if err != nil {
 		return false, fmt.Errorf("uploading %s: %w", f.Rel, err)

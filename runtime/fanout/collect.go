@@ -14,7 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // ErrMissing is an output that is not in its bucket.
@@ -91,8 +91,8 @@ func Collect(ctx context.Context, b Bucket, outs []Output, dir string, concurren
 
 // listFolders lists each folder that an output is in, once, and returns
 // the objects by location.
-func listFolders(ctx context.Context, b Bucket, outs []Output) (map[string]worker.Object, error) {
-	objs := map[string]worker.Object{}
+func listFolders(ctx context.Context, b Bucket, outs []Output) (map[string]store.Object, error) {
+	objs := map[string]store.Object{}
 	seen := map[string]bool{}
 	for _, o := range outs {
 		folder, _ := folderOf(o.URL)
@@ -105,7 +105,7 @@ func listFolders(ctx context.Context, b Bucket, outs []Output) (map[string]worke
 			return nil, fmt.Errorf("listing %s: %w", folder, err)
 		}
 		for _, obj := range list {
-			objs[worker.JoinLocation(folder, obj.Path)] = obj
+			objs[store.JoinLocation(folder, obj.Path)] = obj
 		}
 	}
 	return objs, nil
@@ -113,7 +113,7 @@ func listFolders(ctx context.Context, b Bucket, outs []Output) (map[string]worke
 
 // collectOne puts o at name, unless a file that matches it is there; it
 // returns the bytes downloaded, or -1 for none.
-func collectOne(ctx context.Context, b Bucket, o Output, obj worker.Object, name string) (int64, error) {
+func collectOne(ctx context.Context, b Bucket, o Output, obj store.Object, name string) (int64, error) {
 	if inPlace(b, o, obj, name) {
 		return -1, nil
 	}
@@ -121,7 +121,7 @@ func collectOne(ctx context.Context, b Bucket, o Output, obj worker.Object, name
 	if err := os.MkdirAll(folder, 0o755); err != nil {
 		return 0, fmt.Errorf("collecting chunk %d: %w", o.Chunk, err)
 	}
-	tmp, err := worker.CreateTempBeside(name)
+	tmp, err := store.CreateTempBeside(name)
 	if err != nil {
 		return 0, fmt.Errorf("collecting chunk %d: %w", o.Chunk, err)
 	}
@@ -141,7 +141,7 @@ func collectOne(ctx context.Context, b Bucket, o Output, obj worker.Object, name
 
 // inPlace reports whether the file at name holds o already: its SHA-256
 // is the worker's, or, without one, the store's checksum matches it.
-func inPlace(b Bucket, o Output, obj worker.Object, name string) bool {
+func inPlace(b Bucket, o Output, obj store.Object, name string) bool {
 	if info, err := os.Lstat(name); err != nil || !info.Mode().IsRegular() {
 		return false // a FIFO would block the open; the rename replaces it
 	}
@@ -164,11 +164,11 @@ func inPlace(b Bucket, o Output, obj worker.Object, name string) bool {
 // does when it has a VerifiesDownloads method that says so (gcsstore
 // checks each download's CRC32C as it arrives), or else the store's
 // checksum must match f when read again.
-func downloadProven(ctx context.Context, b Bucket, o Output, obj worker.Object, f *os.File) (int64, error) {
+func downloadProven(ctx context.Context, b Bucket, o Output, obj store.Object, f *os.File) (int64, error) {
 	dst := &hashingWriterAt{f: f, h: sha256.New(), inOrder: true}
 	var n int64
 	var err error
-	if vs, ok := b.(worker.VersionedSource); ok && obj.Version != "" {
+	if vs, ok := b.(store.VersionedSource); ok && obj.Version != "" {
 		n, err = vs.DownloadVersion(ctx, o.URL, obj.Version, dst)
 	} else {
 		n, err = b.Download(ctx, o.URL, dst)

@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // ErrBadSpec is a job spec that cannot be run as it is: it does not
@@ -40,7 +40,7 @@ type Job struct {
 
 // LoadJob reads the job spec at location through src and checks it with
 // [ParseJob].
-func LoadJob(ctx context.Context, location string, src worker.Source) (*Job, error) {
+func LoadJob(ctx context.Context, location string, src store.Source) (*Job, error) {
 	rc, err := src.Open(ctx, location)
 	if err != nil {
 		return nil, fmt.Errorf("reading job spec %s: %w", location, err)
@@ -113,17 +113,13 @@ func (j *Job) WithLocations(assets, output string) ([]byte, error) {
 	return append(out, '\n'), nil
 }
 
-// Name is the spec's file name without its extension ("job" for
-// ".../job.json"), as the workers name a job without an id.
+// Name is the spec's id, or the name the workers give a job without one
+// ([store.Location.JobName]: "job" for ".../job.json").
 func (j *Job) Name() string {
 	if j.Spec.ID != "" {
 		return j.Spec.ID
 	}
-	base := j.Location[strings.LastIndexAny(j.Location, `/\`)+1:]
-	if i := strings.LastIndexByte(base, '.'); i > 0 {
-		base = base[:i]
-	}
-	return base
+	return store.ParseLocation(j.Location).JobName()
 }
 
 // Only is job with only the chunks of ids, in spec order: a run over it

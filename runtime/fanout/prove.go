@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // Outputs are the outputs of job's chunks that state records as done:
@@ -84,7 +84,7 @@ func ProveListed(ctx context.Context, b Bucket, outs []Output) ([]BadOutput, err
 
 // sortListed sorts outs by what the listing says of them: missing, of
 // another size than their worker put, and present.
-func sortListed(outs []Output, listed map[string]worker.Object) (missing []Output, bad []BadOutput, present []Output) {
+func sortListed(outs []Output, listed map[string]store.Object) (missing []Output, bad []BadOutput, present []Output) {
 	for _, o := range outs {
 		obj, ok := listed[o.URL]
 		switch {

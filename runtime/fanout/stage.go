@@ -3,11 +3,11 @@ package fanout
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"syscall"
 
+	"github.com/helios-project/helios-scaffold/runtime/internal/fsutil"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -93,28 +93,11 @@ func stageFiles(set *FileSet, dir string) error {
 		}
 		err := os.Link(from, to)
 		if errors.Is(err, syscall.EXDEV) || errors.Is(err, syscall.EPERM) {
-			err = copyFile(from, to)
+			err = fsutil.CopyFile(from, to)
 		}
 		if err != nil {
 			return fmt.Errorf("staging %s: %w", f.Rel, err)
 		}
 	}
 	return nil
-}
-
-func copyFile(from, to string) error {
-	src, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	dst, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
-		return err
-	}
-	return dst.Close()
 }

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // ErrStateMismatch is a state file written for another job spec.
@@ -259,7 +259,7 @@ func (s *State) restart(want stateHeader, why string) error {
 	if err != nil {
 		return fmt.Errorf("writing state file: %w", err)
 	}
-	tmp, err := worker.CreateTempBeside(s.path)
+	tmp, err := store.CreateTempBeside(s.path)
 	if err != nil {
 		return fmt.Errorf("writing state file: %w", err)
 	}

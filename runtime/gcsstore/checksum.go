@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/helios-project/helios-scaffold/runtime/internal/fsutil"
 )
 
 // newCRC returns a CRC32C (Castagnoli) hash, the one GCS keeps for every
@@ -47,22 +49,9 @@ func hashHeader(h http.Header) (uint32, bool) {
 // checksum reads size bytes of src and returns their CRC32C.
 func checksum(ctx context.Context, src io.ReaderAt, size int64) (uint32, error) {
 	crc := newCRC()
-	n, err := io.CopyBuffer(crc, ctxReader{ctx, io.NewSectionReader(src, 0, size)}, make([]byte, copyBuffer))
+	n, err := io.CopyBuffer(crc, fsutil.Reader(ctx, io.NewSectionReader(src, 0, size)), make([]byte, copyBuffer))
 	if err == nil && n != size {
 		err = fmt.Errorf("read %d of %d bytes", n, size)
 	}
 	return crc.Sum32(), err
-}
-
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

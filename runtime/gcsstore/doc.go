@@ -31,7 +31,7 @@
 // create an object but not replace one: re-rendering a chunk over an
 // output that exists also needs storage.objects.delete, which
 // roles/storage.objectUser grants; without it such a Put fails with
-// [worker.ErrAccessDenied]. Checking whether an output exists, as a
+// [store.ErrAccessDenied]. Checking whether an output exists, as a
 // retried Cloud Run task does, needs storage.objects.get on the output
 // bucket.
 //
@@ -70,7 +70,7 @@
 // # Errors
 //
 // Errors name the location ("gs://renders/job-42.json: not found") and
-// wrap [worker.ErrNotFound] for a 404 (a missing object or bucket),
-// [worker.ErrAccessDenied] for a 401 or 403, and the *googleapi.Error for
+// wrap [store.ErrNotFound] for a 404 (a missing object or bucket),
+// [store.ErrAccessDenied] for a 401 or 403, and the *googleapi.Error for
 // every answer of the API.
 package gcsstore

@@ -12,6 +12,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/internal/gcstest"
 	"github.com/helios-project/helios-scaffold/runtime/gcsstore"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -23,11 +24,11 @@ func ExampleNew() {
 }
 
 func ExampleWithClientOptions() {
-	store := gcsstore.New(
+	st := gcsstore.New(
 		gcsstore.WithClientOptions(option.WithUserAgent("helios-worker")),
 		gcsstore.WithChunkSize(16<<20), // fewer requests, 16 MiB more memory
 	)
-	_ = store
+	_ = st
 }
 
 // The store against fake-gcs-server, through STORAGE_EMULATOR_HOST.
@@ -45,16 +46,16 @@ func Example_emulator() {
 	os.Setenv(gcsstore.EmulatorHostEnv, srv.Host())
 
 	ctx := context.Background()
-	store := gcsstore.New()
-	objs, err := store.List(ctx, "gs://renders/job-42/assets")
+	st := gcsstore.New()
+	objs, err := st.List(ctx, "gs://renders/job-42/assets")
 	for _, o := range objs {
 		fmt.Print(o.Path, " ", o.Size, ", ")
 	}
 	fmt.Println(err)
 
-	err = store.Put(ctx, "gs://renders/job-42/out/chunk_0.mp4", strings.NewReader("frames"), 6)
+	err = st.Put(ctx, "gs://renders/job-42/out/chunk_0.mp4", strings.NewReader("frames"), 6)
 	fmt.Println(err)
-	rc, err := store.Open(ctx, "gs://renders/job-42/out/chunk_0.mp4")
+	rc, err := st.Open(ctx, "gs://renders/job-42/out/chunk_0.mp4")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -63,8 +64,8 @@ func Example_emulator() {
 	data, err := io.ReadAll(rc)
 	fmt.Printf("%s %v\n", data, err)
 
-	_, err = store.Open(ctx, "gs://renders/job-43.json")
-	fmt.Println(errors.Is(err, worker.ErrNotFound), err)
+	_, err = st.Open(ctx, "gs://renders/job-43.json")
+	fmt.Println(errors.Is(err, store.ErrNotFound), err)
 	// Output:
 	// fonts/inter.woff2 5, logo.png 3, <nil>
 	// <nil>

@@ -10,7 +10,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/internal/faultproxy"
 	"github.com/helios-project/helios-scaffold/runtime/gcsstore"
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // A download whose server stops halfway is an error, and Download says
@@ -69,7 +69,7 @@ func TestUploadCutOff(t *testing.T) {
 
 			proxy.Resume()
 			_, err := s.Open(testContext(t), "gs://out/new.mp4")
-			if !errors.Is(err, worker.ErrNotFound) {
+			if !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("after Resume, Open: %v, want not found", err)
 			}
 			if got, ok := srv.Object("out", "earlier.mp4"); !ok || string(got.Content) != "an earlier render" {

@@ -5,14 +5,14 @@ import (
 	"io"
 	"strings"
 
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // Matches reports whether obj, as List gave it, holds the size bytes of
 // src: the same size and the CRC32C that Cloud Storage keeps for every
 // object. A gzip-encoded object never matches: its CRC32C is of the
 // compressed bytes.
-func (s *Store) Matches(obj worker.Object, src io.ReaderAt, size int64) (bool, error) {
+func (s *Store) Matches(obj store.Object, src io.ReaderAt, size int64) (bool, error) {
 	if obj.Size != size || obj.Encoded {
 		return false, nil
 	}

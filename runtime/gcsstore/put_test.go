@@ -9,7 +9,7 @@ import (
 	"google.golang.org/api/googleapi"
 
 	"github.com/helios-project/helios-scaffold/runtime/gcsstore"
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 func TestPut(t *testing.T) {
@@ -45,7 +45,7 @@ func TestPut(t *testing.T) {
 			if n := srv.Requests() - before; n < tt.requests {
 				t.Errorf("uploaded in %d requests, want at least %d", n, tt.requests)
 			}
-			bucket, key, _ := worker.SplitBucket(tt.location)
+			bucket, key, _ := store.SplitBucket(tt.location)
 			got, ok := srv.Object(bucket, key)
 			switch {
 			case !ok:
@@ -75,7 +75,7 @@ func TestPutFails(t *testing.T) {
 		location string
 		err      error
 	}{
-		{"gs://no-such-bucket/chunk_0.mp4", worker.ErrNotFound},
+		{"gs://no-such-bucket/chunk_0.mp4", store.ErrNotFound},
 		{"gs://out/", nil},
 		{"gs://out", nil},
 		{"gs://out/folder/", nil},

@@ -13,7 +13,7 @@ import (
 
 	storage "google.golang.org/api/storage/v1"
 
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // copyBuffer is the size of the buffer that Download writes from.
@@ -36,8 +36,8 @@ func (s *Store) Open(ctx context.Context, location string) (io.ReadCloser, error
 // are left out. An object's Version is its generation and CRC32C; one
 // stored gzip-encoded is Encoded. A
 // folder with no objects is an empty list; a missing bucket wraps
-// [worker.ErrNotFound].
-func (s *Store) List(ctx context.Context, location string) ([]worker.Object, error) {
+// [store.ErrNotFound].
+func (s *Store) List(ctx context.Context, location string) ([]store.Object, error) {
 	svc, r, err := s.resolve(ctx, location)
 	if err != nil {
 		return nil, err
@@ -50,14 +50,14 @@ func (s *Store) List(ctx context.Context, location string) ([]worker.Object, err
 	if s.pageSize > 0 {
 		call.MaxResults(s.pageSize)
 	}
-	objs := []worker.Object{}
+	objs := []store.Object{}
 	err = call.Pages(ctx, func(page *storage.Objects) error {
 		for _, o := range page.Items {
 			rel, ok := strings.CutPrefix(o.Name, prefix)
 			if !ok || rel == "" || strings.HasSuffix(rel, "/") {
 				continue
 			}
-			objs = append(objs, worker.Object{Path: rel, Size: int64(o.Size), Version: version(o), Encoded: encoded(o)})
+			objs = append(objs, store.Object{Path: rel, Size: int64(o.Size), Version: version(o), Encoded: encoded(o)})
 		}
 		return nil
 	})
@@ -77,7 +77,7 @@ func (s *Store) Download(ctx context.Context, location string, dst io.WriterAt) 
 
 // DownloadVersion implements [worker.VersionedSource]: Download, of the
 // object's generation that List gave in its Version ("generation/crc32c"),
-// with an error wrapping [worker.ErrChanged] when that generation is gone
+// with an error wrapping [store.ErrChanged] when that generation is gone
 // (a bucket with versioning still serves it).
 func (s *Store) DownloadVersion(ctx context.Context, location, version string, dst io.WriterAt) (int64, error) {
 	gen, _, _ := strings.Cut(version, "/")
@@ -138,10 +138,10 @@ func (s *Store) mediaOf(ctx context.Context, location string, generation int64) 
 	resp, err := call.Download()
 	if err != nil {
 		err = locate(location, err)
-		if generation != 0 && errors.Is(err, worker.ErrNotFound) {
+		if generation != 0 && errors.Is(err, store.ErrNotFound) {
 			// The listed generation is gone: the object was replaced or
 			// deleted since (a bucket without versioning keeps no other).
-			return nil, fmt.Errorf("%s: %w (generation %d): %w", location, worker.ErrChanged, generation, trimmed(err, location))
+			return nil, fmt.Errorf("%s: %w (generation %d): %w", location, store.ErrChanged, generation, trimmed(err, location))
 		}
 		return nil, err
 	}

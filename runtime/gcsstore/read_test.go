@@ -15,7 +15,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/internal/gcstest"
 	"github.com/helios-project/helios-scaffold/runtime/gcsstore"
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 func TestOpen(t *testing.T) {
@@ -33,8 +33,8 @@ func TestOpen(t *testing.T) {
 		{"gs://renders/job-42.json", `{"chunks":[]}`, nil},
 		{"gs://renders/dir/job 43 é.json", `{}`, nil},
 		{"gs://renders/empty.json", "", nil},
-		{"gs://renders/missing.json", "", worker.ErrNotFound},
-		{"gs://no-such-bucket/job.json", "", worker.ErrNotFound},
+		{"gs://renders/missing.json", "", store.ErrNotFound},
+		{"gs://no-such-bucket/job.json", "", store.ErrNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.location, func(t *testing.T) {
@@ -73,24 +73,24 @@ func TestList(t *testing.T) {
 		srv.PutObject("b", name, make([]byte, size))
 	}
 	srv.CreateBucket("empty")
-	assets := []worker.Object{obj("deep/x/y/z.js", 7), obj("img/a.png", 5), obj("logo.png", 3)}
+	assets := []store.Object{obj("deep/x/y/z.js", 7), obj("img/a.png", 5), obj("logo.png", 3)}
 
 	tests := []struct {
 		location string
 		pageSize int64
-		want     []worker.Object
+		want     []store.Object
 		err      error
 	}{
 		{"gs://b/job/assets", 0, assets, nil},
 		{"gs://b/job/assets/", 0, assets, nil},
 		{"gs://b/job/assets", 1, assets, nil}, // one object per page, placeholders included
-		{"gs://b/job/assets/img", 0, []worker.Object{obj("a.png", 5)}, nil},
+		{"gs://b/job/assets/img", 0, []store.Object{obj("a.png", 5)}, nil},
 		{"gs://b/job/assets/fonts", 0, nil, nil},
 		{"gs://b/job/nothing", 0, nil, nil},
 		{"gs://empty", 0, nil, nil},
-		{"gs://b", 2, slices.Concat([]worker.Object{obj("job/assets.json", 13)}, prefixed("job/assets/", assets),
-			[]worker.Object{obj("job/assets2/other.png", 11), obj("top.txt", 17)}), nil},
-		{"gs://no-such-bucket/assets", 0, nil, worker.ErrNotFound},
+		{"gs://b", 2, slices.Concat([]store.Object{obj("job/assets.json", 13)}, prefixed("job/assets/", assets),
+			[]store.Object{obj("job/assets2/other.png", 11), obj("top.txt", 17)}), nil},
+		{"gs://no-such-bucket/assets", 0, nil, store.ErrNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.location, func(t *testing.T) {
@@ -101,7 +101,7 @@ func TestList(t *testing.T) {
 			if err != nil {
 				return
 			}
-			slices.SortFunc(got, func(a, b worker.Object) int { return strings.Compare(a.Path, b.Path) })
+			slices.SortFunc(got, func(a, b store.Object) int { return strings.Compare(a.Path, b.Path) })
 			checkVersions(t, srv, tt.location, got)
 			for i := range got {
 				got[i].Version = ""
@@ -118,9 +118,9 @@ func TestList(t *testing.T) {
 
 // checkVersions checks that each listed object's Version is its
 // generation and CRC32C, as the server has them.
-func checkVersions(t *testing.T, srv *gcstest.Server, folder string, objs []worker.Object) {
+func checkVersions(t *testing.T, srv *gcstest.Server, folder string, objs []store.Object) {
 	t.Helper()
-	bucket, key, _ := worker.SplitBucket(folder)
+	bucket, key, _ := store.SplitBucket(folder)
 	if key = strings.TrimSuffix(key, "/"); key != "" {
 		key += "/"
 	}
@@ -132,10 +132,10 @@ func checkVersions(t *testing.T, srv *gcstest.Server, folder string, objs []work
 	}
 }
 
-func obj(path string, size int64) worker.Object { return worker.Object{Path: path, Size: size} }
+func obj(path string, size int64) store.Object { return store.Object{Path: path, Size: size} }
 
-func prefixed(prefix string, objs []worker.Object) []worker.Object {
-	out := make([]worker.Object, len(objs))
+func prefixed(prefix string, objs []store.Object) []store.Object {
+	out := make([]store.Object, len(objs))
 	for i, o := range objs {
 		out[i] = obj(prefix+o.Path, o.Size)
 	}
@@ -159,7 +159,7 @@ func TestDownload(t *testing.T) {
 		{"gs://b/small.txt", small, nil},
 		{"gs://b/large.bin", large, nil},
 		{"gs://b/empty", []byte{}, nil},
-		{"gs://b/missing", []byte{}, worker.ErrNotFound},
+		{"gs://b/missing", []byte{}, store.ErrNotFound},
 		{"gs://b/corrupt.bin", nil, gcsstore.ErrChecksum},
 	}
 	for _, tt := range tests {
@@ -248,7 +248,7 @@ func TestDownloadGzipEncoded(t *testing.T) {
 }
 
 // TestDownloadVersion: a download pinned to the listed generation gets
-// it, and fails with worker.ErrChanged once the object was replaced, even
+// it, and fails with store.ErrChanged once the object was replaced, even
 // by one of the same size.
 func TestDownloadVersion(t *testing.T) {
 	srv := start(t)
@@ -265,8 +265,8 @@ func TestDownloadVersion(t *testing.T) {
 	}
 	srv.PutObject("b", "assets/a.bin", []byte("replaced"))
 	_, err = s.DownloadVersion(ctx, "gs://b/assets/a.bin", objs[0].Version, &memWriter{})
-	if !errors.Is(err, worker.ErrChanged) || !strings.Contains(err.Error(), "changed since it was listed") {
-		t.Errorf("DownloadVersion after a replacement of the same size: %v, want worker.ErrChanged", err)
+	if !errors.Is(err, store.ErrChanged) || !strings.Contains(err.Error(), "changed since it was listed") {
+		t.Errorf("DownloadVersion after a replacement of the same size: %v, want store.ErrChanged", err)
 	}
 }
 

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
-var _ worker.Stater = (*Store)(nil)
+var _ store.Stater = (*Store)(nil)
 
 // Stat implements [worker.Stater]: the size of the object at location,
-// from its metadata; a missing object wraps [worker.ErrNotFound]. It needs
+// from its metadata; a missing object wraps [store.ErrNotFound]. It needs
 // storage.objects.get (roles/storage.objectViewer) on the bucket.
 func (s *Store) Stat(ctx context.Context, location string) (int64, error) {
 	svc, r, err := s.resolve(ctx, location)

@@ -15,7 +15,7 @@ import (
 	"google.golang.org/api/option"
 	storage "google.golang.org/api/storage/v1"
 
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // EmulatorHostEnv names the variable that points the store at a GCS
@@ -40,8 +40,8 @@ type Store struct {
 }
 
 var (
-	_ worker.FolderSource = (*Store)(nil)
-	_ worker.Sink         = (*Store)(nil)
+	_ store.FolderSource = (*Store)(nil)
+	_ store.Sink         = (*Store)(nil)
 )
 
 // An Option configures a [Store].
@@ -132,7 +132,7 @@ type ref struct {
 
 // resolve splits location into its bucket and key and returns the client.
 func (s *Store) resolve(ctx context.Context, location string) (*storage.Service, ref, error) {
-	bucket, key, err := worker.SplitBucket(location)
+	bucket, key, err := store.SplitBucket(location)
 	if err != nil {
 		return nil, ref{}, err
 	}
@@ -159,8 +159,8 @@ func (e *apiError) Error() string   { return e.msg }
 func (e *apiError) Unwrap() []error { return e.errs }
 
 // locate names location in err and, for an answer of the JSON API, wraps
-// the sentinel that its status means: 404 [worker.ErrNotFound], 401 and
-// 403 [worker.ErrAccessDenied], 400 about the CRC32C [ErrChecksum].
+// the sentinel that its status means: 404 [store.ErrNotFound], 401 and
+// 403 [store.ErrAccessDenied], 400 about the CRC32C [ErrChecksum].
 func locate(location string, err error) error {
 	var gerr *googleapi.Error
 	if !errors.As(err, &gerr) {
@@ -170,11 +170,11 @@ func locate(location string, err error) error {
 	var kind error
 	switch gerr.Code {
 	case http.StatusNotFound:
-		kind = worker.ErrNotFound
+		kind = store.ErrNotFound
 	case http.StatusUnauthorized, http.StatusForbidden:
-		kind = worker.ErrAccessDenied
+		kind = store.ErrAccessDenied
 	case http.StatusPreconditionFailed: // ifGenerationMatch: another generation now
-		kind = worker.ErrChanged
+		kind = store.ErrChanged
 	case http.StatusBadRequest:
 		if strings.Contains(strings.ToLower(text), "crc32c") {
 			kind = ErrChecksum // an upload refused: "Provided CRC32C ... doesn't match ..."

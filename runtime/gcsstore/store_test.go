@@ -16,7 +16,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/helios-project/helios-scaffold/runtime/gcsstore"
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // fakeMetadata is a GCE metadata server that hands out a token and counts
@@ -144,7 +144,7 @@ func TestAccessDenied(t *testing.T) {
 		{putErr, "gs://secret/out/chunk_0.mp4", "storage.objects.create"},
 		{bigErr, "gs://secret/out/chunk_1.mp4", "storage.objects.create"},
 	} {
-		wantErr(t, tt.err, worker.ErrAccessDenied, tt.location)
+		wantErr(t, tt.err, store.ErrAccessDenied, tt.location)
 		var gerr *googleapi.Error
 		if !errors.As(tt.err, &gerr) || gerr.Code != http.StatusForbidden {
 			t.Errorf("%v does not wrap the *googleapi.Error", tt.err)

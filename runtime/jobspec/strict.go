@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/helios-project/helios-scaffold/runtime/internal/quote"
+	"github.com/helios-project/helios-scaffold/runtime/internal/msg"
 )
 
 // ErrAmbiguousJSON is wrapped when a payload or a job spec could be read
@@ -210,11 +210,11 @@ func (s *keySet) add(key []byte) bool {
 // and whose known fields are fields.
 func checkKey(key []byte, seen *keySet, fields []string, where *jsonPlace) error {
 	if !seen.add(key) {
-		return fmt.Errorf("%w: key %s appears twice%s", ErrAmbiguousJSON, quote.Key(string(key)), in(where))
+		return fmt.Errorf("%w: key %s appears twice%s", ErrAmbiguousJSON, msg.Key(string(key)), in(where))
 	}
 	for _, field := range fields {
 		if string(key) != field && bytes.EqualFold(key, []byte(field)) {
-			return fmt.Errorf("%w: key %s%s is not %q (keys are case-sensitive)", ErrAmbiguousJSON, quote.Key(string(key)), in(where), field)
+			return fmt.Errorf("%w: key %s%s is not %q (keys are case-sensitive)", ErrAmbiguousJSON, msg.Key(string(key)), in(where), field)
 		}
 	}
 	return nil

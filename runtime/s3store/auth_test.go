@@ -10,7 +10,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/internal/s3test"
 	"github.com/helios-project/helios-scaffold/runtime/s3store"
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // workerPolicy is the IAM policy that the package doc asks for: read the
@@ -36,7 +36,7 @@ func TestAccessDenied(t *testing.T) {
 	srv.EnableAuth(t)
 	admin := srv.NewClient(adminID, adminSecret)
 
-	store := func(id, secret string) *s3store.Store {
+	newStore := func(id, secret string) *s3store.Store {
 		cfg := testConfig(srv, srv.Endpoint)
 		cfg.Credentials = srv.Config(id, secret).Credentials
 		return s3store.New(s3store.WithConfig(cfg))
@@ -46,10 +46,10 @@ func TestAccessDenied(t *testing.T) {
 		store *s3store.Store
 		err   error // of every operation below but "put elsewhere"
 	}{
-		{"documented permissions", store(workerID, workerSecret), nil},
-		{"no permissions", store(nobodyID, nobodySecret), worker.ErrAccessDenied},
-		{"unknown key", store("AKIAHELIOSUNKNOWN000", "secret"), worker.ErrAccessDenied},
-		{"wrong secret", store(workerID, "not-"+workerSecret), worker.ErrAccessDenied},
+		{"documented permissions", newStore(workerID, workerSecret), nil},
+		{"no permissions", newStore(nobodyID, nobodySecret), store.ErrAccessDenied},
+		{"unknown key", newStore("AKIAHELIOSUNKNOWN000", "secret"), store.ErrAccessDenied},
+		{"wrong secret", newStore(workerID, "not-"+workerSecret), store.ErrAccessDenied},
 	}
 	for _, st := range stores {
 		t.Run(st.name, func(t *testing.T) {
@@ -58,7 +58,7 @@ func TestAccessDenied(t *testing.T) {
 				err := op.run(ctx, st.store)
 				want := st.err
 				if op.name == "put elsewhere" && st.err == nil {
-					want = worker.ErrAccessDenied
+					want = store.ErrAccessDenied
 				}
 				if want == nil && err != nil {
 					t.Errorf("%s: %v", op.name, err)

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/helios-project/helios-scaffold/internal/s3test"
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // TestChecksumMismatch: an object whose bytes do not match the checksum
@@ -34,10 +34,10 @@ func TestChecksumMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := newStore(srv)
+	st := newStore(srv)
 	location := "s3://" + bucket + "/job.json"
 
-	r, err := store.Open(testContext(t), location)
+	r, err := st.Open(testContext(t), location)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestChecksumMismatch(t *testing.T) {
 	}
 	t.Logf("Open: %v", err)
 
-	_, err = store.Download(testContext(t), location, &memWriterAt{buf: make([]byte, 100)})
+	_, err = st.Download(testContext(t), location, &memWriterAt{buf: make([]byte, 100)})
 	wantErr(t, "downloading an object that does not match its checksum", err, nil, location)
 	t.Logf("Download: %v", err)
 }
@@ -73,17 +73,17 @@ func TestGzipEncodedArrivesAsStored(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	store := newStore(srv)
-	objs, err := store.List(ctx, "s3://"+bucket+"/assets")
+	st := newStore(srv)
+	objs, err := st.List(ctx, "s3://"+bucket+"/assets")
 	if err != nil || len(objs) != 1 || objs[0].Size != int64(z.Len()) || objs[0].Encoded {
 		t.Fatalf("List = %+v, %v; want app.js with its stored size %d, not Encoded", objs, err, z.Len())
 	}
 	w := &memWriterAt{buf: make([]byte, z.Len())}
-	n, err := store.Download(ctx, "s3://"+bucket+"/assets/app.js", w)
+	n, err := st.Download(ctx, "s3://"+bucket+"/assets/app.js", w)
 	if err != nil || n != int64(z.Len()) || !bytes.Equal(w.bytes(), z.Bytes()) {
 		t.Errorf("Download = %d, %v; want the %d stored bytes", n, err, z.Len())
 	}
-	r, err := store.Open(ctx, "s3://"+bucket+"/assets/app.js")
+	r, err := st.Open(ctx, "s3://"+bucket+"/assets/app.js")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestGzipEncodedArrivesAsStored(t *testing.T) {
 }
 
 // TestDownloadVersion: a download pinned to the listed ETag gets that
-// object, and fails with worker.ErrChanged once the object was replaced,
+// object, and fails with store.ErrChanged once the object was replaced,
 // even by one of the same size.
 func TestDownloadVersion(t *testing.T) {
 	t.Parallel()
@@ -102,19 +102,19 @@ func TestDownloadVersion(t *testing.T) {
 	bucket := srv.NewBucket(t)
 	ctx := testContext(t)
 	srv.PutObject(t, bucket, "assets/a.bin", []byte("original"))
-	store := newStore(srv)
-	objs, err := store.List(ctx, "s3://"+bucket+"/assets")
+	st := newStore(srv)
+	objs, err := st.List(ctx, "s3://"+bucket+"/assets")
 	if err != nil || len(objs) != 1 || objs[0].Version == "" {
 		t.Fatalf("List = %+v, %v", objs, err)
 	}
 	location := "s3://" + bucket + "/assets/a.bin"
 	w := &memWriterAt{buf: make([]byte, 8)}
-	if n, err := store.DownloadVersion(ctx, location, objs[0].Version, w); err != nil || n != 8 || string(w.bytes()) != "original" {
+	if n, err := st.DownloadVersion(ctx, location, objs[0].Version, w); err != nil || n != 8 || string(w.bytes()) != "original" {
 		t.Fatalf("DownloadVersion of the listed version = %d, %v, %q", n, err, w.bytes())
 	}
 	srv.PutObject(t, bucket, "assets/a.bin", []byte("replaced"))
-	_, err = store.DownloadVersion(ctx, location, objs[0].Version, &memWriterAt{buf: make([]byte, 8)})
-	if !errors.Is(err, worker.ErrChanged) || !strings.Contains(err.Error(), "changed since it was listed") {
-		t.Errorf("DownloadVersion after a replacement of the same size: %v, want worker.ErrChanged", err)
+	_, err = st.DownloadVersion(ctx, location, objs[0].Version, &memWriterAt{buf: make([]byte, 8)})
+	if !errors.Is(err, store.ErrChanged) || !strings.Contains(err.Error(), "changed since it was listed") {
+		t.Errorf("DownloadVersion after a replacement of the same size: %v, want store.ErrChanged", err)
 	}
 }

@@ -62,7 +62,7 @@
 //
 // Errors name the location and keep S3's error code ([Error]). A missing
 // bucket or object (NoSuchBucket, NoSuchKey, HTTP 404) wraps
-// [worker.ErrNotFound]; refused credentials or permissions (AccessDenied,
+// [store.ErrNotFound]; refused credentials or permissions (AccessDenied,
 // InvalidAccessKeyId, SignatureDoesNotMatch, ExpiredToken, HTTP 403) wrap
-// [worker.ErrAccessDenied].
+// [store.ErrAccessDenied].
 package s3store

@@ -13,8 +13,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/smithy-go"
-
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // Error is a failed S3 request, or a transfer that failed around one. Its
@@ -23,12 +22,12 @@ import (
 //
 //	s3://renders/job.json: not found: GetObject: HTTP 404 NoSuchKey: The specified key does not exist.
 //
-// It wraps [worker.ErrNotFound] or [worker.ErrAccessDenied] when S3 said
+// It wraps [store.ErrNotFound] or [store.ErrAccessDenied] when S3 said
 // so, and the SDK's error, for errors.As to a smithy.APIError or an
 // awshttp.ResponseError (which holds the request id).
 type Error struct {
 	Location string // "s3://bucket/key"
-	Kind     error  // worker.ErrNotFound, worker.ErrAccessDenied, or nil
+	Kind     error  // store.ErrNotFound, store.ErrAccessDenied, or nil
 	Err      error  // the SDK's error
 }
 
@@ -80,19 +79,19 @@ func kind(err error) error {
 	}
 	switch {
 	case slices.Contains(notFoundCodes, code):
-		return worker.ErrNotFound
+		return store.ErrNotFound
 	case slices.Contains(deniedCodes, code):
-		return worker.ErrAccessDenied
+		return store.ErrAccessDenied
 	case code == "NoSuchUpload":
 		return nil
 	}
 	switch status(err) {
 	case http.StatusPreconditionFailed: // If-Match: the object is another now
-		return worker.ErrChanged
+		return store.ErrChanged
 	case http.StatusNotFound:
-		return worker.ErrNotFound
+		return store.ErrNotFound
 	case http.StatusForbidden:
-		return worker.ErrAccessDenied
+		return store.ErrAccessDenied
 	}
 	return nil
 }

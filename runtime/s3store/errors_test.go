@@ -12,8 +12,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
-
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // sdkError is an error as the SDK returns it for an S3 answer with the
@@ -39,31 +38,31 @@ func TestError(t *testing.T) {
 	}{{
 		name: "no such key",
 		err:  sdkError("GetObject", 404, "NoSuchKey", "The specified key does not exist."),
-		kind: worker.ErrNotFound,
+		kind: store.ErrNotFound,
 		msg:  loc + ": not found: GetObject: HTTP 404 NoSuchKey: The specified key does not exist.",
 	}, {
 		name: "no such bucket",
 		err:  sdkError("ListObjectsV2", 404, "NoSuchBucket", "The specified bucket does not exist"),
-		kind: worker.ErrNotFound,
+		kind: store.ErrNotFound,
 		msg:  loc + ": not found: ListObjectsV2: HTTP 404 NoSuchBucket: The specified bucket does not exist",
 	}, {
 		name: "a 404 with no body",
 		err:  sdkError("HeadObject", 404, "NotFound", ""),
-		kind: worker.ErrNotFound,
+		kind: store.ErrNotFound,
 		msg:  loc + ": not found: HeadObject: HTTP 404 NotFound",
 	}, {
 		name: "access denied",
 		err:  sdkError("PutObject", 403, "AccessDenied", "Access Denied"),
-		kind: worker.ErrAccessDenied,
+		kind: store.ErrAccessDenied,
 		msg:  loc + ": access denied: PutObject: HTTP 403 AccessDenied: Access Denied",
 	}, {
 		name: "a 403 of another code",
 		err:  sdkError("GetObject", 403, "RequestTimeTooSkewed", "The difference between the request time and the current time is too large."),
-		kind: worker.ErrAccessDenied,
+		kind: store.ErrAccessDenied,
 	}, {
 		name: "expired token",
 		err:  sdkError("GetObject", 400, "ExpiredToken", "The provided token has expired."),
-		kind: worker.ErrAccessDenied,
+		kind: store.ErrAccessDenied,
 	}, {
 		name: "no such upload",
 		err:  sdkError("UploadPart", 404, "NoSuchUpload", "The specified upload does not exist."),
@@ -83,7 +82,7 @@ func TestError(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := error(newError(loc, tc.err))
-			if tc.kind != nil && !errors.Is(err, tc.kind) || tc.kind == nil && (errors.Is(err, worker.ErrNotFound) || errors.Is(err, worker.ErrAccessDenied)) {
+			if tc.kind != nil && !errors.Is(err, tc.kind) || tc.kind == nil && (errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAccessDenied)) {
 				t.Errorf("%v: kind %v, want %v", err, err.(*Error).Kind, tc.kind)
 			}
 			if !errors.Is(err, tc.err) {

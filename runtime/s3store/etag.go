@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // Matches reports whether obj, as List gave it, holds the size bytes of
@@ -16,7 +16,7 @@ import (
 // MD5s and their count for a multipart upload of partSize parts). An
 // object stored otherwise (other part sizes, SSE-KMS) does not match, so
 // a sync uploads it again rather than keep other bytes.
-func (s *Store) Matches(obj worker.Object, src io.ReaderAt, size int64) (bool, error) {
+func (s *Store) Matches(obj store.Object, src io.ReaderAt, size int64) (bool, error) {
 	if obj.Size != size {
 		return false, nil
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // Open implements [worker.Source]: the object at location, streamed. Its
@@ -46,8 +46,8 @@ func (s *Store) Open(ctx context.Context, location string) (io.ReadCloser, error
 // not "assets2/..."), or the whole bucket when the key is empty. Paths are
 // relative to the folder, exactly as stored; keys that end in a slash
 // (folder placeholders) are left out. An object's Version is its ETag.
-func (s *Store) List(ctx context.Context, location string) ([]worker.Object, error) {
-	bucket, key, err := worker.SplitBucket(location)
+func (s *Store) List(ctx context.Context, location string) ([]store.Object, error) {
+	bucket, key, err := store.SplitBucket(location)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func (s *Store) List(ctx context.Context, location string) ([]worker.Object, err
 		prefix += "/"
 		in.Prefix = &prefix
 	}
-	var objs []worker.Object
+	var objs []store.Object
 	for pages := s3.NewListObjectsV2Paginator(client, in); pages.HasMorePages(); {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
@@ -73,7 +73,7 @@ func (s *Store) List(ctx context.Context, location string) ([]worker.Object, err
 			if !ok || rel == "" || strings.HasSuffix(rel, "/") {
 				continue
 			}
-			objs = append(objs, worker.Object{Path: rel, Size: aws.ToInt64(o.Size), Version: aws.ToString(o.ETag)})
+			objs = append(objs, store.Object{Path: rel, Size: aws.ToInt64(o.Size), Version: aws.ToString(o.ETag)})
 		}
 	}
 	return objs, nil
@@ -90,7 +90,7 @@ func (s *Store) Download(ctx context.Context, location string, dst io.WriterAt) 
 
 // DownloadVersion implements [worker.VersionedSource]: Download, of the
 // object whose ETag is the listed etag (If-Match on every request), and
-// an error wrapping [worker.ErrChanged] when it is no longer.
+// an error wrapping [store.ErrChanged] when it is no longer.
 func (s *Store) DownloadVersion(ctx context.Context, location, etag string, dst io.WriterAt) (int64, error) {
 	return s.download(ctx, location, etag, dst)
 }
@@ -190,7 +190,7 @@ func (s *Store) Put(ctx context.Context, location string, src io.ReaderAt, size 
 // objectLocation splits location into a bucket and a key that is not
 // empty.
 func objectLocation(location string) (bucket, key string, err error) {
-	bucket, key, err = worker.SplitBucket(location)
+	bucket, key, err = store.SplitBucket(location)
 	if err == nil && key == "" {
 		err = fmt.Errorf("%s: no object key after the bucket", location)
 	}

@@ -21,7 +21,7 @@ import (
 	"github.com/helios-project/helios-scaffold/internal/s3test"
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/s3store"
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // The child process of TestPutPeakRSS reads what to do from these.
@@ -75,12 +75,12 @@ func TestPutPeakRSS(t *testing.T) {
 	}
 
 	idle := peakRSS(t, srv, "idle", bucket, file)
-	store := peakRSS(t, srv, "store", bucket, file)
+	st := peakRSS(t, srv, "store", bucket, file)
 	defaults := peakRSS(t, srv, "defaults", bucket, file)
 	t.Logf("peak RSS uploading %d MiB: %s with the store, %s with transfermanager's defaults, %s uploading nothing",
-		size>>20, mib(store), mib(defaults), mib(idle))
-	if store > rssLimit {
-		t.Errorf("peak RSS %s, want at most %s", mib(store), mib(rssLimit))
+		size>>20, mib(st), mib(defaults), mib(idle))
+	if st > rssLimit {
+		t.Errorf("peak RSS %s, want at most %s", mib(st), mib(rssLimit))
 	}
 }
 
@@ -181,7 +181,7 @@ func staticTestCredentials(context.Context) (aws.Credentials, error) {
 
 // putWithDefaults uploads f as transfermanager does by default.
 func putWithDefaults(ctx context.Context, cfg aws.Config, target string, f *os.File) error {
-	bucket, key, err := worker.SplitBucket(target)
+	bucket, key, err := store.SplitBucket(target)
 	if err != nil {
 		return err
 	}

@@ -7,13 +7,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
-var _ worker.Stater = (*Store)(nil)
+var _ store.Stater = (*Store)(nil)
 
 // Stat implements [worker.Stater]: the size of the object at location,
-// from a HEAD request; a missing object wraps [worker.ErrNotFound]. A
+// from a HEAD request; a missing object wraps [store.ErrNotFound]. A
 // Cloud Run job's retried task, and a caller that wants to know whether a
 // chunk is done, ask it. It needs s3:GetObject on the object (and
 // s3:ListBucket on the bucket for S3 to answer 404 rather than 403).

@@ -14,7 +14,7 @@ import (
 	tmtypes "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // EnvForcePathStyle names the variable that, set to true, addresses
@@ -86,8 +86,8 @@ type Store struct {
 }
 
 var (
-	_ worker.FolderSource = (*Store)(nil)
-	_ worker.Sink         = (*Store)(nil)
+	_ store.FolderSource = (*Store)(nil)
+	_ store.Sink         = (*Store)(nil)
 )
 
 // An Option configures a [Store].

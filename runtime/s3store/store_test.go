@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/s3test"
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 func TestOpen(t *testing.T) {
@@ -21,7 +21,7 @@ func TestOpen(t *testing.T) {
 	bucket := srv.NewBucket(t)
 	spec := []byte(`{"id": "job-42", "chunks": []}`)
 	srv.PutObject(t, bucket, "jobs/job-42.json", spec)
-	store := newStore(srv)
+	st := newStore(srv)
 
 	for _, tc := range []struct {
 		name, location string
@@ -29,14 +29,14 @@ func TestOpen(t *testing.T) {
 		err            error // nil: any error when want is nil
 	}{
 		{name: "existing key", location: "s3://" + bucket + "/jobs/job-42.json", want: spec},
-		{name: "missing key", location: "s3://" + bucket + "/jobs/job-43.json", err: worker.ErrNotFound},
-		{name: "missing bucket", location: "s3://no-such-bucket-helios/job.json", err: worker.ErrNotFound},
+		{name: "missing key", location: "s3://" + bucket + "/jobs/job-43.json", err: store.ErrNotFound},
+		{name: "missing bucket", location: "s3://no-such-bucket-helios/job.json", err: store.ErrNotFound},
 		{name: "no key", location: "s3://" + bucket},
-		{name: "a folder", location: "s3://" + bucket + "/jobs/", err: worker.ErrNotFound},
+		{name: "a folder", location: "s3://" + bucket + "/jobs/", err: store.ErrNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := testContext(t)
-			r, err := store.Open(ctx, tc.location)
+			r, err := st.Open(ctx, tc.location)
 			if tc.want == nil {
 				wantErr(t, "Open", err, tc.err, tc.location)
 				return
@@ -80,7 +80,7 @@ func TestList(t *testing.T) {
 	for k, v := range assets {
 		whole["assets/"+k] = v
 	}
-	store := newStore(srv)
+	st := newStore(srv)
 
 	for _, tc := range []struct {
 		name, location string
@@ -94,11 +94,11 @@ func TestList(t *testing.T) {
 		{name: "no such folder", location: "s3://" + bucket + "/nothing", want: map[string]int64{}},
 		{name: "whole bucket", location: "s3://" + bucket, want: whole},
 		{name: "whole bucket with a slash", location: "s3://" + bucket + "/", want: whole},
-		{name: "missing bucket", location: "s3://no-such-bucket-helios/assets", err: worker.ErrNotFound},
+		{name: "missing bucket", location: "s3://no-such-bucket-helios/assets", err: store.ErrNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := testContext(t)
-			objs, err := store.List(ctx, tc.location)
+			objs, err := st.List(ctx, tc.location)
 			if tc.err != nil {
 				wantErr(t, "List", err, tc.err, tc.location)
 				return

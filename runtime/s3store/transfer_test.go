@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 
 	"github.com/helios-project/helios-scaffold/internal/s3test"
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 func TestDownload(t *testing.T) {
@@ -38,13 +38,13 @@ func TestDownload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := newStore(srv)
+	st := newStore(srv)
 
 	for key, data := range objects {
 		t.Run(key, func(t *testing.T) {
 			ctx := testContext(t)
 			dst := &memWriterAt{buf: make([]byte, len(data))}
-			n, err := store.Download(ctx, "s3://"+bucket+"/"+key, dst)
+			n, err := st.Download(ctx, "s3://"+bucket+"/"+key, dst)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,13 +56,13 @@ func TestDownload(t *testing.T) {
 	t.Run("larger than dst", func(t *testing.T) {
 		// As the worker's destination refuses bytes past the listed size.
 		location := "s3://" + bucket + "/single.mp4"
-		_, err := store.Download(testContext(t), location, &memWriterAt{buf: make([]byte, 1<<20)})
+		_, err := st.Download(testContext(t), location, &memWriterAt{buf: make([]byte, 1<<20)})
 		wantErr(t, "Download", err, errPastEnd, location)
 	})
 	t.Run("missing", func(t *testing.T) {
 		location := "s3://" + bucket + "/missing"
-		_, err := store.Download(testContext(t), location, &memWriterAt{})
-		wantErr(t, "Download", err, worker.ErrNotFound, location)
+		_, err := st.Download(testContext(t), location, &memWriterAt{})
+		wantErr(t, "Download", err, store.ErrNotFound, location)
 	})
 }
 
@@ -70,7 +70,7 @@ func TestPut(t *testing.T) {
 	t.Parallel()
 	srv := s3test.Shared(t)
 	bucket := srv.NewBucket(t)
-	store := newStore(srv)
+	st := newStore(srv)
 
 	for _, tc := range []struct {
 		name string
@@ -89,7 +89,7 @@ func TestPut(t *testing.T) {
 			ctx := testContext(t)
 			data := randomBytes(tc.size)
 			key := "out/" + strings.ReplaceAll(tc.name, " ", "-") + ".mp4"
-			if err := store.Put(ctx, "s3://"+bucket+"/"+key, bytes.NewReader(data), int64(len(data))); err != nil {
+			if err := st.Put(ctx, "s3://"+bucket+"/"+key, bytes.NewReader(data), int64(len(data))); err != nil {
 				t.Fatal(err)
 			}
 			got, checksum := readBack(ctx, t, srv, bucket, key)
@@ -146,14 +146,14 @@ func TestPutFails(t *testing.T) {
 	t.Parallel()
 	srv := s3test.Shared(t)
 	bucket := srv.NewBucket(t)
-	store := newStore(srv)
+	st := newStore(srv)
 
 	t.Run("missing bucket", func(t *testing.T) {
 		for _, size := range []int{1000, 6 << 20} { // PutObject, CreateMultipartUpload
 			ctx := testContext(t)
 			location := "s3://no-such-bucket-helios/out.mp4"
-			err := store.Put(ctx, location, bytes.NewReader(randomBytes(size)), int64(size))
-			wantErr(t, fmt.Sprintf("Put of %d bytes", size), err, worker.ErrNotFound, location)
+			err := st.Put(ctx, location, bytes.NewReader(randomBytes(size)), int64(size))
+			wantErr(t, fmt.Sprintf("Put of %d bytes", size), err, store.ErrNotFound, location)
 			wantNoObject(ctx, t, srv.Client, "no-such-bucket-helios", "out.mp4")
 		}
 	})
@@ -171,7 +171,7 @@ func TestPutFails(t *testing.T) {
 			}
 			key := fmt.Sprintf("short-%d.mp4", size)
 			location := "s3://" + bucket + "/" + key
-			err := store.Put(ctx, location, f, int64(size))
+			err := st.Put(ctx, location, f, int64(size))
 			wantErr(t, fmt.Sprintf("Put of %d bytes from %d", size, size-1), err, nil, location)
 			wantNoObject(ctx, t, srv.Client, bucket, key)
 		}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // A warm chunk's files are placed ahead of its listing, which is the one
@@ -160,7 +162,7 @@ func (c *assetCache) makeSpare(sp *spare) error {
 	}
 	defer d.Close()
 	for _, a := range sp.files {
-		name := cacheKey(JoinLocation(sp.folder, a.key), a.version, a.size)
+		name := cacheKey(store.JoinLocation(sp.folder, a.key), a.version, a.size)
 		c.mu.Lock()
 		e := c.entries[name]
 		if sp.gone || e == nil || e.loading != nil || e.dirty {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // ErrJobPathNotAllowed is wrapped by the error of a jobPath that is outside
@@ -21,7 +23,15 @@ var ErrJobPathNotAllowed = errors.New("job path not allowed")
 
 // CheckJobPath returns nil when Config.AllowedJobPaths is empty or location
 // is inside one of its prefixes, as [Config.CheckJobPath] decides.
-func (w *Worker) CheckJobPath(location string) error { return w.cfg.CheckJobPath(location) }
+func (w *Worker) CheckJobPath(location string) error {
+	return w.checkJobPath(store.ParseLocation(location))
+}
+
+// checkJobPath is CheckJobPath of a parsed location, against the
+// prefixes that New parsed once.
+func (w *Worker) checkJobPath(loc store.Location) error {
+	return checkPrefixes(w.allowed, w.cfg.AllowedJobPaths, loc)
+}
 
 // CheckJobPath returns nil when c.AllowedJobPaths is empty or location (any
 // jobPath form) is inside one of its prefixes; otherwise an error that wraps
@@ -43,18 +53,35 @@ func (w *Worker) CheckJobPath(location string) error { return w.cfg.CheckJobPath
 // to, since stores and servers differ on what it means. The query of an
 // http(s) URL is not matched.
 func (c Config) CheckJobPath(location string) error {
-	if len(c.AllowedJobPaths) == 0 {
+	return checkPrefixes(parsePrefixes(c.AllowedJobPaths), c.AllowedJobPaths, store.ParseLocation(location))
+}
+
+// parsePrefixes parses the entries of AllowedJobPaths, leaving out those
+// that Validate refuses.
+func parsePrefixes(entries []string) []prefix {
+	var list []prefix
+	for _, entry := range entries {
+		if p, err := parsePrefix(entry); err == nil {
+			list = append(list, p)
+		}
+	}
+	return list
+}
+
+// checkPrefixes is nil when entries is empty or loc is inside one of
+// list, the parsed entries.
+func checkPrefixes(list []prefix, entries []string, loc store.Location) error {
+	if len(entries) == 0 {
 		return nil
 	}
-	loc, ok := parseLocation(location)
-	if ok {
-		for _, entry := range c.AllowedJobPaths {
-			if p, err := parsePrefix(entry); err == nil && p.holds(loc) {
+	if pl, ok := placeOf(loc); ok {
+		for _, p := range list {
+			if p.holds(pl) {
 				return nil
 			}
 		}
 	}
-	return &jobPathError{location: location, allowed: c.AllowedJobPaths}
+	return &jobPathError{location: loc.String(), allowed: entries}
 }
 
 // jobPathError is a jobPath refused by CheckJobPath.
@@ -149,15 +176,12 @@ func within(segs, pre []string, folder bool) bool {
 	return true
 }
 
-// parseLocation reduces a jobPath to a place, or reports false for one
-// that no prefix may hold.
-func parseLocation(location string) (place, bool) {
-	switch s := scheme(location); s {
+// placeOf reduces a jobPath to a place, or reports false for one that
+// no prefix may hold.
+func placeOf(loc store.Location) (place, bool) {
+	switch s := loc.Scheme; s {
 	case "", "file":
-		p := location
-		if s == "file" {
-			p = location[len("file://"):] // as FileSource reads it
-		}
+		p := loc.Key // as store.FileSource reads it
 		if !strings.HasPrefix(p, "/") {
 			wd, err := os.Getwd()
 			if err != nil {
@@ -172,14 +196,13 @@ func parseLocation(location string) (place, bool) {
 		}
 		return place{scheme: "file", raw: segments(cleaned), decoded: segments(decoded)}, true
 	case "s3", "gs":
-		bucket, key, err := SplitBucket(location)
-		if err != nil {
+		if loc.Bucket == "" {
 			return place{}, false
 		}
-		return storePlace(s, bucket, "/"+key)
+		return storePlace(s, loc.Bucket, "/"+loc.Key)
 	case "http", "https":
-		u, err := url.Parse(location)
-		if err != nil || u.Host == "" {
+		u := loc.URL()
+		if u == nil || u.Host == "" {
 			return place{}, false
 		}
 		return storePlace(s, webHost(u), u.EscapedPath())
@@ -244,21 +267,21 @@ func parsePrefix(entry string) (prefix, error) {
 		return prefix{}, errors.New("want a location without query, fragment or control characters")
 	}
 	var host, p string
-	switch s := scheme(entry); s {
+	l := store.ParseLocation(entry)
+	switch s := l.Scheme; s {
 	case "file":
-		p = entry[len("file://"):]
+		p = l.Key
 		if !strings.HasPrefix(p, "/") {
 			return prefix{}, errors.New("want file:///DIR/, an absolute folder with no host")
 		}
 	case "s3", "gs":
-		bucket, key, err := SplitBucket(entry)
-		if err != nil || !bucketName.MatchString(bucket) {
+		if !bucketName.MatchString(l.Bucket) {
 			return prefix{}, fmt.Errorf("want %s://BUCKET/ or %s://BUCKET/PREFIX/, with a bucket name", s, s)
 		}
-		host, p = bucket, "/"+key
+		host, p = l.Bucket, "/"+l.Key
 	case "http", "https":
-		u, err := url.Parse(entry)
-		if err != nil || u.Host == "" || u.Hostname() == "" || u.User != nil || u.Opaque != "" {
+		u := l.URL()
+		if u == nil || u.Host == "" || u.Hostname() == "" || u.User != nil || u.Opaque != "" {
 			return prefix{}, fmt.Errorf("want %s://HOST/PATH/, with a host and no user", s)
 		}
 		host, p = webHost(u), u.EscapedPath()
@@ -284,5 +307,5 @@ func parsePrefix(entry string) (prefix, error) {
 		}
 	}
 	folder := p == "" || strings.HasSuffix(p, "/")
-	return prefix{place: place{scheme: scheme(entry), host: host, raw: raw, decoded: decoded}, folder: folder}, nil
+	return prefix{place: place{scheme: l.Scheme, host: host, raw: raw, decoded: decoded}, folder: folder}, nil
 }

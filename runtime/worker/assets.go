@@ -14,7 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/helios-project/helios-scaffold/runtime/internal/quote"
+	"github.com/helios-project/helios-scaffold/runtime/internal/msg"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // ErrOutsideWorkspace is wrapped when an asset path or an outputFile would
@@ -60,13 +61,13 @@ func (w *Worker) fetchAssets(ctx context.Context, location string, ws *workspace
 // checked; when the listing holds exactly those, nothing is left to do.
 // Then it starts making the spare for the next chunk.
 func (w *Worker) copyFolder(ctx context.Context, location string, ws *workspace) (*fetchStats, error) {
-	src, err := w.source(location)
+	src, err := w.source(store.ParseLocation(location))
 	if err != nil {
 		return nil, fmt.Errorf("fetching assets: %w", err)
 	}
-	fsrc, ok := src.(FolderSource)
+	fsrc, ok := src.(store.FolderSource)
 	if !ok {
-		return nil, withKind(KindSpec, fmt.Errorf("fetching assets %s: the source for %q cannot list a folder", location, scheme(location)))
+		return nil, withKind(KindSpec, fmt.Errorf("fetching assets %s: the source for %q cannot list a folder", location, store.Scheme(location)))
 	}
 	f := &fetch{src: fsrc, folder: location, ws: ws, cache: w.assetCache(ctx)}
 	var sp *spare
@@ -82,7 +83,7 @@ func (w *Worker) copyFolder(ctx context.Context, location string, ws *workspace)
 	objs, err := fsrc.List(ctx, location)
 	if err != nil {
 		g.undo()
-		return nil, fmt.Errorf("listing assets %s: %w", location, trimLocation(err, location))
+		return nil, fmt.Errorf("listing assets %s: %w", location, msg.TrimLocation(err, location))
 	}
 	files, err := planAssets(objs, w.cfg.AssetsMaxBytes)
 	if err != nil {
@@ -112,7 +113,7 @@ func (w *Worker) copyFolder(ctx context.Context, location string, ws *workspace)
 // planAssets checks the listing: every path stays inside the workspace,
 // no two objects are the same file or a file and a folder, and the total
 // is within limit. It returns the files, largest first.
-func planAssets(objs []Object, limit int64) ([]asset, error) {
+func planAssets(objs []store.Object, limit int64) ([]asset, error) {
 	var (
 		files = make([]asset, 0, len(objs))
 		seen  = make(map[string]string, len(objs)) // local path -> key
@@ -124,11 +125,11 @@ func planAssets(objs []Object, limit int64) ([]asset, error) {
 		}
 		local := filepath.FromSlash(o.Path)
 		if !filepath.IsLocal(local) || slices.Contains(strings.Split(o.Path, "/"), "..") {
-			return nil, fmt.Errorf("asset key %s: %w", quote.Key(o.Path), ErrOutsideWorkspace)
+			return nil, fmt.Errorf("asset key %s: %w", msg.Key(o.Path), ErrOutsideWorkspace)
 		}
 		local = filepath.Clean(local)
 		if err := checkAssetName(local); err != nil {
-			return nil, fmt.Errorf("asset key %s: %w", quote.Key(o.Path), err)
+			return nil, fmt.Errorf("asset key %s: %w", msg.Key(o.Path), err)
 		}
 		if other, ok := seen[local]; ok {
 			return nil, fmt.Errorf("asset keys %q and %q are the same file", other, o.Path)
@@ -141,7 +142,7 @@ func planAssets(objs []Object, limit int64) ([]asset, error) {
 		files = append(files, asset{key: o.Path, local: local, size: o.Size, version: o.Version, encoded: o.Encoded})
 	}
 	if total > limit {
-		return nil, fmt.Errorf("%d files of %d bytes in all: %w of %d bytes (%s)", len(files), total, ErrTooLarge, limit, EnvAssetsMaxBytes)
+		return nil, fmt.Errorf("%d files of %d bytes in all: %w of %d bytes (%s)", len(files), total, store.ErrTooLarge, limit, EnvAssetsMaxBytes)
 	}
 	for local, key := range seen {
 		for dir := filepath.Dir(local); dir != "."; dir = filepath.Dir(dir) {
@@ -197,7 +198,7 @@ func (st *fetchStats) add(cached bool, size int64) {
 
 // fetch places the files of one folder into one workspace.
 type fetch struct {
-	src    FolderSource
+	src    store.FolderSource
 	folder string
 	ws     *workspace
 	cache  *assetCache // nil: download every file
@@ -265,11 +266,11 @@ func mkdirs(root string, files []asset) error {
 // listed version (with hitsOnly, only then), else downloaded.
 func (f *fetch) one(ctx context.Context, a asset, hitsOnly bool) error {
 	dst := filepath.Join(f.ws.work, a.local)
-	loc := JoinLocation(f.folder, a.key)
+	loc := store.JoinLocation(f.folder, a.key)
 	if f.cache != nil && a.version != "" {
 		got, err := f.cache.place(ctx, f.src, loc, a, target{path: dst, work: f.work, rel: a.local}, f.ws, hitsOnly)
 		if err != nil {
-			return fmt.Errorf("downloading asset %s: %w", a.key, trimLocation(err, loc))
+			return fmt.Errorf("downloading asset %s: %w", a.key, msg.TrimLocation(err, loc))
 		}
 		if got != notCached {
 			f.stats.add(got == fromCache, a.size)
@@ -280,7 +281,7 @@ func (f *fetch) one(ctx context.Context, a asset, hitsOnly bool) error {
 		return errMiss
 	}
 	if err := downloadTo(ctx, f.src, loc, a, f.ws, f.ws.base, dst); err != nil {
-		return fmt.Errorf("downloading asset %s: %w", a.key, trimLocation(err, loc))
+		return fmt.Errorf("downloading asset %s: %w", a.key, msg.TrimLocation(err, loc))
 	}
 	f.stats.add(false, a.size)
 	return nil
@@ -290,7 +291,7 @@ func (f *fetch) one(ctx context.Context, a asset, hitsOnly bool) error {
 // renames it to dst once all its listed bytes have come: a transfer cut
 // off halfway leaves no file that looks complete, and the temporary
 // name, outside the chunk's folder, cannot meet an asset's.
-func downloadTo(ctx context.Context, src FolderSource, loc string, a asset, ws *workspace, tmpDir, dst string) error {
+func downloadTo(ctx context.Context, src store.FolderSource, loc string, a asset, ws *workspace, tmpDir, dst string) error {
 	for try := 0; ; try++ {
 		got, err := downloadOnce(ctx, src, loc, a, ws, tmpDir, dst)
 		if !errors.Is(err, errDownloadStalled) || ctx.Err() != nil {
@@ -305,7 +306,7 @@ func downloadTo(ctx context.Context, src FolderSource, loc string, a asset, ws *
 
 // downloadOnce is one try of downloadTo, cut with errDownloadStalled when
 // nothing comes for ws.stall; it returns how many bytes came.
-func downloadOnce(ctx context.Context, src FolderSource, loc string, a asset, ws *workspace, tmpDir, dst string) (int64, error) {
+func downloadOnce(ctx context.Context, src store.FolderSource, loc string, a asset, ws *workspace, tmpDir, dst string) (int64, error) {
 	f, err := os.CreateTemp(tmpDir, "dl-")
 	if err != nil {
 		return 0, err
@@ -316,7 +317,7 @@ func downloadOnce(ctx context.Context, src FolderSource, loc string, a asset, ws
 	if err == nil {
 		dctx, cancel := context.WithCancelCause(ctx)
 		stop := watchStall(dctx, cancel, &w.last, ws.stall, errDownloadStalled)
-		if vs, ok := src.(VersionedSource); ok && a.version != "" {
+		if vs, ok := src.(store.VersionedSource); ok && a.version != "" {
 			n, err = vs.DownloadVersion(dctx, loc, a.version, w)
 		} else {
 			n, err = src.Download(dctx, loc, w)
@@ -367,7 +368,7 @@ func (s *sizedWriterAt) WriteAt(p []byte, off int64) (int, error) {
 	if end > s.size {
 		if !s.encoded {
 			// The object changed since it was listed: a new listing may pass.
-			return 0, withKind(KindStore, fmt.Errorf("%w: more than the %d bytes listed", ErrTooLarge, s.size))
+			return 0, withKind(KindStore, fmt.Errorf("%w: more than the %d bytes listed", store.ErrTooLarge, s.size))
 		}
 		if err := s.grow(end); err != nil {
 			return 0, err
@@ -386,7 +387,7 @@ func (s *sizedWriterAt) grow(end int64) error {
 		return nil
 	}
 	if s.left.Add(from-end) < 0 {
-		return fmt.Errorf("%w: decoded to more than %d bytes, past what %s leaves for the folder", ErrTooLarge, end, EnvAssetsMaxBytes)
+		return fmt.Errorf("%w: decoded to more than %d bytes, past what %s leaves for the folder", store.ErrTooLarge, end, EnvAssetsMaxBytes)
 	}
 	s.high = end
 	return nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -120,10 +121,10 @@ func TestAssetsChangedSinceListed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.listing = map[string][]worker.Object{"s3://renders/assets": listed}
+	m.listing = map[string][]store.Object{"s3://renders/assets": listed}
 	m.objs["s3://renders/assets/a.bin"] = []byte("replaced") // same size, after the listing
 	r := runAssetJob(t, testConfig(t), m)
-	if r.Started || !errors.Is(r.Err, worker.ErrChanged) || !strings.Contains(r.Message(), "downloading asset a.bin: changed since it was listed") {
+	if r.Started || !errors.Is(r.Err, store.ErrChanged) || !strings.Contains(r.Message(), "downloading asset a.bin: changed since it was listed") {
 		t.Fatalf("Run = %+v (message %q), want the replaced object refused", r, r.Message())
 	}
 }
@@ -147,7 +148,7 @@ func TestAssetsEncoded(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := assetJob(t, `sh -c 'wc -c < app.js'`, map[string]string{"app.js": decoded, "logo.png": "png"})
-			m.listing = map[string][]worker.Object{"s3://renders/assets": {
+			m.listing = map[string][]store.Object{"s3://renders/assets": {
 				{Path: "app.js", Size: 120, Version: "v1", Encoded: true},
 				{Path: "logo.png", Size: 3, Version: "v1"},
 			}}
@@ -161,7 +162,7 @@ func TestAssetsEncoded(t *testing.T) {
 					}
 					continue
 				}
-				if r.Started || !errors.Is(r.Err, worker.ErrTooLarge) || !strings.Contains(r.Message(), tt.want) ||
+				if r.Started || !errors.Is(r.Err, store.ErrTooLarge) || !strings.Contains(r.Message(), tt.want) ||
 					!strings.Contains(r.Message(), worker.EnvAssetsMaxBytes) {
 					t.Fatalf("Run = %+v (message %q), want the bomb cut off", r, r.Message())
 				}
@@ -176,31 +177,31 @@ func TestAssetsEncoded(t *testing.T) {
 func TestAssetsRefused(t *testing.T) {
 	tests := []struct {
 		name    string
-		listing []worker.Object
+		listing []store.Object
 		want    string
 		is      error
 	}{
-		{"parent", []worker.Object{{Path: "ok.txt", Size: 1}, {Path: "../escape.txt", Size: 1}}, `"../escape.txt"`, worker.ErrOutsideWorkspace},
-		{"deep parent", []worker.Object{{Path: "a/../../etc/passwd", Size: 1}}, `"a/../../etc/passwd"`, worker.ErrOutsideWorkspace},
-		{"parent inside", []worker.Object{{Path: "a/../b", Size: 1}}, `"a/../b"`, worker.ErrOutsideWorkspace},
-		{"absolute", []worker.Object{{Path: "/etc/cron.d/x", Size: 1}}, `"/etc/cron.d/x"`, worker.ErrOutsideWorkspace},
-		{"dot dot alone", []worker.Object{{Path: "..", Size: 1}}, `".."`, worker.ErrOutsideWorkspace},
-		{"same file twice", []worker.Object{{Path: "a/b", Size: 1}, {Path: "a//b", Size: 1}}, `"a//b"`, nil},
-		{"file and folder", []worker.Object{{Path: "a", Size: 1}, {Path: "a/b", Size: 1}}, `"a"`, nil},
-		{"negative size", []worker.Object{{Path: "a", Size: -1}}, `"a"`, nil},
-		{"over the cap", []worker.Object{{Path: "a", Size: 600}, {Path: "b", Size: 500}}, "1100 bytes", worker.ErrTooLarge},
-		{"dot", []worker.Object{{Path: "ok", Size: 1}, {Path: ".", Size: 1}}, `asset key ".": names the folder itself`, nil},
-		{"dot slash dot", []worker.Object{{Path: "./.", Size: 1}}, `asset key "./.": names the folder itself`, nil},
-		{"NUL", []worker.Object{{Path: "a\x00b", Size: 1}}, `asset key "a\x00b": holds a NUL byte`, nil},
-		{"name of 256 bytes", []worker.Object{{Path: "d/" + strings.Repeat("n", 256), Size: 1}}, "has a name of 256 bytes, over the 255", nil},
-		{"path of 3103 bytes", []worker.Object{{Path: strings.Repeat(strings.Repeat("p", 200)+"/", 15) + strings.Repeat("q", 88), Size: 1}},
+		{"parent", []store.Object{{Path: "ok.txt", Size: 1}, {Path: "../escape.txt", Size: 1}}, `"../escape.txt"`, worker.ErrOutsideWorkspace},
+		{"deep parent", []store.Object{{Path: "a/../../etc/passwd", Size: 1}}, `"a/../../etc/passwd"`, worker.ErrOutsideWorkspace},
+		{"parent inside", []store.Object{{Path: "a/../b", Size: 1}}, `"a/../b"`, worker.ErrOutsideWorkspace},
+		{"absolute", []store.Object{{Path: "/etc/cron.d/x", Size: 1}}, `"/etc/cron.d/x"`, worker.ErrOutsideWorkspace},
+		{"dot dot alone", []store.Object{{Path: "..", Size: 1}}, `".."`, worker.ErrOutsideWorkspace},
+		{"same file twice", []store.Object{{Path: "a/b", Size: 1}, {Path: "a//b", Size: 1}}, `"a//b"`, nil},
+		{"file and folder", []store.Object{{Path: "a", Size: 1}, {Path: "a/b", Size: 1}}, `"a"`, nil},
+		{"negative size", []store.Object{{Path: "a", Size: -1}}, `"a"`, nil},
+		{"over the cap", []store.Object{{Path: "a", Size: 600}, {Path: "b", Size: 500}}, "1100 bytes", store.ErrTooLarge},
+		{"dot", []store.Object{{Path: "ok", Size: 1}, {Path: ".", Size: 1}}, `asset key ".": names the folder itself`, nil},
+		{"dot slash dot", []store.Object{{Path: "./.", Size: 1}}, `asset key "./.": names the folder itself`, nil},
+		{"NUL", []store.Object{{Path: "a\x00b", Size: 1}}, `asset key "a\x00b": holds a NUL byte`, nil},
+		{"name of 256 bytes", []store.Object{{Path: "d/" + strings.Repeat("n", 256), Size: 1}}, "has a name of 256 bytes, over the 255", nil},
+		{"path of 3103 bytes", []store.Object{{Path: strings.Repeat(strings.Repeat("p", 200)+"/", 15) + strings.Repeat("q", 88), Size: 1}},
 			"is 3103 bytes long, over the 3072", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			outside := filepath.Join(t.TempDir(), "escaped")
 			m := assetJob(t, "touch "+outside, nil)
-			m.listing = map[string][]worker.Object{"s3://renders/assets": tc.listing}
+			m.listing = map[string][]store.Object{"s3://renders/assets": tc.listing}
 			cfg := testConfig(t)
 			cfg.AssetsMaxBytes = 1000
 			r := runAssetJob(t, cfg, m)
@@ -255,10 +256,10 @@ func TestAssetsCutOff(t *testing.T) {
 // once it passes its listed size.
 func TestAssetsLargerThanListed(t *testing.T) {
 	m := assetJob(t, "true", map[string]string{"a": strings.Repeat("x", 100)})
-	m.listing = map[string][]worker.Object{"s3://renders/assets": {{Path: "a", Size: 10}}}
+	m.listing = map[string][]store.Object{"s3://renders/assets": {{Path: "a", Size: 10}}}
 	cfg := testConfig(t)
 	r := runAssetJob(t, cfg, m)
-	if r.Started || !errors.Is(r.Err, worker.ErrTooLarge) {
+	if r.Started || !errors.Is(r.Err, store.ErrTooLarge) {
 		t.Fatalf("Run = %+v, want ErrTooLarge", r)
 	}
 	assertEmptyDir(t, cfg.WorkspaceRoot)

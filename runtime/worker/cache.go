@@ -7,10 +7,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/helios-project/helios-scaffold/runtime/internal/fsutil"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // assetCache keeps the asset files that chunks downloaded, so that the
@@ -165,7 +167,7 @@ const (
 // from the cache or, when it is not there, downloaded into the cache
 // first; a chunk that asks for an object that another is downloading
 // waits for it. With hitsOnly, a file not in the cache is errMiss.
-func (c *assetCache) place(ctx context.Context, src FolderSource, loc string, a asset, dst target, ws *workspace, hitsOnly bool) (placeResult, error) {
+func (c *assetCache) place(ctx context.Context, src store.FolderSource, loc string, a asset, dst target, ws *workspace, hitsOnly bool) (placeResult, error) {
 	name := cacheKey(loc, a.version, a.size)
 	loaded := false
 	for {
@@ -235,7 +237,7 @@ func (c *assetCache) link(e *cacheEntry, dst target, ws *workspace) (bool, error
 	if !hard || err != nil {
 		_ = os.Remove(dst.path)
 		hard = false
-		err = copyFile(c.path(e), dst.path)
+		err = fsutil.CopyFile(c.path(e), dst.path)
 	}
 
 	c.mu.Lock()
@@ -287,7 +289,7 @@ func (c *assetCache) evictableLocked() *cacheEntry {
 // load downloads the object into the loading entry e: into a temporary
 // file of the cache's folder, renamed to the entry's name once every
 // listed byte has come. A download that fails leaves nothing.
-func (c *assetCache) load(ctx context.Context, src FolderSource, loc string, a asset, e *cacheEntry, ws *workspace) error {
+func (c *assetCache) load(ctx context.Context, src store.FolderSource, loc string, a asset, e *cacheEntry, ws *workspace) error {
 	err := downloadTo(ctx, src, loc, a, ws, c.dir, c.path(e))
 	var id fileID
 	if err == nil {
@@ -390,23 +392,4 @@ func (c *assetCache) remember(folder string, files []asset) {
 		clear(c.last)
 	}
 	c.last[folder] = files
-}
-
-// copyFile copies src to the new file dst; on Linux the kernel copies
-// (copy_file_range), or shares the blocks where the file system can.
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, in)
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // flatSource lists n files of one byte and serves them; List costs
@@ -14,10 +16,10 @@ type flatSource struct{ n int }
 
 func (s flatSource) Open(context.Context, string) (io.ReadCloser, error) { return nil, ErrNotFound }
 
-func (s flatSource) List(context.Context, string) ([]Object, error) {
-	objs := make([]Object, s.n)
+func (s flatSource) List(context.Context, string) ([]store.Object, error) {
+	objs := make([]store.Object, s.n)
 	for i := range objs {
-		objs[i] = Object{Path: fmt.Sprintf("d%d/f%03d.bin", i%10, i), Size: 1, Version: "v1"}
+		objs[i] = store.Object{Path: fmt.Sprintf("d%d/f%03d.bin", i%10, i), Size: 1, Version: "v1"}
 	}
 	return objs, nil
 }

@@ -9,7 +9,7 @@ import (
 	"sync"
 )
 
-// digestReaderAt hashes the first size bytes of r as a [Sink] reads them,
+// digestReaderAt hashes the first size bytes of r as a [store.Sink] reads them,
 // so that the output's SHA-256 is that of the bytes sent, and costs no
 // read of its own: the stores read the file from its start to its end
 // (a part at a time, or once for a checksum and again to send it), and

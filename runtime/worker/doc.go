@@ -3,7 +3,7 @@
 // A worker turns one invocation, {jobPath, chunkIndex}, into a finished
 // chunk: it checks the jobPath against Config.AllowedJobPaths when that is
 // set ([ErrJobPathNotAllowed], before anything is fetched), loads the job
-// spec through a [Source], finds the chunk, splits its command into argv
+// spec through a [store.Source], finds the chunk, splits its command into argv
 // without a shell, runs it in a fresh workspace below the configured root
 // with the HELIOS_* environment, passes its output through to the worker's
 // own logs while keeping a bounded tail of each stream, kills the whole

@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // Kind says what kind of failure a [Result] holds, so that a caller can
@@ -117,16 +118,16 @@ var kindsOf = []struct {
 	{KindCancelled, []error{ErrCanceled}},
 	{KindTimeout, []error{ErrTimeout}},
 	{KindIdle, []error{ErrIdle}},
-	{KindNotAllowed, []error{ErrJobPathNotAllowed, ErrAccessDenied, fs.ErrPermission}},
+	{KindNotAllowed, []error{ErrJobPathNotAllowed, store.ErrAccessDenied, fs.ErrPermission}},
 	{KindPayload, []error{jobspec.ErrPayloadSyntax, jobspec.ErrPayloadNotObject, jobspec.ErrPayloadFields, jobspec.ErrChunkIndexRange}},
 	{KindSpec, []error{jobspec.ErrAmbiguousJSON, jobspec.ErrMissingChunks, jobspec.ErrChunkNotFound, ErrOutsideWorkspace,
-		ErrNoSource, ErrNotRegular, ErrTooLarge}},
+		store.ErrNoSource, store.ErrNotRegular, store.ErrTooLarge}},
 	{KindCommand, []error{jobspec.ErrEmptyCommand, jobspec.ErrUnterminated, jobspec.ErrTrailingBackslash}},
 	{KindOutput, []error{ErrOutputMissing}},
 }
 
 // kindError gives err a kind where the errors it wraps would not tell it,
-// or would tell another (an outputFile over its limit wraps ErrTooLarge,
+// or would tell another (an outputFile over its limit wraps store.ErrTooLarge,
 // as a spec over its limit does). Its text is err's.
 type kindError struct {
 	kind Kind

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -62,7 +63,7 @@ func TestResultKind(t *testing.T) {
 		{name: "output over HELIOS_OUTPUT_MAX_BYTES", command: `sh -c 'echo 0123456789 > chunk_0.mp4'`,
 			cfg: func(c *worker.Config) { upload(c); c.OutputMaxBytes = 5 }, want: worker.KindOutput},
 		{name: "upload refused", command: `sh -c 'echo x > chunk_0.mp4'`, cfg: upload,
-			store: func(m *memStore) { m.putErr = fmt.Errorf("s3://renders/out/chunk_0.mp4: %w", worker.ErrAccessDenied) },
+			store: func(m *memStore) { m.putErr = fmt.Errorf("s3://renders/out/chunk_0.mp4: %w", store.ErrAccessDenied) },
 			want:  worker.KindNotAllowed},
 		{name: "upload failed", command: `sh -c 'echo x > chunk_0.mp4'`, cfg: upload,
 			store: func(m *memStore) { m.putErr = errors.New("connection reset by peer") }, want: worker.KindStore},
@@ -128,15 +129,15 @@ func TestKindOf(t *testing.T) {
 		{jobspec.ErrPayloadSyntax, worker.KindPayload},
 		{jobspec.ErrChunkIndexRange, worker.KindPayload},
 		{fmt.Errorf("job path %q: %w", "x", worker.ErrJobPathNotAllowed), worker.KindNotAllowed},
-		{fmt.Errorf("reading job spec: %w", worker.ErrAccessDenied), worker.KindNotAllowed},
+		{fmt.Errorf("reading job spec: %w", store.ErrAccessDenied), worker.KindNotAllowed},
 		{fmt.Errorf("decoding job spec: %w", jobspec.ErrAmbiguousJSON), worker.KindSpec},
 		{jobspec.ErrMissingChunks, worker.KindSpec},
 		{fmt.Errorf("splitting command: %w", jobspec.ErrTrailingBackslash), worker.KindCommand},
 		{fmt.Errorf("%w: outputFile x", worker.ErrOutputMissing), worker.KindOutput},
-		{fmt.Errorf("%w: reading job spec: %w", worker.ErrCanceled, worker.ErrAccessDenied), worker.KindCancelled},
+		{fmt.Errorf("%w: reading job spec: %w", worker.ErrCanceled, store.ErrAccessDenied), worker.KindCancelled},
 		{fmt.Errorf("%w: assets took too long", worker.ErrTimeout), worker.KindTimeout},
 		{fmt.Errorf("chunk 3: %w for 300 s; killed", worker.ErrIdle), worker.KindIdle},
-		{fmt.Errorf("reading job spec: %w", worker.ErrNotFound), worker.KindStore},
+		{fmt.Errorf("reading job spec: %w", store.ErrNotFound), worker.KindStore},
 		{errors.New("connection reset by peer"), worker.KindStore},
 	}
 	for _, tc := range tests {

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // memStore is a bucket store in memory: a FolderSource and a Sink whose
@@ -24,7 +24,7 @@ type memStore struct {
 	// listing, when set for a folder location, is what List returns for
 	// it, whatever the objects are: keys a store could hold but that a
 	// worker must refuse.
-	listing map[string][]worker.Object
+	listing map[string][]store.Object
 	// cut makes the download of a location write half the object, then
 	// fail with the error; short makes it stop at half without one.
 	cut   map[string]error
@@ -56,22 +56,22 @@ func (m *memStore) Open(_ context.Context, location string) (io.ReadCloser, erro
 	defer m.mu.Unlock()
 	data, ok := m.objs[location]
 	if !ok {
-		return nil, fmt.Errorf("%s: %w", location, worker.ErrNotFound)
+		return nil, fmt.Errorf("%s: %w", location, store.ErrNotFound)
 	}
 	return io.NopCloser(strings.NewReader(string(data))), nil
 }
 
-func (m *memStore) List(_ context.Context, location string) ([]worker.Object, error) {
+func (m *memStore) List(_ context.Context, location string) ([]store.Object, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if l, ok := m.listing[location]; ok {
 		return l, nil
 	}
 	prefix := strings.TrimSuffix(location, "/") + "/"
-	var objs []worker.Object
+	var objs []store.Object
 	for _, loc := range slices.Sorted(maps.Keys(m.objs)) {
 		if rel, ok := strings.CutPrefix(loc, prefix); ok {
-			o := worker.Object{Path: rel, Size: int64(len(m.objs[loc]))}
+			o := store.Object{Path: rel, Size: int64(len(m.objs[loc]))}
 			if m.versioned {
 				o.Version = fmt.Sprintf("%x", sha256.Sum256(m.objs[loc]))[:16]
 			}
@@ -83,13 +83,13 @@ func (m *memStore) List(_ context.Context, location string) ([]worker.Object, er
 
 // DownloadVersion implements worker.VersionedSource for a versioned
 // store: a version other than the object's (as versioned lists it) is
-// worker.ErrChanged.
+// store.ErrChanged.
 func (m *memStore) DownloadVersion(ctx context.Context, location, version string, dst io.WriterAt) (int64, error) {
 	m.mu.Lock()
 	data, ok := m.objs[location]
 	m.mu.Unlock()
 	if m.versioned && ok && version != fmt.Sprintf("%x", sha256.Sum256(data))[:16] {
-		return 0, fmt.Errorf("%s: %w", location, worker.ErrChanged)
+		return 0, fmt.Errorf("%s: %w", location, store.ErrChanged)
 	}
 	return m.Download(ctx, location, dst)
 }
@@ -119,7 +119,7 @@ func (m *memStore) Download(ctx context.Context, location string, dst io.WriterA
 		return 0, err
 	}
 	if !ok {
-		return 0, fmt.Errorf("%s: %w", location, worker.ErrNotFound)
+		return 0, fmt.Errorf("%s: %w", location, store.ErrNotFound)
 	}
 	if cutErr != nil || short {
 		n, _ := dst.WriteAt(data[:len(data)/2], 0)

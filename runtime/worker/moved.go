@@ -1,6 +1,11 @@
 package worker
 
-import "github.com/helios-project/helios-scaffold/runtime/jobspec"
+import (
+	"os"
+
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
+	"github.com/helios-project/helios-scaffold/runtime/store"
+)
 
 // The job spec, the invocation payload and command splitting live in
 // package jobspec; these names keep code written against this package
@@ -69,4 +74,96 @@ var (
 	ErrEmptyCommand      = jobspec.ErrEmptyCommand
 	ErrUnterminated      = jobspec.ErrUnterminated
 	ErrTrailingBackslash = jobspec.ErrTrailingBackslash
+)
+
+// The store vocabulary (sources, sinks, objects, locations) lives in
+// package store, which bucket stores import without the worker.
+
+// A Source opens the documents that jobPath and assetsUrl name.
+//
+// Deprecated: use [store.Source].
+//
+//go:fix inline
+type Source = store.Source
+
+// A FolderSource is a Source that can also list and download a folder.
+//
+// Deprecated: use [store.FolderSource].
+//
+//go:fix inline
+type FolderSource = store.FolderSource
+
+// A Sink writes chunk outputs.
+//
+// Deprecated: use [store.Sink].
+//
+//go:fix inline
+type Sink = store.Sink
+
+// A Stater is a Sink that can tell whether an object exists.
+//
+// Deprecated: use [store.Stater].
+//
+//go:fix inline
+type Stater = store.Stater
+
+// A VersionedSource downloads the version of an object its listing gave.
+//
+// Deprecated: use [store.VersionedSource].
+//
+//go:fix inline
+type VersionedSource = store.VersionedSource
+
+// An Object is one file below a folder location.
+//
+// Deprecated: use [store.Object].
+//
+//go:fix inline
+type Object = store.Object
+
+// FileSource reads and writes local paths and file:// URLs.
+//
+// Deprecated: use [store.FileSource].
+//
+//go:fix inline
+type FileSource = store.FileSource
+
+// HTTPSource reads http:// and https:// URLs.
+//
+// Deprecated: use [store.HTTPSource].
+//
+//go:fix inline
+type HTTPSource = store.HTTPSource
+
+// JoinLocation appends a relative path to a folder location.
+//
+// Deprecated: use [store.JoinLocation].
+//
+//go:fix inline
+func JoinLocation(folder, rel string) string { return store.JoinLocation(folder, rel) }
+
+// SplitBucket splits a bucket location into the bucket and the key.
+//
+// Deprecated: use [store.SplitBucket] or [store.ParseLocation].
+//
+//go:fix inline
+func SplitBucket(location string) (bucket, key string, err error) { return store.SplitBucket(location) }
+
+// CreateTempBeside creates a new file to be renamed to name once whole.
+//
+// Deprecated: use [store.CreateTempBeside].
+//
+//go:fix inline
+func CreateTempBeside(name string) (*os.File, error) { return store.CreateTempBeside(name) }
+
+// Errors of package store, under their old names.
+//
+// Deprecated: use the errors of package store, which these are.
+var (
+	ErrNotFound     = store.ErrNotFound
+	ErrAccessDenied = store.ErrAccessDenied
+	ErrChanged      = store.ErrChanged
+	ErrNoSource     = store.ErrNoSource
+	ErrTooLarge     = store.ErrTooLarge
+	ErrNotRegular   = store.ErrNotRegular
 )

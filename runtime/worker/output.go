@@ -6,14 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/runtime/internal/fsutil"
+	"github.com/helios-project/helios-scaffold/runtime/internal/msg"
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // ErrOutputMissing is wrapped when a command exits 0 without writing the
@@ -25,7 +26,7 @@ var ErrOutputMissing = errors.New("output file missing")
 type output struct {
 	name   string // outputFile, relative to the workspace
 	target string // the object's location: the folder, "/", the outputFile
-	sink   Sink
+	sink   store.Sink
 	max    int64 // Config.OutputMaxBytes: 0 for no bound
 	stall  time.Duration
 }
@@ -48,39 +49,39 @@ func (w *Worker) outputFor(spec *jobspec.Spec, chunk *jobspec.Chunk) (*output, e
 	if err := checkOutputURL(folder); err != nil {
 		return nil, fmt.Errorf("output location %q: %w", folder, err)
 	}
-	src, err := w.source(folder)
+	src, err := w.source(store.ParseLocation(folder))
 	if err != nil {
 		return nil, fmt.Errorf("output location: %w", err)
 	}
-	sink, ok := src.(Sink)
+	sink, ok := src.(store.Sink)
 	if !ok {
-		return nil, fmt.Errorf("output location %s: the store for %q cannot write", folder, scheme(folder))
+		return nil, fmt.Errorf("output location %s: the store for %q cannot write", folder, store.Scheme(folder))
 	}
 	rel := path.Clean(filepath.ToSlash(local))
-	return &output{name: name, target: JoinLocation(folder, rel), sink: sink, max: w.cfg.OutputMaxBytes, stall: w.cfg.UploadStallTimeout}, nil
+	return &output{name: name, target: store.JoinLocation(folder, rel), sink: sink, max: w.cfg.OutputMaxBytes, stall: w.cfg.UploadStallTimeout}, nil
 }
 
 // OutputExists reports where the chunk's output goes and whether an
 // object is already there. It is false with no error when no output
 // location is set, and an error when the store cannot tell (it is no
-// [Stater]) or failed to.
+// [store.Stater]) or failed to.
 func (w *Worker) OutputExists(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk) (string, bool, error) {
 	out, err := w.outputFor(spec, chunk)
 	if err != nil || out == nil {
 		return "", false, err
 	}
-	st, ok := out.sink.(Stater)
+	st, ok := out.sink.(store.Stater)
 	if !ok {
-		return out.target, false, fmt.Errorf("output location %s: the store for %q cannot tell whether an object exists", out.target, scheme(out.target))
+		return out.target, false, fmt.Errorf("output location %s: the store for %q cannot tell whether an object exists", out.target, store.Scheme(out.target))
 	}
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.SpecTimeout)
 	defer cancel()
 	_, err = st.Stat(ctx, out.target)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		return out.target, false, nil
 	case err != nil:
-		return out.target, false, fmt.Errorf("looking for %s: %w", out.target, trimLocation(err, out.target))
+		return out.target, false, fmt.Errorf("looking for %s: %w", out.target, msg.TrimLocation(err, out.target))
 	}
 	return out.target, true, nil
 }
@@ -88,13 +89,13 @@ func (w *Worker) OutputExists(ctx context.Context, spec *jobspec.Spec, chunk *jo
 // checkOutputURL accepts "" (no uploads), a local folder, a file:// URL,
 // and a bucket URL with a bucket (s3://renders/out).
 func checkOutputURL(u string) error {
-	switch s := scheme(u); s {
+	switch s := store.Scheme(u); s {
 	case "", "file":
 		return nil
 	case "http", "https":
 		return errors.New("an output location is a folder of a store (s3://, gs://, file://), not an http URL")
 	default:
-		_, _, err := SplitBucket(u)
+		_, _, err := store.SplitBucket(u)
 		return err
 	}
 }
@@ -124,11 +125,11 @@ func (out *output) upload(ctx context.Context, dir string) (int64, string, error
 		return 0, "", withKind(KindWorker, fmt.Errorf("opening workspace: %w", err))
 	}
 	defer root.Close()
-	f, info, err := openRegular(root.OpenFile, filepath.FromSlash(out.name))
+	f, info, err := fsutil.OpenRegular(root.OpenFile, filepath.FromSlash(out.name))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return 0, "", fmt.Errorf("%w: the command exited 0 without writing its outputFile %s", ErrOutputMissing, out.name)
-	case errors.Is(err, ErrNotRegular):
+	case errors.Is(err, store.ErrNotRegular):
 		return 0, "", withKind(KindOutput, fmt.Errorf("outputFile %w", err))
 	case err != nil: // a link out of the workspace, say
 		return 0, "", withKind(KindOutput, fmt.Errorf("opening outputFile %s: %w", out.name, err))
@@ -136,7 +137,7 @@ func (out *output) upload(ctx context.Context, dir string) (int64, string, error
 	defer f.Close()
 	size := info.Size()
 	if out.max > 0 && size > out.max {
-		return size, "", withKind(KindOutput, fmt.Errorf("outputFile %s is %d bytes, %w of %d bytes (%s)", out.name, size, ErrTooLarge, out.max, EnvOutputMaxBytes))
+		return size, "", withKind(KindOutput, fmt.Errorf("outputFile %s is %d bytes, %w of %d bytes (%s)", out.name, size, store.ErrTooLarge, out.max, EnvOutputMaxBytes))
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -151,21 +152,4 @@ func (out *output) upload(ctx context.Context, dir string) (int64, string, error
 		return size, "", withKind(KindWorker, fmt.Errorf("outputFile %s: %w", out.name, err))
 	}
 	return size, sum, nil
-}
-
-// jobName names a job whose spec has no id after the spec's file name,
-// without its extension: "s3://renders/job-42.json" is "job-42".
-func jobName(location string) string {
-	p := location
-	if scheme(location) != "" {
-		if u, err := url.Parse(location); err == nil {
-			p = u.Path
-		}
-	}
-	base := path.Base(filepath.ToSlash(p))
-	base = strings.TrimSuffix(base, path.Ext(base))
-	if base == "" || base == "." || base == "/" {
-		return "job"
-	}
-	return base
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -24,7 +25,7 @@ type backwardSink struct {
 }
 
 func (b *backwardSink) Open(context.Context, string) (io.ReadCloser, error) {
-	return nil, worker.ErrNotFound
+	return nil, store.ErrNotFound
 }
 
 func (b *backwardSink) Put(_ context.Context, location string, src io.ReaderAt, size int64) error {

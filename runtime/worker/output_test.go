@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -86,7 +87,7 @@ func TestOutputRefusedBeforeRunning(t *testing.T) {
 		{"climbs out", "../x.mp4", "s3://renders/out", `"../x.mp4"`, worker.ErrOutsideWorkspace},
 		{"absolute", "/etc/x", "s3://renders/out", `"/etc/x"`, worker.ErrOutsideWorkspace},
 		{"empty", "", "s3://renders/out", "no outputFile", nil},
-		{"no store for the scheme", "chunk_0.mp4", "gs://renders/out", `"gs"`, worker.ErrNoSource},
+		{"no store for the scheme", "chunk_0.mp4", "gs://renders/out", `"gs"`, store.ErrNoSource},
 		{"store that cannot write", "chunk_0.mp4", "https://example.com/out", "not an http URL", nil},
 		{"no bucket", "chunk_0.mp4", "s3:///out", "no bucket", nil},
 	}
@@ -124,13 +125,13 @@ func TestOutputFailures(t *testing.T) {
 		is                  error
 	}{
 		{"missing", "true", "without writing its outputFile chunk_0.mp4", nil, worker.ErrOutputMissing},
-		{"a directory", "mkdir chunk_0.mp4", "outputFile chunk_0.mp4 is not a regular file (a folder)", nil, worker.ErrNotRegular},
-		{"a FIFO", "mkfifo chunk_0.mp4", "outputFile chunk_0.mp4 is not a regular file (a FIFO)", nil, worker.ErrNotRegular},
+		{"a directory", "mkdir chunk_0.mp4", "outputFile chunk_0.mp4 is not a regular file (a folder)", nil, store.ErrNotRegular},
+		{"a FIFO", "mkfifo chunk_0.mp4", "outputFile chunk_0.mp4 is not a regular file (a FIFO)", nil, store.ErrNotRegular},
 		{"over HELIOS_OUTPUT_MAX_BYTES", `sh -c 'head -c 1001 /dev/zero > chunk_0.mp4'`,
-			"outputFile chunk_0.mp4 is 1001 bytes, larger than the limit of 1000 bytes (HELIOS_OUTPUT_MAX_BYTES)", nil, worker.ErrTooLarge},
+			"outputFile chunk_0.mp4 is 1001 bytes, larger than the limit of 1000 bytes (HELIOS_OUTPUT_MAX_BYTES)", nil, store.ErrTooLarge},
 		{"a link out of the workspace", "ln -s " + outside + " chunk_0.mp4", "chunk_0.mp4", nil, nil},
 		{"refused", `sh -c 'echo x > chunk_0.mp4'`, "uploading chunk_0.mp4 to s3://renders/out/chunk_0.mp4: access denied",
-			func(m *memStore) { m.putErr = worker.ErrAccessDenied }, worker.ErrAccessDenied},
+			func(m *memStore) { m.putErr = store.ErrAccessDenied }, store.ErrAccessDenied},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,18 +9,25 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/runtime/internal/msg"
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
-// LoadSpec reads and parses the job spec at location through the Source
+// LoadSpec reads and parses the job spec at location through the store.Source
 // for its scheme, within Config.SpecTimeout and Config.SpecMaxBytes. A
 // spec without id is named after its file name: "s3://b/job-42.json" is
 // job "job-42".
 func (w *Worker) LoadSpec(ctx context.Context, location string) (*jobspec.Spec, error) {
+	return w.loadSpec(ctx, store.ParseLocation(location))
+}
+
+func (w *Worker) loadSpec(ctx context.Context, loc store.Location) (*jobspec.Spec, error) {
+	location := loc.String()
 	late := fmt.Errorf("it took longer than %v (%s)", w.cfg.SpecTimeout, EnvSpecTimeout)
 	ctx, cancel := context.WithTimeoutCause(ctx, w.cfg.SpecTimeout, late)
 	defer cancel()
-	src, err := w.source(location)
+	src, err := w.source(loc)
 	if err != nil {
 		return nil, err
 	}
@@ -29,9 +36,9 @@ func (w *Worker) LoadSpec(ctx context.Context, location string) (*jobspec.Spec, 
 			if errors.Is(err, late) { // the body's read returns the cause itself
 				err = context.DeadlineExceeded
 			}
-			return fmt.Errorf("reading job spec %s: %w: %w", location, late, trimLocation(err, location))
+			return fmt.Errorf("reading job spec %s: %w: %w", location, late, msg.TrimLocation(err, location))
 		}
-		return fmt.Errorf("reading job spec %s: %w", location, trimLocation(err, location))
+		return fmt.Errorf("reading job spec %s: %w", location, msg.TrimLocation(err, location))
 	}
 	rc, err := src.Open(ctx, location)
 	if err != nil {
@@ -47,16 +54,16 @@ func (w *Worker) LoadSpec(ctx context.Context, location string) (*jobspec.Spec, 
 		return nil, withKind(KindSpec, err)
 	}
 	if spec.ID == "" {
-		spec.ID = jobName(location)
+		spec.ID = loc.JobName()
 	}
 	return spec, nil
 }
 
-func (w *Worker) source(location string) (Source, error) {
-	s := scheme(location)
-	src, ok := w.sources[s]
+// source is the Source for loc's scheme.
+func (w *Worker) source(loc store.Location) (store.Source, error) {
+	src, ok := w.sources[loc.Scheme]
 	if !ok {
-		return nil, fmt.Errorf("reading %s: %w %q", location, ErrNoSource, s)
+		return nil, fmt.Errorf("reading %s: %w %q", loc, store.ErrNoSource, loc.Scheme)
 	}
 	return src, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -74,7 +75,7 @@ func TestRunSpecHTTP(t *testing.T) {
 		cfg := testConfig(t)
 		cfg.SpecMaxBytes = 100
 		r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: srv.URL + "/big.json"})
-		if r.Started || !errors.Is(r.Err, worker.ErrTooLarge) {
+		if r.Started || !errors.Is(r.Err, store.ErrTooLarge) {
 			t.Fatalf("Run = %+v, want ErrTooLarge", r)
 		}
 	})
@@ -133,7 +134,7 @@ func TestRunSources(t *testing.T) {
 		cfg := testConfig(t)
 		for _, p := range []string{loc, "gs://bucket/object", "S3://renders/x"} {
 			r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: p})
-			if r.Started || !errors.Is(r.Err, worker.ErrNoSource) {
+			if r.Started || !errors.Is(r.Err, store.ErrNoSource) {
 				t.Errorf("Run(%s) = %+v, want ErrNoSource", p, r)
 			}
 		}
@@ -165,7 +166,7 @@ func TestRunSources(t *testing.T) {
 		if r := w.Run(t.Context(), jobspec.Request{JobPath: loc}); !r.OK() {
 			t.Errorf("With(WithSource): Run = %+v", r)
 		}
-		if r := base.Run(t.Context(), jobspec.Request{JobPath: loc}); !errors.Is(r.Err, worker.ErrNoSource) {
+		if r := base.Run(t.Context(), jobspec.Request{JobPath: loc}); !errors.Is(r.Err, store.ErrNoSource) {
 			t.Errorf("the original worker gained the source: Run = %+v", r)
 		}
 		if !reflect.DeepEqual(w.Config(), cfg) || !reflect.DeepEqual(base.Config(), cfg) {

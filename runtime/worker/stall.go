@@ -7,6 +7,8 @@ import (
 	"io"
 	"sync/atomic"
 	"time"
+
+	"github.com/helios-project/helios-scaffold/runtime/internal/msg"
 )
 
 // The causes of a transfer cut for making no progress.
@@ -78,7 +80,7 @@ func uploadFailed(ctx context.Context, out *output, src *progressReaderAt, size 
 		return withKind(KindStore, fmt.Errorf("%s stalled: nothing moved for %v, with %d of %d bytes read (%s): %w",
 			what, stall, src.read.Load(), size, EnvUploadStallTimeout, ErrTimeout))
 	case ctx.Err() == nil:
-		return fmt.Errorf("%s: %w", what, trimLocation(err, out.target))
+		return fmt.Errorf("%s: %w", what, msg.TrimLocation(err, out.target))
 	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.Is(stopReason(ctx), ErrTimeout):
 		return fmt.Errorf("%s ran out of time: %w (%w)", what, stopReason(ctx), err)
 	default:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,13 +16,14 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // Worker runs chunks. It is safe for concurrent use: every call to
 // [Worker.Run] gets its own workspace and process group.
 type Worker struct {
 	cfg     Config
-	sources map[string]Source
+	sources map[string]store.Source
 	logger  *slog.Logger
 	stdout  io.Writer // passthrough targets: the platform's logs
 	stderr  io.Writer
@@ -29,6 +31,7 @@ type Worker struct {
 	cfgErr  error       // Config.Validate's complaint: every Run fails with it
 	cache   *lazyCache  // shared by the copies that With makes
 	stale   *sync.Once  // removes dead workers' workspaces, before the first chunk
+	allowed []prefix    // Config.AllowedJobPaths, parsed
 	env     []string    // added to every chunk's environment (WithEnv)
 }
 
@@ -44,14 +47,14 @@ type Option func(*Worker)
 
 // WithSource makes the worker load locations of the given scheme ("s3",
 // "gs", or a built-in one to replace it) through src.
-func WithSource(scheme string, src Source) Option {
+func WithSource(scheme string, src store.Source) Option {
 	return func(w *Worker) { w.sources[scheme] = src }
 }
 
 // WithDefaultSource sets src for scheme unless an earlier option set a
 // source for it. The generated main.go wires the platform's bucket store
 // (s3://, gs://) this way, so that a store set in newWorker wins.
-func WithDefaultSource(scheme string, src Source) Option {
+func WithDefaultSource(scheme string, src store.Source) Option {
 	return func(w *Worker) {
 		if _, ok := w.sources[scheme]; !ok {
 			w.sources[scheme] = src
@@ -84,11 +87,11 @@ func WithPassthrough(stdout, stderr io.Writer) Option {
 func New(cfg Config, opts ...Option) *Worker {
 	w := &Worker{
 		cfg: cfg,
-		sources: map[string]Source{
-			"":      FileSource{},
-			"file":  FileSource{},
-			"http":  HTTPSource{},
-			"https": HTTPSource{},
+		sources: map[string]store.Source{
+			"":      store.FileSource{},
+			"file":  store.FileSource{},
+			"http":  store.HTTPSource{},
+			"https": store.HTTPSource{},
 		},
 		stdout: os.Stdout,
 		stderr: os.Stderr,
@@ -99,6 +102,7 @@ func New(cfg Config, opts ...Option) *Worker {
 	for _, o := range opts {
 		o(w)
 	}
+	w.allowed = parsePrefixes(cfg.AllowedJobPaths)
 	if err := cfg.Validate(); err != nil {
 		w.cfgErr = withKind(KindConfig, fmt.Errorf("invalid worker configuration: %w", err))
 	}
@@ -191,10 +195,11 @@ func (w *Worker) Run(ctx context.Context, req jobspec.Request) *Result {
 	if req.JobPath == "" {
 		return &Result{Err: jobspec.ErrPayloadFields}
 	}
-	if err := w.CheckJobPath(req.JobPath); err != nil {
+	loc := store.ParseLocation(req.JobPath) // read once: the allowlist, the source and the job's name take it
+	if err := w.checkJobPath(loc); err != nil {
 		return &Result{Err: err}
 	}
-	spec, err := w.LoadSpec(ctx, req.JobPath)
+	spec, err := w.loadSpec(ctx, loc)
 	if err != nil {
 		return &Result{Err: whyStopped(ctx, err)}
 	}
@@ -281,7 +286,7 @@ func checkNUL(spec *jobspec.Spec, chunk *jobspec.Chunk) error {
 // to point logs and passthrough where their platform wants them.
 func (w *Worker) With(opts ...Option) *Worker {
 	c := *w
-	c.sources = make(map[string]Source, len(w.sources))
+	c.sources = make(map[string]store.Source, len(w.sources))
 	for k, v := range w.sources {
 		c.sources[k] = v
 	}
@@ -340,4 +345,25 @@ func (w *Worker) Close() error {
 		return nil
 	}
 	return c.close()
+}
+
+// readAll reads at most limit bytes from r, failing with store.ErrTooLarge past it.
+func readAll(r io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, plusOne(limit)))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w of %d bytes", store.ErrTooLarge, limit)
+	}
+	return data, nil
+}
+
+// plusOne is n+1, or n when that would overflow: reading one byte past a
+// limit tells whether the document is larger.
+func plusOne(n int64) int64 {
+	if n == math.MaxInt64 {
+		return n
+	}
+	return n + 1
 }

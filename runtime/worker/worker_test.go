@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -287,7 +288,7 @@ func TestRunSpecTooLarge(t *testing.T) {
 	}
 	cfg.SpecMaxBytes--
 	r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: path})
-	if r.Started || !errors.Is(r.Err, worker.ErrTooLarge) {
+	if r.Started || !errors.Is(r.Err, store.ErrTooLarge) {
 		t.Errorf("a spec one byte over SpecMaxBytes: Run = %+v, want ErrTooLarge", r)
 	}
 	assertEmptyDir(t, cfg.WorkspaceRoot)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/runtime/store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -84,7 +85,7 @@ func warmPreparation(ctx context.Context, r *report, s *storeBench, dir, what st
 			os.RemoveAll(root)
 		}
 	}
-	lister := s.store.(worker.FolderSource)
+	lister := s.store.(store.FolderSource)
 	for range 3 * o.warmRuns { // alternating, so that both see the same noise
 		d, err := timer.run(ctx, w, spec, "assets fetched")
 		if err != nil {

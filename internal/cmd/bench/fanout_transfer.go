@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/runtime/fanout"
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // Transfer bench files: what 40 chunks of a render upload and collect.
@@ -91,7 +92,7 @@ func measureTransfer(ctx context.Context, r *report, s *storeBench, set *fanout.
 				return err
 			}
 			defer file.Close()
-			return b.Put(ctx, worker.JoinLocation(prefix, f.Rel), file, f.Size)
+			return b.Put(ctx, store.JoinLocation(prefix, f.Rel), file, f.Size)
 		})
 	}
 	what := fmt.Sprintf("%s: run's upload of %d files of %s", s.name, transferFiles, size(transferSize))

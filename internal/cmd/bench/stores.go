@@ -15,6 +15,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/internal/s3test"
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -24,7 +25,7 @@ type storeBench struct {
 	name   string // "S3 (moto_server)"
 	scheme string // s3 or gs
 	bucket string
-	store  worker.Source
+	store  store.Source
 	// put stores a local file as bucket/key.
 	put func(ctx context.Context, key, file string) error
 	// rawDownload copies every object below prefix into dir, as the SDK

@@ -1,4 +1,4 @@
-package worker_test
+package store_test
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // A job spec or an asset that is a FIFO, a device or a folder is refused
@@ -25,11 +25,11 @@ func TestFileSourceRefusesNonRegular(t *testing.T) {
 	var buf bytes.Buffer
 	ops := map[string]func(ctx context.Context, location string) error{
 		"Open": func(ctx context.Context, location string) error {
-			_, err := worker.FileSource{}.Open(ctx, location)
+			_, err := store.FileSource{}.Open(ctx, location)
 			return err
 		},
 		"Download": func(ctx context.Context, location string) error {
-			_, err := worker.FileSource{}.Download(ctx, location, writerAt{&buf})
+			_, err := store.FileSource{}.Download(ctx, location, writerAt{&buf})
 			return err
 		},
 	}
@@ -46,7 +46,7 @@ func TestFileSourceRefusesNonRegular(t *testing.T) {
 				go func() { done <- do(t.Context(), tt.location) }()
 				select {
 				case err := <-done:
-					if !errors.Is(err, worker.ErrNotRegular) || !strings.Contains(err.Error(), "is not a regular file ("+tt.kind+")") {
+					if !errors.Is(err, store.ErrNotRegular) || !strings.Contains(err.Error(), "is not a regular file ("+tt.kind+")") {
 						t.Errorf("%s(%s) = %v, want it refused as %s", op, tt.location, err, tt.kind)
 					}
 				case <-testdeadline.After(t):

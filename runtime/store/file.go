@@ -1,4 +1,4 @@
-package worker
+package store
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/helios-project/helios-scaffold/runtime/internal/fsutil"
 )
 
 // List implements [FolderSource]: the regular files below the folder.
@@ -44,12 +46,12 @@ func (s FileSource) List(ctx context.Context, location string) ([]Object, error)
 
 // Download implements [FolderSource].
 func (s FileSource) Download(ctx context.Context, location string, dst io.WriterAt) (int64, error) {
-	f, _, err := openRegular(os.OpenFile, s.path(location))
+	f, _, err := fsutil.OpenRegular(os.OpenFile, s.path(location))
 	if err != nil {
 		return 0, notFound(err)
 	}
 	defer f.Close()
-	return io.Copy(io.NewOffsetWriter(dst, 0), ctxReader{ctx, f})
+	return io.Copy(io.NewOffsetWriter(dst, 0), fsutil.Reader(ctx, f))
 }
 
 // Put implements [Sink]: it writes a temporary file beside the target,
@@ -70,7 +72,7 @@ func (s FileSource) Put(ctx context.Context, location string, src io.ReaderAt, s
 			os.Remove(tmp.Name())
 		}
 	}()
-	n, err := io.Copy(tmp, ctxReader{ctx, io.NewSectionReader(src, 0, size)})
+	n, err := io.Copy(tmp, fsutil.Reader(ctx, io.NewSectionReader(src, 0, size)))
 	if err != nil {
 		return err
 	}
@@ -104,20 +106,6 @@ func notFound(err error) error {
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
 	return err
-}
-
-// ctxReader stops reading once ctx is done, so that a local copy of a
-// large file honours cancellation like a network transfer does.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // CreateTempBeside creates a new file to be renamed to name once whole:

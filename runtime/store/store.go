@@ -1,10 +1,12 @@
-package worker
+package store
 
 import (
 	"context"
 	"errors"
 	"io"
 	"strings"
+
+	"github.com/helios-project/helios-scaffold/runtime/internal/fsutil"
 )
 
 // An Object is one file below a folder location, as a [FolderSource]
@@ -85,25 +87,11 @@ var (
 	ErrAccessDenied = errors.New("access denied")
 	// ErrChanged: the object is no longer the version that was listed.
 	ErrChanged = errors.New("changed since it was listed")
+	// ErrNotRegular: a job spec, an asset or an outputFile is a FIFO, a
+	// socket, a device or a folder; reading one could wait forever for a
+	// writer, or never end.
+	ErrNotRegular = fsutil.ErrNotRegular
 )
-
-// trimLocation drops the "LOCATION: " that a store's error starts with,
-// where the worker's own message names the location already; errors.Is and
-// errors.As still see err.
-func trimLocation(err error, location string) error {
-	if msg, ok := strings.CutPrefix(err.Error(), location+": "); ok {
-		return locatedError{msg: msg, err: err}
-	}
-	return err
-}
-
-type locatedError struct {
-	msg string
-	err error
-}
-
-func (e locatedError) Error() string { return e.msg }
-func (e locatedError) Unwrap() error { return e.err }
 
 // JoinLocation appends a slash-separated relative path to a folder
 // location, as it is: JoinLocation("s3://b/out/", "c/0.mp4") is
@@ -113,16 +101,15 @@ func JoinLocation(folder, rel string) string {
 }
 
 // SplitBucket splits "s3://bucket/key/part" (any scheme) into the bucket
-// and the key. The key may be empty ("s3://bucket" or "s3://bucket/").
+// and the key, as [ParseLocation] does. The key may be empty
+// ("s3://bucket" or "s3://bucket/").
 func SplitBucket(location string) (bucket, key string, err error) {
-	s := scheme(location)
-	if s == "" {
+	l := ParseLocation(location)
+	switch {
+	case l.Scheme == "":
 		return "", "", errors.New("not a bucket location: " + location)
-	}
-	rest := location[len(s)+len("://"):]
-	bucket, key, _ = strings.Cut(rest, "/")
-	if bucket == "" {
+	case l.Bucket == "":
 		return "", "", errors.New("no bucket in " + location)
 	}
-	return bucket, key, nil
+	return l.Bucket, l.Key, nil
 }

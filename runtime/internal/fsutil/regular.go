@@ -1,4 +1,4 @@
-package worker
+package fsutil
 
 import (
 	"errors"
@@ -13,11 +13,11 @@ import (
 // for a writer, or never end.
 var ErrNotRegular = errors.New("not a regular file")
 
-// openRegular opens name for reading with open (os.OpenFile, or an
+// OpenRegular opens name for reading with open (os.OpenFile, or an
 // os.Root's), without waiting for a writer when it is a FIFO, and
 // refuses anything but a regular file. Reads of a regular file are not
 // changed by O_NONBLOCK.
-func openRegular(open func(string, int, fs.FileMode) (*os.File, error), name string) (*os.File, fs.FileInfo, error) {
+func OpenRegular(open func(string, int, fs.FileMode) (*os.File, error), name string) (*os.File, fs.FileInfo, error) {
 	f, err := open(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, nil, err

@@ -1,16 +1,16 @@
-package worker
+package store
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"time"
+
+	"github.com/helios-project/helios-scaffold/runtime/internal/fsutil"
 )
 
 // A Source opens the documents that jobPath and assetsUrl name, for one URL
@@ -30,21 +30,6 @@ var ErrNoSource = errors.New("no source for this scheme")
 // ErrTooLarge is wrapped when a document is larger than the limit.
 var ErrTooLarge = errors.New("larger than the limit")
 
-// scheme returns the URL scheme of location, or "" for a local path.
-func scheme(location string) string {
-	i := strings.Index(location, "://")
-	if i <= 0 {
-		return ""
-	}
-	s := location[:i]
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.') {
-			return ""
-		}
-	}
-	return strings.ToLower(s)
-}
-
 // FileSource reads and writes local paths and file:// URLs: job specs,
 // asset folders, and outputs (HELIOS_OUTPUT_URL=file:///srv/renders).
 // Relative paths are relative to the worker's working directory. It is a
@@ -52,7 +37,7 @@ func scheme(location string) string {
 type FileSource struct{}
 
 func (FileSource) path(location string) string {
-	if scheme(location) == "file" {
+	if Scheme(location) == "file" {
 		return location[len("file://"):]
 	}
 	return location
@@ -60,7 +45,7 @@ func (FileSource) path(location string) string {
 
 // Open implements [Source].
 func (s FileSource) Open(_ context.Context, location string) (io.ReadCloser, error) {
-	f, _, err := openRegular(os.OpenFile, s.path(location))
+	f, _, err := fsutil.OpenRegular(os.OpenFile, s.path(location))
 	return f, err
 }
 
@@ -100,25 +85,4 @@ func (s HTTPSource) Open(ctx context.Context, location string) (io.ReadCloser, e
 		return nil, fmt.Errorf("GET %s: %s", location, resp.Status)
 	}
 	return resp.Body, nil
-}
-
-// readAll reads at most limit bytes from r, failing with ErrTooLarge past it.
-func readAll(r io.Reader, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, plusOne(limit)))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%w of %d bytes", ErrTooLarge, limit)
-	}
-	return data, nil
-}
-
-// plusOne is n+1, or n when that would overflow: reading one byte past a
-// limit tells whether the document is larger.
-func plusOne(n int64) int64 {
-	if n == math.MaxInt64 {
-		return n
-	}
-	return n + 1
 }
