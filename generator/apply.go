@@ -43,7 +43,11 @@ func (p *Plan) Apply(ctx context.Context) error {
 		s.rollback()
 		return err
 	}
+	pause := renamePause() // test-only, 0 outside tests
 	for i, a := range writes {
+		if i+1 == pause {
+			pauseBeforeRename(i+1, len(writes), a.Path)
+		}
 		if err := os.Rename(s.temps[i], s.targets[i]); err != nil {
 			s.temps = s.temps[i:]
 			s.created = nil

@@ -1,13 +1,10 @@
 package checks
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	run "google.golang.org/api/run/v1"
-	"sigs.k8s.io/yaml"
 )
 
 // The type a Cloud Run job.yaml declares, for gcloud run jobs replace.
@@ -26,21 +23,9 @@ var ErrBadJob = errors.New("invalid cloud run job.yaml")
 // error, as is an apiVersion other than run.googleapis.com/v1 or a kind
 // other than Job.
 func Job(data []byte) (*run.Job, error) {
-	if err := singleDocument(data); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadJob, err)
-	}
-	js, err := yaml.YAMLToJSONStrict(data)
+	job, err := decodeStrict[run.Job](data, "job")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadJob, err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	var job run.Job
-	if err := dec.Decode(&job); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadJob, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: data after the job", ErrBadJob)
 	}
 	if job.ApiVersion != JobAPIVersion {
 		return nil, fmt.Errorf("%w: apiVersion %q, want %q", ErrBadJob, job.ApiVersion, JobAPIVersion)
@@ -48,5 +33,5 @@ func Job(data []byte) (*run.Job, error) {
 	if job.Kind != JobKind {
 		return nil, fmt.Errorf("%w: kind %q, want %q", ErrBadJob, job.Kind, JobKind)
 	}
-	return &job, nil
+	return job, nil
 }

@@ -2,8 +2,6 @@ package cli
 
 import (
 	"github.com/spf13/cobra"
-
-	"github.com/helios-project/helios-scaffold/generator"
 )
 
 func newGenerateCmd() *cobra.Command {
@@ -28,11 +26,7 @@ drift check for CI.`,
   go tool helios-scaffold generate --check`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			root, err := generator.FindRoot(dir)
-			if err != nil {
-				return err
-			}
-			prev, err := generator.ReadAnswers(root)
+			root, prev, err := loadAnswers(dir)
 			if err != nil {
 				return err
 			}

@@ -14,8 +14,23 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/helios-project/helios-scaffold/generator"
-	"github.com/helios-project/helios-scaffold/runtime/worker"
+
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 )
+
+// loadAnswers finds the answers file in dir or its nearest parent, as
+// generate and render do, and reads it; it returns the folder that holds it.
+func loadAnswers(dir string) (root string, prev *generator.Answers, err error) {
+	root, err = generator.FindRoot(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	prev, err = generator.ReadAnswers(root)
+	if err != nil {
+		return "", nil, err
+	}
+	return root, prev, nil
+}
 
 // findProject looks for the Google Cloud project as gcloud users expect:
 // CLOUDSDK_CORE_PROJECT, GOOGLE_CLOUD_PROJECT, then gcloud's configured
@@ -54,7 +69,7 @@ func tasksFromSpec(in *generator.Inputs, name string) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--tasks-from: %w", err)}
 	}
-	spec, err := worker.ParseSpec(data)
+	spec, err := jobspec.Parse(data)
 	if err != nil {
 		return usageError{fmt.Errorf("--tasks-from %s: %w", name, err)}
 	}

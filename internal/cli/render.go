@@ -26,11 +26,7 @@ find what that version wrote, and merges your edits with the new render.`,
 		Example: `  go run github.com/helios-project/helios-scaffold@v1.2.3 render --dir . | jq -r '.files["template.yaml"]'`,
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			root, err := generator.FindRoot(dir)
-			if err != nil {
-				return err
-			}
-			prev, err := generator.ReadAnswers(root)
+			_, prev, err := loadAnswers(dir)
 			if err != nil {
 				return err
 			}
