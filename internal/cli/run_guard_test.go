@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helios-project/helios-scaffold/internal/procenv"
+	"github.com/helios-project/helios-scaffold/internal/procfs"
 	"github.com/helios-project/helios-scaffold/internal/syncbuf"
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
@@ -137,15 +137,15 @@ func TestRunKilledLeavesNothing(t *testing.T) {
 			leader, child := pidIn(t, marks, "leader"), pidIn(t, marks, "child")
 			run.Process.Kill()
 			run.Wait()
-			waitFor(t, "the "+phase+"'s leader dying with the run", func() bool { return !procenv.Running(leader) })
-			if !procenv.Running(child) {
+			waitFor(t, "the "+phase+"'s leader dying with the run", func() bool { return !procfs.Running(leader) })
+			if !procfs.Running(child) {
 				t.Fatalf("the %s's child died with the run: nothing left to find", phase)
 			}
 			again, stderr := runCmd(ctx, bin, marks, args...)
 			if err := again.Run(); err != nil {
 				t.Fatalf("the run after the kill: %v\n%s", err, stderr)
 			}
-			if procenv.Running(child) {
+			if procfs.Running(child) {
 				syscall.Kill(child, syscall.SIGKILL)
 				t.Errorf("the %s's child (pid %d) outlived the next run", phase, child)
 			}

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/helios-project/helios-scaffold/internal/procenv"
+	"github.com/helios-project/helios-scaffold/internal/procfs"
 )
 
 // ErrLocked is a state file that another run holds.
@@ -74,7 +74,7 @@ func lockRun(ctx context.Context, path string, wait bool) (*runLock, error) {
 	}
 	// No run holds the file now: what carries its mark was started by one
 	// that was killed (SIGKILL, an OOM kill) and outlived it.
-	killed := procenv.Kill(EnvRun+"="+path, leftoverWait)
+	killed := procfs.Kill(EnvRun+"="+path, leftoverWait)
 	host, _ := os.Hostname()
 	me, _ := json.Marshal(lockHolder{PID: os.Getpid(), Host: host, Since: time.Now().UTC().Truncate(time.Second)})
 	if err := f.Truncate(0); err == nil {

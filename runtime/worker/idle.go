@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/proc"
 )
 
 // DefaultChunkIdleTimeout is the default of Config.ChunkIdleTimeout
@@ -49,14 +51,14 @@ func idlePoll(timeout time.Duration) time.Duration {
 // neither has moved for Config.ChunkIdleTimeout, which kills the chunk as
 // any end of ctx does. The function returned ends the watch and waits for
 // it. With the watch off, watchIdle does nothing.
-func (w *Worker) watchIdle(ctx context.Context, stop context.CancelCauseFunc, chunkID int64, dir string, ps *processSpec) func() {
+func (w *Worker) watchIdle(ctx context.Context, stop context.CancelCauseFunc, chunkID int64, dir string, ps *proc.Spec) func() {
 	timeout := w.cfg.ChunkIdleTimeout
 	if timeout <= 0 {
 		return func() {}
 	}
 	streamed := new(atomic.Int64)
-	ps.stdout = countingWriter{ps.stdout, streamed}
-	ps.stderr = countingWriter{ps.stderr, streamed}
+	ps.Stdout = countingWriter{ps.Stdout, streamed}
+	ps.Stderr = countingWriter{ps.Stderr, streamed}
 	done, ended := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(ended)

@@ -1,4 +1,4 @@
-package worker
+package worker_test
 
 import (
 	"bytes"
@@ -14,9 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/internal/procfs"
 	"github.com/helios-project/helios-scaffold/internal/syncbuf"
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
+	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
 // envDeathHelper, when set, makes TestWorkerProcessHelper a worker
@@ -39,10 +41,10 @@ func TestWorkerProcessHelper(t *testing.T) {
 	if err := os.WriteFile(path, []byte(spec), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg := DefaultConfig()
+	cfg := worker.DefaultConfig()
 	cfg.WorkspaceRoot = filepath.Join(root, "ws")
-	w := New(cfg, WithPassthrough(io.Discard, io.Discard), WithLogger(slog.New(slog.DiscardHandler)))
-	done := make(chan *Result, 1)
+	w := worker.New(cfg, worker.WithPassthrough(io.Discard, io.Discard), worker.WithLogger(slog.New(slog.DiscardHandler)))
+	done := make(chan *worker.Result, 1)
 	go func() { done <- w.Run(context.Background(), jobspec.Request{JobPath: path}) }() // as a platform's handler does
 	r := <-done
 	t.Fatalf("the chunk ended while its worker lived: %s", r.Message())
@@ -85,7 +87,7 @@ func TestChunkDiesWithWorker(t *testing.T) {
 			syscall.Kill(chunk, syscall.SIGKILL)
 		}
 	})
-	if st, ok := statOf(chunk); !ok || st.sid != chunk {
+	if st, ok := procfs.StatOf(chunk); !ok || st.SID != chunk {
 		t.Fatalf("the chunk (pid %d) is not in a session of its own: %+v", chunk, st)
 	}
 
@@ -108,13 +110,13 @@ func TestChunkDiesWithWorker(t *testing.T) {
 // childRunning is the pid of a child of parent whose command line is
 // argv, or 0.
 func childRunning(parent int, argv ...string) int {
-	names, _ := readDirNames("/proc/")
-	for _, name := range names {
-		pid, err := strconv.Atoi(name)
+	entries, _ := os.ReadDir("/proc/")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		if st, ok := statOf(pid); ok && st.ppid == parent && isRunning(pid, argv...) {
+		if st, ok := procfs.StatOf(pid); ok && st.PPID == parent && isRunning(pid, argv...) {
 			return pid
 		}
 	}
@@ -123,9 +125,9 @@ func childRunning(parent int, argv ...string) int {
 
 // isRunning reports whether pid is alive, not a zombie, and runs argv.
 func isRunning(pid int, argv ...string) bool {
-	if st, ok := statOf(pid); !ok || st.state == 'Z' {
+	if st, ok := procfs.StatOf(pid); !ok || st.State == 'Z' {
 		return false
 	}
-	cmdline, _ := readProc(nil, "/proc/"+strconv.Itoa(pid)+"/cmdline")
+	cmdline, _ := procfs.Read(nil, "/proc/"+strconv.Itoa(pid)+"/cmdline")
 	return bytes.Equal(cmdline, []byte(strings.Join(argv, "\x00")+"\x00"))
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/internal/msg"
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/store"
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/proc"
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/tail"
 )
 
 // LoadSpec reads and parses the job spec at location through the store.Source
@@ -71,15 +73,15 @@ func (w *Worker) source(loc store.Location) (store.Source, error) {
 // execute runs argv in the workspace, under the idle watch (idle.go), and
 // gathers the Result.
 func (w *Worker) execute(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk, argv []string, ws *workspace) *Result {
-	stdout := newTailBuffer(w.cfg.OutputLimit)
-	stderr := newTailBuffer(w.cfg.OutputLimit)
-	ps := processSpec{argv: argv, dir: ws.work, env: w.chunkEnv(spec, chunk, ws), stdout: stdout, stderr: stderr}
-	ps.argv = append([]string{LookPathEnv(argv[0], w.env)}, argv[1:]...)
-	liveOut := &lineWriter{mu: w.logMu, w: w.stdout}
-	liveErr := &lineWriter{mu: w.logMu, w: w.stderr}
+	stdout := tail.New(w.cfg.OutputLimit)
+	stderr := tail.New(w.cfg.OutputLimit)
+	ps := proc.Spec{Dir: ws.work, Env: w.chunkEnv(spec, chunk, ws), Stdout: stdout, Stderr: stderr, Mark: envWorkspace + "=" + ws.work}
+	ps.Argv = append([]string{LookPathEnv(argv[0], w.env)}, argv[1:]...)
+	liveOut := tail.NewLines(w.logMu, w.stdout)
+	liveErr := tail.NewLines(w.logMu, w.stderr)
 	if w.cfg.Passthrough {
-		ps.stdout = io.MultiWriter(stdout, liveOut)
-		ps.stderr = io.MultiWriter(stderr, liveErr)
+		ps.Stdout = io.MultiWriter(stdout, liveOut)
+		ps.Stderr = io.MultiWriter(stderr, liveErr)
 	}
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
@@ -87,14 +89,14 @@ func (w *Worker) execute(ctx context.Context, spec *jobspec.Spec, chunk *jobspec
 	log := w.log().With("job", spec.ID, "chunk", chunk.ID)
 	log.InfoContext(ctx, "chunk started", "command", argv[0], "workspace", ws.work)
 	start := time.Now()
-	pr := runProcess(ctx, ps)
+	pr := proc.Run(ctx, ps)
 	// The watch ends before ctx is read: an exit is not taken for idleness.
 	endWatch()
 	liveOut.Close() // the copiers are done: end unfinished last lines
 	liveErr.Close()
 	res := &Result{
-		Started:         pr.err == nil,
-		ExitCode:        pr.exitCode,
+		Started:         pr.Err == nil,
+		ExitCode:        pr.ExitCode,
 		Stdout:          stdout.Bytes(),
 		Stderr:          stderr.Bytes(),
 		StdoutTruncated: stdout.Truncated(),
@@ -104,13 +106,13 @@ func (w *Worker) execute(ctx context.Context, spec *jobspec.Spec, chunk *jobspec
 		Duration:        time.Since(start),
 	}
 	switch {
-	case pr.err != nil:
-		res.Err = withKind(startKind(pr.err), fmt.Errorf("starting chunk %d command %q: %w", chunk.ID, argv[0], pr.err))
+	case pr.Err != nil:
+		res.Err = withKind(startKind(pr.Err), fmt.Errorf("starting chunk %d command %q: %w", chunk.ID, argv[0], pr.Err))
 	case ctx.Err() != nil:
 		res.ExitCode = -1
 		res.Err = stopReason(ctx)
-	case pr.signal != 0:
-		res.Signal = signalName(pr.signal)
+	case pr.Signal != 0:
+		res.Signal = proc.SignalName(pr.Signal)
 	}
 	log.InfoContext(ctx, "chunk finished", "exitCode", res.ExitCode, "durationMs", res.Duration.Milliseconds(),
 		"stdoutBytes", res.StdoutBytes, "stderrBytes", res.StderrBytes, "error", res.Message())

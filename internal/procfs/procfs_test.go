@@ -1,4 +1,4 @@
-package procenv_test
+package procfs_test
 
 import (
 	"os/exec"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helios-project/helios-scaffold/internal/procenv"
+	"github.com/helios-project/helios-scaffold/internal/procfs"
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
 
@@ -28,23 +28,23 @@ func TestKill(t *testing.T) {
 	other := start("HELIOS_TEST_MARK=" + t.Name() + "x")
 	// The shell and its two sleeps carry the entry.
 	deadline := time.Now().Add(testdeadline.Remaining(t))
-	for len(procenv.WithEntry("HELIOS_TEST_MARK="+t.Name())) < 3 && time.Now().Before(deadline) {
+	for len(procfs.WithEntry("HELIOS_TEST_MARK="+t.Name())) < 3 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	found := procenv.WithEntry("HELIOS_TEST_MARK=" + t.Name())
+	found := procfs.WithEntry("HELIOS_TEST_MARK=" + t.Name())
 	if len(found) != 3 || !slices.Contains(found, mine.Process.Pid) || slices.Contains(found, other.Process.Pid) {
 		t.Fatalf("WithEntry = %v, want the shell %d and its two sleeps, not %d", found, mine.Process.Pid, other.Process.Pid)
 	}
-	if n := procenv.Kill("HELIOS_TEST_MARK="+t.Name(), testdeadline.Remaining(t)); n != 3 {
+	if n := procfs.Kill("HELIOS_TEST_MARK="+t.Name(), testdeadline.Remaining(t)); n != 3 {
 		t.Errorf("Kill found %d, want 3", n)
 	}
 	mine.Wait()
 	for _, pid := range found {
-		if procenv.Running(pid) {
+		if procfs.Running(pid) {
 			t.Errorf("pid %d still runs", pid)
 		}
 	}
-	if !procenv.Running(other.Process.Pid) {
+	if !procfs.Running(other.Process.Pid) {
 		t.Error("the process with another value was killed")
 	}
 }

@@ -1,4 +1,4 @@
-package worker
+package tail
 
 import (
 	"bytes"
@@ -10,20 +10,24 @@ import (
 // cut into lines of this size.
 const maxLogLine = 64 << 10
 
-// lineWriter passes a chunk's output through to the worker's logs a whole
+// Lines passes a chunk's output through to the worker's logs a whole
 // line at a time, under a lock shared by every chunk that writes to the
 // same log, so that concurrent chunks and the worker's own JSON log lines
 // never split each other's lines. Runs of whole lines go out in one write.
 // Write errors are dropped: the logs are best effort and must never cut the
 // capture short.
-type lineWriter struct {
+type Lines struct {
 	mu      *sync.Mutex
 	w       io.Writer
 	buf     []byte // an unfinished line, shorter than maxLogLine
 	scratch []byte // a line and its newline, for one write
 }
 
-func (l *lineWriter) Write(p []byte) (int, error) {
+// NewLines returns a Lines that writes whole lines to w under mu, which
+// every Lines writing to w shares.
+func NewLines(mu *sync.Mutex, w io.Writer) *Lines { return &Lines{mu: mu, w: w} }
+
+func (l *Lines) Write(p []byte) (int, error) {
 	n := len(p)
 	if len(l.buf) > 0 {
 		i := bytes.IndexByte(p, '\n')
@@ -46,7 +50,7 @@ func (l *lineWriter) Write(p []byte) (int, error) {
 
 // emitLines writes whole lines, batching them, and cuts any line longer
 // than maxLogLine.
-func (l *lineWriter) emitLines(p []byte) {
+func (l *Lines) emitLines(p []byte) {
 	start := 0
 	for i := 0; i < len(p); {
 		end := bytes.IndexByte(p[i:], '\n') + i
@@ -61,7 +65,7 @@ func (l *lineWriter) emitLines(p []byte) {
 }
 
 // hold keeps an unfinished line, writing out maxLogLine pieces of it.
-func (l *lineWriter) hold(p []byte) {
+func (l *Lines) hold(p []byte) {
 	l.buf = append(l.buf, p...)
 	if len(l.buf) >= maxLogLine {
 		k := len(l.buf) / maxLogLine * maxLogLine
@@ -73,7 +77,7 @@ func (l *lineWriter) hold(p []byte) {
 // emitLong writes line (given without its newline) as lines of at most
 // maxLogLine bytes, each in one write, through a scratch buffer that is
 // reused so that long output costs no allocation per line.
-func (l *lineWriter) emitLong(line []byte) {
+func (l *Lines) emitLong(line []byte) {
 	for {
 		piece := line[:min(len(line), maxLogLine)]
 		l.scratch = append(append(l.scratch[:0], piece...), '\n')
@@ -85,7 +89,7 @@ func (l *lineWriter) emitLong(line []byte) {
 	}
 }
 
-func (l *lineWriter) emit(p []byte) {
+func (l *Lines) emit(p []byte) {
 	if len(p) == 0 {
 		return
 	}
@@ -95,7 +99,7 @@ func (l *lineWriter) emit(p []byte) {
 }
 
 // Close ends an unfinished last line.
-func (l *lineWriter) Close() error {
+func (l *Lines) Close() error {
 	if len(l.buf) > 0 {
 		l.emitLong(l.buf)
 		l.buf = l.buf[:0]

@@ -1,4 +1,4 @@
-package worker
+package proc
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+
+	"github.com/helios-project/helios-scaffold/internal/procfs"
 )
 
 // On Linux the worker makes itself a child subreaper
@@ -53,10 +55,10 @@ const prSetChildSubreaper = 36
 func becomeSubreaper() {
 	procs.leaders = make(map[int]int)
 	procs.pgid = syscall.Getpgrp()
-	if st, ok := statOf(syscall.Getpid()); ok {
-		procs.sid = st.sid
+	if st, ok := procfs.StatOf(syscall.Getpid()); ok {
+		procs.sid = st.SID
 	}
-	if _, ok := childrenOf(syscall.Getpid()); !ok {
+	if _, ok := procfs.Children(syscall.Getpid()); !ok {
 		return
 	}
 	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0); errno != 0 {
@@ -101,15 +103,19 @@ func isLeader(pid int) bool {
 	return procs.leaders[pid] > 0
 }
 
-// cleanUp finds and kills what the chunk that ran in dir left outside its
-// process group, once its leader has been waited for and the group killed.
-func cleanUp(l leader, dir string) {
+// cleanUp finds and kills what the chunk whose processes carry mark in
+// their environment left outside its process group, once its leader has
+// been waited for and the group killed.
+func cleanUp(l leader, mark string) {
 	defer settle(l.pid, l.tid) // its group, and everything outside the worker's session when no chunk runs
-	marker := []byte(envWorkspace + "=" + dir + "\x00")
+	if mark == "" {
+		return
+	}
+	marker := []byte(mark + "\x00")
 	if !strays(marker, l.tid) {
 		return
 	}
-	sweep(dir)
+	sweep(mark)
 	strays(marker, l.tid) // reaps what the sweep killed, once it is a zombie
 }
 
@@ -160,18 +166,18 @@ func strays(marker []byte, tid int) bool {
 			if len(seen) > maxStrays {
 				return true
 			}
-			st, ok := statOf(pid)
+			st, ok := procfs.StatOf(pid)
 			if !ok { // gone
 				continue
 			}
-			if st.state == 'Z' {
-				if st.ppid == self && st.pgid != procs.pgid {
+			if st.State == 'Z' {
+				if st.PPID == self && st.PGID != procs.pgid {
 					zombies = append(zombies, pid)
 				}
 				continue
 			}
 			var env []byte
-			env, buf = readProc(buf, "/proc/"+strconv.Itoa(pid)+"/environ")
+			env, buf = procfs.Read(buf, "/proc/"+strconv.Itoa(pid)+"/environ")
 			// An empty environment is that of a process in the middle
 			// of an exec (or of `env -i`): let the sweep look again.
 			if hasEntry(env, marker) || (env != nil && len(env) == 0) {
@@ -180,9 +186,9 @@ func strays(marker []byte, tid int) bool {
 			// An environment that cannot be read (another user's
 			// process) is not the chunk's, as for sweep; its children
 			// may be.
-			below, ok := childrenOf(pid)
+			below, ok := procfs.Children(pid)
 			if !ok {
-				if _, there := statOf(pid); there {
+				if _, there := procfs.StatOf(pid); there {
 					return true
 				}
 				continue
@@ -224,123 +230,4 @@ func hasEntry(env, entry []byte) bool {
 		env = env[i+1:]
 	}
 	return false
-}
-
-// childrenOf lists the children of every thread of pid; ok is false when
-// they cannot be read (the process or one of its threads is gone, or the
-// kernel has no /proc/PID/task/TID/children).
-func childrenOf(pid int) (kids []int, ok bool) {
-	tids, ok := readDirNames("/proc/" + strconv.Itoa(pid) + "/task/")
-	if !ok {
-		return nil, false
-	}
-	var buf []byte
-	for _, name := range tids {
-		tid, _ := strconv.Atoi(name)
-		// A thread that is gone gave its children to another, maybe
-		// one already read: the list cannot be trusted then.
-		more, ok := threadChildren(pid, tid, buf)
-		if !ok {
-			return nil, false
-		}
-		kids = append(kids, more...)
-	}
-	return kids, true
-}
-
-// threadChildren lists the children of thread tid of process pid, reading
-// into buf's storage.
-func threadChildren(pid, tid int, buf []byte) ([]int, bool) {
-	data, _ := readProc(buf, "/proc/"+strconv.Itoa(pid)+"/task/"+strconv.Itoa(tid)+"/children")
-	if data == nil {
-		return nil, false
-	}
-	var kids []int
-	for _, f := range bytes.Fields(data) {
-		if k, err := strconv.Atoi(string(f)); err == nil {
-			kids = append(kids, k)
-		}
-	}
-	return kids, true
-}
-
-// procStat is what strays needs from /proc/PID/stat.
-type procStat struct {
-	state           byte
-	ppid, pgid, sid int
-}
-
-// statOf reads /proc/PID/stat; ok is false when the process is gone (or
-// its stat cannot be parsed).
-func statOf(pid int) (procStat, bool) {
-	var arr [512]byte
-	data, _ := readProc(arr[:0], "/proc/"+strconv.Itoa(pid)+"/stat")
-	// pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses.
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return procStat{}, false
-	}
-	f := bytes.Fields(data[i+1:])
-	if len(f) < 4 || len(f[0]) != 1 {
-		return procStat{}, false
-	}
-	ppid, _ := strconv.Atoi(string(f[1]))
-	pgid, _ := strconv.Atoi(string(f[2]))
-	sid, _ := strconv.Atoi(string(f[3]))
-	return procStat{state: f[0][0], ppid: ppid, pgid: pgid, sid: sid}, true
-}
-
-// readProc reads a whole /proc file with plain system calls into buf's
-// storage, growing it as needed, and returns the data (nil when the file
-// cannot be opened or read) and the buffer for the next call.
-func readProc(buf []byte, name string) ([]byte, []byte) {
-	fd, err := syscall.Open(name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, buf
-	}
-	defer syscall.Close(fd)
-	if cap(buf) < 512 {
-		buf = make([]byte, 0, 4096)
-	}
-	data := buf[:0]
-	for {
-		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
-		}
-		n, err := syscall.Read(fd, data[len(data):cap(data)])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, data
-		}
-		if n == 0 {
-			return data, data
-		}
-		data = data[:len(data)+n]
-	}
-}
-
-// readDirNames lists a directory with plain system calls.
-func readDirNames(dir string) ([]string, bool) {
-	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, false
-	}
-	defer syscall.Close(fd)
-	var names []string
-	buf := make([]byte, 4096)
-	for {
-		n, err := syscall.ReadDirent(fd, buf)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, false
-		}
-		if n <= 0 {
-			return names, true
-		}
-		_, _, names = syscall.ParseDirent(buf[:n], -1, names)
-	}
 }

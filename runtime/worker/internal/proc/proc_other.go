@@ -1,6 +1,6 @@
 //go:build unix && !linux
 
-package worker
+package proc
 
 import (
 	"os/exec"
@@ -28,4 +28,4 @@ func startLeader(cmd *exec.Cmd) (leader, error) {
 func forgetLeader(leader) {}
 
 // cleanUp finds nothing outside the chunk's process group here.
-func cleanUp(_ leader, dir string) { sweep(dir) }
+func cleanUp(_ leader, mark string) { sweep(mark) }

@@ -1,4 +1,4 @@
-package worker
+package proc
 
 import (
 	"os"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/internal/procfs"
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
 
@@ -24,6 +25,9 @@ func subreaperOrSkip(t *testing.T) {
 	}
 }
 
+// envWorkspace is the variable whose entry marks a chunk's processes.
+const envWorkspace = "HELIOS_WORKSPACE"
+
 func markerFor(dir string) []byte { return []byte(envWorkspace + "=" + dir + "\x00") }
 
 // waitState waits until pid is in state (Z for a zombie), or gone when
@@ -31,8 +35,8 @@ func markerFor(dir string) []byte { return []byte(envWorkspace + "=" + dir + "\x
 func waitState(t *testing.T, pid int, state byte) {
 	t.Helper()
 	for deadline := time.Now().Add(testdeadline.Remaining(t)); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		st, ok := statOf(pid)
-		if (state == 0 && !ok) || (ok && st.state == state) {
+		st, ok := procfs.StatOf(pid)
+		if (state == 0 && !ok) || (ok && st.State == state) {
 			return
 		}
 	}
@@ -69,7 +73,7 @@ func adopt(t *testing.T, script string, env ...string) int {
 func waitParent(t *testing.T, pid int) {
 	t.Helper()
 	for deadline := time.Now().Add(testdeadline.Remaining(t)); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if st, ok := statOf(pid); ok && st.ppid == os.Getpid() {
+		if st, ok := procfs.StatOf(pid); ok && st.PPID == os.Getpid() {
 			return
 		}
 	}
@@ -78,9 +82,9 @@ func waitParent(t *testing.T, pid int) {
 
 // marked reports whether a child of pid carries marker.
 func marked(pid int, marker []byte) bool {
-	kids, _ := childrenOf(pid)
+	kids, _ := procfs.Children(pid)
 	for _, k := range kids {
-		if env, _ := readProc(nil, "/proc/"+strconv.Itoa(k)+"/environ"); hasEntry(env, marker) {
+		if env, _ := procfs.Read(nil, "/proc/"+strconv.Itoa(k)+"/environ"); hasEntry(env, marker) {
 			return true
 		}
 	}
@@ -168,7 +172,7 @@ func TestStraysBelowUnmarkedProcess(t *testing.T) {
 	// while to finish killing.
 	for deadline := time.Now().Add(testdeadline.Remaining(t)); ; time.Sleep(5 * time.Millisecond) {
 		strays(markerFor(dir), 0)
-		if _, ok := statOf(pid); !ok {
+		if _, ok := procfs.StatOf(pid); !ok {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -219,7 +223,7 @@ func TestStraysReaps(t *testing.T) {
 	if strays(markerFor(dir), l.tid) {
 		t.Error("strays = true with only zombies left")
 	}
-	if _, ok := statOf(orphan); ok {
+	if _, ok := procfs.StatOf(orphan); ok {
 		t.Error("the adopted zombie was not reaped")
 	}
 	if err := leader.Wait(); err != nil {
@@ -292,7 +296,7 @@ func TestStraysCloneParent(t *testing.T) {
 	})
 	waitParent(t, pid)
 	for deadline := time.Now().Add(testdeadline.Remaining(t)); ; time.Sleep(5 * time.Millisecond) {
-		if env, _ := readProc(nil, "/proc/"+strconv.Itoa(pid)+"/environ"); hasEntry(env, markerFor(dir)) {
+		if env, _ := procfs.Read(nil, "/proc/"+strconv.Itoa(pid)+"/environ"); hasEntry(env, markerFor(dir)) {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -1,4 +1,4 @@
-package worker
+package proc
 
 import (
 	"strconv"
@@ -13,8 +13,8 @@ var signalNames = map[syscall.Signal]string{
 	syscall.SIGUSR2: "SIGUSR2", syscall.SIGXCPU: "SIGXCPU", syscall.SIGXFSZ: "SIGXFSZ",
 }
 
-// signalName is the conventional name of s, such as "SIGKILL".
-func signalName(s syscall.Signal) string {
+// SignalName is the conventional name of s, such as "SIGKILL".
+func SignalName(s syscall.Signal) string {
 	if n, ok := signalNames[s]; ok {
 		return n
 	}

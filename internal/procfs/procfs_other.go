@@ -1,6 +1,6 @@
 //go:build !linux
 
-package procenv
+package procfs
 
 import "time"
 

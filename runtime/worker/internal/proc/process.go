@@ -1,4 +1,4 @@
-package worker
+package proc
 
 import (
 	"context"
@@ -15,42 +15,50 @@ import (
 // hold the pipes open past that.
 const pipeDrainTimeout = 2 * time.Second
 
-// processSpec is everything needed to run one chunk command.
-type processSpec struct {
-	argv           []string
-	dir            string
-	env            []string
-	stdout, stderr io.Writer // capture (and passthrough) writers
+// Spec is everything needed to run one chunk command.
+type Spec struct {
+	Argv           []string // Argv[0] is the executable's path
+	Dir            string   // the working directory
+	Env            []string
+	Stdout, Stderr io.Writer // capture (and passthrough) writers
+	// Mark is an entry of Env ("HELIOS_WORKSPACE=/w/helios-...") that no
+	// other chunk's environment holds: the processes that carry it after
+	// the leader exited, whatever group or session they moved to, are the
+	// chunk's and are killed. "" kills the process group alone.
+	Mark string
 }
 
 // leader is a chunk's process, the leader of its process group, as
 // startLeader started it from thread tid.
 type leader struct{ pid, tid int }
 
-// processResult is how the chunk's process ended.
-type processResult struct {
-	exitCode int
-	signal   syscall.Signal // non-zero when killed by a signal
-	err      error          // the process could not start
+// Result is how the chunk's process ended.
+type Result struct {
+	ExitCode int            // 128+n when signal n killed it
+	Signal   syscall.Signal // non-zero when killed by a signal
+	Err      error          // the process could not start
 }
 
-// runProcess runs the command in its own process group, copying its output
-// to the spec's writers, and kills the whole group when ctx is done and
-// again when the leader exits, so that nothing it started outlives it.
-func runProcess(ctx context.Context, ps processSpec) processResult {
+// Run runs the command in a session and process group of its own,
+// copying its output to the spec's writers, and kills the whole group
+// when ctx is done and again when the leader exits; then it kills what
+// carries the spec's Mark and, once no chunk runs, whatever the chunks
+// left below the worker (see the package doc), so that nothing the
+// command started outlives it.
+func Run(ctx context.Context, ps Spec) Result {
 	outR, outW, err := chunkPipe()
 	if err != nil {
-		return processResult{err: err}
+		return Result{Err: err}
 	}
 	errR, errW, err := chunkPipe()
 	if err != nil {
 		outR.Close()
 		outW.Close()
-		return processResult{err: err}
+		return Result{Err: err}
 	}
-	cmd := exec.Command(ps.argv[0], ps.argv[1:]...)
-	cmd.Dir = ps.dir
-	cmd.Env = ps.env
+	cmd := exec.Command(ps.Argv[0], ps.Argv[1:]...)
+	cmd.Dir = ps.Dir
+	cmd.Env = ps.Env
 	cmd.Stdout, cmd.Stderr = outW, errW // *os.File: the child gets them directly
 	if null := devNull(); null != nil {
 		cmd.Stdin = null
@@ -62,12 +70,12 @@ func runProcess(ctx context.Context, ps processSpec) processResult {
 	if startErr != nil {
 		outR.Close()
 		errR.Close()
-		return processResult{err: startErr}
+		return Result{Err: startErr}
 	}
 
 	drained := make(chan struct{}, 2)
-	go func() { drain(ps.stdout, outR); drained <- struct{}{} }()
-	go func() { drain(ps.stderr, errR); drained <- struct{}{} }()
+	go func() { drain(ps.Stdout, outR); drained <- struct{}{} }()
+	go func() { drain(ps.Stderr, errR); drained <- struct{}{} }()
 
 	pgid := cmd.Process.Pid
 	stopKill := context.AfterFunc(ctx, func() { killGroup(pgid) })
@@ -75,7 +83,7 @@ func runProcess(ctx context.Context, ps processSpec) processResult {
 	forgetLeader(ld)
 	stopKill()
 	killGroup(pgid)     // whatever the leader left behind in its group
-	cleanUp(ld, ps.dir) // and what left the group
+	cleanUp(ld, ps.Mark) // and what left the group
 
 	timer := time.NewTimer(pipeDrainTimeout)
 	for range 2 {
@@ -129,13 +137,13 @@ func killGroup(pgid int) {
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 }
 
-func exitStatus(cmd *exec.Cmd, waitErr error) processResult {
+func exitStatus(cmd *exec.Cmd, waitErr error) Result {
 	ps := cmd.ProcessState
 	if ps == nil {
-		return processResult{err: waitErr}
+		return Result{Err: waitErr}
 	}
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return processResult{exitCode: 128 + int(ws.Signal()), signal: ws.Signal()}
+		return Result{ExitCode: 128 + int(ws.Signal()), Signal: ws.Signal()}
 	}
-	return processResult{exitCode: ps.ExitCode()}
+	return Result{ExitCode: ps.ExitCode()}
 }

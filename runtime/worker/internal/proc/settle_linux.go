@@ -1,9 +1,11 @@
-package worker
+package proc
 
 import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/helios-project/helios-scaffold/internal/procfs"
 )
 
 // A chunk's leader starts a session of its own (setsid), so that every
@@ -43,11 +45,11 @@ func settle(pgid, tid int) {
 		kids, _ := workerChildren(self, tid)
 		left := 0
 		for _, pid := range kids {
-			st, ok := statOf(pid)
-			if !ok || !(st.pgid == pgid || all && st.sid != procs.sid) || isLeader(pid) {
+			st, ok := procfs.StatOf(pid)
+			if !ok || !(st.PGID == pgid || all && st.SID != procs.sid) || isLeader(pid) {
 				continue
 			}
-			if st.state == 'Z' {
+			if st.State == 'Z' {
 				var ws syscall.WaitStatus
 				_, _ = syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
 				continue
@@ -67,14 +69,14 @@ func settle(pgid, tid int) {
 // all the worker's children when a thread is gone. ok is false when they
 // cannot be read.
 func workerChildren(self, tid int) (kids []int, ok bool) {
-	kids, ok = threadChildren(self, self, nil)
+	kids, ok = procfs.ThreadChildren(self, self, nil)
 	if ok && tid != 0 && tid != self {
 		var more []int
-		more, ok = threadChildren(self, tid, nil)
+		more, ok = procfs.ThreadChildren(self, tid, nil)
 		kids = append(kids, more...)
 	}
 	if !ok {
-		kids, ok = childrenOf(self)
+		kids, ok = procfs.Children(self)
 	}
 	return kids, ok
 }
@@ -88,7 +90,7 @@ func killTree(pid int) {
 		p := queue[0]
 		queue = queue[1:]
 		_ = syscall.Kill(p, syscall.SIGSTOP) // no more forks while its children are listed
-		below, _ := childrenOf(p)
+		below, _ := procfs.Children(p)
 		queue = append(queue, below...)
 		_ = syscall.Kill(p, syscall.SIGKILL)
 	}

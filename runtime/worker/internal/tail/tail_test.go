@@ -1,4 +1,4 @@
-package worker
+package tail
 
 import (
 	"bytes"
@@ -23,7 +23,7 @@ func refTail(all []byte, limit int) []byte {
 
 // writeAll writes data to tb in pieces of the given sizes, cycling through
 // them, and checks every Write's return values.
-func writeAll(t testing.TB, tb *tailBuffer, data []byte, sizes []int) {
+func writeAll(t testing.TB, tb *Buffer, data []byte, sizes []int) {
 	t.Helper()
 	for i := 0; len(data) > 0; i++ {
 		n := sizes[i%len(sizes)]
@@ -36,7 +36,7 @@ func writeAll(t testing.TB, tb *tailBuffer, data []byte, sizes []int) {
 	}
 }
 
-func checkTail(t testing.TB, tb *tailBuffer, all []byte, limit int) {
+func checkTail(t testing.TB, tb *Buffer, all []byte, limit int) {
 	t.Helper()
 	if got, want := tb.Bytes(), refTail(all, limit); !bytes.Equal(got, want) {
 		t.Fatalf("Bytes() = %q, want %q", got, want)
@@ -87,7 +87,7 @@ func TestTailBufferPatterns(t *testing.T) {
 				}
 				t.Run(fmt.Sprintf("limit=%d/%s/n=%d", limit, name, n), func(t *testing.T) {
 					data := asciiData(n)
-					tb := newTailBuffer(limit)
+					tb := New(limit)
 					writeAll(t, tb, data, sizes)
 					checkTail(t, tb, data, limit)
 				})
@@ -100,7 +100,7 @@ func TestTailBufferPatterns(t *testing.T) {
 func TestTailBufferEveryWrite(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, limit := range []int{1, 5, 32, 1000} {
-		tb := newTailBuffer(limit)
+		tb := New(limit)
 		var all []byte
 		for range 500 {
 			p := asciiData(r.IntN(3 * limit))
@@ -125,14 +125,14 @@ func TestTailBufferRandomBytes(t *testing.T) {
 			data[i] = byte(r.Uint32())
 		}
 		sizes := []int{1 + r.IntN(2*limit), 1 + r.IntN(limit), 1 + r.IntN(5)}
-		tb := newTailBuffer(limit)
+		tb := New(limit)
 		writeAll(t, tb, data, sizes)
 		checkTail(t, tb, data, limit)
 	}
 }
 
 func TestTailBufferEmptyWrites(t *testing.T) {
-	tb := newTailBuffer(4)
+	tb := New(4)
 	for _, p := range []string{"", "ab", "", "cdef", "", "g", ""} {
 		if n, err := tb.Write([]byte(p)); n != len(p) || err != nil {
 			t.Fatalf("Write(%q) = %d, %v", p, n, err)
@@ -142,7 +142,7 @@ func TestTailBufferEmptyWrites(t *testing.T) {
 }
 
 func TestTailBufferUntouched(t *testing.T) {
-	tb := newTailBuffer(8)
+	tb := New(8)
 	if got := tb.Bytes(); len(got) != 0 {
 		t.Errorf("Bytes() = %q, want empty", got)
 	}
@@ -177,7 +177,7 @@ func TestTailBufferUTF8(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, size := range []int{1, 2, 3, len(tc.data)} {
-				tb := newTailBuffer(tc.limit)
+				tb := New(tc.limit)
 				writeAll(t, tb, []byte(tc.data), []int{size})
 				if got := string(tb.Bytes()); got != tc.want {
 					t.Errorf("writes of %d: Bytes() = %q, want %q", size, got, tc.want)
@@ -195,7 +195,7 @@ func TestTailBufferUTF8(t *testing.T) {
 func TestTailBufferValidUTF8(t *testing.T) {
 	text := bytes.Repeat([]byte("aé€😀"), 20)
 	for limit := 1; limit <= 40; limit++ {
-		tb := newTailBuffer(limit)
+		tb := New(limit)
 		writeAll(t, tb, text, []int{7})
 		if got := tb.Bytes(); !utf8.Valid(got) || len(got) < limit-3 {
 			t.Errorf("limit %d: Bytes() = %q (%d bytes)", limit, got, len(got))
@@ -205,7 +205,7 @@ func TestTailBufferValidUTF8(t *testing.T) {
 
 // The ring stays at limit bytes however much is written.
 func TestTailBufferAllocs(t *testing.T) {
-	tb := newTailBuffer(1024)
+	tb := New(1024)
 	p := make([]byte, 32<<10)
 	tb.Write(p)                                                 //nolint:errcheck
 	allocs := testing.AllocsPerRun(100, func() { tb.Write(p) }) //nolint:errcheck
@@ -228,7 +228,7 @@ func FuzzTailBuffer(f *testing.F) {
 		for _, s := range sizes {
 			ws = append(ws, int(s))
 		}
-		tb := newTailBuffer(int(limit))
+		tb := New(int(limit))
 		rest := data
 		for i := 0; len(rest) > 0; i++ {
 			n := min(ws[i%len(ws)], len(rest))

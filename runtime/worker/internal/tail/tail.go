@@ -1,12 +1,12 @@
-package worker
+package tail
 
 import "unicode/utf8"
 
-// tailBuffer is an io.Writer that keeps the last limit bytes written to it.
+// Buffer is an io.Writer that keeps the last limit bytes written to it.
 // It grows with the data up to limit and then becomes a ring, so a chunk
 // that prints little costs little, and one that prints a gigabyte costs
 // limit bytes.
-type tailBuffer struct {
+type Buffer struct {
 	limit int
 	buf   []byte
 	pos   int  // next write position once the ring is full
@@ -14,9 +14,10 @@ type tailBuffer struct {
 	total int64
 }
 
-func newTailBuffer(limit int) *tailBuffer { return &tailBuffer{limit: limit} }
+// New returns a Buffer that keeps the last limit bytes.
+func New(limit int) *Buffer { return &Buffer{limit: limit} }
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
+func (t *Buffer) Write(p []byte) (int, error) {
 	n := len(p)
 	t.total += int64(n)
 	if !t.full {
@@ -45,7 +46,7 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 // grow makes room for need bytes, doubling (append grows large slices by
 // only a quarter) and never past limit, so that filling the buffer
 // allocates about twice the limit in all.
-func (t *tailBuffer) grow(need int) {
+func (t *Buffer) grow(need int) {
 	if need <= cap(t.buf) {
 		return
 	}
@@ -56,14 +57,14 @@ func (t *tailBuffer) grow(need int) {
 }
 
 // Truncated reports whether bytes were dropped from the front.
-func (t *tailBuffer) Truncated() bool { return t.total > int64(len(t.buf)) }
+func (t *Buffer) Truncated() bool { return t.total > int64(len(t.buf)) }
 
 // Total is the number of bytes written.
-func (t *tailBuffer) Total() int64 { return t.total }
+func (t *Buffer) Total() int64 { return t.total }
 
 // Bytes returns the kept tail. When the front was cut, it starts at the
 // next UTF-8 character boundary, so that no broken character leads it.
-func (t *tailBuffer) Bytes() []byte {
+func (t *Buffer) Bytes() []byte {
 	b := t.buf
 	if t.full {
 		b = make([]byte, 0, t.limit)

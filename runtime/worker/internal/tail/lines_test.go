@@ -1,4 +1,4 @@
-package worker
+package tail
 
 import (
 	"bytes"
@@ -17,11 +17,11 @@ func (r *recorder) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func newLineWriter(w io.Writer) *lineWriter { return &lineWriter{mu: new(sync.Mutex), w: w} }
+func newLines(w io.Writer) *Lines { return NewLines(new(sync.Mutex), w) }
 
 func TestLineWriterWholeLines(t *testing.T) {
 	rec := &recorder{}
-	lw := newLineWriter(rec)
+	lw := newLines(rec)
 	for _, p := range []string{"ab", "c\nde", "f\n", "", "g\nh\ni", "\n", "tail"} {
 		if n, err := lw.Write([]byte(p)); n != len(p) || err != nil {
 			t.Fatalf("Write(%q) = %d, %v", p, n, err)
@@ -44,7 +44,7 @@ func TestLineWriterWholeLines(t *testing.T) {
 
 func TestLineWriterLongLine(t *testing.T) {
 	rec := &recorder{}
-	lw := newLineWriter(rec)
+	lw := newLines(rec)
 	line := bytes.Repeat([]byte("x"), 2*maxLogLine+100)
 	for p := line; len(p) > 0; p = p[min(len(p), 1000):] {
 		lw.Write(p[:min(len(p), 1000)]) //nolint:errcheck
@@ -81,7 +81,7 @@ func TestLineWriterRandom(t *testing.T) {
 			}
 		}
 		rec := &recorder{}
-		lw := newLineWriter(rec)
+		lw := newLines(rec)
 		for p := data; len(p) > 0; {
 			n := min(len(p), 1+r.IntN(40000))
 			lw.Write(p[:n]) //nolint:errcheck
@@ -105,7 +105,7 @@ func TestLineWriterRandom(t *testing.T) {
 // maxLogLine is documented as the longest line passed through whole.
 func TestLineWriterLineLimit(t *testing.T) {
 	rec := &recorder{}
-	lw := newLineWriter(rec)
+	lw := newLines(rec)
 	lw.Write(bytes.Repeat([]byte("a"), 60000))               //nolint:errcheck
 	lw.Write(append(bytes.Repeat([]byte("b"), 10000), '\n')) //nolint:errcheck
 	for _, w := range rec.writes {
@@ -122,7 +122,7 @@ func TestLineWriterShared(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
-			lw := &lineWriter{mu: mu, w: &log}
+			lw := NewLines(mu, &log)
 			line := strings.Repeat(string(rune('a'+i)), 100+i) + "\n"
 			data := []byte(strings.Repeat(line, 200))
 			for p := data; len(p) > 0; p = p[min(len(p), 37+i):] {
@@ -153,7 +153,7 @@ type failing struct{}
 func (failing) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
 
 func TestLineWriterIgnoresErrors(t *testing.T) {
-	lw := newLineWriter(failing{})
+	lw := newLines(failing{})
 	for _, p := range []string{"a\n", "partial", strings.Repeat("z", maxLogLine+5)} {
 		if n, err := lw.Write([]byte(p)); n != len(p) || err != nil {
 			t.Errorf("Write(%d bytes) = %d, %v", len(p), n, err)

@@ -1,8 +1,7 @@
-package procenv
+package procfs
 
 import (
 	"bytes"
-	"io"
 	"os"
 	"strconv"
 	"syscall"
@@ -28,39 +27,16 @@ func WithEntry(entry string) []int {
 		if err != nil || pid == self {
 			continue
 		}
-		env, err := readInto(buf, "/proc/"+name+"/environ")
-		if err != nil { // gone, or another user's
+		env, next := Read(buf, "/proc/"+name+"/environ")
+		buf = next[:0]
+		if env == nil { // gone, or another user's
 			continue
 		}
-		buf = env[:0]
 		if bytes.HasPrefix(env, marker) || bytes.Contains(env, append([]byte{0}, marker...)) {
 			pids = append(pids, pid)
 		}
 	}
 	return pids
-}
-
-// readInto reads the file name into buf's storage, growing it as needed.
-func readInto(buf []byte, name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	buf = buf[:0]
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := f.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF || (err == nil && n == 0) {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
 }
 
 // Kill sends SIGKILL to every process whose environment holds entry, and
@@ -89,10 +65,6 @@ func Kill(entry string, wait time.Duration) int {
 // Running reports whether pid is a process that has not exited (a zombie
 // has).
 func Running(pid int) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(stat, ')')
-	return i >= 0 && i+2 < len(stat) && stat[i+2] != 'Z'
+	st, ok := StatOf(pid)
+	return ok && st.State != 'Z'
 }
