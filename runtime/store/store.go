@@ -34,7 +34,7 @@ type Object struct {
 // A FolderSource is a Source that can also list a folder (a prefix) and
 // download one of its files; assetsUrl needs one. The worker lists the
 // folder, checks every path and the total size against its limits, then
-// downloads [Config.AssetConcurrency] files at a time, each into a
+// downloads HELIOS_ASSETS_CONCURRENCY files at a time, each into a
 // temporary file that is renamed into place once it is whole.
 type FolderSource interface {
 	Source

@@ -37,7 +37,7 @@ func (f *fetch) speculate(ctx context.Context, sp *spare) *guess {
 		return nil
 	case sp != nil:
 		return f.ahead(sp.files, func(gf *fetch) error {
-			if err := gf.cache.checkSpare(sp, gf.ws.work); err != nil {
+			if err := gf.cache.checkSpare(sp, gf.ws.Work); err != nil {
 				return err
 			}
 			for _, a := range sp.files {
@@ -87,9 +87,9 @@ func (g *guess) undo() {
 	}
 	<-g.done
 	ws := g.f.ws
-	if entries, err := os.ReadDir(ws.work); err == nil {
+	if entries, err := os.ReadDir(ws.Work); err == nil {
 		for _, e := range entries {
-			_ = os.RemoveAll(filepath.Join(ws.work, e.Name()))
+			_ = os.RemoveAll(filepath.Join(ws.Work, e.Name()))
 		}
 	}
 	g.f.cache.release(ws)
@@ -118,7 +118,7 @@ type spare struct {
 // prepare starts making the spare of folder, whose files ws was just
 // given, unless the cache holds one already; the chunk waits for it to
 // be made when it lets go of its files.
-func (c *assetCache) prepare(folder string, files []asset, ws *workspace) {
+func (c *assetCache) prepare(folder string, files []asset, ws *placement) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.watch == nil || c.limit <= 0 || ws.spare != nil || c.spare != nil && c.spare.folder == folder {
@@ -195,7 +195,7 @@ func (c *assetCache) discard(sp *spare) {
 
 // take moves the spare of folder, when the cache has one, to be ws's
 // working folder, and gives ws its files; nil when there is none.
-func (c *assetCache) take(folder string, ws *workspace) *spare {
+func (c *assetCache) take(folder string, ws *placement) *spare {
 	c.mu.Lock()
 	sp := c.spare
 	if sp == nil || sp.folder != folder {
@@ -208,7 +208,7 @@ func (c *assetCache) take(folder string, ws *workspace) *spare {
 	if !sp.ok {
 		return nil
 	}
-	if err := replaceDir(sp.dir, ws.work); err != nil {
+	if err := replaceDir(sp.dir, ws.Work); err != nil {
 		c.discard(sp)
 		return nil
 	}

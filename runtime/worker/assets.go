@@ -16,11 +16,30 @@ import (
 
 	"github.com/helios-project/helios-scaffold/runtime/internal/msg"
 	"github.com/helios-project/helios-scaffold/runtime/store"
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/workspace"
 )
 
 // ErrOutsideWorkspace is wrapped when an asset path or an outputFile would
 // land outside the chunk's workspace.
 var ErrOutsideWorkspace = errors.New("outside the workspace")
+
+// placement is a chunk's workspace as the asset fetch sees it: the
+// cached files linked into it and the spare made while it runs, which
+// the cache releases once the workspace is gone, and the bounds of its
+// downloads.
+type placement struct {
+	*workspace.Workspace
+
+	held  []*cacheEntry // cached files linked into Work (guarded by the cache's lock)
+	spare *spare        // the spare made while the chunk runs
+
+	// decodeLeft is what encoded assets may decode to past their listed
+	// sizes: HELIOS_ASSETS_MAX_BYTES less the listed total.
+	decodeLeft atomic.Int64
+	// stall is Config.AssetsStallTimeout: a download that receives
+	// nothing for that long is tried again.
+	stall time.Duration
+}
 
 // asset is one file to download: its path as the store names it, where it
 // goes in the workspace, its listed size and version.
@@ -38,7 +57,7 @@ type asset struct {
 // anything, then fetches Config.AssetsConcurrency files at a time. An
 // error says why ctx ended, when it did: the chunk's timeout, the assets'
 // own, or a cancellation.
-func (w *Worker) fetchAssets(ctx context.Context, location string, ws *workspace) error {
+func (w *Worker) fetchAssets(ctx context.Context, location string, ws *placement) error {
 	ctx, cancel := context.WithTimeoutCause(ctx, w.cfg.AssetsTimeout,
 		fmt.Errorf("%w: assets took longer than %v (%s)", ErrTimeout, w.cfg.AssetsTimeout, EnvAssetsTimeout))
 	defer cancel()
@@ -60,7 +79,7 @@ func (w *Worker) fetchAssets(ctx context.Context, location string, ws *workspace
 // the cache, or the spare made while the previous chunk ran is taken and
 // checked; when the listing holds exactly those, nothing is left to do.
 // Then it starts making the spare for the next chunk.
-func (w *Worker) copyFolder(ctx context.Context, location string, ws *workspace) (*fetchStats, error) {
+func (w *Worker) copyFolder(ctx context.Context, location string, ws *placement) (*fetchStats, error) {
 	src, err := w.source(store.ParseLocation(location))
 	if err != nil {
 		return nil, fmt.Errorf("fetching assets: %w", err)
@@ -72,8 +91,8 @@ func (w *Worker) copyFolder(ctx context.Context, location string, ws *workspace)
 	f := &fetch{src: fsrc, folder: location, ws: ws, cache: w.assetCache(ctx)}
 	var sp *spare
 	if f.cache != nil {
-		sp = f.cache.take(location, ws) // first: it replaces ws.work
-		if f.work, err = os.Open(ws.work); err != nil {
+		sp = f.cache.take(location, ws) // first: it replaces ws.Work
+		if f.work, err = os.Open(ws.Work); err != nil {
 			f.cache.release(ws)
 			return nil, withKind(KindWorker, fmt.Errorf("fetching assets: %w", err))
 		}
@@ -200,16 +219,16 @@ func (st *fetchStats) add(cached bool, size int64) {
 type fetch struct {
 	src    store.FolderSource
 	folder string
-	ws     *workspace
+	ws     *placement
 	cache  *assetCache // nil: download every file
-	work   *os.File    // ws.work, open, when there is a cache
+	work   *os.File    // ws.Work, open, when there is a cache
 	stats  fetchStats
 }
 
 // all places files with n at a time; the first error stops the others.
 // With hitsOnly, a file not in the cache is errMiss.
 func (f *fetch) all(ctx context.Context, files []asset, n int, hitsOnly bool) error {
-	if err := mkdirs(f.ws.work, files); err != nil {
+	if err := mkdirs(f.ws.Work, files); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -265,7 +284,7 @@ func mkdirs(root string, files []asset) error {
 // one places a single file: from the cache when it holds the file's
 // listed version (with hitsOnly, only then), else downloaded.
 func (f *fetch) one(ctx context.Context, a asset, hitsOnly bool) error {
-	dst := filepath.Join(f.ws.work, a.local)
+	dst := filepath.Join(f.ws.Work, a.local)
 	loc := store.JoinLocation(f.folder, a.key)
 	if f.cache != nil && a.version != "" {
 		got, err := f.cache.place(ctx, f.src, loc, a, target{path: dst, work: f.work, rel: a.local}, f.ws, hitsOnly)
@@ -280,7 +299,7 @@ func (f *fetch) one(ctx context.Context, a asset, hitsOnly bool) error {
 	if hitsOnly {
 		return errMiss
 	}
-	if err := downloadTo(ctx, f.src, loc, a, f.ws, f.ws.base, dst); err != nil {
+	if err := downloadTo(ctx, f.src, loc, a, f.ws, f.ws.Base, dst); err != nil {
 		return fmt.Errorf("downloading asset %s: %w", a.key, msg.TrimLocation(err, loc))
 	}
 	f.stats.add(false, a.size)
@@ -291,7 +310,7 @@ func (f *fetch) one(ctx context.Context, a asset, hitsOnly bool) error {
 // renames it to dst once all its listed bytes have come: a transfer cut
 // off halfway leaves no file that looks complete, and the temporary
 // name, outside the chunk's folder, cannot meet an asset's.
-func downloadTo(ctx context.Context, src store.FolderSource, loc string, a asset, ws *workspace, tmpDir, dst string) error {
+func downloadTo(ctx context.Context, src store.FolderSource, loc string, a asset, ws *placement, tmpDir, dst string) error {
 	for try := 0; ; try++ {
 		got, err := downloadOnce(ctx, src, loc, a, ws, tmpDir, dst)
 		if !errors.Is(err, errDownloadStalled) || ctx.Err() != nil {
@@ -306,7 +325,7 @@ func downloadTo(ctx context.Context, src store.FolderSource, loc string, a asset
 
 // downloadOnce is one try of downloadTo, cut with errDownloadStalled when
 // nothing comes for ws.stall; it returns how many bytes came.
-func downloadOnce(ctx context.Context, src store.FolderSource, loc string, a asset, ws *workspace, tmpDir, dst string) (int64, error) {
+func downloadOnce(ctx context.Context, src store.FolderSource, loc string, a asset, ws *placement, tmpDir, dst string) (int64, error) {
 	f, err := os.CreateTemp(tmpDir, "dl-")
 	if err != nil {
 		return 0, err

@@ -167,7 +167,7 @@ const (
 // from the cache or, when it is not there, downloaded into the cache
 // first; a chunk that asks for an object that another is downloading
 // waits for it. With hitsOnly, a file not in the cache is errMiss.
-func (c *assetCache) place(ctx context.Context, src store.FolderSource, loc string, a asset, dst target, ws *workspace, hitsOnly bool) (placeResult, error) {
+func (c *assetCache) place(ctx context.Context, src store.FolderSource, loc string, a asset, dst target, ws *placement, hitsOnly bool) (placeResult, error) {
 	name := cacheKey(loc, a.version, a.size)
 	loaded := false
 	for {
@@ -220,7 +220,7 @@ func (c *assetCache) place(ctx context.Context, src store.FolderSource, loc stri
 // released on return: a hard link when no running chunk holds one and
 // the cache watches its files, else a copy that is checked once it is
 // made. false without an error means the entry was dropped meanwhile.
-func (c *assetCache) link(e *cacheEntry, dst target, ws *workspace) (bool, error) {
+func (c *assetCache) link(e *cacheEntry, dst target, ws *placement) (bool, error) {
 	hard := c.watch != nil && e.linked == 0
 	if hard {
 		e.linked++
@@ -289,7 +289,7 @@ func (c *assetCache) evictableLocked() *cacheEntry {
 // load downloads the object into the loading entry e: into a temporary
 // file of the cache's folder, renamed to the entry's name once every
 // listed byte has come. A download that fails leaves nothing.
-func (c *assetCache) load(ctx context.Context, src store.FolderSource, loc string, a asset, e *cacheEntry, ws *workspace) error {
+func (c *assetCache) load(ctx context.Context, src store.FolderSource, loc string, a asset, e *cacheEntry, ws *placement) error {
 	err := downloadTo(ctx, src, loc, a, ws, c.dir, c.path(e))
 	var id fileID
 	if err == nil {
@@ -364,7 +364,7 @@ func (c *assetCache) drainLocked() {
 // release ends ws's hold on the entries it links, once its chunk has
 // ended, whether it used the cache or not; what the chunk did to them is
 // judged when they are next placed.
-func (c *assetCache) release(ws *workspace) {
+func (c *assetCache) release(ws *placement) {
 	if ws.spare != nil {
 		<-ws.spare.done
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/helios-project/helios-scaffold/runtime/store"
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/workspace"
 )
 
 // flatSource lists n files of one byte and serves them; List costs
@@ -37,7 +38,8 @@ func BenchmarkWarmAssets(b *testing.B) {
 	w := New(cfg, WithSource("s3", flatSource{300}), WithLogger(slog.New(slog.DiscardHandler)))
 	ctx := context.Background()
 	for i := 0; b.Loop(); i++ {
-		ws, err := newWorkspace(cfg.WorkspaceRoot, "bench", int64(i))
+		dir, err := workspace.New(cfg.WorkspaceRoot, "bench", int64(i))
+		ws := &placement{Workspace: dir}
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -45,7 +47,7 @@ func BenchmarkWarmAssets(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		if err := ws.remove(); err != nil {
+		if err := ws.Remove(); err != nil {
 			b.Fatal(err)
 		}
 		w.assetCache(ctx).release(ws)

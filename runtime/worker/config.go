@@ -77,7 +77,7 @@ type Config struct {
 	// AssetsTimeout bounds the time to download the asset folder.
 	AssetsTimeout time.Duration
 	// AssetsCacheDir is the folder that keeps downloaded asset files for
-	// the next chunks on this instance; "" is "helios-assets" below
+	// the next chunks on this instance; "" is "helios-cache" below
 	// WorkspaceRoot, beside the workspaces (it must be on their file
 	// system for the cache to place files without copying them).
 	AssetsCacheDir string

@@ -72,10 +72,10 @@ func (w *Worker) source(loc store.Location) (store.Source, error) {
 
 // execute runs argv in the workspace, under the idle watch (idle.go), and
 // gathers the Result.
-func (w *Worker) execute(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk, argv []string, ws *workspace) *Result {
+func (w *Worker) execute(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk, argv []string, ws *placement) *Result {
 	stdout := tail.New(w.cfg.OutputLimit)
 	stderr := tail.New(w.cfg.OutputLimit)
-	ps := proc.Spec{Dir: ws.work, Env: w.chunkEnv(spec, chunk, ws), Stdout: stdout, Stderr: stderr, Mark: envWorkspace + "=" + ws.work}
+	ps := proc.Spec{Dir: ws.Work, Env: w.chunkEnv(spec, chunk, ws), Stdout: stdout, Stderr: stderr, Mark: envWorkspace + "=" + ws.Work}
 	ps.Argv = append([]string{LookPathEnv(argv[0], w.env)}, argv[1:]...)
 	liveOut := tail.NewLines(w.logMu, w.stdout)
 	liveErr := tail.NewLines(w.logMu, w.stderr)
@@ -85,9 +85,9 @@ func (w *Worker) execute(ctx context.Context, spec *jobspec.Spec, chunk *jobspec
 	}
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	endWatch := w.watchIdle(ctx, stop, chunk.ID, ws.base, &ps)
+	endWatch := w.watchIdle(ctx, stop, chunk.ID, ws.Base, &ps)
 	log := w.log().With("job", spec.ID, "chunk", chunk.ID)
-	log.InfoContext(ctx, "chunk started", "command", argv[0], "workspace", ws.work)
+	log.InfoContext(ctx, "chunk started", "command", argv[0], "workspace", ws.Work)
 	start := time.Now()
 	pr := proc.Run(ctx, ps)
 	// The watch ends before ctx is read: an exit is not taken for idleness.
@@ -143,15 +143,15 @@ const envWorkspace = "HELIOS_WORKSPACE"
 // the workspace's temporary folder, which is removed with it: what the
 // chunk and its children write there (a browser's profile, say) goes
 // even when they are killed.
-func (w *Worker) chunkEnv(spec *jobspec.Spec, chunk *jobspec.Chunk, ws *workspace) []string {
+func (w *Worker) chunkEnv(spec *jobspec.Spec, chunk *jobspec.Chunk, ws *placement) []string {
 	return append(append(os.Environ(), w.env...),
-		"TMPDIR="+ws.tmp, "TMP="+ws.tmp, "TEMP="+ws.tmp,
+		"TMPDIR="+ws.Tmp, "TMP="+ws.Tmp, "TEMP="+ws.Tmp,
 		"HELIOS_JOB_ID="+spec.ID,
 		"HELIOS_CHUNK_ID="+strconv.FormatInt(chunk.ID, 10),
 		"HELIOS_START_FRAME="+strconv.FormatInt(chunk.StartFrame, 10),
 		"HELIOS_FRAME_COUNT="+strconv.FormatInt(chunk.FrameCount, 10),
 		"HELIOS_OUTPUT_FILE="+chunk.OutputFile,
-		envWorkspace+"="+ws.work,
-		"PWD="+ws.work, // exec sets PWD only when it builds the environment itself
+		envWorkspace+"="+ws.Work,
+		"PWD="+ws.Work, // exec sets PWD only when it builds the environment itself
 	)
 }

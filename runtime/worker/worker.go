@@ -17,6 +17,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/store"
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/workspace"
 )
 
 // Worker runs chunks. It is safe for concurrent use: every call to
@@ -229,16 +230,17 @@ func (w *Worker) RunChunk(ctx context.Context, spec *jobspec.Spec, chunk *jobspe
 		return &Result{Err: withKind(KindSpec, err)}
 	}
 	w.stale.Do(func() {
-		if removed := removeStale(w.cfg.WorkspaceRoot); len(removed) > 0 {
+		if removed := workspace.RemoveStale(w.cfg.WorkspaceRoot); len(removed) > 0 {
 			w.log().WarnContext(ctx, "removed workspaces left by a worker that was killed", "root", w.cfg.WorkspaceRoot, "workspaces", removed)
 		}
 	})
-	ws, err := newWorkspace(w.cfg.WorkspaceRoot, spec.ID, chunk.ID)
+	dir, err := workspace.New(w.cfg.WorkspaceRoot, spec.ID, chunk.ID)
+	ws := &placement{Workspace: dir}
 	if err != nil {
 		return &Result{Err: withKind(KindWorker, err)}
 	}
 	defer func() {
-		if err := ws.remove(); err != nil {
+		if err := ws.Remove(); err != nil {
 			w.log().ErrorContext(ctx, "workspace left behind", "error", err)
 		}
 		if c := w.cache.c.Load(); c != nil { // after the removal: the cache counts links
@@ -247,14 +249,14 @@ func (w *Worker) RunChunk(ctx context.Context, spec *jobspec.Spec, chunk *jobspe
 	}()
 	res := w.runInWorkspace(ctx, spec, chunk, argv, ws)
 	if out != nil && res.OK() {
-		w.deliver(ctx, res, out, ws.work)
+		w.deliver(ctx, res, out, ws.Work)
 	}
 	return res
 }
 
 // runInWorkspace fetches the assets into dir and runs the command there,
 // both within Config.ChunkTimeout.
-func (w *Worker) runInWorkspace(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk, argv []string, ws *workspace) *Result {
+func (w *Worker) runInWorkspace(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk, argv []string, ws *placement) *Result {
 	if w.cfg.ChunkTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, w.cfg.ChunkTimeout,

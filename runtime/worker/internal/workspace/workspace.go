@@ -1,4 +1,4 @@
-package worker
+package workspace
 
 import (
 	"fmt"
@@ -6,30 +6,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
-	"time"
 )
 
-// A workspace is one invocation's folder below the workspace root. The
-// chunk runs in work, which holds its assets and nothing else when the
-// command starts; tmp is its TMPDIR, TMP and TEMP. Downloads in progress
-// live in base, beside both, so that no asset key can meet them. Removing
-// base removes everything.
-type workspace struct {
-	base string // root/helios-JOB-CHUNK-RANDOM
-	work string // base/work: the chunk's working directory
-	tmp  string // base/tmp: the chunk's temporary folder
+// A Workspace is one invocation's folder below the workspace root. The
+// chunk runs in Work, which holds its assets and nothing else when the
+// command starts; Tmp is its TMPDIR, TMP and TEMP. Downloads in progress
+// live in Base, beside both, so that no asset key can meet them. Removing
+// Base removes everything.
+type Workspace struct {
+	Base string // root/helios-JOB-CHUNK-RANDOM
+	Work string // Base/work: the chunk's working directory
+	Tmp  string // Base/tmp: the chunk's temporary folder
 
-	held  []*cacheEntry // cached files linked into work (guarded by the cache's lock)
-	spare *spare        // the spare made while the chunk runs
-	lock  *os.File      // base, locked while the chunk lives (nil without flock)
-
-	// decodeLeft is what encoded assets may decode to past their listed
-	// sizes: HELIOS_ASSETS_MAX_BYTES less the listed total.
-	decodeLeft atomic.Int64
-	// stall is Config.AssetsStallTimeout: a download that receives
-	// nothing for that long is tried again.
-	stall time.Duration
+	lock *os.File // Base, locked while the chunk lives (nil without flock)
 }
 
 // Names of the folders in a workspace. tmpName is kept short: Chromium
@@ -42,19 +31,19 @@ const (
 	tmpName  = "tmp"
 )
 
-// workspacePrefix starts the name of every workspace.
-const workspacePrefix = "helios-"
+// Prefix starts the name of every workspace.
+const Prefix = "helios-"
 
-// newWorkspace creates a fresh workspace below root for one invocation.
+// New creates a fresh workspace below root for one invocation.
 // Its name carries the job and chunk ids, made safe for a file name, so
 // that an operator can tell whose it is.
-func newWorkspace(root, jobID string, chunkID int64) (*workspace, error) {
+func New(root, jobID string, chunkID int64) (*Workspace, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("creating workspace root %s: %w", root, err)
 	}
 	// Made under a dotted name, locked, then renamed: a workspace under
 	// its own name is always locked while its chunk lives (see removeStale).
-	making, err := os.MkdirTemp(root, fmt.Sprintf(".%s%s-%d-", workspacePrefix, safeName(jobID), chunkID))
+	making, err := os.MkdirTemp(root, fmt.Sprintf(".%s%s-%d-", Prefix, safeName(jobID), chunkID))
 	if err != nil {
 		return nil, fmt.Errorf("creating workspace: %w", err)
 	}
@@ -70,10 +59,10 @@ func newWorkspace(root, jobID string, chunkID int64) (*workspace, error) {
 		_ = os.RemoveAll(making)
 		return nil, fmt.Errorf("creating workspace: %w", err)
 	}
-	ws := &workspace{base: base, work: filepath.Join(base, workName), tmp: filepath.Join(base, tmpName), lock: lock}
-	for _, d := range []string{ws.work, ws.tmp} {
+	ws := &Workspace{Base: base, Work: filepath.Join(base, workName), Tmp: filepath.Join(base, tmpName), lock: lock}
+	for _, d := range []string{ws.Work, ws.Tmp} {
 		if err := os.Mkdir(d, 0o700); err != nil {
-			_ = ws.remove()
+			_ = ws.Remove()
 			return nil, fmt.Errorf("creating workspace: %w", err)
 		}
 	}
@@ -100,24 +89,24 @@ func safeName(s string) string {
 	return s
 }
 
-// remove deletes the workspace and everything in it. A chunk may leave
+// Remove deletes the workspace and everything in it. A chunk may leave
 // directories without write permission; those are made writable and the
 // removal is tried again.
-func (ws *workspace) remove() error {
+func (ws *Workspace) Remove() error {
 	if ws.lock != nil {
 		defer ws.lock.Close() // once it is gone
 	}
-	if err := os.RemoveAll(ws.base); err == nil {
+	if err := os.RemoveAll(ws.Base); err == nil {
 		return nil
 	}
-	_ = filepath.WalkDir(ws.base, func(path string, d fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(ws.Base, func(path string, d fs.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
 			_ = os.Chmod(path, 0o700)
 		}
 		return nil
 	})
-	if err := os.RemoveAll(ws.base); err != nil {
-		return fmt.Errorf("removing workspace %s: %w", ws.base, err)
+	if err := os.RemoveAll(ws.Base); err != nil {
+		return fmt.Errorf("removing workspace %s: %w", ws.Base, err)
 	}
 	return nil
 }

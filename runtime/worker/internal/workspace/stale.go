@@ -1,4 +1,4 @@
-package worker
+package workspace
 
 import (
 	"os"
@@ -8,22 +8,22 @@ import (
 	"time"
 )
 
-// staleName matches the workspaces that newWorkspace makes (helios-JOB-
+// staleName matches the workspaces that New makes (helios-JOB-
 // CHUNK-RANDOM), and the same with a leading dot while one is being made.
 // The asset cache's folder, helios-cache, does not match.
-var staleName = regexp.MustCompile(`^\.?` + regexp.QuoteMeta(workspacePrefix) + `.*-[0-9]+-[0-9]+$`)
+var staleName = regexp.MustCompile(`^\.?` + regexp.QuoteMeta(Prefix) + `.*-[0-9]+-[0-9]+$`)
 
 // makingAge is how old a workspace still being made (its name starts with
 // a dot, for the few system calls until it is locked) must be before it is
 // taken for a dead worker's.
 const makingAge = time.Minute
 
-// removeStale removes the workspaces below root that a worker killed
+// RemoveStale removes the workspaces below root that a worker killed
 // before it could remove them left (a Lambda hard timeout, an instance
-// killed for memory): those of newWorkspace's naming that no live chunk
+// killed for memory): those of New's naming that no live chunk
 // holds locked. Nothing else below root is touched. It returns the names
 // it removed.
-func removeStale(root string) []string {
+func RemoveStale(root string) []string {
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		return nil
@@ -43,8 +43,8 @@ func removeStale(root string) []string {
 		if !unlocked(dir) {
 			continue
 		}
-		ws := &workspace{base: dir}
-		if ws.remove() == nil {
+		ws := &Workspace{Base: dir}
+		if ws.Remove() == nil {
 			removed = append(removed, name)
 		}
 	}

@@ -1,4 +1,4 @@
-package worker
+package workspace
 
 import "testing"
 
@@ -7,11 +7,11 @@ import "testing"
 func BenchmarkWorkspace(b *testing.B) {
 	root := b.TempDir()
 	for b.Loop() {
-		ws, err := newWorkspace(root, "bench", 7)
+		ws, err := New(root, "bench", 7)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := ws.remove(); err != nil {
+		if err := ws.Remove(); err != nil {
 			b.Fatal(err)
 		}
 	}
