@@ -62,7 +62,7 @@ func runJob(cmd *cobra.Command, jobArg string, o *runOptions) error {
 	it.onDrain(func() {
 		prog.line("stopping: no chunk starts now; waiting for the %d in flight (Ctrl-C again stops them)", prog.inFlight())
 	})
-	fanout.RemoveTemps(p.out, p.allOutputs())
+	fanout.RemoveTemps(p.out, fanout.Expected(p.job, ""))
 	sum, fetched, uploaded, err := p.dispatch(it, st, state, prog)
 	prog.finish()
 	if sum != nil {

@@ -131,14 +131,3 @@ func unprovenError(bad []fanout.BadOutput, rounds int) error {
 		"another run writing to the same outputUrl, or the store; the same command renders them again",
 		fanout.ErrUnproven, rounds, strings.Join(lines, "\n"))
 }
-
-// allOutputs are every chunk's output, done or not, for cleaning up.
-func (p *runPlan) allOutputs() []fanout.Output {
-	var outs []fanout.Output
-	for _, c := range p.job.Spec.Chunks {
-		if c.OutputFile != "" {
-			outs = append(outs, fanout.Output{Chunk: c.ID, File: c.OutputFile, Bytes: -1})
-		}
-	}
-	return outs
-}

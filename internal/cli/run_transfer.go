@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -10,8 +9,6 @@ import (
 	"strings"
 
 	"github.com/helios-project/helios-scaffold/runtime/fanout"
-
-	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
 // uploadConcurrency is how many project files are uploaded at once.
@@ -43,29 +40,11 @@ func (p *runPlan) uploadJob(ctx context.Context, st *stores, prog *progress) (st
 		return "", 0, err
 	}
 	jobPath := p.upload + "/jobs/" + p.runID + ".json"
-	put, err := putIfChanged(ctx, b, jobPath, spec)
+	put, err := fanout.PutIfChanged(ctx, b, jobPath, spec)
 	if err != nil {
 		return "", 0, fmt.Errorf("uploading the job spec to %s: %w", jobPath, err)
 	}
 	return jobPath, sent + put, nil
-}
-
-// putIfChanged puts data at location unless the object there holds it
-// already; it returns the bytes sent.
-func putIfChanged(ctx context.Context, b fanout.Bucket, location string, data []byte) (int64, error) {
-	folder, name := location[:strings.LastIndexByte(location, '/')], location[strings.LastIndexByte(location, '/')+1:]
-	objs, err := b.List(ctx, folder)
-	if err != nil {
-		return 0, err
-	}
-	for _, o := range objs {
-		if o.Path == name {
-			if same, err := b.Matches(o, bytes.NewReader(data), int64(len(data))); err != nil || same {
-				return 0, err
-			}
-		}
-	}
-	return int64(len(data)), b.Put(ctx, location, bytes.NewReader(data), int64(len(data)))
 }
 
 // download collects outs into --out, proven, and returns those that are
@@ -106,12 +85,7 @@ func (p *runPlan) collectOnly(it *interrupts, st *stores, stdout, stderr io.Writ
 	if folder == "" {
 		return usageError{errors.New("--collect-only needs the spec's outputUrl or --output-url (or a scaffolded project's --output-url): where the tasks put the outputs")}
 	}
-	var outs []fanout.Output
-	for _, c := range p.job.Spec.Chunks {
-		if c.OutputFile != "" {
-			outs = append(outs, fanout.Output{Chunk: c.ID, URL: store.JoinLocation(folder, c.OutputFile), File: c.OutputFile, Bytes: -1})
-		}
-	}
+	outs := fanout.Expected(p.job, folder)
 	fanout.RemoveTemps(p.out, outs)
 	prog := newProgress("none", stdout, stderr, 0)
 	bad, _, err := p.download(it.ctx, st, outs, prog)

@@ -1,6 +1,7 @@
 package fanout
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -74,19 +75,49 @@ func syncFile(ctx context.Context, b Bucket, dir string, f File, have map[string
 	if err != nil || info.Size() != f.Size {
 		return false, fmt.Errorf("uploading %s: it changed while the upload ran", f.Rel)
 	}
-	if obj, ok := have[f.Rel]; ok {
-		same, err := b.Matches(obj, file, f.Size)
+	obj, ok := have[f.Rel]
+	return putUnlessThere(ctx, b, obj, ok, file, f.Size, f.Rel, target)
+}
+
+// putUnlessThere puts size bytes of src at target unless obj, the object
+// listed there (when there is one), holds them already; it reports
+// whether it put them. name is what messages call src.
+func putUnlessThere(ctx context.Context, b Bucket, obj store.Object, there bool, src io.ReaderAt, size int64, name, target string) (bool, error) {
+	if there {
+		same, err := b.Matches(obj, src, size)
 		if err != nil {
-			return false, fmt.Errorf("uploading %s: %w", f.Rel, err)
+			return false, fmt.Errorf("uploading %s: %w", name, err)
 		}
 		if same {
 			return false, nil
 		}
 	}
-	if err := b.Put(ctx, target, file, f.Size); err != nil {
-		return false, fmt.Errorf("uploading %s to %s: %w", f.Rel, target, err)
+	if err := b.Put(ctx, target, src, size); err != nil {
+		return false, fmt.Errorf("uploading %s to %s: %w", name, target, err)
 	}
 	return true, nil
+}
+
+// PutIfChanged puts data at location unless the object there holds it
+// already, as [Sync] does for a file; it returns the bytes sent.
+func PutIfChanged(ctx context.Context, b Bucket, location string, data []byte) (int64, error) {
+	folder, name := folderOf(location)
+	objs, err := b.List(ctx, folder)
+	if err != nil && !errors.Is(err, store.ErrNotFound) { // no folder: nothing there
+		return 0, fmt.Errorf("listing %s: %w", folder, err)
+	}
+	var obj store.Object
+	there := false
+	for _, o := range objs {
+		if o.Path == name {
+			obj, there = o, true
+		}
+	}
+	put, err := putUnlessThere(ctx, b, obj, there, bytes.NewReader(data), int64(len(data)), name, location)
+	if !put {
+		return 0, err
+	}
+	return int64(len(data)), err
 }
 
 // forEach calls fn for every item, n at a time, and returns the first

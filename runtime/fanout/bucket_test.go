@@ -2,6 +2,7 @@ package fanout_test
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -183,5 +184,34 @@ func putWithCRC32C(t *testing.T, srv *s3test.Server, bucket, key string, body []
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// PutIfChanged sends a document once, and again only when it changed,
+// on both stores.
+func TestPutIfChanged(t *testing.T) {
+	for _, st := range bucketStores[:2] {
+		t.Run(st.name, func(t *testing.T) {
+			b, folder := st.start(t)
+			loc := folder + "/jobs/run.json"
+			for i, tc := range []struct {
+				data string
+				sent int64
+			}{{`{"a":1}`, 7}, {`{"a":1}`, 0}, {`{"a":2}`, 7}} {
+				sent, err := fanout.PutIfChanged(testdeadline.Context(t), b, loc, []byte(tc.data))
+				if err != nil || sent != tc.sent {
+					t.Fatalf("put %d (%s): sent %d, %v; want %d", i, tc.data, sent, err, tc.sent)
+				}
+				rc, err := b.Open(testdeadline.Context(t), loc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _ := io.ReadAll(rc)
+				rc.Close()
+				if string(got) != tc.data {
+					t.Fatalf("put %d: %s holds %q, want %q", i, loc, got, tc.data)
+				}
+			}
+		})
 	}
 }

@@ -25,6 +25,24 @@ func Outputs(job *Job, state *State) []Output {
 	return outs
 }
 
+// Expected is every chunk's output, done or not, at folder/outputFile
+// when folder is set (where a Cloud Run job's tasks put them) and with
+// no URL otherwise; their sizes are unknown (-1).
+func Expected(job *Job, folder string) []Output {
+	var outs []Output
+	for _, c := range job.Spec.Chunks {
+		if c.OutputFile == "" {
+			continue
+		}
+		o := Output{Chunk: c.ID, File: c.OutputFile, Bytes: -1}
+		if folder != "" {
+			o.URL = store.JoinLocation(folder, c.OutputFile)
+		}
+		outs = append(outs, o)
+	}
+	return outs
+}
+
 // ProveLocal checks outs, outputs written into dir by local chunks:
 // each is a regular file of the size and SHA-256 its worker recorded. It
 // returns those that are not, and why.
