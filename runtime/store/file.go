@@ -14,6 +14,25 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/internal/fsutil"
 )
 
+// FileSource reads and writes local paths and file:// URLs: job specs,
+// asset folders, and outputs (HELIOS_OUTPUT_URL=file:///srv/renders).
+// Relative paths are relative to the worker's working directory. It is a
+// [FolderSource] and a [Sink].
+type FileSource struct{}
+
+func (FileSource) path(location string) string {
+	if Scheme(location) == "file" {
+		return location[len("file://"):]
+	}
+	return location
+}
+
+// Open implements [Source].
+func (s FileSource) Open(_ context.Context, location string) (io.ReadCloser, error) {
+	f, _, err := fsutil.OpenRegular(os.OpenFile, s.path(location))
+	return f, err
+}
+
 // List implements [FolderSource]: the regular files below the folder.
 // Links, sockets and devices are not assets and are left out; a folder
 // that is itself a link is followed.

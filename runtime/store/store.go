@@ -9,6 +9,23 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/internal/fsutil"
 )
 
+// A Source opens the documents that jobPath and assetsUrl name, for one URL
+// scheme. The worker bounds the size it reads and the time it takes.
+// Sources for s3:// and gs:// plug in with [WithSource], so that this
+// package imports no cloud SDK.
+type Source interface {
+	// Open returns the content at location, which is the whole jobPath
+	// (for example "s3://bucket/key"). A missing document is an error
+	// that names it.
+	Open(ctx context.Context, location string) (io.ReadCloser, error)
+}
+
+// ErrNoSource is wrapped when a location's scheme has no [Source].
+var ErrNoSource = errors.New("no source for this scheme")
+
+// ErrTooLarge is wrapped when a document is larger than the limit.
+var ErrTooLarge = errors.New("larger than the limit")
+
 // An Object is one file below a folder location, as a [FolderSource]
 // lists it.
 type Object struct {
