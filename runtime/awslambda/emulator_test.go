@@ -90,7 +90,9 @@ func TestLambdaContract(t *testing.T) {
 		Dir: root,
 		// specTimeout is what "http never answers" tests; every other spec
 		// must be read within it, on a loaded machine too.
-		Env: []string{"HELIOS_WORKSPACE_ROOT=" + ws, "HELIOS_SPEC_TIMEOUT=" + specTimeout.String()},
+		// At DEBUG, so that the platform's own "invocation" line shows
+		// beside the worker's one line per chunk at INFO.
+		Env: []string{"HELIOS_WORKSPACE_ROOT=" + ws, "HELIOS_SPEC_TIMEOUT=" + specTimeout.String(), "AWS_LAMBDA_LOG_LEVEL=DEBUG"},
 	})
 	invocations := 0
 	invoke := func(t *testing.T, payload []byte) lambdatest.Invocation {

@@ -42,7 +42,7 @@ func (h *Handler) Respond(ctx context.Context, payload []byte) (resp Response) {
 	}
 	ctx, cancel := h.beforeDeadline(ctx)
 	defer cancel()
-	slog.InfoContext(ctx, "invocation", "jobPath", clip(req.JobPath), "chunkIndex", req.ChunkIndex)
+	slog.DebugContext(ctx, "invocation", "jobPath", clip(req.JobPath), "chunkIndex", req.ChunkIndex) // the worker logs the outcome at info
 	res := h.w.Run(ctx, req)
 	if errors.Is(res.Err, worker.ErrJobPathNotAllowed) {
 		slog.WarnContext(ctx, "job path refused", "error", res.Err.Error())

@@ -65,7 +65,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		writeMessage(rw, http.StatusBadRequest, worker.KindPayload, msg)
 		return
 	}
-	slog.InfoContext(ctx, "invocation", "jobPath", req.JobPath, "chunkIndex", req.ChunkIndex)
+	slog.DebugContext(ctx, "invocation", "jobPath", req.JobPath, "chunkIndex", req.ChunkIndex) // the worker logs the outcome at info
 	res := h.w.Run(ctx, req)
 	if errors.Is(res.Err, worker.ErrJobPathNotAllowed) {
 		slog.WarnContext(ctx, "job path refused", "error", res.Err.Error())

@@ -66,7 +66,7 @@ func (w *Worker) fetchAssets(ctx context.Context, location string, ws *placement
 	if err != nil {
 		return whyStopped(ctx, err)
 	}
-	w.log().InfoContext(ctx, "assets fetched", "assetsUrl", location,
+	w.log().DebugContext(ctx, "assets fetched", "assetsUrl", location,
 		"files", st.cachedFiles.Load()+st.storeFiles.Load(), "bytes", st.cachedBytes.Load()+st.storeBytes.Load(),
 		"cachedFiles", st.cachedFiles.Load(), "cachedBytes", st.cachedBytes.Load(),
 		"downloadedFiles", st.storeFiles.Load(), "downloadedBytes", st.storeBytes.Load(), "spare", st.spare,

@@ -42,7 +42,7 @@ func newWarmJob(t *testing.T, cfg worker.Config, assets map[string]string, comma
 		m.objs["s3://renders/assets/"+rel] = []byte(data)
 	}
 	j := &warmJob{t: t, cfg: cfg, m: m, log: new(bytes.Buffer)}
-	j.w = newWorker(cfg, worker.WithSource("s3", m), worker.WithLogger(slog.New(slog.NewJSONHandler(lockedWriter{j}, nil))))
+	j.w = newWorker(cfg, worker.WithSource("s3", m), worker.WithLogger(slog.New(slog.NewJSONHandler(lockedWriter{j}, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	return j
 }
 

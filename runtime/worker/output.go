@@ -114,7 +114,7 @@ func (w *Worker) deliver(ctx context.Context, res *Result, out *output, dir stri
 		return
 	}
 	res.OutputURL, res.OutputBytes, res.OutputSHA256 = out.target, n, sum
-	log.InfoContext(ctx, "output uploaded", "outputBytes", n, "outputSha256", sum, "durationMs", time.Since(start).Milliseconds())
+	log.DebugContext(ctx, "output uploaded", "outputBytes", n, "outputSha256", sum, "durationMs", time.Since(start).Milliseconds())
 }
 
 // upload puts the outputFile, and returns its size and the SHA-256 of the

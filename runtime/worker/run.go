@@ -86,8 +86,7 @@ func (w *Worker) execute(ctx context.Context, spec *jobspec.Spec, chunk *jobspec
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	endWatch := w.watchIdle(ctx, stop, chunk.ID, ws.Base, &ps)
-	log := w.log().With("job", spec.ID, "chunk", chunk.ID)
-	log.InfoContext(ctx, "chunk started", "command", argv[0], "workspace", ws.Work)
+	w.log().DebugContext(ctx, "chunk started", "job", spec.ID, "chunk", chunk.ID, "command", argv[0], "workspace", ws.Work)
 	start := time.Now()
 	pr := proc.Run(ctx, ps)
 	// The watch ends before ctx is read: an exit is not taken for idleness.
@@ -114,8 +113,6 @@ func (w *Worker) execute(ctx context.Context, spec *jobspec.Spec, chunk *jobspec
 	case pr.Signal != 0:
 		res.Signal = proc.SignalName(pr.Signal)
 	}
-	log.InfoContext(ctx, "chunk finished", "exitCode", res.ExitCode, "durationMs", res.Duration.Milliseconds(),
-		"stdoutBytes", res.StdoutBytes, "stderrBytes", res.StderrBytes, "error", res.Message())
 	return res
 }
 

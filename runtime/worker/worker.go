@@ -190,30 +190,54 @@ func (r *Result) Message() string {
 // stays idle for Config.ChunkIdleTimeout is killed alike, and Err wraps
 // ErrIdle.
 func (w *Worker) Run(ctx context.Context, req jobspec.Request) *Result {
+	res, job := w.run(ctx, req)
+	w.logResult(ctx, res, "jobPath", req.JobPath, "job", job, "chunk", req.ChunkIndex)
+	return res
+}
+
+// run is Run without its log line; job is the job's id, "" when the spec
+// was not read.
+func (w *Worker) run(ctx context.Context, req jobspec.Request) (*Result, string) {
 	if w.cfgErr != nil {
-		return &Result{Err: w.cfgErr}
+		return &Result{Err: w.cfgErr}, ""
 	}
 	if req.JobPath == "" {
-		return &Result{Err: jobspec.ErrPayloadFields}
+		return &Result{Err: jobspec.ErrPayloadFields}, ""
 	}
 	loc := store.ParseLocation(req.JobPath) // read once: the allowlist, the source and the job's name take it
 	if err := w.checkJobPath(loc); err != nil {
-		return &Result{Err: err}
+		return &Result{Err: err}, ""
 	}
 	spec, err := w.loadSpec(ctx, loc)
 	if err != nil {
-		return &Result{Err: whyStopped(ctx, err)}
+		return &Result{Err: whyStopped(ctx, err)}, ""
 	}
 	chunk, err := spec.Chunk(req.ChunkIndex)
 	if err != nil {
-		return &Result{Err: err}
+		return &Result{Err: err}, spec.ID
 	}
-	return w.RunChunk(ctx, spec, chunk)
+	return w.RunChunk(ctx, spec, chunk), spec.ID
 }
 
+// logResult writes the one line at info level that an invocation gets:
+// "chunk finished", with what the command did and where its output went,
+// or, at warning level, "chunk not run" and why.
+func (w *Worker) logResult(ctx context.Context, res *Result, attrs ...any) {
+	if !res.Started {
+		w.log().WarnContext(ctx, "chunk not run", append(attrs, "error", res.Message(), "errorKind", string(res.Kind()))...)
+		return
+	}
+	attrs = append(attrs, "exitCode", res.ExitCode, "durationMs", res.Duration.Milliseconds(),
+		"stdoutBytes", res.StdoutBytes, "stderrBytes", res.StderrBytes, "error", res.Message())
+	if res.OutputURL != "" {
+		attrs = append(attrs, "outputUrl", res.OutputURL, "outputBytes", res.OutputBytes, "outputSha256", res.OutputSHA256)
+	}
+	w.log().InfoContext(ctx, "chunk finished", attrs...)
+}
 // RunChunk runs one chunk of a spec loaded with [Worker.LoadSpec], as
 // [Worker.Run] does once it has found the chunk: a Cloud Run job's task
-// runs several chunks of one spec this way.
+// runs several chunks of one spec this way. Unlike Run, it logs nothing
+// at info level: the caller reports the outcome.
 func (w *Worker) RunChunk(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk) *Result {
 	if w.cfgErr != nil {
 		return &Result{Err: w.cfgErr}
