@@ -5,16 +5,167 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strconv"
-	"time"
+	"math"
+	"strings"
 
 	"github.com/helios-project/helios-scaffold/runtime/internal/msg"
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/store"
-	"github.com/helios-project/helios-scaffold/runtime/worker/internal/proc"
-	"github.com/helios-project/helios-scaffold/runtime/worker/internal/tail"
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/workspace"
 )
+
+// Run runs the chunk that req names and, when an output location is set,
+// uploads its outputFile after it exits 0. It never panics on bad input:
+// every failure is reported in the Result. When ctx is done before the command
+// ends, the command's process group is killed and Err wraps ErrCanceled,
+// or ErrTimeout when ctx's cause is (or wraps) ErrTimeout; a command that
+// stays idle for Config.ChunkIdleTimeout is killed alike, and Err wraps
+// ErrIdle.
+func (w *Worker) Run(ctx context.Context, req jobspec.Request) *Result {
+	res, job := w.run(ctx, req)
+	w.logResult(ctx, res, "jobPath", req.JobPath, "job", job, "chunk", req.ChunkIndex)
+	return res
+}
+
+// run is Run without its log line; job is the job's id, "" when the spec
+// was not read.
+func (w *Worker) run(ctx context.Context, req jobspec.Request) (*Result, string) {
+	if w.cfgErr != nil {
+		return &Result{Err: w.cfgErr}, ""
+	}
+	if req.JobPath == "" {
+		return &Result{Err: jobspec.ErrPayloadFields}, ""
+	}
+	loc := store.ParseLocation(req.JobPath) // read once: the allowlist, the source and the job's name take it
+	if err := w.checkJobPath(loc); err != nil {
+		return &Result{Err: err}, ""
+	}
+	spec, err := w.loadSpec(ctx, loc)
+	if err != nil {
+		return &Result{Err: whyStopped(ctx, err)}, ""
+	}
+	chunk, err := spec.Chunk(req.ChunkIndex)
+	if err != nil {
+		return &Result{Err: err}, spec.ID
+	}
+	return w.RunChunk(ctx, spec, chunk), spec.ID
+}
+
+// logResult writes the one line at info level that an invocation gets:
+// "chunk finished", with what the command did and where its output went,
+// or, at warning level, "chunk not run" and why.
+func (w *Worker) logResult(ctx context.Context, res *Result, attrs ...any) {
+	if !res.Started {
+		w.log().WarnContext(ctx, "chunk not run", append(attrs, "error", res.Message(), "errorKind", string(res.Kind()))...)
+		return
+	}
+	attrs = append(attrs, "exitCode", res.ExitCode, "durationMs", res.Duration.Milliseconds(),
+		"stdoutBytes", res.StdoutBytes, "stderrBytes", res.StderrBytes, "error", res.Message())
+	if res.OutputURL != "" {
+		attrs = append(attrs, "outputUrl", res.OutputURL, "outputBytes", res.OutputBytes, "outputSha256", res.OutputSHA256)
+	}
+	w.log().InfoContext(ctx, "chunk finished", attrs...)
+}
+
+// RunChunk runs one chunk of a spec loaded with [Worker.LoadSpec], as
+// [Worker.Run] does once it has found the chunk: a Cloud Run job's task
+// runs several chunks of one spec this way. Unlike Run, it logs nothing
+// at info level: the caller reports the outcome.
+func (w *Worker) RunChunk(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk) *Result {
+	if w.cfgErr != nil {
+		return &Result{Err: w.cfgErr}
+	}
+	argv, err := jobspec.SplitCommand(chunk.Command)
+	if err != nil {
+		return &Result{Err: fmt.Errorf("splitting command of chunk %d: %w", chunk.ID, err)}
+	}
+	if err := checkNUL(spec, chunk); err != nil {
+		return &Result{Err: withKind(KindSpec, err)}
+	}
+	out, err := w.outputFor(spec, chunk)
+	if err != nil {
+		return &Result{Err: withKind(KindSpec, err)}
+	}
+	w.stale.Do(func() {
+		if removed := workspace.RemoveStale(w.cfg.WorkspaceRoot); len(removed) > 0 {
+			w.log().WarnContext(ctx, "removed workspaces left by a worker that was killed", "root", w.cfg.WorkspaceRoot, "workspaces", removed)
+		}
+	})
+	dir, err := workspace.New(w.cfg.WorkspaceRoot, spec.ID, chunk.ID)
+	ws := &placement{Workspace: dir}
+	if err != nil {
+		return &Result{Err: withKind(KindWorker, err)}
+	}
+	defer func() {
+		if err := ws.Remove(); err != nil {
+			w.log().ErrorContext(ctx, "workspace left behind", "error", err)
+		}
+		if c := w.cache.c.Load(); c != nil { // after the removal: the cache counts links
+			c.release(ws)
+		}
+	}()
+	res := w.runInWorkspace(ctx, spec, chunk, argv, ws)
+	if out != nil && res.OK() {
+		w.deliver(ctx, res, out, ws.Work)
+	}
+	return res
+}
+
+// runInWorkspace fetches the assets into dir and runs the command there,
+// both within Config.ChunkTimeout.
+func (w *Worker) runInWorkspace(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk, argv []string, ws *placement) *Result {
+	if w.cfg.ChunkTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, w.cfg.ChunkTimeout,
+			fmt.Errorf("%w after %v (%s)", ErrTimeout, w.cfg.ChunkTimeout, EnvChunkTimeout))
+		defer cancel()
+	}
+	if spec.AssetsURL != "" {
+		if err := w.fetchAssets(ctx, spec.AssetsURL, ws); err != nil {
+			return &Result{Err: err}
+		}
+	}
+	return w.execute(ctx, spec, chunk, argv, ws)
+}
+
+// checkNUL refuses, before anything runs, a job id or outputFile that
+// holds a NUL byte: the chunk's environment carries both, and no
+// environment variable (nor file name) can hold one.
+func checkNUL(spec *jobspec.Spec, chunk *jobspec.Chunk) error {
+	switch {
+	case strings.ContainsRune(spec.ID, 0):
+		return fmt.Errorf("job id %q holds a NUL byte, which no environment variable can", spec.ID)
+	case strings.ContainsRune(chunk.OutputFile, 0):
+		return fmt.Errorf("outputFile %q of chunk %d holds a NUL byte, which no file name can", chunk.OutputFile, chunk.ID)
+	}
+	return nil
+}
+
+// whyStopped wraps err, which happened before the command ran, with the
+// reason ctx ended, if it did, so that callers can tell a timeout or a
+// cancellation from a bad spec.
+func whyStopped(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	return fmt.Errorf("%w: %w", stopReason(ctx), err)
+}
+
+// stopReason explains why ctx ended: its cause when that is a timeout or
+// an idle kill, ErrCanceled otherwise.
+func stopReason(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	if errors.Is(cause, ErrTimeout) || errors.Is(cause, ErrIdle) {
+		return cause
+	}
+	if errors.Is(cause, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: deadline exceeded", ErrTimeout)
+	}
+	if cause != nil && !errors.Is(cause, context.Canceled) {
+		return fmt.Errorf("%w: %w", ErrCanceled, cause)
+	}
+	return ErrCanceled
+}
 
 // LoadSpec reads and parses the job spec at location through the store.Source
 // for its scheme, within Config.SpecTimeout and Config.SpecMaxBytes. A
@@ -70,85 +221,23 @@ func (w *Worker) source(loc store.Location) (store.Source, error) {
 	return src, nil
 }
 
-// execute runs argv in the workspace, under the idle watch (idle.go), and
-// gathers the Result.
-func (w *Worker) execute(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk, argv []string, ws *placement) *Result {
-	stdout := tail.New(w.cfg.OutputLimit)
-	stderr := tail.New(w.cfg.OutputLimit)
-	ps := proc.Spec{Dir: ws.Work, Env: w.chunkEnv(spec, chunk, ws), Stdout: stdout, Stderr: stderr, Mark: envWorkspace + "=" + ws.Work}
-	ps.Argv = append([]string{LookPathEnv(argv[0], w.env)}, argv[1:]...)
-	liveOut := tail.NewLines(w.logMu, w.stdout)
-	liveErr := tail.NewLines(w.logMu, w.stderr)
-	if w.cfg.Passthrough {
-		ps.Stdout = io.MultiWriter(stdout, liveOut)
-		ps.Stderr = io.MultiWriter(stderr, liveErr)
+// readAll reads at most limit bytes from r, failing with store.ErrTooLarge past it.
+func readAll(r io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, plusOne(limit)))
+	if err != nil {
+		return nil, err
 	}
-	ctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	endWatch := w.watchIdle(ctx, stop, chunk.ID, ws.Base, &ps)
-	w.log().DebugContext(ctx, "chunk started", "job", spec.ID, "chunk", chunk.ID, "command", argv[0], "workspace", ws.Work)
-	start := time.Now()
-	pr := proc.Run(ctx, ps)
-	// The watch ends before ctx is read: an exit is not taken for idleness.
-	endWatch()
-	liveOut.Close() // the copiers are done: end unfinished last lines
-	liveErr.Close()
-	res := &Result{
-		Started:         pr.Err == nil,
-		ExitCode:        pr.ExitCode,
-		Stdout:          stdout.Bytes(),
-		Stderr:          stderr.Bytes(),
-		StdoutTruncated: stdout.Truncated(),
-		StderrTruncated: stderr.Truncated(),
-		StdoutBytes:     stdout.Total(),
-		StderrBytes:     stderr.Total(),
-		Duration:        time.Since(start),
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w of %d bytes", store.ErrTooLarge, limit)
 	}
-	switch {
-	case pr.Err != nil:
-		res.Err = withKind(startKind(pr.Err), fmt.Errorf("starting chunk %d command %q: %w", chunk.ID, argv[0], pr.Err))
-	case ctx.Err() != nil:
-		res.ExitCode = -1
-		res.Err = stopReason(ctx)
-	case pr.Signal != 0:
-		res.Signal = proc.SignalName(pr.Signal)
-	}
-	return res
+	return data, nil
 }
 
-// stopReason explains why ctx ended: its cause when that is a timeout or
-// an idle kill, ErrCanceled otherwise.
-func stopReason(ctx context.Context) error {
-	cause := context.Cause(ctx)
-	if errors.Is(cause, ErrTimeout) || errors.Is(cause, ErrIdle) {
-		return cause
+// plusOne is n+1, or n when that would overflow: reading one byte past a
+// limit tells whether the document is larger.
+func plusOne(n int64) int64 {
+	if n == math.MaxInt64 {
+		return n
 	}
-	if errors.Is(cause, context.DeadlineExceeded) {
-		return fmt.Errorf("%w: deadline exceeded", ErrTimeout)
-	}
-	if cause != nil && !errors.Is(cause, context.Canceled) {
-		return fmt.Errorf("%w: %w", ErrCanceled, cause)
-	}
-	return ErrCanceled
-}
-
-// envWorkspace names the chunk's workspace in its environment, and so
-// marks every process it starts (see sweep).
-const envWorkspace = "HELIOS_WORKSPACE"
-
-// chunkEnv is the worker's environment plus the HELIOS_* variables, and
-// the workspace's temporary folder, which is removed with it: what the
-// chunk and its children write there (a browser's profile, say) goes
-// even when they are killed.
-func (w *Worker) chunkEnv(spec *jobspec.Spec, chunk *jobspec.Chunk, ws *placement) []string {
-	return append(append(os.Environ(), w.env...),
-		"TMPDIR="+ws.Tmp, "TMP="+ws.Tmp, "TEMP="+ws.Tmp,
-		"HELIOS_JOB_ID="+spec.ID,
-		"HELIOS_CHUNK_ID="+strconv.FormatInt(chunk.ID, 10),
-		"HELIOS_START_FRAME="+strconv.FormatInt(chunk.StartFrame, 10),
-		"HELIOS_FRAME_COUNT="+strconv.FormatInt(chunk.FrameCount, 10),
-		"HELIOS_OUTPUT_FILE="+chunk.OutputFile,
-		envWorkspace+"="+ws.Work,
-		"PWD="+ws.Work, // exec sets PWD only when it builds the environment itself
-	)
+	return n + 1
 }
