@@ -49,15 +49,17 @@ const (
 // Function.ResponseSizeTooLarge, losing everything; this leaves room.
 const MaxResponseBytes = 6_000_000
 
-// decodeError answers a payload that DecodeRequest refused.
+// decodeError answers a payload that DecodeRequest refused, with the
+// status that [worker.StatusOf] gives it (400).
 func decodeError(err error) Response {
+	status := worker.StatusOf(err)
 	switch {
 	case errors.Is(err, jobspec.ErrPayloadFields):
-		return messageResponse(400, worker.KindPayload, msgFields)
+		return messageResponse(status, worker.KindPayload, msgFields)
 	case errors.Is(err, jobspec.ErrAmbiguousJSON), errors.Is(err, jobspec.ErrChunkIndexRange):
-		return messageResponse(400, worker.KindPayload, "Invalid payload: "+err.Error())
+		return messageResponse(status, worker.KindPayload, "Invalid payload: "+err.Error())
 	}
-	return messageResponse(400, worker.KindPayload, msgNotObject)
+	return messageResponse(status, worker.KindPayload, msgNotObject)
 }
 
 // messageResponse answers a failure that has a message only: the
@@ -82,22 +84,14 @@ func clip(msg string) string {
 	return msg[:cut] + "…"
 }
 
-// resultResponse answers a chunk's Result, cutting the front of its output
-// until the whole serialised response fits in MaxResponseBytes. A jobPath
-// outside HELIOS_ALLOWED_JOB_PATHS is a 403.
+// resultResponse answers a chunk's Result with its status, [worker.Result.Status]
+// (a jobPath outside HELIOS_ALLOWED_JOB_PATHS is a 403, a spec that could
+// be read two ways a 400), cutting the front of its output until the
+// whole serialised response fits in MaxResponseBytes.
 func resultResponse(r *worker.Result) Response {
+	status := r.Status()
 	if !r.Started {
-		switch {
-		case errors.Is(r.Err, worker.ErrJobPathNotAllowed):
-			return messageResponse(403, r.Kind(), r.Err.Error())
-		case errors.Is(r.Err, jobspec.ErrAmbiguousJSON):
-			return messageResponse(400, r.Kind(), r.Err.Error())
-		}
-		return messageResponse(500, r.Kind(), r.Err.Error())
-	}
-	status := 200
-	if !r.OK() {
-		status = 500
+		return messageResponse(status, r.Kind(), r.Message())
 	}
 	stdout, stderr := r.Stdout, r.Stderr
 	b := Body{

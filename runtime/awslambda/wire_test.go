@@ -318,3 +318,45 @@ func TestRespondHugeMessage(t *testing.T) {
 		})
 	}
 }
+
+// The statusCode of every answer is the worker's one status for its
+// Result (worker.Result.Status) or its payload error (worker.StatusOf),
+// which the Cloud Run answer and fanout's local target share.
+func TestResultResponseStatus(t *testing.T) {
+	_, ambiguous := jobspec.Parse([]byte(`{"id":"j","id":"k","chunks":[]}`))
+	_, sameID := jobspec.Parse([]byte(`{"chunks":[{"id":1},{"id":1}]}`))
+	_, notFound := (&jobspec.Spec{}).Chunk(9)
+	for _, tc := range []struct {
+		name   string
+		r      worker.Result
+		status int
+	}{
+		{"success", worker.Result{Started: true}, 200},
+		{"command failed", worker.Result{Started: true, ExitCode: 3}, 500},
+		{"chunk timeout", worker.Result{Started: true, ExitCode: -1, Err: fmt.Errorf("%w after 1m", worker.ErrTimeout)}, 500},
+		{"chunk idle", worker.Result{Started: true, ExitCode: -1, Err: fmt.Errorf("chunk 0: %w for 300 s; killed", worker.ErrIdle)}, 500},
+		{"output missing", worker.Result{Started: true, Err: fmt.Errorf("%w: chunk_0.mp4", worker.ErrOutputMissing)}, 500},
+		{"jobPath not allowed", worker.Result{Err: fmt.Errorf("job path %q: %w", "x", worker.ErrJobPathNotAllowed)}, 403},
+		{"spec with a key twice", worker.Result{Err: ambiguous}, 400},
+		{"spec with two chunks of one id", worker.Result{Err: sameID}, 400},
+		{"chunk not found", worker.Result{Err: notFound}, 500},
+		{"spec read, access denied", worker.Result{Err: fmt.Errorf("reading job spec: %w", store.ErrAccessDenied)}, 500},
+		{"no jobPath", worker.Result{Err: jobspec.ErrPayloadFields}, 400},
+	} {
+		resp := resultResponse(&tc.r)
+		if resp.StatusCode != tc.status || resp.StatusCode != tc.r.Status() {
+			t.Errorf("%s: statusCode %d, want %d (Result.Status %d)", tc.name, resp.StatusCode, tc.status, tc.r.Status())
+		}
+	}
+	// The wire of a 400 for an ambiguous spec is as it was.
+	want := `{"statusCode":400,"body":"{\"message\":\"decoding job spec: ambiguous JSON: key \\\"id\\\" appears twice\",\"errorKind\":\"spec\"}"}`
+	if got := string(marshal(resultResponse(&worker.Result{Err: ambiguous}))); got != want {
+		t.Errorf("ambiguous spec:\ngot  %s\nwant %s", got, want)
+	}
+	for _, payload := range []string{``, `[]`, `{"jobPath":"x"}`, `{"jobPath":"x","chunkIndex":1e400}`, `{"jobPath":"x","jobPath":"y","chunkIndex":0}`} {
+		_, err := jobspec.DecodeRequest([]byte(payload))
+		if resp := decodeError(err); resp.StatusCode != 400 || resp.StatusCode != worker.StatusOf(err) {
+			t.Errorf("payload %q: statusCode %d, want 400 (StatusOf %d)", payload, resp.StatusCode, worker.StatusOf(err))
+		}
+	}
+}

@@ -62,7 +62,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, jobspec.ErrAmbiguousJSON), errors.Is(err, jobspec.ErrChunkIndexRange):
 			msg = "Invalid payload: " + err.Error()
 		}
-		writeMessage(rw, http.StatusBadRequest, worker.KindPayload, msg)
+		writeMessage(rw, worker.StatusOf(err), worker.KindPayload, msg)
 		return
 	}
 	slog.DebugContext(ctx, "invocation", "jobPath", req.JobPath, "chunkIndex", req.ChunkIndex) // the worker logs the outcome at info

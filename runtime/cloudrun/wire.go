@@ -3,10 +3,8 @@ package cloudrun
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"net/http"
 
-	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -38,23 +36,13 @@ const (
 	msgMissing = "Missing jobPath or chunkIndex"
 )
 
-// resultBody turns a chunk's Result into its status and body. A jobPath
-// outside HELIOS_ALLOWED_JOB_PATHS is a 403, a spec that could be read
-// two ways a 400.
+// resultBody turns a chunk's Result into its status, [worker.Result.Status]
+// (a jobPath outside HELIOS_ALLOWED_JOB_PATHS is a 403, a spec that could
+// be read two ways a 400), and body.
 func resultBody(r *worker.Result) (int, *Body) {
+	status := r.Status()
 	if !r.Started {
-		b := &Body{Message: r.Err.Error(), ErrorKind: r.Kind()}
-		switch {
-		case errors.Is(r.Err, worker.ErrJobPathNotAllowed):
-			return http.StatusForbidden, b
-		case errors.Is(r.Err, jobspec.ErrAmbiguousJSON):
-			return http.StatusBadRequest, b
-		}
-		return http.StatusInternalServerError, b
-	}
-	status := http.StatusOK
-	if !r.OK() {
-		status = http.StatusInternalServerError
+		return status, &Body{Message: r.Message(), ErrorKind: r.Kind()}
 	}
 	stdout, stderr := string(r.Stdout), string(r.Stderr)
 	b := &Body{

@@ -2,7 +2,6 @@ package fanout
 
 import (
 	"context"
-	"errors"
 
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
@@ -23,24 +22,16 @@ func (l Local) Call(ctx context.Context, req jobspec.Request) (*worker.CallResul
 }
 
 // CallResultOf is the answer that a deployed worker gives for r: its
-// status, exit code, streams, upload and, for a failure, its message and
-// kind.
+// status ([worker.Result.Status], as both platforms give it), exit code,
+// streams, upload and, for a failure, its message and kind.
 func CallResultOf(r *worker.Result) *worker.CallResult {
-	c := &worker.CallResult{StatusCode: 200, Stdout: string(r.Stdout), Stderr: string(r.Stderr),
+	c := &worker.CallResult{StatusCode: r.Status(), Stdout: string(r.Stdout), Stderr: string(r.Stderr),
 		OutputURL: r.OutputURL, OutputBytes: r.OutputBytes, OutputSHA256: r.OutputSHA256}
 	if r.Started {
 		c.HasExitCode, c.ExitCode = true, r.ExitCode
 	}
-	if r.OK() {
-		return c
-	}
-	c.StatusCode, c.Message, c.ErrorKind = 500, r.Message(), string(r.Kind())
-	switch {
-	case r.Started:
-	case errors.Is(r.Err, worker.ErrJobPathNotAllowed):
-		c.StatusCode = 403
-	case errors.Is(r.Err, jobspec.ErrAmbiguousJSON):
-		c.StatusCode = 400
+	if !r.OK() {
+		c.Message, c.ErrorKind = r.Message(), string(r.Kind())
 	}
 	return c
 }

@@ -57,10 +57,14 @@ var throttled = map[string]bool{
 }
 
 // classify says what res and err, a call's result, mean, and why in a
-// few words when it is not a success. A worker's answer is judged by
-// the kind of failure it gives (CallResult.ErrorKind); an answer without
-// one, from a worker that predates it, by its exit code, status and, as
-// a last resort, its message.
+// few words when it is not a success. Both are judged by type, never by
+// text: a worker's answer by the kind of failure it gives
+// (CallResult.ErrorKind, which the local target and both platforms give
+// alike), after the statuses of a front end that is overloaded; a Go
+// error by what it wraps ([classifyErr]). Only an answer with no kind
+// this runner knows, from a worker that predates errorKind, is judged by
+// its exit code and status and, last, by the few texts of
+// [legacyFinalTexts] ([classifyLegacy]).
 func classify(ctx context.Context, res *worker.CallResult, err error) (outcome, string) {
 	switch {
 	case err == nil && res.OK():
@@ -69,38 +73,38 @@ func classify(ctx context.Context, res *worker.CallResult, err error) (outcome, 
 		return stopped, context.Cause(ctx).Error()
 	case err != nil:
 		return classifyErr(err)
-	}
-	switch {
-	case res.StatusCode == 429 || res.StatusCode == 502 || res.StatusCode == 503 || res.StatusCode == 504:
+	case overloaded(res.StatusCode):
 		return transient, fmt.Sprintf("status %d: %s", res.StatusCode, res.Message)
 	}
-	if out, ok := kindOutcome(res); ok {
+	if out, ok := kindOutcome(worker.Kind(res.ErrorKind), res.HasExitCode); ok {
 		return out, reason(res, out)
 	}
-	switch {
-	case res.HasExitCode:
-		return commandFailed, commandReason(res)
-	case res.StatusCode >= 400 && res.StatusCode < 500:
-		return permanent, fmt.Sprintf("status %d: %s", res.StatusCode, res.Message)
-	case isPermanentMessage(res.Message):
-		return permanent, res.Message
-	}
-	// The chunk could not run: a store or the network failing, mostly.
-	return transient, res.Message
+	return classifyLegacy(res)
 }
 
-// kindOutcome is what the kind of failure that the worker gave means;
-// ok is false when the answer gives none, or one this runner does not
-// know (a newer worker's).
-func kindOutcome(res *worker.CallResult) (outcome, bool) {
-	switch k := worker.Kind(res.ErrorKind); k {
+// overloaded reports the statuses of a call refused for load, or cut off
+// by a front end (Lambda's, Cloud Run's) before a worker answered it.
+func overloaded(status int) bool {
+	switch status {
+	case 429, 502, 503, 504:
+		return true
+	}
+	return false
+}
+
+// kindOutcome is what a failure of kind k means, ran telling whether the
+// command ran (the answer has an exit code); ok is false for "" (an
+// answer that gives no kind) and for a kind this runner does not know (a
+// newer worker's).
+func kindOutcome(k worker.Kind, ran bool) (outcome, bool) {
+	switch k {
 	case worker.KindFailed:
 		return commandFailed, true
 	case worker.KindTimeout:
 		// The command took too long, which trying again changes only
 		// when the command fails so now and then; the spec or the assets
 		// taking too long, before it ran, may pass.
-		if res.HasExitCode {
+		if ran {
 			return commandFailed, true
 		}
 		return transient, true
@@ -139,18 +143,44 @@ func commandReason(res *worker.CallResult) string {
 	return fmt.Sprintf("exit code %d", res.ExitCode)
 }
 
-// isPermanentMessage reports the reasons that the same call will give
-// again, as a worker that gives no errorKind words them: the chunk is not
-// in the spec, the spec is not valid, access is denied, a path leaves the
-// workspace or is not allowed, the command's executable is not found. It
-// is the fallback for such a worker's answers only: a newer worker's kind
-// decides.
-func isPermanentMessage(m string) bool {
-	for _, s := range []string{
-		"not found in job spec", "Invalid JobSpec", "access denied", "outside the workspace",
-		"not allowed", "ambiguous JSON", "not a regular file", "larger than the limit",
-		"executable file not found",
-	} {
+// classifyLegacy judges an answer that gives no kind this runner knows:
+// one from a worker that predates errorKind, or a kind newer than this
+// runner. The command ran when the answer has an exit code; a 4xx is
+// final (such a worker answers a jobPath outside its allowlist with 403,
+// a payload or spec that could be read two ways with 400); a 5xx is final
+// only when its message holds one of [legacyFinalTexts], and may pass
+// otherwise (a store or the network failing, mostly).
+func classifyLegacy(res *worker.CallResult) (outcome, string) {
+	switch {
+	case res.HasExitCode:
+		return commandFailed, commandReason(res)
+	case res.StatusCode >= 400 && res.StatusCode < 500:
+		return permanent, fmt.Sprintf("status %d: %s", res.StatusCode, res.Message)
+	case hasLegacyFinalText(res.Message):
+		return permanent, res.Message
+	}
+	return transient, res.Message
+}
+
+// legacyFinalTexts are the texts by which a worker that predates
+// errorKind says, in a 5xx without an exit code, that its chunk could not
+// run and will not run the next time either. They are that worker's wire
+// messages, frozen with it, not the current worker's errors (which
+// classify never reads as text: their kind decides); only classifyLegacy
+// reads them. The 403 of a jobPath refused and the 400 of an ambiguous
+// payload or spec need none: their status is final.
+var legacyFinalTexts = []string{
+	"not found in job spec",     // the contract's "Chunk with ID <n> not found in job spec"
+	"Invalid JobSpec",           // the contract's "Invalid JobSpec: missing chunks array"
+	"access denied",             // a store refused the worker's credentials
+	"outside the workspace",     // an asset's key leaves the workspace
+	"not a regular file",        // the spec is a folder or a device
+	"larger than the limit",     // the spec or the assets over their limit
+	"executable file not found", // the command's executable is not on PATH
+}
+
+func hasLegacyFinalText(m string) bool {
+	for _, s := range legacyFinalTexts {
 		if strings.Contains(m, s) {
 			return true
 		}
@@ -158,6 +188,12 @@ func isPermanentMessage(m string) bool {
 	return false
 }
 
+// classifyErr judges a call that did not answer: by what err wraps. An
+// invoker's error says whether it is temporary, or gives an AWS error
+// code; a dropped or refused connection, a cut answer or a deadline may
+// pass; an error of the worker's own (a Target that runs it in this
+// process and returns one) is judged by its kind, as an answer's
+// errorKind is. Anything else is final.
 func classifyErr(err error) (outcome, string) {
 	var temp interface{ Temporary() bool }
 	if errors.As(err, &temp) && !isNetError(err) {
@@ -177,6 +213,11 @@ func classifyErr(err error) (outcome, string) {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, context.DeadlineExceeded) {
 		return transient, err.Error()
+	}
+	if k, ok := worker.LookupKind(err); ok {
+		if out, ok := kindOutcome(k, false); ok {
+			return out, err.Error()
+		}
 	}
 	return permanent, err.Error()
 }

@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
+	"github.com/helios-project/helios-scaffold/runtime/store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
@@ -121,3 +125,109 @@ func TestBackoffDelay(t *testing.T) {
 		}
 	}
 }
+
+// An answer with no kind the runner knows (a worker that predates
+// errorKind) is judged by its exit code, its status and, for a 5xx
+// without an exit code, by legacyFinalTexts alone; an answer with a
+// kind is never judged by its text.
+func TestClassifyLegacy(t *testing.T) {
+	old := func(status int, msg string) *worker.CallResult { return failure(status, "", msg) }
+	tests := []struct {
+		name string
+		res  *worker.CallResult
+		want outcome
+	}{
+		{"chunk not found", old(500, "Chunk with ID 9 not found in job spec"), permanent},
+		{"no chunks", old(500, "Invalid JobSpec: missing chunks array"), permanent},
+		{"access denied", old(500, "reading job spec s3://b/j.json: access denied"), permanent},
+		{"asset outside the workspace", old(500, `fetching assets: key "../x" is outside the workspace`), permanent},
+		{"spec a folder", old(500, "reading job spec /jobs: not a regular file"), permanent},
+		{"spec too large", old(500, "reading job spec: larger than the limit (HELIOS_SPEC_MAX_BYTES)"), permanent},
+		{"executable not found", old(500, `exec: "x": executable file not found in $PATH`), permanent},
+		{"anything else", old(500, "reading job spec s3://b/j.json: connection reset"), transient},
+		{"no message", old(500, ""), transient},
+		// A 4xx is final by its status: such a worker answered the
+		// jobPath refused with 403 and what could be read two ways with
+		// 400, so their texts need no entry.
+		{"jobPath refused", old(403, `job path "s3://x" is outside HELIOS_ALLOWED_JOB_PATHS (s3://jobs/)`), permanent},
+		{"ambiguous spec", old(400, `decoding job spec: ambiguous JSON: key "id" appears twice`), permanent},
+		{"a 5xx is not final by these words", old(500, "not allowed; ambiguous JSON"), transient},
+		// The command ran: its exit code decides, whatever the text.
+		{"ran, text of a final failure", &worker.CallResult{StatusCode: 500, HasExitCode: true, ExitCode: 1,
+			Message: "access denied"}, commandFailed},
+		// A kind decides over every text.
+		{"kind store, final text", failure(500, worker.KindStore, "Chunk with ID 9 not found in job spec"), transient},
+		{"kind worker, final text", failure(500, worker.KindWorker, "executable file not found"), transient},
+		{"kind spec, no text", failure(500, worker.KindSpec, "something new"), permanent},
+		// A kind this runner does not know is judged as an old answer.
+		{"newer kind, final text", failure(500, "newer", "reading job spec: access denied"), permanent},
+		{"newer kind, other text", failure(500, "newer", "reading job spec: connection reset"), transient},
+	}
+	for _, tc := range tests {
+		if got, why := classify(context.Background(), tc.res, nil); got != tc.want {
+			t.Errorf("%s: classify = %v (%s), want %v", tc.name, got, why, tc.want)
+		}
+	}
+}
+
+// Each of legacyFinalTexts is a text that the worker's error for it
+// says, so that an old worker's answer for that failure holds it.
+func TestLegacyFinalTextsAreTheWorkers(t *testing.T) {
+	_, notFound := (&jobspec.Spec{}).Chunk(9)
+	said := map[string]error{
+		"not found in job spec":     notFound,
+		"Invalid JobSpec":           jobspec.ErrMissingChunks,
+		"access denied":             store.ErrAccessDenied,
+		"outside the workspace":     worker.ErrOutsideWorkspace,
+		"not a regular file":        store.ErrNotRegular,
+		"larger than the limit":     store.ErrTooLarge,
+		"executable file not found": exec.ErrNotFound,
+	}
+	if len(said) != len(legacyFinalTexts) {
+		t.Errorf("%d texts, %d errors that say them", len(legacyFinalTexts), len(said))
+	}
+	for _, text := range legacyFinalTexts {
+		err, ok := said[text]
+		if !ok || !strings.Contains(err.Error(), text) {
+			t.Errorf("%q: not what the worker's error (%v) says", text, err)
+		}
+		if k, ok := worker.LookupKind(err); ok && !k.Final() {
+			t.Errorf("%q: the worker's error is of kind %q, which may pass", text, k)
+		}
+	}
+}
+
+// A Go error that a Target returns instead of an answer is judged by its
+// type: an invoker's by whether it is temporary, its AWS code or its
+// network failure; one of the worker's own by its kind; anything else
+// is final.
+func TestClassifyErrWorkerKinds(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want outcome
+	}{
+		{"idle", fmt.Errorf("chunk 0: %w for 300 s; killed", worker.ErrIdle), transient},
+		{"timed out", fmt.Errorf("%w: assets took longer than 5m", worker.ErrTimeout), transient},
+		{"cancelled", fmt.Errorf("%w: reading job spec", worker.ErrCanceled), transient},
+		{"chunk not found", fmt.Errorf("running: %w", jobspec.ErrChunkNotFound), permanent},
+		{"jobPath refused", fmt.Errorf("job path: %w", worker.ErrJobPathNotAllowed), permanent},
+		{"ambiguous", fmt.Errorf("decoding job spec: %w", jobspec.ErrAmbiguousJSON), permanent},
+		{"not the worker's", errors.New("something else"), permanent},
+		// An invoker's error decides by its own type first.
+		{"temporary, wrapping a final kind", tempWrap{jobspec.ErrChunkNotFound}, transient},
+		{"network, wrapping a final kind", &net.OpError{Op: "dial", Err: fmt.Errorf("x: %w", jobspec.ErrChunkNotFound)}, transient},
+	}
+	for _, tc := range tests {
+		if got, why := classify(context.Background(), nil, tc.err); got != tc.want {
+			t.Errorf("%s: classify = %v (%s), want %v", tc.name, got, why, tc.want)
+		}
+	}
+}
+
+// tempWrap is an invoker's temporary error that wraps another.
+type tempWrap struct{ err error }
+
+func (e tempWrap) Error() string   { return "temporary: " + e.err.Error() }
+func (e tempWrap) Unwrap() error   { return e.err }
+func (e tempWrap) Temporary() bool { return true }

@@ -96,17 +96,33 @@ func KindOf(err error) Kind {
 	if err == nil {
 		return ""
 	}
+	if k, ok := LookupKind(err); ok {
+		return k
+	}
+	return KindStore
+}
+
+// LookupKind is the kind that err carries, as [KindOf] classifies it,
+// and whether it carries one: ok is false for nil and for an error that
+// wraps none of the errors the worker classifies (which KindOf, for a
+// Result's Err, takes for a store or the network failing). A caller that
+// meets errors other than the worker's (an invoker's, say) tells the
+// worker's apart by it.
+func LookupKind(err error) (k Kind, ok bool) {
+	if err == nil {
+		return "", false
+	}
 	if ke, ok := errors.AsType[*kindError](err); ok {
-		return ke.kind
+		return ke.kind, true
 	}
 	for _, c := range kindsOf {
 		for _, target := range c.errs {
 			if errors.Is(err, target) {
-				return c.kind
+				return c.kind, true
 			}
 		}
 	}
-	return KindStore
+	return "", false
 }
 
 // kindsOf classifies the errors that the worker wraps, in this order: a
