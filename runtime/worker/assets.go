@@ -16,6 +16,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/runtime/internal/msg"
 	"github.com/helios-project/helios-scaffold/runtime/store"
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/fault"
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/workspace"
 )
 
@@ -86,7 +87,7 @@ func (w *Worker) copyFolder(ctx context.Context, location string, ws *placement)
 	}
 	fsrc, ok := src.(store.FolderSource)
 	if !ok {
-		return nil, withKind(KindSpec, fmt.Errorf("fetching assets %s: the source for %q cannot list a folder", location, store.Scheme(location)))
+		return nil, fault.With(KindSpec, fmt.Errorf("fetching assets %s: the source for %q cannot list a folder", location, store.Scheme(location)))
 	}
 	f := &fetch{src: fsrc, folder: location, ws: ws, cache: w.assetCache(ctx)}
 	var sp *spare
@@ -94,7 +95,7 @@ func (w *Worker) copyFolder(ctx context.Context, location string, ws *placement)
 		sp = f.cache.take(location, ws) // first: it replaces ws.Work
 		if f.work, err = os.Open(ws.Work); err != nil {
 			f.cache.release(ws)
-			return nil, withKind(KindWorker, fmt.Errorf("fetching assets: %w", err))
+			return nil, fault.With(KindWorker, fmt.Errorf("fetching assets: %w", err))
 		}
 		defer f.work.Close() // after the guess: confirm and undo wait for it
 	}
@@ -107,7 +108,7 @@ func (w *Worker) copyFolder(ctx context.Context, location string, ws *placement)
 	files, err := planAssets(objs, w.cfg.AssetsMaxBytes)
 	if err != nil {
 		g.undo()
-		return nil, withKind(KindSpec, fmt.Errorf("fetching assets %s: %w", location, err))
+		return nil, fault.With(KindSpec, fmt.Errorf("fetching assets %s: %w", location, err))
 	}
 	left := w.cfg.AssetsMaxBytes
 	for _, a := range files {
@@ -387,7 +388,7 @@ func (s *sizedWriterAt) WriteAt(p []byte, off int64) (int, error) {
 	if end > s.size {
 		if !s.encoded {
 			// The object changed since it was listed: a new listing may pass.
-			return 0, withKind(KindStore, fmt.Errorf("%w: more than the %d bytes listed", store.ErrTooLarge, s.size))
+			return 0, fault.With(KindStore, fmt.Errorf("%w: more than the %d bytes listed", store.ErrTooLarge, s.size))
 		}
 		if err := s.grow(end); err != nil {
 			return 0, err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/fault"
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/proc"
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/tail"
 )
@@ -49,10 +50,10 @@ func (w *Worker) execute(ctx context.Context, spec *jobspec.Spec, chunk *jobspec
 	}
 	switch {
 	case pr.Err != nil:
-		res.Err = withKind(startKind(pr.Err), fmt.Errorf("starting chunk %d command %q: %w", chunk.ID, argv[0], pr.Err))
+		res.Err = fault.With(startKind(pr.Err), fmt.Errorf("starting chunk %d command %q: %w", chunk.ID, argv[0], pr.Err))
 	case ctx.Err() != nil:
 		res.ExitCode = -1
-		res.Err = stopReason(ctx)
+		res.Err = fault.StopReason(ctx)
 	case pr.Signal != 0:
 		res.Signal = proc.SignalName(pr.Signal)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/store"
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/fault"
 )
 
 // Kind says what kind of failure a [Result] holds, so that a caller can
@@ -15,67 +16,24 @@ import (
 // pass, without reading its message. The worker classifies its own
 // failures; the platforms send the kind as "errorKind" in every answer but
 // a success, and the callers read it into CallResult.ErrorKind.
-type Kind string
+// [Kind.Final] tells those that trying again cannot help.
+type Kind = fault.Kind
 
-// The kinds of failure. [Kind.Final] tells those that trying again cannot
-// help.
+// The kinds of failure; see each constant's doc in the list below.
 const (
-	// KindPayload: the invocation itself is bad (no jobPath, a chunkIndex
-	// out of range, a body that is not JSON).
-	KindPayload Kind = "payload"
-	// KindSpec: the job spec is not valid (it does not parse, is
-	// ambiguous, too large or not a regular file), the chunk is not in it,
-	// or the chunk's outputFile, output location or assets cannot be used
-	// (a NUL byte, a path outside the workspace, a store that cannot
-	// write, assets over their limit).
-	KindSpec Kind = "spec"
-	// KindNotAllowed: the jobPath is outside HELIOS_ALLOWED_JOB_PATHS, a
-	// store refused the worker's credentials, or a local file or folder
-	// its permissions.
-	KindNotAllowed Kind = "not-allowed"
-	// KindCommand: the chunk's command could not be started: it is empty
-	// or badly quoted, its executable is not found or may not be run.
-	KindCommand Kind = "command"
-	// KindOutput: the command exited 0 but its outputFile is missing, is
-	// not a regular file, or is over HELIOS_OUTPUT_MAX_BYTES.
-	KindOutput Kind = "output"
-	// KindConfig: the worker's own configuration is not valid; every
-	// invocation of this worker fails alike.
-	KindConfig Kind = "config"
-	// KindFailed: the command ran and exited non-zero, or a signal
-	// killed it.
-	KindFailed Kind = "failed"
-	// KindTimeout: the time ran out (the chunk's timeout, the platform's
-	// deadline, the assets' timeout) and what was running was killed.
-	KindTimeout Kind = "timeout"
-	// KindIdle: the command wrote nothing to stdout or stderr and grew
-	// no file in its workspace for HELIOS_CHUNK_IDLE_TIMEOUT, and was
-	// killed ([ErrIdle]). A hung renderer (a browser that stopped
-	// answering, say) may well run on another try or another instance.
-	KindIdle Kind = "idle"
-	// KindCancelled: the invocation was cancelled (its client went away,
-	// the worker was shut down).
-	KindCancelled Kind = "cancelled"
-	// KindStore: a store or the network failed while the spec or the
-	// assets were read or the output put; it may pass.
-	KindStore Kind = "store"
-	// KindWorker: the worker could not do its own part (no file
-	// descriptor, process or disk space for the workspace); another try,
-	// or another instance, may succeed.
-	KindWorker Kind = "worker"
+	KindPayload    = fault.KindPayload    // the invocation itself is bad
+	KindSpec       = fault.KindSpec       // the spec, the chunk, its outputFile, output location or assets
+	KindNotAllowed = fault.KindNotAllowed // jobPath outside the allowlist, credentials or permissions refused
+	KindCommand    = fault.KindCommand    // the command could not be started
+	KindOutput     = fault.KindOutput     // exited 0 without a usable outputFile
+	KindConfig     = fault.KindConfig     // the worker's configuration is not valid
+	KindFailed     = fault.KindFailed     // the command exited non-zero or a signal killed it
+	KindTimeout    = fault.KindTimeout    // the time ran out
+	KindIdle       = fault.KindIdle       // killed for idleness (HELIOS_CHUNK_IDLE_TIMEOUT)
+	KindCancelled  = fault.KindCancelled  // the invocation was cancelled
+	KindStore      = fault.KindStore      // a store or the network failed
+	KindWorker     = fault.KindWorker     // the worker could not do its own part
 )
-
-// Final reports whether the same invocation fails alike however often it
-// is tried: payload, spec, not-allowed, command, output and config. A
-// failed command and a timeout are the command's doing, which a caller
-// may choose to try again; the other kinds, idle among them, may pass.
-func (k Kind) Final() bool {
-	switch k {
-	case KindPayload, KindSpec, KindNotAllowed, KindCommand, KindOutput, KindConfig:
-		return true
-	}
-	return false
-}
 
 // Kind is the kind of r's failure, "" for a success.
 func (r *Result) Kind() Kind {
@@ -112,8 +70,8 @@ func LookupKind(err error) (k Kind, ok bool) {
 	if err == nil {
 		return "", false
 	}
-	if ke, ok := errors.AsType[*kindError](err); ok {
-		return ke.kind, true
+	if k, ok := fault.Carried(err); ok {
+		return k, true
 	}
 	for _, c := range kindsOf {
 		for _, target := range c.errs {
@@ -140,25 +98,6 @@ var kindsOf = []struct {
 		store.ErrNoSource, store.ErrNotRegular, store.ErrTooLarge}},
 	{KindCommand, []error{jobspec.ErrEmptyCommand, jobspec.ErrUnterminated, jobspec.ErrTrailingBackslash}},
 	{KindOutput, []error{ErrOutputMissing}},
-}
-
-// kindError gives err a kind where the errors it wraps would not tell it,
-// or would tell another (an outputFile over its limit wraps store.ErrTooLarge,
-// as a spec over its limit does). Its text is err's.
-type kindError struct {
-	kind Kind
-	err  error
-}
-
-func (e *kindError) Error() string { return e.err.Error() }
-func (e *kindError) Unwrap() error { return e.err }
-
-// withKind marks err as of kind k; nil stays nil.
-func withKind(k Kind, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &kindError{kind: k, err: err}
 }
 
 // startKind is the kind of a failure to start a chunk's command: the

@@ -15,6 +15,7 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/internal/msg"
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/store"
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/fault"
 )
 
 // ErrOutputMissing is wrapped when a command exits 0 without writing the
@@ -122,7 +123,7 @@ func (w *Worker) deliver(ctx context.Context, res *Result, out *output, dir stri
 func (out *output) upload(ctx context.Context, dir string) (int64, string, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return 0, "", withKind(KindWorker, fmt.Errorf("opening workspace: %w", err))
+		return 0, "", fault.With(KindWorker, fmt.Errorf("opening workspace: %w", err))
 	}
 	defer root.Close()
 	f, info, err := fsutil.OpenRegular(root.OpenFile, filepath.FromSlash(out.name))
@@ -130,14 +131,14 @@ func (out *output) upload(ctx context.Context, dir string) (int64, string, error
 	case errors.Is(err, fs.ErrNotExist):
 		return 0, "", fmt.Errorf("%w: the command exited 0 without writing its outputFile %s", ErrOutputMissing, out.name)
 	case errors.Is(err, store.ErrNotRegular):
-		return 0, "", withKind(KindOutput, fmt.Errorf("outputFile %w", err))
+		return 0, "", fault.With(KindOutput, fmt.Errorf("outputFile %w", err))
 	case err != nil: // a link out of the workspace, say
-		return 0, "", withKind(KindOutput, fmt.Errorf("opening outputFile %s: %w", out.name, err))
+		return 0, "", fault.With(KindOutput, fmt.Errorf("opening outputFile %s: %w", out.name, err))
 	}
 	defer f.Close()
 	size := info.Size()
 	if out.max > 0 && size > out.max {
-		return size, "", withKind(KindOutput, fmt.Errorf("outputFile %s is %d bytes, %w of %d bytes (%s)", out.name, size, store.ErrTooLarge, out.max, EnvOutputMaxBytes))
+		return size, "", fault.With(KindOutput, fmt.Errorf("outputFile %s is %d bytes, %w of %d bytes (%s)", out.name, size, store.ErrTooLarge, out.max, EnvOutputMaxBytes))
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -149,7 +150,7 @@ func (out *output) upload(ctx context.Context, dir string) (int64, string, error
 	}
 	sum, err := digest.sum()
 	if err != nil {
-		return size, "", withKind(KindWorker, fmt.Errorf("outputFile %s: %w", out.name, err))
+		return size, "", fault.With(KindWorker, fmt.Errorf("outputFile %s: %w", out.name, err))
 	}
 	return size, sum, nil
 }

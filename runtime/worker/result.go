@@ -1,22 +1,23 @@
 package worker
 
 import (
-	"errors"
 	"strconv"
 	"time"
+
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/fault"
 )
 
 // Errors that a [Result] may hold.
 var (
 	// ErrTimeout: the chunk ran out of time and was killed.
-	ErrTimeout = errors.New("chunk timed out")
+	ErrTimeout = fault.ErrTimeout
 	// ErrCanceled: the invocation was cancelled (client gone, shutdown).
-	ErrCanceled = errors.New("chunk cancelled")
+	ErrCanceled = fault.ErrCanceled
 	// ErrIdle: the chunk wrote nothing to stdout or stderr and grew no
 	// file in its workspace for Config.ChunkIdleTimeout, and was killed.
 	// The error that wraps it reads "chunk 3: no output for 300 s; killed
 	// (HELIOS_CHUNK_IDLE_TIMEOUT)".
-	ErrIdle = errors.New("no output")
+	ErrIdle = fault.ErrIdle
 )
 
 // Result is the outcome of one invocation.

@@ -11,6 +11,7 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/internal/msg"
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/store"
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/fault"
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/workspace"
 )
 
@@ -80,11 +81,11 @@ func (w *Worker) RunChunk(ctx context.Context, spec *jobspec.Spec, chunk *jobspe
 		return &Result{Err: fmt.Errorf("splitting command of chunk %d: %w", chunk.ID, err)}
 	}
 	if err := checkNUL(spec, chunk); err != nil {
-		return &Result{Err: withKind(KindSpec, err)}
+		return &Result{Err: fault.With(KindSpec, err)}
 	}
 	out, err := w.outputFor(spec, chunk)
 	if err != nil {
-		return &Result{Err: withKind(KindSpec, err)}
+		return &Result{Err: fault.With(KindSpec, err)}
 	}
 	w.stale.Do(func() {
 		if removed := workspace.RemoveStale(w.cfg.WorkspaceRoot); len(removed) > 0 {
@@ -94,7 +95,7 @@ func (w *Worker) RunChunk(ctx context.Context, spec *jobspec.Spec, chunk *jobspe
 	dir, err := workspace.New(w.cfg.WorkspaceRoot, spec.ID, chunk.ID)
 	ws := &placement{Workspace: dir}
 	if err != nil {
-		return &Result{Err: withKind(KindWorker, err)}
+		return &Result{Err: fault.With(KindWorker, err)}
 	}
 	defer func() {
 		if err := ws.Remove(); err != nil {
@@ -148,23 +149,7 @@ func whyStopped(ctx context.Context, err error) error {
 	if err == nil || ctx.Err() == nil {
 		return err
 	}
-	return fmt.Errorf("%w: %w", stopReason(ctx), err)
-}
-
-// stopReason explains why ctx ended: its cause when that is a timeout or
-// an idle kill, ErrCanceled otherwise.
-func stopReason(ctx context.Context) error {
-	cause := context.Cause(ctx)
-	if errors.Is(cause, ErrTimeout) || errors.Is(cause, ErrIdle) {
-		return cause
-	}
-	if errors.Is(cause, context.DeadlineExceeded) {
-		return fmt.Errorf("%w: deadline exceeded", ErrTimeout)
-	}
-	if cause != nil && !errors.Is(cause, context.Canceled) {
-		return fmt.Errorf("%w: %w", ErrCanceled, cause)
-	}
-	return ErrCanceled
+	return fmt.Errorf("%w: %w", fault.StopReason(ctx), err)
 }
 
 // LoadSpec reads and parses the job spec at location through the store.Source
@@ -204,7 +189,7 @@ func (w *Worker) loadSpec(ctx context.Context, loc store.Location) (*jobspec.Spe
 	}
 	spec, err := jobspec.Parse(data)
 	if err != nil {
-		return nil, withKind(KindSpec, err)
+		return nil, fault.With(KindSpec, err)
 	}
 	if spec.ID == "" {
 		spec.ID = loc.JobName()

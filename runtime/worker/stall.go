@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/helios-project/helios-scaffold/runtime/internal/msg"
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/fault"
 )
 
 // The causes of a transfer cut for making no progress.
@@ -77,13 +78,13 @@ func uploadFailed(ctx context.Context, out *output, src *progressReaderAt, size 
 	what := fmt.Sprintf("uploading %s to %s", out.name, out.target)
 	switch cause := context.Cause(ctx); {
 	case errors.Is(cause, errUploadStalled): // the store's doing: it may pass
-		return withKind(KindStore, fmt.Errorf("%s stalled: nothing moved for %v, with %d of %d bytes read (%s): %w",
+		return fault.With(KindStore, fmt.Errorf("%s stalled: nothing moved for %v, with %d of %d bytes read (%s): %w",
 			what, stall, src.read.Load(), size, EnvUploadStallTimeout, ErrTimeout))
 	case ctx.Err() == nil:
 		return fmt.Errorf("%s: %w", what, msg.TrimLocation(err, out.target))
-	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.Is(stopReason(ctx), ErrTimeout):
-		return fmt.Errorf("%s ran out of time: %w (%w)", what, stopReason(ctx), err)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.Is(fault.StopReason(ctx), ErrTimeout):
+		return fmt.Errorf("%s ran out of time: %w (%w)", what, fault.StopReason(ctx), err)
 	default:
-		return fmt.Errorf("%s stopped, with %d of %d bytes read: %w (%w)", what, src.read.Load(), size, stopReason(ctx), err)
+		return fmt.Errorf("%s stopped, with %d of %d bytes read: %w (%w)", what, src.read.Load(), size, fault.StopReason(ctx), err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/store"
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/fault"
 )
 
 // allKinds is every Kind: TestResultStatus must pin a status for each.
@@ -28,7 +29,7 @@ func TestResultStatus(t *testing.T) {
 	// A spec that Parse refuses is of kind spec, as the worker marks it.
 	parse := func(spec string) error {
 		_, err := jobspec.Parse([]byte(spec))
-		return withKind(KindSpec, err)
+		return fault.With(KindSpec, err)
 	}
 	twice := parse(`{"id":"j","id":"k","chunks":[]}`)
 	caseOnly := parse(`{"ID":"j","id":"k","chunks":[]}`)
@@ -45,7 +46,7 @@ func TestResultStatus(t *testing.T) {
 		}
 	}
 	startErr := func(err error) error {
-		return withKind(startKind(err), fmt.Errorf("starting chunk 0 command %q: %w", "x", err))
+		return fault.With(startKind(err), fmt.Errorf("starting chunk 0 command %q: %w", "x", err))
 	}
 	ran := func(code int, err error) *Result { return &Result{Started: true, ExitCode: code, Err: err} }
 	refused := func(err error) *Result { return &Result{Err: err} }
@@ -66,7 +67,7 @@ func TestResultStatus(t *testing.T) {
 		{"chunk idle", ran(-1, fmt.Errorf("chunk 3: %w for 300 s; killed", ErrIdle)), KindIdle, 500},
 		{"chunk cancelled", ran(-1, ErrCanceled), KindCancelled, 500},
 		{"output missing", ran(0, fmt.Errorf("%w: outputFile chunk_0.mp4", ErrOutputMissing)), KindOutput, 500},
-		{"output over its limit", ran(0, withKind(KindOutput, fmt.Errorf("chunk_0.mp4: %w", store.ErrTooLarge))), KindOutput, 500},
+		{"output over its limit", ran(0, fault.With(KindOutput, fmt.Errorf("chunk_0.mp4: %w", store.ErrTooLarge))), KindOutput, 500},
 		{"upload refused", ran(0, fmt.Errorf("uploading x: %w", store.ErrAccessDenied)), KindNotAllowed, 500},
 		{"upload failed", ran(0, errors.New("uploading x: connection reset by peer")), KindStore, 500},
 		{"ran, an ambiguous error", ran(0, fmt.Errorf("uploading x: %w", jobspec.ErrAmbiguousJSON)), KindSpec, 500},
@@ -94,7 +95,7 @@ func TestResultStatus(t *testing.T) {
 		{"executable not found", refused(startErr(exec.ErrNotFound)), KindCommand, 500},
 		{"not executable", refused(startErr(fs.ErrPermission)), KindCommand, 500},
 		{"no descriptors left", refused(startErr(syscall.EMFILE)), KindWorker, 500},
-		{"worker misconfigured", refused(withKind(KindConfig, errors.New("invalid worker configuration: x"))), KindConfig, 500},
+		{"worker misconfigured", refused(fault.With(KindConfig, errors.New("invalid worker configuration: x"))), KindConfig, 500},
 		{"spec not found", refused(fmt.Errorf("reading job spec: %w", store.ErrNotFound)), KindStore, 500},
 		{"store failing", refused(errors.New("reading job spec: connection reset by peer")), KindStore, 500},
 		{"assets timeout", refused(fmt.Errorf("%w: assets took longer than 5m", ErrTimeout)), KindTimeout, 500},
@@ -161,8 +162,8 @@ func TestLookupKind(t *testing.T) {
 		{errors.New("connection reset by peer"), "", false},
 		{fmt.Errorf("invoking: %w", errors.New("throttled")), "", false},
 		{fmt.Errorf("reading job spec: %w", store.ErrNotFound), "", false},
-		{withKind(KindStore, errors.New("stalled")), KindStore, true},
-		{withKind(KindWorker, syscall.EMFILE), KindWorker, true},
+		{fault.With(KindStore, errors.New("stalled")), KindStore, true},
+		{fault.With(KindWorker, syscall.EMFILE), KindWorker, true},
 		{fmt.Errorf("x: %w", ErrTimeout), KindTimeout, true},
 		{fmt.Errorf("x: %w", jobspec.ErrChunkNotFound), KindSpec, true},
 	} {

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/helios-project/helios-scaffold/runtime/store"
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/fault"
 )
 
 // Worker runs chunks. It is safe for concurrent use: every call to
@@ -98,7 +99,7 @@ func New(cfg Config, opts ...Option) *Worker {
 	}
 	w.allowed = parsePrefixes(cfg.AllowedJobPaths)
 	if err := cfg.Validate(); err != nil {
-		w.cfgErr = withKind(KindConfig, fmt.Errorf("invalid worker configuration: %w", err))
+		w.cfgErr = fault.With(KindConfig, fmt.Errorf("invalid worker configuration: %w", err))
 	}
 	return w
 }
