@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/transfer"
 )
 
 // Environment variables read by [ConfigFromEnv].
@@ -21,17 +23,17 @@ const (
 	EnvShutdownGrace = "HELIOS_SHUTDOWN_GRACE" // time running chunks get to finish on SIGTERM (Cloud Run)
 	EnvPassthrough   = "HELIOS_PASSTHROUGH"    // copy chunk output live to the worker's own stdout/stderr
 
-	EnvOutputURL          = "HELIOS_OUTPUT_URL"           // folder that chunk outputs are uploaded to, when the spec names none
-	EnvAssetsMaxBytes     = "HELIOS_ASSETS_MAX_BYTES"     // largest total of one chunk's asset folder
-	EnvAssetsConcurrency  = "HELIOS_ASSETS_CONCURRENCY"   // asset files downloaded at once
-	EnvAssetsTimeout      = "HELIOS_ASSETS_TIMEOUT"       // time limit for downloading the asset folder
-	EnvAssetsCacheDir     = "HELIOS_ASSETS_CACHE_DIR"     // folder of the warm instance's asset cache
-	EnvAssetsCacheBytes   = "HELIOS_ASSETS_CACHE_BYTES"   // bound of the asset cache, 0 for none
-	EnvAllowedJobPaths    = "HELIOS_ALLOWED_JOB_PATHS"    // comma-separated location prefixes a jobPath must be below
-	EnvOutputMaxBytes     = "HELIOS_OUTPUT_MAX_BYTES"     // largest outputFile uploaded, 0 for no bound
-	EnvUploadStallTimeout = "HELIOS_UPLOAD_STALL_TIMEOUT" // time an output upload may make no progress
-	EnvAssetsStallTimeout = "HELIOS_ASSETS_STALL_TIMEOUT" // time an asset download may receive nothing before it is tried again
-	EnvChunkIdleTimeout   = "HELIOS_CHUNK_IDLE_TIMEOUT"   // time a chunk may print nothing and grow no file before it is killed, 0 for none
+	EnvOutputURL          = "HELIOS_OUTPUT_URL"            // folder that chunk outputs are uploaded to, when the spec names none
+	EnvAssetsMaxBytes     = transfer.EnvAssetsMaxBytes     // largest total of one chunk's asset folder
+	EnvAssetsConcurrency  = "HELIOS_ASSETS_CONCURRENCY"    // asset files downloaded at once
+	EnvAssetsTimeout      = "HELIOS_ASSETS_TIMEOUT"        // time limit for downloading the asset folder
+	EnvAssetsCacheDir     = "HELIOS_ASSETS_CACHE_DIR"      // folder of the warm instance's asset cache
+	EnvAssetsCacheBytes   = "HELIOS_ASSETS_CACHE_BYTES"    // bound of the asset cache, 0 for none
+	EnvAllowedJobPaths    = "HELIOS_ALLOWED_JOB_PATHS"     // comma-separated location prefixes a jobPath must be below
+	EnvOutputMaxBytes     = transfer.EnvOutputMaxBytes     // largest outputFile uploaded, 0 for no bound
+	EnvUploadStallTimeout = transfer.EnvUploadStallTimeout // time an output upload may make no progress
+	EnvAssetsStallTimeout = transfer.EnvAssetsStallTimeout // time an asset download may receive nothing before it is tried again
+	EnvChunkIdleTimeout   = "HELIOS_CHUNK_IDLE_TIMEOUT"    // time a chunk may print nothing and grow no file before it is killed, 0 for none
 )
 
 // Config holds the worker's settings. The zero value is not useful; start

@@ -12,11 +12,12 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/fault"
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/proc"
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/tail"
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/transfer"
 )
 
 // execute runs argv in the workspace, under the idle watch (idle.go), and
 // gathers the Result.
-func (w *Worker) execute(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk, argv []string, ws *placement) *Result {
+func (w *Worker) execute(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk, argv []string, ws *transfer.Placement) *Result {
 	stdout := tail.New(w.cfg.OutputLimit)
 	stderr := tail.New(w.cfg.OutputLimit)
 	ps := proc.Spec{Dir: ws.Work, Env: w.chunkEnv(spec, chunk, ws), Stdout: stdout, Stderr: stderr, Mark: envWorkspace + "=" + ws.Work}
@@ -68,7 +69,7 @@ const envWorkspace = "HELIOS_WORKSPACE"
 // the workspace's temporary folder, which is removed with it: what the
 // chunk and its children write there (a browser's profile, say) goes
 // even when they are killed.
-func (w *Worker) chunkEnv(spec *jobspec.Spec, chunk *jobspec.Chunk, ws *placement) []string {
+func (w *Worker) chunkEnv(spec *jobspec.Spec, chunk *jobspec.Chunk, ws *transfer.Placement) []string {
 	return append(append(os.Environ(), w.env...),
 		"TMPDIR="+ws.Tmp, "TMP="+ws.Tmp, "TEMP="+ws.Tmp,
 		"HELIOS_JOB_ID="+spec.ID,

@@ -5,36 +5,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"time"
 
-	"github.com/helios-project/helios-scaffold/runtime/internal/fsutil"
 	"github.com/helios-project/helios-scaffold/runtime/internal/msg"
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/store"
-	"github.com/helios-project/helios-scaffold/runtime/worker/internal/fault"
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/transfer"
 )
 
 // ErrOutputMissing is wrapped when a command exits 0 without writing the
 // outputFile that is due for upload.
-var ErrOutputMissing = errors.New("output file missing")
-
-// output is where a chunk's outputFile goes, decided before the command
-// runs so that a bad outputFile or location fails the chunk up front.
-type output struct {
-	name   string // outputFile, relative to the workspace
-	target string // the object's location: the folder, "/", the outputFile
-	sink   store.Sink
-	max    int64 // Config.OutputMaxBytes: 0 for no bound
-	stall  time.Duration
-}
+var ErrOutputMissing = transfer.ErrOutputMissing
 
 // outputFor returns the chunk's upload, or nil when no output location is
 // set (neither the spec's outputUrl nor HELIOS_OUTPUT_URL).
-func (w *Worker) outputFor(spec *jobspec.Spec, chunk *jobspec.Chunk) (*output, error) {
+func (w *Worker) outputFor(spec *jobspec.Spec, chunk *jobspec.Chunk) (*transfer.Upload, error) {
 	folder := cmp.Or(spec.OutputURL, w.cfg.OutputURL)
 	if folder == "" {
 		return nil, nil
@@ -59,7 +46,7 @@ func (w *Worker) outputFor(spec *jobspec.Spec, chunk *jobspec.Chunk) (*output, e
 		return nil, fmt.Errorf("output location %s: the store for %q cannot write", folder, store.Scheme(folder))
 	}
 	rel := path.Clean(filepath.ToSlash(local))
-	return &output{name: name, target: store.JoinLocation(folder, rel), sink: sink, max: w.cfg.OutputMaxBytes, stall: w.cfg.UploadStallTimeout}, nil
+	return &transfer.Upload{Name: name, Target: store.JoinLocation(folder, rel), Sink: sink, Max: w.cfg.OutputMaxBytes, Stall: w.cfg.UploadStallTimeout}, nil
 }
 
 // OutputExists reports where the chunk's output goes and whether an
@@ -71,20 +58,20 @@ func (w *Worker) OutputExists(ctx context.Context, spec *jobspec.Spec, chunk *jo
 	if err != nil || out == nil {
 		return "", false, err
 	}
-	st, ok := out.sink.(store.Stater)
+	st, ok := out.Sink.(store.Stater)
 	if !ok {
-		return out.target, false, fmt.Errorf("output location %s: the store for %q cannot tell whether an object exists", out.target, store.Scheme(out.target))
+		return out.Target, false, fmt.Errorf("output location %s: the store for %q cannot tell whether an object exists", out.Target, store.Scheme(out.Target))
 	}
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.SpecTimeout)
 	defer cancel()
-	_, err = st.Stat(ctx, out.target)
+	_, err = st.Stat(ctx, out.Target)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return out.target, false, nil
+		return out.Target, false, nil
 	case err != nil:
-		return out.target, false, fmt.Errorf("looking for %s: %w", out.target, msg.TrimLocation(err, out.target))
+		return out.Target, false, fmt.Errorf("looking for %s: %w", out.Target, msg.TrimLocation(err, out.Target))
 	}
-	return out.target, true, nil
+	return out.Target, true, nil
 }
 
 // checkOutputURL accepts "" (no uploads), a local folder, a file:// URL,
@@ -105,52 +92,19 @@ func checkOutputURL(u string) error {
 // went, its size and its SHA-256 in res; a failure becomes res.Err, and
 // the exit code stays the command's. ctx is the invocation's: the upload
 // counts against its deadline.
-func (w *Worker) deliver(ctx context.Context, res *Result, out *output, dir string) {
+func (w *Worker) deliver(ctx context.Context, res *Result, out *transfer.Upload, dir string) {
 	start := time.Now()
-	n, sum, err := out.upload(ctx, dir)
-	log := w.log().With("outputFile", out.name, "outputUrl", out.target)
+	n, sum, err := out.Put(ctx, dir)
+	log := w.log().With("outputFile", out.Name, "outputUrl", out.Target)
 	if err != nil {
 		res.Err = err
 		log.ErrorContext(ctx, "output not uploaded", "error", err, "outputBytes", n)
 		return
 	}
-	res.OutputURL, res.OutputBytes, res.OutputSHA256 = out.target, n, sum
+	res.OutputURL, res.OutputBytes, res.OutputSHA256 = out.Target, n, sum
 	log.DebugContext(ctx, "output uploaded", "outputBytes", n, "outputSha256", sum, "durationMs", time.Since(start).Milliseconds())
 }
 
-// upload puts the outputFile, and returns its size and the SHA-256 of the
-// bytes that the sink read, in lowercase hex.
-func (out *output) upload(ctx context.Context, dir string) (int64, string, error) {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return 0, "", fault.With(KindWorker, fmt.Errorf("opening workspace: %w", err))
-	}
-	defer root.Close()
-	f, info, err := fsutil.OpenRegular(root.OpenFile, filepath.FromSlash(out.name))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return 0, "", fmt.Errorf("%w: the command exited 0 without writing its outputFile %s", ErrOutputMissing, out.name)
-	case errors.Is(err, store.ErrNotRegular):
-		return 0, "", fault.With(KindOutput, fmt.Errorf("outputFile %w", err))
-	case err != nil: // a link out of the workspace, say
-		return 0, "", fault.With(KindOutput, fmt.Errorf("opening outputFile %s: %w", out.name, err))
-	}
-	defer f.Close()
-	size := info.Size()
-	if out.max > 0 && size > out.max {
-		return size, "", fault.With(KindOutput, fmt.Errorf("outputFile %s is %d bytes, %w of %d bytes (%s)", out.name, size, store.ErrTooLarge, out.max, EnvOutputMaxBytes))
-	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	digest := newDigestReaderAt(f, size)
-	src := &progressReaderAt{r: digest}
-	defer watchStall(ctx, cancel, &src.last, out.stall, errUploadStalled)()
-	if err := out.sink.Put(ctx, out.target, src, size); err != nil {
-		return size, "", uploadFailed(ctx, out, src, size, out.stall, err)
-	}
-	sum, err := digest.sum()
-	if err != nil {
-		return size, "", fault.With(KindWorker, fmt.Errorf("outputFile %s: %w", out.name, err))
-	}
-	return size, sum, nil
-}
+// ErrOutsideWorkspace is wrapped when an asset path or an outputFile would
+// land outside the chunk's workspace.
+var ErrOutsideWorkspace = transfer.ErrOutsideWorkspace

@@ -12,6 +12,7 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/store"
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/fault"
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/transfer"
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/workspace"
 )
 
@@ -93,7 +94,7 @@ func (w *Worker) RunChunk(ctx context.Context, spec *jobspec.Spec, chunk *jobspe
 		}
 	})
 	dir, err := workspace.New(w.cfg.WorkspaceRoot, spec.ID, chunk.ID)
-	ws := &placement{Workspace: dir}
+	ws := transfer.NewPlacement(dir)
 	if err != nil {
 		return &Result{Err: fault.With(KindWorker, err)}
 	}
@@ -102,7 +103,7 @@ func (w *Worker) RunChunk(ctx context.Context, spec *jobspec.Spec, chunk *jobspe
 			w.log().ErrorContext(ctx, "workspace left behind", "error", err)
 		}
 		if c := w.cache.c.Load(); c != nil { // after the removal: the cache counts links
-			c.release(ws)
+			c.Release(ws)
 		}
 	}()
 	res := w.runInWorkspace(ctx, spec, chunk, argv, ws)
@@ -114,7 +115,7 @@ func (w *Worker) RunChunk(ctx context.Context, spec *jobspec.Spec, chunk *jobspe
 
 // runInWorkspace fetches the assets into dir and runs the command there,
 // both within Config.ChunkTimeout.
-func (w *Worker) runInWorkspace(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk, argv []string, ws *placement) *Result {
+func (w *Worker) runInWorkspace(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk, argv []string, ws *transfer.Placement) *Result {
 	if w.cfg.ChunkTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, w.cfg.ChunkTimeout,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/runtime/store"
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/fault"
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/transfer"
 )
 
 // Worker runs chunks. It is safe for concurrent use: every call to
@@ -34,7 +35,7 @@ type Worker struct {
 // that a worker that never fetches any pays nothing for it.
 type lazyCache struct {
 	once sync.Once
-	c    atomic.Pointer[assetCache]
+	c    atomic.Pointer[transfer.Cache]
 }
 
 // An Option changes a [Worker] made by [New].
@@ -128,28 +129,28 @@ func (w *Worker) With(opts ...Option) *Worker {
 	return &c
 }
 
-// assetCache returns the worker's asset cache, opening it on first use;
+// transfer.Cache returns the worker's asset cache, opening it on first use;
 // nil when it is off or cannot be opened (the worker then downloads every
 // file, and says why once).
-func (w *Worker) assetCache(ctx context.Context) *assetCache {
+func (w *Worker) assetCache(ctx context.Context) *transfer.Cache {
 	w.cache.once.Do(func() {
 		if w.cfg.AssetsCacheBytes == 0 {
 			return
 		}
 		dir := w.cfg.AssetsCacheDir
 		if dir == "" {
-			dir = filepath.Join(w.cfg.WorkspaceRoot, cacheDirName)
+			dir = filepath.Join(w.cfg.WorkspaceRoot, transfer.CacheDirName)
 		}
-		c, err := openCache(dir, w.cfg.AssetsCacheBytes)
+		c, err := transfer.OpenCache(dir, w.cfg.AssetsCacheBytes)
 		if err != nil {
 			w.log().WarnContext(ctx, "asset cache off", "error", err)
 			return
 		}
 		placement := "hard links"
-		if c.watch == nil {
+		if !c.Links() {
 			placement = "copies"
 		}
-		w.log().InfoContext(ctx, "asset cache", "dir", c.dir, "limitBytes", c.limit, "placement", placement)
+		w.log().InfoContext(ctx, "asset cache", "dir", c.Dir(), "limitBytes", c.Limit(), "placement", placement)
 		w.cache.c.Store(c)
 	})
 	return w.cache.c.Load()
@@ -166,5 +167,5 @@ func (w *Worker) Close() error {
 	if c == nil {
 		return nil
 	}
-	return c.close()
+	return c.Close()
 }

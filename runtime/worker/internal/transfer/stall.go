@@ -1,4 +1,4 @@
-package worker
+package transfer
 
 import (
 	"context"
@@ -74,15 +74,15 @@ func watchStall(ctx context.Context, cancel context.CancelCauseFunc, last *atomi
 // uploadFailed says why the upload of out stopped: it stalled, the
 // invocation ran out of time, its client went away (or it was cancelled),
 // or the store refused it.
-func uploadFailed(ctx context.Context, out *output, src *progressReaderAt, size int64, stall time.Duration, err error) error {
-	what := fmt.Sprintf("uploading %s to %s", out.name, out.target)
+func uploadFailed(ctx context.Context, out *Upload, src *progressReaderAt, size int64, stall time.Duration, err error) error {
+	what := fmt.Sprintf("uploading %s to %s", out.Name, out.Target)
 	switch cause := context.Cause(ctx); {
 	case errors.Is(cause, errUploadStalled): // the store's doing: it may pass
-		return fault.With(KindStore, fmt.Errorf("%s stalled: nothing moved for %v, with %d of %d bytes read (%s): %w",
-			what, stall, src.read.Load(), size, EnvUploadStallTimeout, ErrTimeout))
+		return fault.With(fault.KindStore, fmt.Errorf("%s stalled: nothing moved for %v, with %d of %d bytes read (%s): %w",
+			what, stall, src.read.Load(), size, EnvUploadStallTimeout, fault.ErrTimeout))
 	case ctx.Err() == nil:
-		return fmt.Errorf("%s: %w", what, msg.TrimLocation(err, out.target))
-	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.Is(fault.StopReason(ctx), ErrTimeout):
+		return fmt.Errorf("%s: %w", what, msg.TrimLocation(err, out.Target))
+	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.Is(fault.StopReason(ctx), fault.ErrTimeout):
 		return fmt.Errorf("%s ran out of time: %w (%w)", what, fault.StopReason(ctx), err)
 	default:
 		return fmt.Errorf("%s stopped, with %d of %d bytes read: %w (%w)", what, src.read.Load(), size, fault.StopReason(ctx), err)

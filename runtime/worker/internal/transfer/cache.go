@@ -1,4 +1,4 @@
-package worker
+package transfer
 
 import (
 	"container/list"
@@ -15,7 +15,7 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
-// assetCache keeps the asset files that chunks downloaded, so that the
+// Cache keeps the asset files that chunks downloaded, so that the
 // next chunks on a warm instance get them without a transfer. A file is
 // kept under a name made of its location, listed version and size: an
 // object that changed is another file, downloaded again.
@@ -28,7 +28,7 @@ import (
 // dropped and downloaded again. Renaming or deleting a link changes
 // nothing the cache keeps. Where watching is not possible, files are
 // always copied.
-type assetCache struct {
+type Cache struct {
 	dir   string   // this process's folder in the cache folder
 	open  *os.File // dir, open: its files are linked and checked from it
 	lock  *os.File // held while the process lives: the folder is in use
@@ -63,9 +63,9 @@ type cacheEntry struct {
 	elem    *list.Element
 }
 
-// cacheDirName is the asset cache's folder below HELIOS_WORKSPACE_ROOT
+// CacheDirName is the asset cache's folder below HELIOS_WORKSPACE_ROOT
 // when HELIOS_ASSETS_CACHE_DIR is not set.
-const cacheDirName = "helios-cache"
+const CacheDirName = "helios-cache"
 
 // maxDefaultCache caps the default bound of the asset cache.
 const maxDefaultCache = 2 << 30
@@ -82,11 +82,11 @@ func cacheKey(location, version string, size int64) string {
 	return hex.EncodeToString(h.Sum(nil)[:20])
 }
 
-// openCache makes this process's folder in the cache folder dir, after
+// OpenCache makes this process's folder in the cache folder dir, after
 // removing those of processes that are gone, and sizes the cache: limit,
 // or when negative a quarter of the free space of dir's file system, at
 // most maxDefaultCache.
-func openCache(dir string, limit int64) (*assetCache, error) {
+func OpenCache(dir string, limit int64) (*Cache, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating asset cache %s: %w", dir, err)
 	}
@@ -104,7 +104,7 @@ func openCache(dir string, limit int64) (*assetCache, error) {
 	if limit < 0 {
 		limit = min(freeSpace(dir)/4, maxDefaultCache)
 	}
-	c := &assetCache{
+	c := &Cache{
 		dir: own, open: open, lock: lock, limit: limit,
 		entries: map[string]*cacheEntry{}, byWatch: map[int32]*cacheEntry{}, last: map[string][]asset{},
 	}
@@ -112,10 +112,10 @@ func openCache(dir string, limit int64) (*assetCache, error) {
 	return c, nil
 }
 
-// close removes the process's folder, and the cache folder too when it
+// Close removes the process's folder, and the cache folder too when it
 // is left empty; placements stop (they copy nothing from a missing
 // folder, and download instead).
-func (c *assetCache) close() error {
+func (c *Cache) Close() error {
 	c.mu.Lock()
 	sp := c.spare
 	if sp != nil {
@@ -144,7 +144,7 @@ func (c *assetCache) close() error {
 	return err
 }
 
-func (c *assetCache) path(e *cacheEntry) string { return filepath.Join(c.dir, e.name) }
+func (c *Cache) path(e *cacheEntry) string { return filepath.Join(c.dir, e.name) }
 
 // target is where a placed file goes: its path, and the same below the
 // chunk's working folder, open.
@@ -167,7 +167,7 @@ const (
 // from the cache or, when it is not there, downloaded into the cache
 // first; a chunk that asks for an object that another is downloading
 // waits for it. With hitsOnly, a file not in the cache is errMiss.
-func (c *assetCache) place(ctx context.Context, src store.FolderSource, loc string, a asset, dst target, ws *placement, hitsOnly bool) (placeResult, error) {
+func (c *Cache) place(ctx context.Context, src store.FolderSource, loc string, a asset, dst target, ws *Placement, hitsOnly bool) (placeResult, error) {
 	name := cacheKey(loc, a.version, a.size)
 	loaded := false
 	for {
@@ -220,7 +220,7 @@ func (c *assetCache) place(ctx context.Context, src store.FolderSource, loc stri
 // released on return: a hard link when no running chunk holds one and
 // the cache watches its files, else a copy that is checked once it is
 // made. false without an error means the entry was dropped meanwhile.
-func (c *assetCache) link(e *cacheEntry, dst target, ws *placement) (bool, error) {
+func (c *Cache) link(e *cacheEntry, dst target, ws *Placement) (bool, error) {
 	hard := c.watch != nil && e.linked == 0
 	if hard {
 		e.linked++
@@ -256,7 +256,7 @@ func (c *assetCache) link(e *cacheEntry, dst target, ws *placement) (bool, error
 
 // reserveLocked adds a loading entry of size bytes, evicting the least
 // recently used entries that no chunk holds; nil when there is no room.
-func (c *assetCache) reserveLocked(name string, size int64) *cacheEntry {
+func (c *Cache) reserveLocked(name string, size int64) *cacheEntry {
 	if c.limit <= 0 || size > c.limit {
 		return nil
 	}
@@ -277,7 +277,7 @@ func (c *assetCache) reserveLocked(name string, size int64) *cacheEntry {
 	return e
 }
 
-func (c *assetCache) evictableLocked() *cacheEntry {
+func (c *Cache) evictableLocked() *cacheEntry {
 	for el := c.lru.Back(); el != nil; el = el.Prev() {
 		if e := el.Value.(*cacheEntry); e.loading == nil && e.linked == 0 && e.users == 0 {
 			return e
@@ -289,7 +289,7 @@ func (c *assetCache) evictableLocked() *cacheEntry {
 // load downloads the object into the loading entry e: into a temporary
 // file of the cache's folder, renamed to the entry's name once every
 // listed byte has come. A download that fails leaves nothing.
-func (c *assetCache) load(ctx context.Context, src store.FolderSource, loc string, a asset, e *cacheEntry, ws *placement) error {
+func (c *Cache) load(ctx context.Context, src store.FolderSource, loc string, a asset, e *cacheEntry, ws *Placement) error {
 	err := downloadTo(ctx, src, loc, a, ws, c.dir, c.path(e))
 	var id fileID
 	if err == nil {
@@ -319,7 +319,7 @@ func (c *assetCache) load(ctx context.Context, src store.FolderSource, loc strin
 // write seen, and the same inode, size, mode and time; no more links
 // than the cache's own and its holders' (a link a chunk made elsewhere
 // could be written later).
-func (c *assetCache) validLocked(e *cacheEntry) bool {
+func (c *Cache) validLocked(e *cacheEntry) bool {
 	if e.dirty {
 		return false
 	}
@@ -329,7 +329,7 @@ func (c *assetCache) validLocked(e *cacheEntry) bool {
 
 // dropLocked forgets e and removes its file; a workspace that links it
 // keeps its own link.
-func (c *assetCache) dropLocked(e *cacheEntry) {
+func (c *Cache) dropLocked(e *cacheEntry) {
 	if c.entries[e.name] != e {
 		return
 	}
@@ -345,7 +345,7 @@ func (c *assetCache) dropLocked(e *cacheEntry) {
 
 // drainLocked marks dirty the entries whose files were written to since
 // the last drain; all of them when events were lost.
-func (c *assetCache) drainLocked() {
+func (c *Cache) drainLocked() {
 	c.drained = c.releases
 	if c.watch == nil {
 		return
@@ -361,10 +361,10 @@ func (c *assetCache) drainLocked() {
 	})
 }
 
-// release ends ws's hold on the entries it links, once its chunk has
+// Release ends ws's hold on the entries it links, once its chunk has
 // ended, whether it used the cache or not; what the chunk did to them is
 // judged when they are next placed.
-func (c *assetCache) release(ws *placement) {
+func (c *Cache) Release(ws *Placement) {
 	if ws.spare != nil {
 		<-ws.spare.done
 	}
@@ -379,13 +379,13 @@ func (c *assetCache) release(ws *placement) {
 
 // lastListing returns the listing of folder that the previous chunk
 // placed, and remember records one.
-func (c *assetCache) lastListing(folder string) []asset {
+func (c *Cache) lastListing(folder string) []asset {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.last[folder]
 }
 
-func (c *assetCache) remember(folder string, files []asset) {
+func (c *Cache) remember(folder string, files []asset) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.last) > 64 {
@@ -393,3 +393,13 @@ func (c *assetCache) remember(folder string, files []asset) {
 	}
 	c.last[folder] = files
 }
+
+// Dir is the cache's folder.
+func (c *Cache) Dir() string { return c.dir }
+
+// Limit is the cache's bound, in bytes.
+func (c *Cache) Limit() int64 { return c.limit }
+
+// Links reports whether the cache places files as watched hard links
+// (false: as copies).
+func (c *Cache) Links() bool { return c.watch != nil }

@@ -1,4 +1,4 @@
-package worker
+package transfer
 
 import (
 	"cmp"
@@ -24,11 +24,11 @@ import (
 // land outside the chunk's workspace.
 var ErrOutsideWorkspace = errors.New("outside the workspace")
 
-// placement is a chunk's workspace as the asset fetch sees it: the
+// A Placement is a chunk's workspace as the asset fetch sees it: the
 // cached files linked into it and the spare made while it runs, which
 // the cache releases once the workspace is gone, and the bounds of its
 // downloads.
-type placement struct {
+type Placement struct {
 	*workspace.Workspace
 
 	held  []*cacheEntry // cached files linked into Work (guarded by the cache's lock)
@@ -50,84 +50,6 @@ type asset struct {
 	size    int64 // as stored
 	version string
 	encoded bool // arrives decoded: more than size bytes may come
-}
-
-// fetchAssets places the folder at location into the workspace: from the
-// asset cache, when the worker keeps one, or downloaded. It lists the
-// folder and checks every path and the total size before it writes
-// anything, then fetches Config.AssetsConcurrency files at a time. An
-// error says why ctx ended, when it did: the chunk's timeout, the assets'
-// own, or a cancellation.
-func (w *Worker) fetchAssets(ctx context.Context, location string, ws *placement) error {
-	ctx, cancel := context.WithTimeoutCause(ctx, w.cfg.AssetsTimeout,
-		fmt.Errorf("%w: assets took longer than %v (%s)", ErrTimeout, w.cfg.AssetsTimeout, EnvAssetsTimeout))
-	defer cancel()
-	start := time.Now()
-	st, err := w.copyFolder(ctx, location, ws)
-	if err != nil {
-		return whyStopped(ctx, err)
-	}
-	w.log().DebugContext(ctx, "assets fetched", "assetsUrl", location,
-		"files", st.cachedFiles.Load()+st.storeFiles.Load(), "bytes", st.cachedBytes.Load()+st.storeBytes.Load(),
-		"cachedFiles", st.cachedFiles.Load(), "cachedBytes", st.cachedBytes.Load(),
-		"downloadedFiles", st.storeFiles.Load(), "downloadedBytes", st.storeBytes.Load(), "spare", st.spare,
-		"durationMs", float64(time.Since(start).Microseconds())/1000)
-	return nil
-}
-
-// copyFolder lists the folder and places its files. While the listing is
-// on its way, the files of the folder's previous listing are placed from
-// the cache, or the spare made while the previous chunk ran is taken and
-// checked; when the listing holds exactly those, nothing is left to do.
-// Then it starts making the spare for the next chunk.
-func (w *Worker) copyFolder(ctx context.Context, location string, ws *placement) (*fetchStats, error) {
-	src, err := w.source(store.ParseLocation(location))
-	if err != nil {
-		return nil, fmt.Errorf("fetching assets: %w", err)
-	}
-	fsrc, ok := src.(store.FolderSource)
-	if !ok {
-		return nil, fault.With(KindSpec, fmt.Errorf("fetching assets %s: the source for %q cannot list a folder", location, store.Scheme(location)))
-	}
-	f := &fetch{src: fsrc, folder: location, ws: ws, cache: w.assetCache(ctx)}
-	var sp *spare
-	if f.cache != nil {
-		sp = f.cache.take(location, ws) // first: it replaces ws.Work
-		if f.work, err = os.Open(ws.Work); err != nil {
-			f.cache.release(ws)
-			return nil, fault.With(KindWorker, fmt.Errorf("fetching assets: %w", err))
-		}
-		defer f.work.Close() // after the guess: confirm and undo wait for it
-	}
-	g := f.speculate(ctx, sp)
-	objs, err := fsrc.List(ctx, location)
-	if err != nil {
-		g.undo()
-		return nil, fmt.Errorf("listing assets %s: %w", location, msg.TrimLocation(err, location))
-	}
-	files, err := planAssets(objs, w.cfg.AssetsMaxBytes)
-	if err != nil {
-		g.undo()
-		return nil, fault.With(KindSpec, fmt.Errorf("fetching assets %s: %w", location, err))
-	}
-	left := w.cfg.AssetsMaxBytes
-	for _, a := range files {
-		left -= a.size
-	}
-	ws.decodeLeft.Store(left)
-	ws.stall = w.cfg.AssetsStallTimeout
-	if g.confirm(files) {
-		f.cache.prepare(location, files, ws)
-		return &g.f.stats, nil
-	}
-	if err := f.all(ctx, files, w.cfg.AssetsConcurrency, false); err != nil {
-		return nil, fmt.Errorf("fetching assets %s: %w", location, err)
-	}
-	if f.cache != nil {
-		f.cache.remember(location, files)
-		f.cache.prepare(location, files, ws)
-	}
-	return &f.stats, nil
 }
 
 // planAssets checks the listing: every path stays inside the workspace,
@@ -199,15 +121,15 @@ func checkAssetName(local string) error {
 	return nil
 }
 
-// fetchStats counts where a chunk's asset files came from.
-type fetchStats struct {
+// Stats counts where a chunk's asset files came from.
+type Stats struct {
 	cachedFiles, storeFiles atomic.Int64
 	cachedBytes, storeBytes atomic.Int64
 	spare                   bool // the folder was the spare made while the previous chunk ran
 }
 
 // add counts one file of size bytes, from the cache or from the store.
-func (st *fetchStats) add(cached bool, size int64) {
+func (st *Stats) add(cached bool, size int64) {
 	files, bytes := &st.storeFiles, &st.storeBytes
 	if cached {
 		files, bytes = &st.cachedFiles, &st.cachedBytes
@@ -220,10 +142,10 @@ func (st *fetchStats) add(cached bool, size int64) {
 type fetch struct {
 	src    store.FolderSource
 	folder string
-	ws     *placement
-	cache  *assetCache // nil: download every file
-	work   *os.File    // ws.Work, open, when there is a cache
-	stats  fetchStats
+	ws     *Placement
+	cache  *Cache   // nil: download every file
+	work   *os.File // ws.Work, open, when there is a cache
+	stats  Stats
 }
 
 // all places files with n at a time; the first error stops the others.
@@ -311,7 +233,7 @@ func (f *fetch) one(ctx context.Context, a asset, hitsOnly bool) error {
 // renames it to dst once all its listed bytes have come: a transfer cut
 // off halfway leaves no file that looks complete, and the temporary
 // name, outside the chunk's folder, cannot meet an asset's.
-func downloadTo(ctx context.Context, src store.FolderSource, loc string, a asset, ws *placement, tmpDir, dst string) error {
+func downloadTo(ctx context.Context, src store.FolderSource, loc string, a asset, ws *Placement, tmpDir, dst string) error {
 	for try := 0; ; try++ {
 		got, err := downloadOnce(ctx, src, loc, a, ws, tmpDir, dst)
 		if !errors.Is(err, errDownloadStalled) || ctx.Err() != nil {
@@ -319,14 +241,14 @@ func downloadTo(ctx context.Context, src store.FolderSource, loc string, a asset
 		}
 		if try == stallRetries {
 			return fmt.Errorf("stalled: nothing came for %v, %d times; the last time after %d of %d bytes (%s): %w",
-				ws.stall, try+1, got, a.size, EnvAssetsStallTimeout, ErrTimeout)
+				ws.stall, try+1, got, a.size, EnvAssetsStallTimeout, fault.ErrTimeout)
 		}
 	}
 }
 
 // downloadOnce is one try of downloadTo, cut with errDownloadStalled when
 // nothing comes for ws.stall; it returns how many bytes came.
-func downloadOnce(ctx context.Context, src store.FolderSource, loc string, a asset, ws *placement, tmpDir, dst string) (int64, error) {
+func downloadOnce(ctx context.Context, src store.FolderSource, loc string, a asset, ws *Placement, tmpDir, dst string) (int64, error) {
 	f, err := os.CreateTemp(tmpDir, "dl-")
 	if err != nil {
 		return 0, err
@@ -388,7 +310,7 @@ func (s *sizedWriterAt) WriteAt(p []byte, off int64) (int, error) {
 	if end > s.size {
 		if !s.encoded {
 			// The object changed since it was listed: a new listing may pass.
-			return 0, fault.With(KindStore, fmt.Errorf("%w: more than the %d bytes listed", store.ErrTooLarge, s.size))
+			return 0, fault.With(fault.KindStore, fmt.Errorf("%w: more than the %d bytes listed", store.ErrTooLarge, s.size))
 		}
 		if err := s.grow(end); err != nil {
 			return 0, err

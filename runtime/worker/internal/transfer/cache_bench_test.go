@@ -1,10 +1,10 @@
-package worker
+package transfer
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
+	"path/filepath"
 	"testing"
 
 	"github.com/helios-project/helios-scaffold/runtime/store"
@@ -15,7 +15,9 @@ import (
 // nothing, so that a benchmark sees the placement alone.
 type flatSource struct{ n int }
 
-func (s flatSource) Open(context.Context, string) (io.ReadCloser, error) { return nil, ErrNotFound }
+func (s flatSource) Open(context.Context, string) (io.ReadCloser, error) {
+	return nil, store.ErrNotFound
+}
 
 func (s flatSource) List(context.Context, string) ([]store.Object, error) {
 	objs := make([]store.Object, s.n)
@@ -33,24 +35,28 @@ func (s flatSource) Download(_ context.Context, _ string, dst io.WriterAt) (int6
 // BenchmarkWarmAssets is the preparation of a warm chunk's 300 assets,
 // the listing aside: what the cache adds to it.
 func BenchmarkWarmAssets(b *testing.B) {
-	cfg := DefaultConfig()
-	cfg.WorkspaceRoot = b.TempDir()
-	w := New(cfg, WithSource("s3", flatSource{300}), WithLogger(slog.New(slog.DiscardHandler)))
+	root := b.TempDir()
+	cache, err := OpenCache(filepath.Join(root, CacheDirName), 2<<30)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cache.Close()
+	fetch := Fetch{Source: flatSource{300}, Cache: cache, MaxBytes: 1 << 30, Concurrency: 16}
 	ctx := context.Background()
 	for i := 0; b.Loop(); i++ {
-		dir, err := workspace.New(cfg.WorkspaceRoot, "bench", int64(i))
-		ws := &placement{Workspace: dir}
+		dir, err := workspace.New(root, "bench", int64(i))
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := w.copyFolder(ctx, "s3://b/assets", ws); err != nil {
+		ws := NewPlacement(dir)
+		if _, err := fetch.Folder(ctx, "s3://b/assets", ws); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
 		if err := ws.Remove(); err != nil {
 			b.Fatal(err)
 		}
-		w.assetCache(ctx).release(ws)
+		cache.Release(ws)
 		b.StartTimer()
 	}
 }

@@ -1,4 +1,4 @@
-package worker
+package transfer
 
 import (
 	"context"
@@ -92,7 +92,7 @@ func (g *guess) undo() {
 			_ = os.RemoveAll(filepath.Join(ws.Work, e.Name()))
 		}
 	}
-	g.f.cache.release(ws)
+	g.f.cache.Release(ws)
 }
 
 // A spare is the next chunk's working folder made ahead of it: while a
@@ -118,7 +118,7 @@ type spare struct {
 // prepare starts making the spare of folder, whose files ws was just
 // given, unless the cache holds one already; the chunk waits for it to
 // be made when it lets go of its files.
-func (c *assetCache) prepare(folder string, files []asset, ws *placement) {
+func (c *Cache) prepare(folder string, files []asset, ws *Placement) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.watch == nil || c.limit <= 0 || ws.spare != nil || c.spare != nil && c.spare.folder == folder {
@@ -144,7 +144,7 @@ func (c *assetCache) prepare(folder string, files []asset, ws *placement) {
 }
 
 // makeSpare links the spare's files into a new folder of the cache.
-func (c *assetCache) makeSpare(sp *spare) error {
+func (c *Cache) makeSpare(sp *spare) error {
 	dir, err := os.MkdirTemp(c.dir, "s-")
 	if err != nil {
 		return err
@@ -181,7 +181,7 @@ func (c *assetCache) makeSpare(sp *spare) error {
 
 // discard lets go of the files of a spare that nobody took, and removes
 // its folder.
-func (c *assetCache) discard(sp *spare) {
+func (c *Cache) discard(sp *spare) {
 	c.mu.Lock()
 	for _, e := range sp.held {
 		e.linked--
@@ -195,7 +195,7 @@ func (c *assetCache) discard(sp *spare) {
 
 // take moves the spare of folder, when the cache has one, to be ws's
 // working folder, and gives ws its files; nil when there is none.
-func (c *assetCache) take(folder string, ws *placement) *spare {
+func (c *Cache) take(folder string, ws *Placement) *spare {
 	c.mu.Lock()
 	sp := c.spare
 	if sp == nil || sp.folder != folder {
@@ -221,7 +221,7 @@ func (c *assetCache) take(folder string, ws *placement) *spare {
 // checkSpare reports whether the spare that was moved to work holds
 // exactly its files: each path a link to its file, which is as it
 // entered the cache, and no other file or folder.
-func (c *assetCache) checkSpare(sp *spare, work string) error {
+func (c *Cache) checkSpare(sp *spare, work string) error {
 	if !treeHolds(work, sp.files, sp.modes) {
 		return errMiss
 	}
@@ -310,7 +310,7 @@ func treeHolds(root string, files []asset, modes map[string]os.FileMode) bool {
 
 // dropSpareLocked lets go of the cache's spare, to make room; false when
 // it is still being made (it is then given up, and lets go itself).
-func (c *assetCache) dropSpareLocked() bool {
+func (c *Cache) dropSpareLocked() bool {
 	sp := c.spare
 	if sp == nil {
 		return false
