@@ -147,7 +147,7 @@ const (
 const HeliosBaseImage = "debian:13.1-slim"
 
 // Sizes of a --deps helios worker, for a 1080p chunk of 30 to 150 frames:
-// see the README ("From a Helios project to a deployed worker") for how
+// see docs/deploying.md ("From a Helios project to a deployed worker") for how
 // they were measured.
 const (
 	heliosLambdaMemoryMB  = 4096 // Chromium, the encoder and the worker; 2.3 vCPUs

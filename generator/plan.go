@@ -77,7 +77,7 @@ type Options struct {
 //
 // A tool file that the user edited is merged with the new render (3-way,
 // as git merge-file does) when what helios-scaffold last wrote to it can be
-// found: see [Plan] and the README. That may run git and, after an
+// found: see [Plan] and docs/scaffolding.md. That may run git and, after an
 // upgrade, the recorded version of helios-scaffold through the go command,
 // offline; ctx bounds them.
 func NewPlan(ctx context.Context, dir string, files map[string]File, in Inputs, prev *Answers, version string, opt Options) (*Plan, error) {

@@ -1,7 +1,7 @@
 // Package gcsstore is the worker's Google Cloud Storage store: it reads job
 // specs and asset folders at gs:// locations and uploads chunk outputs
-// there. A [Store] is a [worker.Source], a [worker.FolderSource] and a
-// [worker.Sink]; wire it for the gs scheme:
+// there. A [Store] is a [store.Source], a [store.FolderSource] and a
+// [store.Sink]; wire it for the gs scheme:
 //
 //	w := worker.New(cfg, worker.WithDefaultSource("gs", gcsstore.New()))
 //

@@ -12,7 +12,7 @@ import (
 	storage "google.golang.org/api/storage/v1"
 )
 
-// Put implements [worker.Sink]. It reads the file once to compute its
+// Put implements [store.Sink]. It reads the file once to compute its
 // CRC32C, then uploads it with that CRC32C declared, so that the server
 // refuses the object (HTTP 400) unless it received exactly those bytes. A
 // file smaller than the chunk size goes up in one multipart request

@@ -23,14 +23,14 @@ const copyBuffer = 256 << 10
 // files does not allocate one per file.
 var buffers = sync.Pool{New: func() any { return new([copyBuffer]byte) }}
 
-// Open implements [worker.Source]: the object's content, streamed. A read
+// Open implements [store.Source]: the object's content, streamed. A read
 // that reaches the end checks the CRC32C of what came against the
 // object's and fails, wrapping [ErrChecksum], when they differ.
 func (s *Store) Open(ctx context.Context, location string) (io.ReadCloser, error) {
 	return s.media(ctx, location)
 }
 
-// List implements [worker.FolderSource]: the objects whose names start
+// List implements [store.FolderSource]: the objects whose names start
 // with the folder's key and a slash, all pages of them, with paths
 // relative to the folder as stored. Placeholders (names ending in "/")
 // are left out. An object's Version is its generation and CRC32C; one
@@ -67,7 +67,7 @@ func (s *Store) List(ctx context.Context, location string) ([]store.Object, erro
 	return objs, nil
 }
 
-// Download implements [worker.FolderSource]: it streams the object into
+// Download implements [store.FolderSource]: it streams the object into
 // dst from offset 0 and checks the CRC32C of what came against the
 // object's. A mismatch wraps [ErrChecksum]; a body cut short is an error
 // too. It returns the number of bytes written.
@@ -75,7 +75,7 @@ func (s *Store) Download(ctx context.Context, location string, dst io.WriterAt) 
 	return s.download(ctx, location, 0, dst)
 }
 
-// DownloadVersion implements [worker.VersionedSource]: Download, of the
+// DownloadVersion implements [store.VersionedSource]: Download, of the
 // object's generation that List gave in its Version ("generation/crc32c"),
 // with an error wrapping [store.ErrChanged] when that generation is gone
 // (a bucket with versioning still serves it).

@@ -9,7 +9,7 @@ import (
 
 var _ store.Stater = (*Store)(nil)
 
-// Stat implements [worker.Stater]: the size of the object at location,
+// Stat implements [store.Stater]: the size of the object at location,
 // from its metadata; a missing object wraps [store.ErrNotFound]. It needs
 // storage.objects.get (roles/storage.objectViewer) on the bucket.
 func (s *Store) Stat(ctx context.Context, location string) (int64, error) {

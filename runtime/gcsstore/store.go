@@ -27,7 +27,7 @@ const EmulatorHostEnv = "STORAGE_EMULATOR_HOST"
 const DefaultChunkSize = 8 << 20
 
 // Store reads and writes gs:// locations through the Cloud Storage JSON
-// API. It is a [worker.FolderSource] and a [worker.Sink]. Its methods are
+// API. It is a [store.FolderSource] and a [store.Sink]. Its methods are
 // safe for concurrent use.
 type Store struct {
 	opts          []option.ClientOption

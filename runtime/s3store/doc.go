@@ -1,7 +1,7 @@
 // Package s3store is the worker's store for s3:// locations, on
-// aws-sdk-go-v2: it reads job specs ([worker.Source]), lists and
-// downloads asset folders ([worker.FolderSource]) and uploads chunk
-// outputs ([worker.Sink]), with the semantics of [worker.FileSource].
+// aws-sdk-go-v2: it reads job specs ([store.Source]), lists and
+// downloads asset folders ([store.FolderSource]) and uploads chunk
+// outputs ([store.Sink]), with the semantics of [store.FileSource].
 //
 // # Wiring
 //

@@ -18,7 +18,7 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
-// Open implements [worker.Source]: the object at location, streamed. Its
+// Open implements [store.Source]: the object at location, streamed. Its
 // checksum, when it has one of its own (not a multipart one), is checked
 // as it is read: a mismatch is an error at its end.
 func (s *Store) Open(ctx context.Context, location string) (io.ReadCloser, error) {
@@ -41,7 +41,7 @@ func (s *Store) Open(ctx context.Context, location string) (io.ReadCloser, error
 	return &body{ReadCloser: out.Body, location: location}, nil
 }
 
-// List implements [worker.FolderSource]: the objects whose keys start
+// List implements [store.FolderSource]: the objects whose keys start
 // with the folder's key and a slash ("s3://b/assets" lists "assets/...",
 // not "assets2/..."), or the whole bucket when the key is empty. Paths are
 // relative to the folder, exactly as stored; keys that end in a slash
@@ -55,7 +55,7 @@ func (s *Store) List(ctx context.Context, location string) ([]store.Object, erro
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", location, err)
 	}
-	// As worker.JoinLocation does: the folder "assets//" holds "assets/x".
+	// As store.JoinLocation does: the folder "assets//" holds "assets/x".
 	prefix := strings.TrimRight(key, "/")
 	in := &s3.ListObjectsV2Input{Bucket: &bucket}
 	if prefix != "" {
@@ -79,7 +79,7 @@ func (s *Store) List(ctx context.Context, location string) ([]store.Object, erro
 	return objs, nil
 }
 
-// Download implements [worker.FolderSource] through transfermanager: an
+// Download implements [store.FolderSource] through transfermanager: an
 // object uploaded in parts is fetched part by part, downloadConcurrency
 // at a time, each part written into dst at its offset as it arrives and
 // checked against its own checksum; another object comes in one GET,
@@ -88,7 +88,7 @@ func (s *Store) Download(ctx context.Context, location string, dst io.WriterAt) 
 	return s.download(ctx, location, "", dst)
 }
 
-// DownloadVersion implements [worker.VersionedSource]: Download, of the
+// DownloadVersion implements [store.VersionedSource]: Download, of the
 // object whose ETag is the listed etag (If-Match on every request), and
 // an error wrapping [store.ErrChanged] when it is no longer.
 func (s *Store) DownloadVersion(ctx context.Context, location, etag string, dst io.WriterAt) (int64, error) {
@@ -158,7 +158,7 @@ func getInto(ctx context.Context, client *s3.Client, location, bucket, key, etag
 	return n, nil
 }
 
-// Put implements [worker.Sink] through transfermanager: an object of
+// Put implements [store.Sink] through transfermanager: an object of
 // partSize or more is a multipart upload, streamed from src a part at a
 // time, and anything smaller a single PutObject. Every request carries a
 // CRC32C checksum that S3 verifies. S3 shows the object only once it is

@@ -12,7 +12,7 @@ import (
 
 var _ store.Stater = (*Store)(nil)
 
-// Stat implements [worker.Stater]: the size of the object at location,
+// Stat implements [store.Stater]: the size of the object at location,
 // from a HEAD request; a missing object wraps [store.ErrNotFound]. A
 // Cloud Run job's retried task, and a caller that wants to know whether a
 // chunk is done, ask it. It needs s3:GetObject on the object (and

@@ -69,8 +69,8 @@ const (
 const checksumAlgorithm = tmtypes.ChecksumAlgorithmCrc32c
 
 // Store reads and writes s3:// locations ("s3://bucket/key"): it is a
-// [worker.Source] for job specs, a [worker.FolderSource] for asset
-// folders and a [worker.Sink] for chunk outputs. Its methods are safe for
+// [store.Source] for job specs, a [store.FolderSource] for asset
+// folders and a [store.Sink] for chunk outputs. Its methods are safe for
 // concurrent use.
 //
 // A Store builds its S3 client on first use, not in [New]; a first use

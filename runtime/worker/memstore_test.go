@@ -81,7 +81,7 @@ func (m *memStore) List(_ context.Context, location string) ([]store.Object, err
 	return objs, nil
 }
 
-// DownloadVersion implements worker.VersionedSource for a versioned
+// DownloadVersion implements store.VersionedSource for a versioned
 // store: a version other than the object's (as versioned lists it) is
 // store.ErrChanged.
 func (m *memStore) DownloadVersion(ctx context.Context, location, version string, dst io.WriterAt) (int64, error) {

@@ -1,5 +1,5 @@
 // Command bench measures the worker runtime against baselines taken in the
-// same run, and prints the README's Performance table:
+// same run, and prints the Performance table of docs/performance.md:
 //
 //	go run ./internal/cmd/bench
 //
