@@ -48,6 +48,7 @@ func (w *Worker) execute(ctx context.Context, spec *jobspec.Spec, chunk *jobspec
 		StdoutBytes:     stdout.Total(),
 		StderrBytes:     stderr.Total(),
 		Duration:        time.Since(start),
+		clean:           pr.Clean,
 	}
 	switch {
 	case pr.Err != nil:

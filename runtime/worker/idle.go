@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,7 +51,7 @@ func idlePoll(timeout time.Duration) time.Duration {
 // dir's files, and calls stop with a cause wrapping [ErrIdle] once
 // neither has moved for Config.ChunkIdleTimeout, which kills the chunk as
 // any end of ctx does. The function returned ends the watch and waits for
-// it. With the watch off, watchIdle does nothing.
+// a look under way. With the watch off, watchIdle does nothing.
 func (w *Worker) watchIdle(ctx context.Context, stop context.CancelCauseFunc, chunkID int64, dir string, ps *proc.Spec) func() {
 	timeout := w.cfg.ChunkIdleTimeout
 	if timeout <= 0 {
@@ -59,49 +60,65 @@ func (w *Worker) watchIdle(ctx context.Context, stop context.CancelCauseFunc, ch
 	streamed := new(atomic.Int64)
 	ps.Stdout = countingWriter{ps.Stdout, streamed}
 	ps.Stderr = countingWriter{ps.Stderr, streamed}
-	done, ended := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(ended)
-		if waitIdle(ctx, done, timeout, dir, streamed) {
-			stop(idleError(chunkID, timeout))
+	// A timer, not a goroutine with a ticker: a chunk that ends before
+	// the first poll (most) costs no goroutine and no look.
+	iw := &idleWatch{dir: dir, timeout: timeout, streamed: streamed, last: time.Now()}
+	poll := idlePoll(timeout)
+	var (
+		mu    sync.Mutex // held by a look, so that ending waits for it; guards t
+		ended bool
+		t     *time.Timer
+	)
+	mu.Lock() // the first look reads t
+	defer mu.Unlock()
+	t = time.AfterFunc(poll, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if ended || ctx.Err() != nil {
+			return
 		}
-	}()
+		if iw.idle(time.Now()) {
+			stop(idleError(chunkID, timeout))
+			return
+		}
+		t.Reset(poll)
+	})
 	return func() {
-		close(done)
-		<-ended
+		mu.Lock()
+		ended = true
+		t.Stop()
+		mu.Unlock()
 	}
 }
 
-// waitIdle returns true once neither streamed (the bytes the chunk
-// printed) nor dir's fingerprint has changed for timeout, false when ctx
-// ends or done is closed first. A look at the files is skipped while the
-// chunk prints; the look after such a pause counts as activity, since
-// what it is compared with is old.
-func waitIdle(ctx context.Context, done <-chan struct{}, timeout time.Duration, dir string, streamed *atomic.Int64) bool {
-	tick := time.NewTicker(idlePoll(timeout))
-	defer tick.Stop()
-	last, seen := time.Now(), streamed.Load()
-	fp, current := workspaceFingerprint(dir, idleMaxEntries), true
-	for {
-		select {
-		case <-done:
-			return false
-		case <-ctx.Done():
-			return false
-		case now := <-tick.C:
-			if n := streamed.Load(); n != seen {
-				seen, last, current = n, now, false
-				continue
-			}
-			if look := workspaceFingerprint(dir, idleMaxEntries); !current || look != fp {
-				fp, last, current = look, now, true
-				continue
-			}
-			if now.Sub(last) >= timeout {
-				return true
-			}
-		}
+// An idleWatch tells, at each poll, whether neither the bytes the chunk
+// printed (streamed) nor dir's fingerprint has changed for timeout. A
+// look at the files is skipped while the chunk prints; the look after
+// such a pause counts as activity, since what it is compared with is
+// old. The first look, at the first poll, counts as activity too, so
+// that no change of the first poll is missed: an idle kill may come one
+// poll later than the timeout.
+type idleWatch struct {
+	dir      string
+	timeout  time.Duration
+	streamed *atomic.Int64
+	last     time.Time   // the last activity
+	seen     int64       // streamed at the last poll
+	fp       fingerprint // the last look's
+	current  bool        // fp was taken at the previous poll
+}
+
+// idle is the poll at now: true once the chunk has been idle for timeout.
+func (iw *idleWatch) idle(now time.Time) bool {
+	if n := iw.streamed.Load(); n != iw.seen {
+		iw.seen, iw.last, iw.current = n, now, false
+		return false
 	}
+	if look := workspaceFingerprint(iw.dir, idleMaxEntries); !iw.current || look != iw.fp {
+		iw.fp, iw.last, iw.current = look, now, true
+		return false
+	}
+	return now.Sub(iw.last) >= iw.timeout
 }
 
 // idleError is why an idle chunk was killed: "chunk 3: no output for 300

@@ -51,6 +51,8 @@ type Result struct {
 	// not run.
 	// [Result.Kind] classifies it.
 	Err error
+
+	clean bool // nothing the command started was left: its workspace may be reused
 }
 
 // OK reports whether the command ran and exited 0.

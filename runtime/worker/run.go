@@ -93,20 +93,22 @@ func (w *Worker) RunChunk(ctx context.Context, spec *jobspec.Spec, chunk *jobspe
 			w.log().WarnContext(ctx, "removed workspaces left by a worker that was killed", "root", w.cfg.WorkspaceRoot, "workspaces", removed)
 		}
 	})
-	dir, err := workspace.New(w.cfg.WorkspaceRoot, spec.ID, chunk.ID)
-	ws := transfer.NewPlacement(dir)
+	dir, err := w.pool.Take(w.cfg.WorkspaceRoot, spec.ID, chunk.ID)
 	if err != nil {
 		return &Result{Err: fault.With(KindWorker, err)}
 	}
+	ws := transfer.NewPlacement(dir)
+	var res *Result
 	defer func() {
-		if err := ws.Remove(); err != nil {
+		reuse := res != nil && res.clean && !ws.Holds()
+		if err := w.pool.Give(dir, reuse); err != nil {
 			w.log().ErrorContext(ctx, "workspace left behind", "error", err)
 		}
 		if c := w.cache.c.Load(); c != nil { // after the removal: the cache counts links
 			c.Release(ws)
 		}
 	}()
-	res := w.runInWorkspace(ctx, spec, chunk, argv, ws)
+	res = w.runInWorkspace(ctx, spec, chunk, argv, ws)
 	if out != nil && res.OK() {
 		w.deliver(ctx, res, out, ws.Work)
 	}

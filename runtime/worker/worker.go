@@ -13,6 +13,7 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/store"
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/fault"
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/transfer"
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/workspace"
 )
 
 // Worker runs chunks. It is safe for concurrent use: every call to
@@ -23,12 +24,13 @@ type Worker struct {
 	logger  *slog.Logger
 	stdout  io.Writer // passthrough targets: the platform's logs
 	stderr  io.Writer
-	logMu   *sync.Mutex // serialises passthrough lines across chunks
-	cfgErr  error       // Config.Validate's complaint: every Run fails with it
-	cache   *lazyCache  // shared by the copies that With makes
-	stale   *sync.Once  // removes dead workers' workspaces, before the first chunk
-	allowed []prefix    // Config.AllowedJobPaths, parsed
-	env     []string    // added to every chunk's environment (WithEnv)
+	logMu   *sync.Mutex     // serialises passthrough lines across chunks
+	cfgErr  error           // Config.Validate's complaint: every Run fails with it
+	cache   *lazyCache      // shared by the copies that With makes
+	stale   *sync.Once      // removes dead workers' workspaces, before the first chunk
+	pool    *workspace.Pool // empty workspaces of ended chunks, shared by the copies that With makes
+	allowed []prefix        // Config.AllowedJobPaths, parsed
+	env     []string        // added to every chunk's environment (WithEnv)
 }
 
 // lazyCache opens the asset cache when the first assets are fetched, so
@@ -94,6 +96,7 @@ func New(cfg Config, opts ...Option) *Worker {
 		logMu:  new(sync.Mutex),
 		cache:  new(lazyCache),
 		stale:  new(sync.Once),
+		pool:   new(workspace.Pool),
 	}
 	for _, o := range opts {
 		o(w)

@@ -16,8 +16,10 @@ import (
 //
 // A process may raise its own oom_score_adj, and lower it back to what it
 // was, without privileges; the value passes to a child at fork. So the
-// worker raises its own for the fork of each chunk's leader, and lowers it
-// again once the leader runs.
+// worker raises its own while it forks chunks' leaders, and lowers it
+// again once no fork is under way. Forks of chunks that start together
+// overlap: the first raises the score, the last lowers it, and none
+// waits for another.
 
 // chunkOOMScore is the oom_score_adj that chunks start with.
 const chunkOOMScore = "1000"
@@ -25,19 +27,35 @@ const chunkOOMScore = "1000"
 // oomPath is the worker's own setting.
 const oomPath = "/proc/self/oom_score_adj"
 
-// forking serialises the chunks' forks while the worker's score is raised.
-var forking sync.Mutex
+// raised counts the forks under way with the worker's score raised
+// (guarded by raising, which is held only to change it and the score).
+var (
+	raising sync.Mutex
+	raised  int
+	// raisedOK reports whether the raise of the forks under way took.
+	raisedOK bool
+)
 
 // startVictim starts cmd with oom_score_adj chunkOOMScore; when the
 // worker's own cannot be read or raised, cmd starts with the worker's.
 func startVictim(cmd *exec.Cmd) error {
-	forking.Lock()
-	defer forking.Unlock()
 	own := ownOOMScore()
-	if own == nil || writeOOMScore(chunkOOMScore) != nil {
+	if own == nil {
 		return cmd.Start()
 	}
-	defer func() { _ = writeOOMScore(string(own)) }()
+	raising.Lock()
+	if raised == 0 {
+		raisedOK = writeOOMScore(chunkOOMScore) == nil
+	}
+	raised++
+	raising.Unlock()
+	defer func() {
+		raising.Lock()
+		if raised--; raised == 0 && raisedOK {
+			_ = writeOOMScore(string(own))
+		}
+		raising.Unlock()
+	}()
 	return cmd.Start()
 }
 

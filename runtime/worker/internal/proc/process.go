@@ -37,6 +37,11 @@ type Result struct {
 	ExitCode int            // 128+n when signal n killed it
 	Signal   syscall.Signal // non-zero when killed by a signal
 	Err      error          // the process could not start
+	// Clean reports that, once the leader ended, the worker had no child
+	// but running chunks' leaders: nothing the command started was left,
+	// so no process can still use its working directory. False whenever
+	// that is not known.
+	Clean bool
 }
 
 // Run runs the command in a session and process group of its own,
@@ -83,7 +88,7 @@ func Run(ctx context.Context, ps Spec) Result {
 	forgetLeader(ld)
 	stopKill()
 	killGroup(pgid)      // whatever the leader left behind in its group
-	cleanUp(ld, ps.Mark) // and what left the group
+	clean := cleanUp(ld, ps.Mark) // and what left the group
 
 	timer := time.NewTimer(pipeDrainTimeout)
 	for range 2 {
@@ -98,7 +103,9 @@ func Run(ctx context.Context, ps Spec) Result {
 	timer.Stop()
 	outR.Close()
 	errR.Close()
-	return exitStatus(cmd, waitErr)
+	r := exitStatus(cmd, waitErr)
+	r.Clean = clean
+	return r
 }
 
 // devNull is the chunk's standard input, /dev/null, opened once: os/exec

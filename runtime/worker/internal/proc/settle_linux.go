@@ -2,6 +2,7 @@ package proc
 
 import (
 	"os"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -35,18 +36,30 @@ func settle(pgid, tid int) {
 	if !procs.subreaper {
 		return
 	}
+	self := os.Getpid()
+	// The usual case, nothing left, is told without the lock, which would
+	// wait for the leaders being forked and hold back new ones: the look
+	// only decides that there is nothing to do, and a leader being forked
+	// is at worst taken for a stray here, which sends settle the locked
+	// way. Without the lock, all is true at least as often as with it
+	// (the lock only lets forks in progress register more leaders).
+	if !anyStray(self, tid, pgid) {
+		return
+	}
 	procs.starting.Lock() // no leader is forked meanwhile
 	defer procs.starting.Unlock()
 	procs.mu.Lock()
 	all := len(procs.leaders) == 0
 	procs.mu.Unlock()
-	self := os.Getpid()
 	for deadline := time.Now().Add(settleTimeout); ; time.Sleep(2 * time.Millisecond) {
 		kids, _ := workerChildren(self, tid)
 		left := 0
 		for _, pid := range kids {
+			if isLeader(pid) {
+				continue
+			}
 			st, ok := procfs.StatOf(pid)
-			if !ok || !(st.PGID == pgid || all && st.SID != procs.sid) || isLeader(pid) {
+			if !ok || !(st.PGID == pgid || all && st.SID != procs.sid) {
 				continue
 			}
 			if st.State == 'Z' {
@@ -61,6 +74,36 @@ func settle(pgid, tid int) {
 			return
 		}
 	}
+}
+
+// anyStray reports whether settle may have something to kill or reap: a
+// child of the worker, not a running chunk's leader, in the process group
+// pgid, or, when no chunk runs, outside the worker's session. It answers
+// true when the children cannot be listed.
+func anyStray(self, tid, pgid int) bool {
+	kids, ok := workerChildren(self, tid)
+	if !ok {
+		return true
+	}
+	procs.mu.Lock()
+	all := len(procs.leaders) == 0
+	procs.mu.Unlock()
+	for _, pid := range kids {
+		if isLeader(pid) {
+			continue
+		}
+		st, ok := procfs.StatOf(pid)
+		if !ok { // gone, or not readable: let the locked look decide
+			if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
+				return true
+			}
+			continue
+		}
+		if st.PGID == pgid || all && st.SID != procs.sid {
+			return true
+		}
+	}
+	return false
 }
 
 // workerChildren lists the children of the worker's main thread, which

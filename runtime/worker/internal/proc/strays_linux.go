@@ -105,18 +105,46 @@ func isLeader(pid int) bool {
 
 // cleanUp finds and kills what the chunk whose processes carry mark in
 // their environment left outside its process group, once its leader has
-// been waited for and the group killed.
-func cleanUp(l leader, mark string) {
+// been waited for and the group killed. It reports true when it found
+// nothing at all to look at: the worker's children were all running
+// chunks' leaders.
+func cleanUp(l leader, mark string) bool {
+	if onlyLeaders(l.tid) {
+		return true // the usual case: strays and settle would find nothing either
+	}
 	defer settle(l.pid, l.tid) // its group, and everything outside the worker's session when no chunk runs
 	if mark == "" {
-		return
+		return false
 	}
 	marker := []byte(mark + "\x00")
 	if !strays(marker, l.tid) {
-		return
+		return false
 	}
 	sweep(mark)
 	strays(marker, l.tid) // reaps what the sweep killed, once it is a zombie
+	return false
+}
+
+// onlyLeaders reports whether the worker's children, listed once as
+// strays and settle list them, are all leaders of running chunks: then
+// neither has anything to look at, kill or reap. (What the chunk left is
+// among them: the kernel re-parents a process's children before its
+// parent can wait for it.) False when the worker is not a subreaper or
+// its children cannot be listed.
+func onlyLeaders(tid int) bool {
+	if !procs.subreaper {
+		return false
+	}
+	kids, ok := workerChildren(syscall.Getpid(), tid)
+	if !ok {
+		return false
+	}
+	for _, pid := range kids {
+		if !isLeader(pid) {
+			return false
+		}
+	}
+	return true
 }
 
 // strayRounds bounds the listings of the worker's children in strays: a

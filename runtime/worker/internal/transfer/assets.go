@@ -334,3 +334,7 @@ func (s *sizedWriterAt) grow(end int64) error {
 	s.high = end
 	return nil
 }
+
+// Holds reports whether p holds files of the cache or a spare: its
+// workspace is then not as it was made, whatever its folders show.
+func (p *Placement) Holds() bool { return p.spare != nil || len(p.held) > 0 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // A Workspace is one invocation's folder below the workspace root. The
@@ -95,6 +96,13 @@ func safeName(s string) string {
 func (ws *Workspace) Remove() error {
 	if ws.lock != nil {
 		defer ws.lock.Close() // once it is gone
+	}
+	// What a chunk leaves is most often nothing: three rmdir then, where
+	// RemoveAll would open and read each folder. Anything else (a file,
+	// a link in place of a folder, a download's leftovers) makes one of
+	// them fail, and RemoveAll removes the rest.
+	if ws.Work != "" && syscall.Rmdir(ws.Work) == nil && syscall.Rmdir(ws.Tmp) == nil && syscall.Rmdir(ws.Base) == nil {
+		return nil
 	}
 	if err := os.RemoveAll(ws.Base); err == nil {
 		return nil

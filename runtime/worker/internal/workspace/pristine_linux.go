@@ -1,0 +1,105 @@
+package workspace
+
+import (
+	"io"
+	"os"
+	"syscall"
+)
+
+// emptied removes what the chunk left in Work and Tmp (its output, its
+// assets, its temporary files) and reports whether the workspace is then
+// as New made it. It first checks that Base holds Work and Tmp alone and
+// that both are still the folders New made (not links, not another
+// user's), and removes only below them, through an os.Root: nothing
+// outside the workspace can be reached, whatever the chunk put there.
+func (ws *Workspace) emptied() bool {
+	if !ws.shaped() {
+		return false
+	}
+	for _, d := range []string{ws.Work, ws.Tmp} {
+		root, err := os.OpenRoot(d)
+		if err != nil {
+			return false
+		}
+		names, ok := rootNames(root, maxEmptied)
+		for _, name := range names {
+			if ok && root.RemoveAll(name) != nil {
+				ok = false
+			}
+		}
+		root.Close()
+		if !ok {
+			return false // much to remove: removing the whole costs no more
+		}
+	}
+	return ws.pristine()
+}
+
+// rootNames lists at most n names of root's folder; ok is false when it
+// holds more, or cannot be read.
+func rootNames(root *os.Root, n int) ([]string, bool) {
+	f, err := root.Open(".")
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(n + 1)
+	if err != nil && err != io.EOF || len(names) > n {
+		return nil, false
+	}
+	return names, true
+}
+
+// maxEmptied bounds the entries emptied removes from a folder.
+const maxEmptied = 64
+
+// pristine reports whether the workspace is as New made it: Base holding
+// Work and Tmp alone, both empty folders of mode 0700, owned by this
+// process's user, without extended attributes (ACLs).
+func (ws *Workspace) pristine() bool {
+	if !ws.shaped() {
+		return false
+	}
+	for _, d := range []string{ws.Work, ws.Tmp} {
+		if names, ok := dirNames(d, 0); !ok || len(names) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// shaped reports whether Base holds Work and Tmp alone, both folders (not
+// links) of mode 0700, owned by this process's user, without extended
+// attributes (ACLs).
+func (ws *Workspace) shaped() bool {
+	names, ok := dirNames(ws.Base, 3)
+	if !ok || len(names) != 2 || !(names[0] == workName && names[1] == tmpName || names[0] == tmpName && names[1] == workName) {
+		return false
+	}
+	uid := os.Geteuid()
+	for _, d := range []string{ws.Work, ws.Tmp} {
+		var st syscall.Stat_t
+		if syscall.Lstat(d, &st) != nil || st.Mode != syscall.S_IFDIR|0o700 || int(st.Uid) != uid {
+			return false
+		}
+		if n, err := syscall.Listxattr(d, nil); err != nil && err != syscall.ENOTSUP || n != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// dirNames lists at most n+1 names in dir (ok false when it cannot be
+// read).
+func dirNames(dir string, n int) ([]string, bool) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(n + 1)
+	if err != nil && err != io.EOF {
+		return nil, false
+	}
+	return names, true
+}
