@@ -87,7 +87,7 @@ func Run(ctx context.Context, ps Spec) Result {
 	waitErr := cmd.Wait()
 	forgetLeader(ld)
 	stopKill()
-	killGroup(pgid)      // whatever the leader left behind in its group
+	killGroup(pgid)               // whatever the leader left behind in its group
 	clean := cleanUp(ld, ps.Mark) // and what left the group
 
 	timer := time.NewTimer(pipeDrainTimeout)
