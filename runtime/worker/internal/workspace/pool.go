@@ -19,6 +19,7 @@ type Pool struct {
 	mu      sync.Mutex
 	running int          // chunks between Take and Give
 	free    []*Workspace // pristine and locked, under their last chunk's name
+	off     int8         // 0: not yet known; 1: the root is in memory, workspaces are not reused; -1: they are
 }
 
 // maxPooled bounds the workspaces kept.
@@ -66,7 +67,7 @@ func (p *Pool) Give(ws *Workspace, reuse bool) error {
 	p.running--
 	others := p.running > 0 && len(p.free) < maxPooled
 	p.mu.Unlock()
-	keep := reuse && others && ws != nil && ws.lock != nil && ws.emptied()
+	keep := reuse && others && ws != nil && ws.lock != nil && p.reusing(ws) && ws.emptied()
 	p.mu.Lock()
 	var drop []*Workspace
 	if keep && p.running > 0 {
@@ -85,4 +86,19 @@ func (p *Pool) Give(ws *Workspace, reuse bool) error {
 		}
 	}
 	return first
+}
+
+// reusing reports whether workspaces are worth reusing below ws's root:
+// not when it is in memory (tmpfs, as Cloud Run's file system is), where
+// making three folders costs less than checking an old workspace.
+func (p *Pool) reusing(ws *Workspace) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.off == 0 {
+		p.off = -1
+		if inMemory(filepath.Dir(ws.Base)) {
+			p.off = 1
+		}
+	}
+	return p.off < 0
 }

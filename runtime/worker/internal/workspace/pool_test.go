@@ -76,7 +76,7 @@ func TestPool(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
-			var p Pool
+			p := Pool{off: -1} // reuse whatever the file system of the test's root
 			other, err := p.Take(root, "job", 9) // runs throughout
 			if err != nil {
 				t.Fatal(err)
@@ -114,5 +114,34 @@ func TestPool(t *testing.T) {
 				t.Errorf("once no chunk runs the root holds %v, want nothing", got)
 			}
 		})
+	}
+}
+
+// Workspaces in memory are not reused: making them costs less than
+// checking old ones.
+func TestPoolInMemory(t *testing.T) {
+	if !inMemory("/dev/shm") {
+		t.Skip("no tmpfs at /dev/shm")
+	}
+	root, err := os.MkdirTemp("/dev/shm", "helios-pool-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(root)
+	var p Pool
+	other, _ := p.Take(root, "job", 9)
+	first, err := p.Take(root, "job", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Give(first, true); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.free) != 0 {
+		t.Errorf("a workspace in memory was kept for reuse")
+	}
+	_ = p.Give(other, true)
+	if got := names(t, root); len(got) != 0 {
+		t.Errorf("once no chunk runs the root holds %v, want nothing", got)
 	}
 }

@@ -17,37 +17,31 @@ func (ws *Workspace) emptied() bool {
 		return false
 	}
 	for _, d := range []string{ws.Work, ws.Tmp} {
-		root, err := os.OpenRoot(d)
-		if err != nil {
-			return false
-		}
-		names, ok := rootNames(root, maxEmptied)
-		for _, name := range names {
-			if ok && root.RemoveAll(name) != nil {
-				ok = false
-			}
-		}
-		root.Close()
-		if !ok {
+		names, ok := dirNames(d, maxEmptied)
+		if !ok || len(names) > maxEmptied {
 			return false // much to remove: removing the whole costs no more
 		}
+		if len(names) > 0 && !removeBelow(d, names) {
+			return false
+		}
 	}
-	return ws.pristine()
+	return true
 }
 
-// rootNames lists at most n names of root's folder; ok is false when it
-// holds more, or cannot be read.
-func rootNames(root *os.Root, n int) ([]string, bool) {
-	f, err := root.Open(".")
+// removeBelow removes names from the folder d, through an os.Root on it.
+func removeBelow(d string, names []string) bool {
+	root, err := os.OpenRoot(d)
 	if err != nil {
-		return nil, false
+		return false
 	}
-	defer f.Close()
-	names, err := f.Readdirnames(n + 1)
-	if err != nil && err != io.EOF || len(names) > n {
-		return nil, false
+	defer root.Close()
+	for _, name := range names {
+		if root.RemoveAll(name) != nil {
+			return false
+		}
 	}
-	return names, true
+	names, ok := dirNames(d, 0)
+	return ok && len(names) == 0
 }
 
 // maxEmptied bounds the entries emptied removes from a folder.
@@ -102,4 +96,14 @@ func dirNames(dir string, n int) ([]string, bool) {
 		return nil, false
 	}
 	return names, true
+}
+
+// inMemory reports whether dir is on a file system kept in memory.
+func inMemory(dir string) bool {
+	var st syscall.Statfs_t
+	if syscall.Statfs(dir, &st) != nil {
+		return false
+	}
+	const tmpfsMagic, ramfsMagic = 0x01021994, 0x858458f6
+	return st.Type == tmpfsMagic || st.Type == ramfsMagic
 }

@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -39,12 +40,16 @@ const Prefix = "helios-"
 // Its name carries the job and chunk ids, made safe for a file name, so
 // that an operator can tell whose it is.
 func New(root, jobID string, chunkID int64) (*Workspace, error) {
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return nil, fmt.Errorf("creating workspace root %s: %w", root, err)
-	}
 	// Made under a dotted name, locked, then renamed: a workspace under
-	// its own name is always locked while its chunk lives (see removeStale).
-	making, err := os.MkdirTemp(root, fmt.Sprintf(".%s%s-%d-", Prefix, safeName(jobID), chunkID))
+	// its own name is always locked while its chunk lives (see RemoveStale).
+	pattern := fmt.Sprintf(".%s%s-%d-", Prefix, safeName(jobID), chunkID)
+	making, err := os.MkdirTemp(root, pattern)
+	if errors.Is(err, fs.ErrNotExist) { // the root is made on first use, not looked at every time
+		if err := os.MkdirAll(root, 0o755); err != nil {
+			return nil, fmt.Errorf("creating workspace root %s: %w", root, err)
+		}
+		making, err = os.MkdirTemp(root, pattern)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("creating workspace: %w", err)
 	}
