@@ -76,7 +76,7 @@ func TestPool(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
-			p := Pool{off: -1} // reuse whatever the file system of the test's root
+			p := Pool{off: -1}                   // reuse whatever the file system of the test's root
 			other, err := p.Take(root, "job", 9) // runs throughout
 			if err != nil {
 				t.Fatal(err)
