@@ -29,6 +29,9 @@ func loadAnswers(dir string) (root string, prev *generator.Answers, err error) {
 	if err != nil {
 		return "", nil, err
 	}
+	if prev == nil { // removed since FindRoot saw it
+		return "", nil, fmt.Errorf("%s: %w", root, generator.ErrNoAnswers)
+	}
 	return root, prev, nil
 }
 

@@ -46,7 +46,7 @@ func (r *Result) Kind() Kind {
 	return KindFailed // the command ran to a non-zero exit, or a signal
 }
 
-// KindOf classifies err, a [Result]'s Err or an error of [DecodeRequest]:
+// KindOf classifies err, a [Result]'s Err or an error of [jobspec.DecodeRequest]:
 // by the kind the worker gave it where it failed, else by the errors it
 // wraps; an error that wraps none of the worker's is a store or the
 // network failing ([KindStore]). nil is "".
