@@ -296,7 +296,7 @@ func TestBinaryShutdownCancels(t *testing.T) {
 	if !waitFor(t, func() bool { return strings.Contains(p.stdout.String(), "started\n") }) {
 		t.Fatal("chunk did not start")
 	}
-	if len(procsWithArgs("sleep", "43")) == 0 {
+	if !waitFor(t, func() bool { return len(procsWithArgs("sleep", "43")) > 0 }) { // sh starts it after the echo
 		t.Error("no sleep 43 process while the chunk runs")
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
