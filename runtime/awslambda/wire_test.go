@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/helios-project/helios-scaffold/internal/wiretest"
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
@@ -323,29 +324,11 @@ func TestRespondHugeMessage(t *testing.T) {
 // Result (worker.Result.Status) or its payload error (worker.StatusOf),
 // which the Cloud Run answer and fanout's local target share.
 func TestResultResponseStatus(t *testing.T) {
-	_, ambiguous := jobspec.Parse([]byte(`{"id":"j","id":"k","chunks":[]}`))
-	_, sameID := jobspec.Parse([]byte(`{"chunks":[{"id":1},{"id":1}]}`))
-	_, notFound := (&jobspec.Spec{}).Chunk(9)
-	for _, tc := range []struct {
-		name   string
-		r      worker.Result
-		status int
-	}{
-		{"success", worker.Result{Started: true}, 200},
-		{"command failed", worker.Result{Started: true, ExitCode: 3}, 500},
-		{"chunk timeout", worker.Result{Started: true, ExitCode: -1, Err: fmt.Errorf("%w after 1m", worker.ErrTimeout)}, 500},
-		{"chunk idle", worker.Result{Started: true, ExitCode: -1, Err: fmt.Errorf("chunk 0: %w for 300 s; killed", worker.ErrIdle)}, 500},
-		{"output missing", worker.Result{Started: true, Err: fmt.Errorf("%w: chunk_0.mp4", worker.ErrOutputMissing)}, 500},
-		{"jobPath not allowed", worker.Result{Err: fmt.Errorf("job path %q: %w", "x", worker.ErrJobPathNotAllowed)}, 403},
-		{"spec with a key twice", worker.Result{Err: ambiguous}, 400},
-		{"spec with two chunks of one id", worker.Result{Err: sameID}, 400},
-		{"chunk not found", worker.Result{Err: notFound}, 500},
-		{"spec read, access denied", worker.Result{Err: fmt.Errorf("reading job spec: %w", store.ErrAccessDenied)}, 500},
-		{"no jobPath", worker.Result{Err: jobspec.ErrPayloadFields}, 400},
-	} {
-		resp := resultResponse(&tc.r)
-		if resp.StatusCode != tc.status || resp.StatusCode != tc.r.Status() {
-			t.Errorf("%s: statusCode %d, want %d (Result.Status %d)", tc.name, resp.StatusCode, tc.status, tc.r.Status())
+	ambiguous := wiretest.AmbiguousSpec()
+	for _, tc := range wiretest.StatusCases() {
+		resp := resultResponse(&tc.Result)
+		if resp.StatusCode != tc.Status || resp.StatusCode != tc.Result.Status() {
+			t.Errorf("%s: statusCode %d, want %d (Result.Status %d)", tc.Name, resp.StatusCode, tc.Status, tc.Result.Status())
 		}
 	}
 	// The wire of a 400 for an ambiguous spec is as it was.

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/helios-project/helios-scaffold/internal/wiretest"
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
@@ -50,29 +51,11 @@ func TestResultBodyOutput(t *testing.T) {
 // target share. (A payload that DecodeRequest refuses is answered in
 // handler.go, 400 whatever the error, as worker.StatusOf gives it.)
 func TestResultBodyStatus(t *testing.T) {
-	_, ambiguous := jobspec.Parse([]byte(`{"id":"j","id":"k","chunks":[]}`))
-	_, sameID := jobspec.Parse([]byte(`{"chunks":[{"id":1},{"id":1}]}`))
-	_, notFound := (&jobspec.Spec{}).Chunk(9)
-	for _, tc := range []struct {
-		name   string
-		r      worker.Result
-		status int
-	}{
-		{"success", worker.Result{Started: true}, 200},
-		{"command failed", worker.Result{Started: true, ExitCode: 3}, 500},
-		{"chunk timeout", worker.Result{Started: true, ExitCode: -1, Err: fmt.Errorf("%w after 1m", worker.ErrTimeout)}, 500},
-		{"chunk idle", worker.Result{Started: true, ExitCode: -1, Err: fmt.Errorf("chunk 0: %w for 300 s; killed", worker.ErrIdle)}, 500},
-		{"output missing", worker.Result{Started: true, Err: fmt.Errorf("%w: chunk_0.mp4", worker.ErrOutputMissing)}, 500},
-		{"jobPath not allowed", worker.Result{Err: fmt.Errorf("job path %q: %w", "x", worker.ErrJobPathNotAllowed)}, 403},
-		{"spec with a key twice", worker.Result{Err: ambiguous}, 400},
-		{"spec with two chunks of one id", worker.Result{Err: sameID}, 400},
-		{"chunk not found", worker.Result{Err: notFound}, 500},
-		{"spec read, access denied", worker.Result{Err: fmt.Errorf("reading job spec: %w", store.ErrAccessDenied)}, 500},
-		{"no jobPath", worker.Result{Err: jobspec.ErrPayloadFields}, 400},
-	} {
-		status, _ := resultBody(&tc.r)
-		if status != tc.status || status != tc.r.Status() {
-			t.Errorf("%s: status %d, want %d (Result.Status %d)", tc.name, status, tc.status, tc.r.Status())
+	ambiguous := wiretest.AmbiguousSpec()
+	for _, tc := range wiretest.StatusCases() {
+		status, _ := resultBody(&tc.Result)
+		if status != tc.Status || status != tc.Result.Status() {
+			t.Errorf("%s: status %d, want %d (Result.Status %d)", tc.Name, status, tc.Status, tc.Result.Status())
 		}
 	}
 	// The body of a 400 for an ambiguous spec is as it was.
