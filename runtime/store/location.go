@@ -25,7 +25,7 @@ type Location struct {
 	Key string
 
 	raw string
-	u   *url.URL // the URL, nil for a local path or when it does not parse
+	u   *url.URL // a web URL, parsed; nil for other locations or when it does not parse
 }
 
 // ParseLocation reads location. It never fails: what a Location cannot
@@ -41,7 +41,7 @@ func ParseLocation(location string) Location {
 	default:
 		l.Bucket, l.Key, _ = strings.Cut(location[len(l.Scheme)+len("://"):], "/")
 	}
-	if l.Scheme != "" {
+	if l.Scheme == "http" || l.Scheme == "https" { // the allowlist reads a web URL as net/http does
 		l.u, _ = url.Parse(location)
 	}
 	return l
@@ -53,8 +53,8 @@ func (l Location) String() string { return l.raw }
 // Local reports whether l is a local path or a file:// URL.
 func (l Location) Local() bool { return l.Scheme == "" || l.Scheme == "file" }
 
-// URL is l parsed as a URL, as net/http reads a web location: nil for a
-// local path or a URL that does not parse.
+// URL is a web location (http://, https://) parsed as net/http reads
+// it: nil for other locations and for a URL that does not parse.
 func (l Location) URL() *url.URL { return l.u }
 
 // JobName is the name of a job whose spec is at l and has no id: the
@@ -64,8 +64,13 @@ func (l Location) URL() *url.URL { return l.u }
 // fragment ("s3://b/a%20b.json?x=1" is "a b").
 func (l Location) JobName() string {
 	p := l.Key
-	if l.u != nil {
-		p = l.u.Path
+	if u := l.u; u != nil || l.Scheme != "" { // parsed here for other schemes: only a spec without id asks
+		if u == nil {
+			u, _ = url.Parse(l.raw)
+		}
+		if u != nil {
+			p = u.Path
+		}
 	}
 	base := path.Base(filepath.ToSlash(p))
 	base = strings.TrimSuffix(base, path.Ext(base))
