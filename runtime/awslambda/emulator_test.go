@@ -165,6 +165,7 @@ func TestLambdaContract(t *testing.T) {
 		{name: "chunkIndex 1e400", payload: ev(job, `1e400`), want: badPayload("Invalid payload: chunkIndex is out of range")},
 		{name: "chunkIndex 2^63", payload: ev(job, `9223372036854775808`), want: badPayload("Invalid payload: chunkIndex is out of range")},
 		{name: "chunkIndex true", payload: ev(job, `true`), want: fields},
+		{name: "attempt 0", payload: ev(job, `0,"attempt":0`), want: badPayload("Invalid payload: attempt must be an integer from 1 to 1000")},
 		{name: `jobPath ""`, payload: ev("", `0`), want: fields},
 		{name: "jobPath 5", payload: []byte(`{"jobPath":5,"chunkIndex":0}`), want: fields},
 		{name: "jobPath null", payload: []byte(`{"jobPath":null,"chunkIndex":0}`), want: fields},

@@ -56,7 +56,8 @@ func decodeError(err error) Response {
 	switch {
 	case errors.Is(err, jobspec.ErrPayloadFields):
 		return messageResponse(status, worker.KindPayload, msgFields)
-	case errors.Is(err, jobspec.ErrAmbiguousJSON), errors.Is(err, jobspec.ErrChunkIndexRange):
+	case errors.Is(err, jobspec.ErrAmbiguousJSON), errors.Is(err, jobspec.ErrChunkIndexRange),
+		errors.Is(err, jobspec.ErrAttempt):
 		return messageResponse(status, worker.KindPayload, "Invalid payload: "+err.Error())
 	}
 	return messageResponse(status, worker.KindPayload, msgNotObject)

@@ -59,7 +59,8 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.Is(err, jobspec.ErrPayloadSyntax):
 			msg = msgJSON
-		case errors.Is(err, jobspec.ErrAmbiguousJSON), errors.Is(err, jobspec.ErrChunkIndexRange):
+		case errors.Is(err, jobspec.ErrAmbiguousJSON), errors.Is(err, jobspec.ErrChunkIndexRange),
+			errors.Is(err, jobspec.ErrAttempt):
 			msg = "Invalid payload: " + err.Error()
 		}
 		writeMessage(rw, worker.StatusOf(err), worker.KindPayload, msg)

@@ -170,6 +170,7 @@ func TestBadInput(t *testing.T) {
 		{"chunkIndex null", payload(job, nil), 400, msgMissing},
 		{"chunkIndex 1e400", `{"jobPath":"` + job + `","chunkIndex":1e400}`, 400, "Invalid payload: chunkIndex is out of range"},
 		{"chunkIndex 2^63", `{"jobPath":"` + job + `","chunkIndex":9223372036854775808}`, 400, "Invalid payload: chunkIndex is out of range"},
+		{"attempt 0", `{"jobPath":"` + job + `","chunkIndex":0,"attempt":0}`, 400, "Invalid payload: attempt must be an integer from 1 to 1000"},
 		{"jobPath twice", `{"jobPath":"` + job + `","chunkIndex":0,"jobPath":"/other.json"}`, 400, `Invalid payload: ambiguous JSON: key "jobPath" appears twice`},
 		{"JobPath", `{"JobPath":"` + job + `","chunkIndex":0}`, 400, `Invalid payload: ambiguous JSON: key "JobPath" is not "jobPath" (keys are case-sensitive)`},
 		{"spec with a key twice", payload(twice, 0), 400, `decoding job spec: ambiguous JSON: key "command" appears twice in chunks[0]`},

@@ -5,14 +5,24 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"path"
 	"strconv"
+	"strings"
 )
 
 // Request is one invocation: which chunk of which job to run.
 type Request struct {
 	JobPath    string `json:"jobPath"`
 	ChunkIndex int64  `json:"chunkIndex"`
+	// Attempt, when above 1, is which try of the chunk this is: its
+	// output goes to its own name ([AttemptName]), so that two attempts
+	// running at once (a straggler and its backup) never write one object.
+	// 0 (absent) and 1 are the first try. Old workers ignore it.
+	Attempt int `json:"attempt,omitempty"`
 }
+
+// MaxAttempt is the highest Attempt a payload may carry.
+const MaxAttempt = 1000
 
 // Errors returned by [DecodeRequest]; the platform packages map each to its
 // wire message.
@@ -25,6 +35,9 @@ var (
 	ErrPayloadFields = errors.New("missing jobPath or chunkIndex")
 	// ErrChunkIndexRange: chunkIndex is an integer too large to be a chunk's id.
 	ErrChunkIndexRange = errors.New("chunkIndex is out of range")
+	// ErrAttempt: attempt is present but not an integer from 1 to
+	// MaxAttempt.
+	ErrAttempt = errors.New("attempt must be an integer from 1 to 1000")
 )
 
 // DecodeRequest decodes an invocation payload. jobPath must be a non-empty
@@ -32,7 +45,8 @@ var (
 // (1, 1.0 and 1e0 are the same chunk; "1", 1.5, -1 and null are
 // [ErrPayloadFields]; 2^63 and 1e400 are [ErrChunkIndexRange]). A key
 // twice, or a key that differs from jobPath or chunkIndex only in case,
-// is [ErrAmbiguousJSON]. Other fields are ignored.
+// is [ErrAmbiguousJSON]. An attempt, when present, must be an integer
+// from 1 to [MaxAttempt] ([ErrAttempt]). Other fields are ignored.
 func DecodeRequest(data []byte) (Request, error) {
 	data = bytes.Trim(data, " \t\r\n") // JSON's whitespace, and no other
 	if len(data) == 0 || !json.Valid(data) {
@@ -60,7 +74,37 @@ func DecodeRequest(data []byte) (Request, error) {
 		return Request{}, err
 	}
 	req.ChunkIndex = n
+	if a, ok := raw["attempt"]; ok {
+		if req.Attempt, err = attempt(a); err != nil {
+			return Request{}, err
+		}
+	}
 	return req, nil
+}
+
+// attempt reads an attempt number: a JSON integer from 1 to MaxAttempt.
+func attempt(raw json.RawMessage) (int, error) {
+	n, err := strconv.Atoi(string(raw))
+	if err != nil || n < 1 || n > MaxAttempt {
+		return 0, ErrAttempt
+	}
+	return n, nil
+}
+
+// AttemptName is where attempt (see [Request.Attempt]) of a chunk puts
+// its outputFile: the name itself for the first try, else the name with
+// ".attempt-N" before its extension ("out_part_3.mp4" becomes
+// "out_part_3.attempt-2.mp4").
+func AttemptName(outputFile string, attempt int) string {
+	if attempt <= 1 {
+		return outputFile
+	}
+	dir, base := path.Split(outputFile)
+	ext := path.Ext(base)
+	if ext == base {
+		ext = "" // ".hidden" has no extension
+	}
+	return dir + strings.TrimSuffix(base, ext) + ".attempt-" + strconv.Itoa(attempt) + ext
 }
 
 // chunkIndex reads a JSON number that holds a non-negative integer.

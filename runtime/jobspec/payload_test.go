@@ -30,6 +30,14 @@ var decodeCases = []decodeCase{
 	{name: "chunkIndex 1E0", in: `{"jobPath":"j","chunkIndex":1E0}`, want: jobspec.Request{JobPath: "j", ChunkIndex: 1}},
 	{name: "chunkIndex large", in: `{"jobPath":"j","chunkIndex":9007199254740991}`,
 		want: jobspec.Request{JobPath: "j", ChunkIndex: 1<<53 - 1}},
+	{name: "attempt 2", in: `{"jobPath":"j","chunkIndex":0,"attempt":2}`, want: jobspec.Request{JobPath: "j", Attempt: 2}},
+	{name: "attempt 1000", in: `{"jobPath":"j","chunkIndex":0,"attempt":1000}`, want: jobspec.Request{JobPath: "j", Attempt: 1000}},
+	{name: "attempt 0", in: `{"jobPath":"j","chunkIndex":0,"attempt":0}`, err: jobspec.ErrAttempt},
+	{name: "attempt 1001", in: `{"jobPath":"j","chunkIndex":0,"attempt":1001}`, err: jobspec.ErrAttempt},
+	{name: "attempt 2.0", in: `{"jobPath":"j","chunkIndex":0,"attempt":2.0}`, err: jobspec.ErrAttempt},
+	{name: "attempt string", in: `{"jobPath":"j","chunkIndex":0,"attempt":"2"}`, err: jobspec.ErrAttempt},
+	{name: "attempt null", in: `{"jobPath":"j","chunkIndex":0,"attempt":null}`, err: jobspec.ErrAttempt},
+	{name: "attempt twice", in: `{"jobPath":"j","chunkIndex":0,"attempt":2,"Attempt":3}`, err: jobspec.ErrAmbiguousJSON},
 	{name: "jobPath escapes", in: `{"jobPath":"a\u00e9\/b","chunkIndex":0}`, want: jobspec.Request{JobPath: "aé/b"}},
 
 	// chunkIndex missing or of the wrong type.
@@ -109,7 +117,7 @@ func TestDecodeRequest(t *testing.T) {
 // The errors are distinct, so that the platforms can map each to its
 // own wire message.
 func TestDecodeRequestErrorsDistinct(t *testing.T) {
-	errs := []error{jobspec.ErrPayloadSyntax, jobspec.ErrPayloadNotObject, jobspec.ErrPayloadFields, jobspec.ErrChunkIndexRange, jobspec.ErrAmbiguousJSON}
+	errs := []error{jobspec.ErrPayloadSyntax, jobspec.ErrPayloadNotObject, jobspec.ErrPayloadFields, jobspec.ErrChunkIndexRange, jobspec.ErrAmbiguousJSON, jobspec.ErrAttempt}
 	for i, a := range errs {
 		for j, b := range errs {
 			if i != j && errors.Is(a, b) {
@@ -128,12 +136,12 @@ func FuzzDecodeRequest(f *testing.F) {
 		if err != nil {
 			if !errors.Is(err, jobspec.ErrPayloadSyntax) && !errors.Is(err, jobspec.ErrPayloadNotObject) &&
 				!errors.Is(err, jobspec.ErrPayloadFields) && !errors.Is(err, jobspec.ErrChunkIndexRange) &&
-				!errors.Is(err, jobspec.ErrAmbiguousJSON) {
+				!errors.Is(err, jobspec.ErrAmbiguousJSON) && !errors.Is(err, jobspec.ErrAttempt) {
 				t.Fatalf("DecodeRequest(%q): undocumented error %v", in, err)
 			}
 			return
 		}
-		if req.JobPath == "" || req.ChunkIndex < 0 {
+		if req.JobPath == "" || req.ChunkIndex < 0 || req.Attempt < 0 || req.Attempt > jobspec.MaxAttempt {
 			t.Fatalf("DecodeRequest(%q) = %+v: want a non-empty jobPath and a non-negative chunkIndex", in, req)
 		}
 		data, err := json.Marshal(req)
@@ -148,4 +156,24 @@ func FuzzDecodeRequest(f *testing.F) {
 			t.Fatalf("round trip of %q: %+v, then %+v", in, req, again)
 		}
 	})
+}
+
+func TestAttemptName(t *testing.T) {
+	tests := []struct {
+		file    string
+		attempt int
+		want    string
+	}{
+		{"out_part_3.mp4", 0, "out_part_3.mp4"},
+		{"out_part_3.mp4", 1, "out_part_3.mp4"},
+		{"out_part_3.mp4", 2, "out_part_3.attempt-2.mp4"},
+		{"parts/a.b/out.tar.gz", 12, "parts/a.b/out.tar.attempt-12.gz"},
+		{"parts/out", 3, "parts/out.attempt-3"},
+		{".hidden", 2, ".hidden.attempt-2"},
+	}
+	for _, tc := range tests {
+		if got := jobspec.AttemptName(tc.file, tc.attempt); got != tc.want {
+			t.Errorf("AttemptName(%q, %d) = %q, want %q", tc.file, tc.attempt, got, tc.want)
+		}
+	}
 }

@@ -19,9 +19,10 @@ import (
 // outputFile that is due for upload.
 var ErrOutputMissing = transfer.ErrOutputMissing
 
-// outputFor returns the chunk's upload, or nil when no output location is
-// set (neither the spec's outputUrl nor HELIOS_OUTPUT_URL).
-func (w *Worker) outputFor(spec *jobspec.Spec, chunk *jobspec.Chunk) (*transfer.Upload, error) {
+// outputFor returns the upload of the chunk's attempt (0 or 1 for the
+// first), or nil when no output location is set (neither the spec's
+// outputUrl nor HELIOS_OUTPUT_URL).
+func (w *Worker) outputFor(spec *jobspec.Spec, chunk *jobspec.Chunk, attempt int) (*transfer.Upload, error) {
 	folder := cmp.Or(spec.OutputURL, w.cfg.OutputURL)
 	if folder == "" {
 		return nil, nil
@@ -45,7 +46,7 @@ func (w *Worker) outputFor(spec *jobspec.Spec, chunk *jobspec.Chunk) (*transfer.
 	if !ok {
 		return nil, fmt.Errorf("output location %s: the store for %q cannot write", folder, store.Scheme(folder))
 	}
-	rel := path.Clean(filepath.ToSlash(local))
+	rel := jobspec.AttemptName(path.Clean(filepath.ToSlash(local)), attempt)
 	return &transfer.Upload{Name: name, Target: store.JoinLocation(folder, rel), Sink: sink, Max: w.cfg.OutputMaxBytes, Stall: w.cfg.UploadStallTimeout}, nil
 }
 
@@ -54,7 +55,7 @@ func (w *Worker) outputFor(spec *jobspec.Spec, chunk *jobspec.Chunk) (*transfer.
 // location is set, and an error when the store cannot tell (it is no
 // [store.Stater]) or failed to.
 func (w *Worker) OutputExists(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk) (string, bool, error) {
-	out, err := w.outputFor(spec, chunk)
+	out, err := w.outputFor(spec, chunk, 0)
 	if err != nil || out == nil {
 		return "", false, err
 	}

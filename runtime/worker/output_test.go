@@ -33,11 +33,14 @@ func TestOutputUploadedToFolder(t *testing.T) {
 	}
 	tests := []struct {
 		name, file, specURL, envURL, want string
+		attempt                            int
 	}{
-		{"spec outputUrl", "chunk_0.mp4", "file://OUT/spec", "file://OUT/env", "file://OUT/spec/chunk_0.mp4"},
-		{"HELIOS_OUTPUT_URL when the spec has none", "chunk_0.mp4", "", "file://OUT/env/", "file://OUT/env/chunk_0.mp4"},
-		{"local folder", "chunk_0.mp4", "", "OUT/plain", "OUT/plain/chunk_0.mp4"},
-		{"nested outputFile", "parts/./chunk_0.mp4", "file://OUT/n", "", "file://OUT/n/parts/chunk_0.mp4"},
+		{"spec outputUrl", "chunk_0.mp4", "file://OUT/spec", "file://OUT/env", "file://OUT/spec/chunk_0.mp4", 0},
+		{"HELIOS_OUTPUT_URL when the spec has none", "chunk_0.mp4", "", "file://OUT/env/", "file://OUT/env/chunk_0.mp4", 0},
+		{"local folder", "chunk_0.mp4", "", "OUT/plain", "OUT/plain/chunk_0.mp4", 0},
+		{"nested outputFile", "parts/./chunk_0.mp4", "file://OUT/n", "", "file://OUT/n/parts/chunk_0.mp4", 0},
+		{"attempt 1 is the first", "chunk_0.mp4", "file://OUT/a", "", "file://OUT/a/chunk_0.mp4", 1},
+		{"attempt 2 has its own name", "parts/chunk_0.mp4", "file://OUT/a", "", "file://OUT/a/parts/chunk_0.attempt-2.mp4", 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,7 +49,7 @@ func TestOutputUploadedToFolder(t *testing.T) {
 			cfg := testConfig(t)
 			cfg.OutputURL = fix(tc.envURL)
 			cmd := `sh -c 'mkdir -p "$(dirname "$HELIOS_OUTPUT_FILE")" && cp ` + src + ` "$HELIOS_OUTPUT_FILE"'`
-			r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: outputJob(t, cmd, tc.file, fix(tc.specURL))})
+			r := newWorker(cfg).Run(t.Context(), jobspec.Request{JobPath: outputJob(t, cmd, tc.file, fix(tc.specURL)), Attempt: tc.attempt})
 			if !r.OK() || r.OutputURL != fix(tc.want) || r.OutputBytes != int64(len(video)) {
 				t.Fatalf("Run = OK %v, OutputURL %q, OutputBytes %d (message %q); want %q, %d",
 					r.OK(), r.OutputURL, r.OutputBytes, r.Message(), fix(tc.want), len(video))

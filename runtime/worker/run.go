@@ -50,7 +50,7 @@ func (w *Worker) run(ctx context.Context, req jobspec.Request) (*Result, string)
 	if err != nil {
 		return &Result{Err: err}, spec.ID
 	}
-	return w.RunChunk(ctx, spec, chunk), spec.ID
+	return w.runChunk(ctx, spec, chunk, req.Attempt), spec.ID
 }
 
 // logResult writes the one line at info level that an invocation gets:
@@ -74,6 +74,12 @@ func (w *Worker) logResult(ctx context.Context, res *Result, attrs ...any) {
 // runs several chunks of one spec this way. Unlike Run, it logs nothing
 // at info level: the caller reports the outcome.
 func (w *Worker) RunChunk(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk) *Result {
+	return w.runChunk(ctx, spec, chunk, 0)
+}
+
+// runChunk is RunChunk for one attempt of the chunk (see
+// [jobspec.Request.Attempt]), which names its output.
+func (w *Worker) runChunk(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk, attempt int) *Result {
 	if w.cfgErr != nil {
 		return &Result{Err: w.cfgErr}
 	}
@@ -84,7 +90,7 @@ func (w *Worker) RunChunk(ctx context.Context, spec *jobspec.Spec, chunk *jobspe
 	if err := checkNUL(spec, chunk); err != nil {
 		return &Result{Err: fault.With(KindSpec, err)}
 	}
-	out, err := w.outputFor(spec, chunk)
+	out, err := w.outputFor(spec, chunk, attempt)
 	if err != nil {
 		return &Result{Err: fault.With(KindSpec, err)}
 	}
