@@ -15,6 +15,7 @@ const (
 	EventKilled   = "killed"   // an attempt in flight was stopped: the run was interrupted twice
 	EventRedo     = "redo"     // a chunk the state says is done is rendered again: its output did not hold up
 	EventMerge    = "merge"    // the mergeCommand started (no ExitCode) or ended
+	EventLost     = "lost"     // an attempt was cancelled: its rival in a hedged race finished first
 )
 
 // An Event is one step of one chunk, as [Runner.Events] receives it and
@@ -31,6 +32,14 @@ type Event struct {
 	Reason     string    `json:"reason,omitempty"` // why it was retried or failed
 	DelayMS    int64     `json:"delayMs,omitempty"`
 	Stderr     string    `json:"stderr,omitempty"` // the last lines, when it failed
+	// Hedge marks a backup attempt, started beside a straggler; a started
+	// one says why in Reason.
+	Hedge bool `json:"hedge,omitempty"`
+	// SpentUSD is what the run's attempts have cost so far, and RestUSD
+	// the estimate for the chunks not finished (absent before one has),
+	// when the Runner has a Cost.
+	SpentUSD float64 `json:"spentUsd,omitempty"`
+	RestUSD  float64 `json:"restUsd,omitempty"`
 }
 
 // A Failure is a chunk that failed for good.
@@ -57,6 +66,17 @@ type Summary struct {
 	ChunkTimes  []time.Duration
 	OutputBytes int64 // what the chunks of this run uploaded (or wrote)
 	Failures    []Failure
+	// Hedges are the backup attempts started for stragglers, HedgesWon
+	// those that finished first, Lost the attempts cancelled because a
+	// rival finished first.
+	Hedges, HedgesWon, Lost int
+	// SpentUSD is what every attempt cost (failed, lost and hedged ones
+	// too), and EstimateUSD that and the estimate for the chunks not
+	// finished: 0 without a Runner.Cost.
+	SpentUSD, EstimateUSD float64
+	// OverBudget, when above 0, is by how much the estimate passed
+	// Runner.Budget, which stopped the run from starting chunks.
+	OverBudget float64
 }
 
 // Percentile is the p-th percentile (0 to 100) of the chunk times, by the
@@ -84,6 +104,12 @@ func (s *Summary) Add(t *Summary) {
 	s.ChunkTimes = append(s.ChunkTimes, t.ChunkTimes...)
 	s.OutputBytes += t.OutputBytes
 	s.Failures = append(s.Failures, t.Failures...)
+	s.Hedges += t.Hedges
+	s.HedgesWon += t.HedgesWon
+	s.Lost += t.Lost
+	s.SpentUSD += t.SpentUSD
+	s.EstimateUSD = s.SpentUSD // t ran only what s had counted as done
+	s.OverBudget = max(s.OverBudget, t.OverBudget)
 }
 
 // Done reports whether every chunk of the spec has succeeded, in this run

@@ -58,14 +58,26 @@ type Runner struct {
 	// stdout and stderr (chunk-ID.stdout, chunk-ID.stderr), from its
 	// last attempt.
 	Logs string
+	// Hedge, when not nil, gives stragglers a backup attempt.
+	Hedge *Hedge
+	// Cost, when not nil, is what an attempt that took d costs, in USD:
+	// the events and the Summary then carry the spend and an estimate.
+	Cost func(d time.Duration) float64
+	// Budget, when above 0 (and Cost is set), stops the run from starting
+	// chunks, retries or backups once the estimate for the whole run
+	// passes it: Summary.OverBudget then says by how much.
+	Budget float64
 }
 
 // run is one Run's shared tally.
 type run struct {
 	*Runner
-	mu  sync.Mutex
-	sum *Summary
-	err error // the state file failing
+	mu      sync.Mutex
+	sum     *Summary
+	err     error // the state file failing
+	slots   int   // chunks in flight at once
+	todo    int   // chunks this run renders: not done before
+	hedging int   // backups in flight
 }
 
 // Run calls the Target for every chunk of job in spec order, at most
@@ -80,6 +92,10 @@ func (r *Runner) Run(ctx context.Context, job *Job) (*Summary, error) {
 		n = runtime.NumCPU()
 	}
 	n = min(n, max(1, len(job.Spec.Chunks))) // a goroutine a slot: no more than chunks
+	x.slots, x.todo = n, len(job.Spec.Chunks)
+	if r.State != nil {
+		x.todo -= len(r.State.Records())
+	}
 	if r.Logs != "" {
 		if err := os.MkdirAll(r.Logs, 0o755); err != nil {
 			return x.sum, fmt.Errorf("creating the log folder: %w", err)
@@ -117,6 +133,10 @@ func (r *Runner) Run(ctx context.Context, job *Job) (*Summary, error) {
 	s.Wall = time.Since(start)
 	s.NotRun = s.Chunks - s.OK - s.Skipped - s.Failed
 	s.Stopped = s.NotRun > 0
+	if est, ok := x.estimate(); ok && r.Budget > 0 && s.NotRun > 0 && est > r.Budget {
+		s.OverBudget = est - r.Budget
+	}
+	s.EstimateUSD, _ = x.estimate()
 	return s, x.err
 }
 
@@ -131,7 +151,7 @@ func (x *run) stopping(ctx context.Context) bool {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return x.err != nil
+	return x.err != nil || !x.affordable()
 }
 
 func (x *run) skip(rec Record) {
@@ -141,50 +161,47 @@ func (x *run) skip(rec Record) {
 	x.emit(Event{Kind: EventSkipped, Chunk: rec.Chunk, OutputURL: rec.OutputURL, Bytes: rec.Bytes})
 }
 
-// emit sends e to Events; x.mu is held.
+// emit sends e, with the spend so far, to Events; x.mu is held.
 func (x *run) emit(e Event) {
 	if x.Events != nil {
 		e.Time = time.Now()
+		x.costFields(&e)
 		x.Events(e)
 	}
 }
 
 // chunk runs c, trying again as the Runner says, and counts the outcome.
 func (x *run) chunk(ctx context.Context, c *jobspec.Chunk) {
-	for attempt := 1; ; attempt++ {
-		x.event(Event{Kind: EventStarted, Chunk: c.ID, Attempt: attempt})
-		t0 := time.Now()
-		res, err := x.call(ctx, c)
-		took := time.Since(t0)
-		out, why := classify(ctx, res, err)
-		if out == succeeded && x.NeedOutputs && c.OutputFile != "" && res.OutputURL == "" {
+	attempt := 0
+	for round := 1; ; round++ {
+		t := x.race(ctx, c, &attempt)
+		out, why := classify(ctx, t.res, t.err)
+		if out == succeeded && x.NeedOutputs && c.OutputFile != "" && t.res.OutputURL == "" {
 			out, why = permanent, fmt.Sprintf("the worker uploaded no output for %s, so there is nothing to collect: "+
 				"give the spec an outputUrl (or pass --output-url), or set HELIOS_OUTPUT_URL on the worker", c.OutputFile)
 		}
-		logs := x.keepLogs(c, res)
-		x.mu.Lock()
-		x.sum.WorkerSum += took
-		x.mu.Unlock()
+		logs := x.keepLogs(c, t.res)
+		x.spend(t)
 		switch out {
 		case succeeded:
-			x.succeed(c, res, attempt, took)
+			x.succeed(c, t, attempt)
 			return
 		case stopped:
-			x.event(Event{Kind: EventKilled, Chunk: c.ID, Attempt: attempt, DurationMS: took.Milliseconds(), Reason: why})
+			x.event(Event{Kind: EventKilled, Chunk: c.ID, Attempt: t.n, Hedge: t.hedge, DurationMS: t.took.Milliseconds(), Reason: why})
 			return
 		}
 		retry := out == transient || out == commandFailed && x.RetryFailed
-		if !retry || attempt > x.Retries {
+		if !retry || round > x.Retries {
 			if logs != "" {
 				why += " (its output is in " + logs + ")"
 			}
-			x.fail(c, res, why, attempt, took)
+			x.fail(c, t, why)
 			return
 		}
-		delay := x.Backoff.Delay(attempt)
-		x.event(Event{Kind: EventRetried, Chunk: c.ID, Attempt: attempt, DurationMS: took.Milliseconds(),
-			ExitCode: exitCode(res), Reason: why, DelayMS: delay.Milliseconds()})
-		if !x.wait(ctx, delay) {
+		delay := x.Backoff.Delay(round)
+		x.event(Event{Kind: EventRetried, Chunk: c.ID, Attempt: t.n, Hedge: t.hedge, DurationMS: t.took.Milliseconds(),
+			ExitCode: exitCode(t.res), Reason: why, DelayMS: delay.Milliseconds()})
+		if !x.wait(ctx, delay) || x.stopping(ctx) {
 			return
 		}
 		x.mu.Lock()
@@ -193,14 +210,20 @@ func (x *run) chunk(ctx context.Context, c *jobspec.Chunk) {
 	}
 }
 
-// call runs one attempt of c, within ChunkTimeout.
-func (x *run) call(ctx context.Context, c *jobspec.Chunk) (*worker.CallResult, error) {
+// call runs attempt n of c, within ChunkTimeout. Attempts after the
+// first say which they are, so that each puts its output under its own
+// name.
+func (x *run) call(ctx context.Context, c *jobspec.Chunk, n int) (*worker.CallResult, error) {
+	req := jobspec.Request{JobPath: x.JobPath, ChunkIndex: c.ID}
+	if n > 1 {
+		req.Attempt = min(n, jobspec.MaxAttempt)
+	}
 	if x.ChunkTimeout <= 0 {
-		return x.Target.Call(ctx, jobspec.Request{JobPath: x.JobPath, ChunkIndex: c.ID})
+		return x.Target.Call(ctx, req)
 	}
 	cctx, cancel := context.WithTimeoutCause(ctx, x.ChunkTimeout, errChunkTimeout{x.ChunkTimeout})
 	defer cancel()
-	res, err := x.Target.Call(cctx, jobspec.Request{JobPath: x.JobPath, ChunkIndex: c.ID})
+	res, err := x.Target.Call(cctx, req)
 	if cctx.Err() != nil && ctx.Err() == nil {
 		return nil, context.Cause(cctx)
 	}
@@ -250,9 +273,13 @@ func (x *run) event(e Event) {
 	x.emit(e)
 }
 
-func (x *run) succeed(c *jobspec.Chunk, res *worker.CallResult, attempt int, took time.Duration) {
+func (x *run) succeed(c *jobspec.Chunk, t try, attempts int) {
+	res := t.res
 	var err error
-	if x.State != nil {
+	if p, ok := x.Target.(Placer); ok {
+		err = p.Place(c, res, attempts)
+	}
+	if err == nil && x.State != nil {
 		err = x.State.Add(Record{Chunk: c.ID, OutputURL: res.OutputURL, Bytes: res.OutputBytes, SHA256: res.OutputSHA256})
 	}
 	x.mu.Lock()
@@ -264,22 +291,25 @@ func (x *run) succeed(c *jobspec.Chunk, res *worker.CallResult, attempt int, too
 		return
 	}
 	x.sum.OK++
-	x.sum.ChunkTimes = append(x.sum.ChunkTimes, took)
+	x.sum.ChunkTimes = append(x.sum.ChunkTimes, t.took)
 	x.sum.OutputBytes += res.OutputBytes
-	x.emit(Event{Kind: EventFinished, Chunk: c.ID, Attempt: attempt, DurationMS: took.Milliseconds(),
+	if t.hedge {
+		x.sum.HedgesWon++
+	}
+	x.emit(Event{Kind: EventFinished, Chunk: c.ID, Attempt: t.n, Hedge: t.hedge, DurationMS: t.took.Milliseconds(),
 		ExitCode: exitCode(res), OutputURL: res.OutputURL, Bytes: res.OutputBytes})
 }
 
-func (x *run) fail(c *jobspec.Chunk, res *worker.CallResult, why string, attempt int, took time.Duration) {
-	f := Failure{Chunk: c.ID, ExitCode: exitCode(res), Reason: why}
-	if res != nil {
-		f.Stderr = lastLines(res.Stderr, stderrLines)
+func (x *run) fail(c *jobspec.Chunk, t try, why string) {
+	f := Failure{Chunk: c.ID, ExitCode: exitCode(t.res), Reason: why}
+	if t.res != nil {
+		f.Stderr = lastLines(t.res.Stderr, stderrLines)
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.sum.Failed++
 	x.sum.Failures = append(x.sum.Failures, f)
-	x.emit(Event{Kind: EventFailed, Chunk: c.ID, Attempt: attempt, DurationMS: took.Milliseconds(),
+	x.emit(Event{Kind: EventFailed, Chunk: c.ID, Attempt: t.n, Hedge: t.hedge, DurationMS: t.took.Milliseconds(),
 		ExitCode: f.ExitCode, Reason: why, Stderr: f.Stderr})
 }
 
