@@ -106,7 +106,9 @@ func (r *Runner) Run(ctx context.Context, job *Job) (*Summary, error) {
 	for range n {
 		wg.Go(func() {
 			for c := range todo {
-				x.chunk(ctx, c)
+				if !x.stopping(ctx) { // it may have been handed over before the run stopped
+					x.chunk(ctx, c)
+				}
 			}
 		})
 	}
