@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/helios-project/helios-scaffold/runtime/fanout"
 )
 
 // runOptions are the flags of run.
@@ -33,6 +35,16 @@ type runOptions struct {
 	wait         bool
 	chunkTimeout time.Duration
 	logs         string
+
+	noHedge       bool
+	hedge         fanout.Hedge
+	noVerify      bool
+	budget        float64
+	prices        string
+	service       string
+	webhook       string
+	webhookSecret string
+	report        string
 }
 
 // Default concurrency per target.
@@ -91,11 +103,28 @@ again and says which file changed. One run holds a state file at a time: a
 second exits naming the first (--wait queues behind it). Nothing run starts
 outlives it: what a killed run left is killed by the next run on that state.
 
+Stragglers are hedged: once 5 chunks have finished, a chunk running longer
+than 3 times the p90 of their times (and at least 30 s) is issued again on
+another worker; the first to succeed wins and the other is cancelled
+(--no-hedge, --hedge-factor, --hedge-floor, --hedge-after). Every output is
+checked as video before the merge where ffprobe is on PATH (its frame count
+and duration are the chunk's, and it decodes; a bad one is rendered again),
+and the merged video after it (--no-verify turns both off).
+
+On aws and cloudrun, run reads the function's or service's concurrency limit
+first and lowers --concurrency to it, and prices every call from the worker's
+memory (and CPU) at list prices: the bar, the JSON events and the summary
+show what was spent and an estimate for the rest; --budget USD stops starting
+chunks when the estimate for the whole job would pass it. --webhook sends one
+signed JSON POST when the render ends; --report writes a static HTML page
+of the render (a timeline of every attempt, percentiles, bytes, cost).
+
 A local run puts node_modules/.bin of the spec's folder (and of the folders
 above it) on PATH, as npm run does, so that helios is found.
 
-Exit codes: 0 done and merged, 1 a chunk, the collect or the merge failed
-(the state is kept: run again to retry only the failed chunks), 2 bad input
+Exit codes: 0 done and merged, 1 a chunk, the collect, a video check or the
+merge failed, or --budget stopped the run (the state is kept: run again to
+retry only the failed chunks), 2 bad input
 (nothing was called: the flags, the spec, or a --state that is not this
 job's or that another run holds), 130 or 143 interrupted by SIGINT or
 SIGTERM (the first stops starting chunks and waits for those running; a
@@ -110,6 +139,10 @@ second stops them).`,
   # On a Cloud Run service, with progress as JSON lines
   helios-scaffold run job.json --target cloudrun --url https://render-worker-abc-ew.a.run.app \
     --upload gs://my-jobs/runs --progress json
+
+  # Stop before spending more than $5, tell a receiver how it ended, and keep a report
+  helios-scaffold run job.json --budget 5 --webhook https://hooks.example.com/helios \
+    --webhook-secret "$HOOK_SECRET" --report render.html
 
   # After a Cloud Run job's tasks ran: fetch the outputs and merge
   helios-scaffold run gs://my-jobs/runs/job.json --collect-only`,
@@ -142,6 +175,17 @@ second stops them).`,
 	f.BoolVar(&o.wait, "wait", false, "when another run holds the state file, wait for it to end instead of exiting")
 	f.DurationVar(&o.chunkTimeout, "chunk-timeout", 0, "give up a chunk's call after this long and try it again (default: the platform's limit and a minute: aws 16m, cloudrun 61m; local: none but HELIOS_CHUNK_TIMEOUT)")
 	f.StringVar(&o.logs, "logs", "", "the folder that receives each chunk's captured stdout and stderr (default: STATE.logs beside the state file)")
+	f.BoolVar(&o.noHedge, "no-hedge", false, "never issue a straggling chunk again beside itself")
+	f.Float64Var(&o.hedge.Factor, "hedge-factor", fanout.DefaultHedge.Factor, "hedge a chunk running longer than this many times the p90 of finished chunks")
+	f.DurationVar(&o.hedge.Floor, "hedge-floor", fanout.DefaultHedge.Floor, "never hedge a chunk running for less than this")
+	f.IntVar(&o.hedge.After, "hedge-after", fanout.DefaultHedge.After, "hedge only once this many chunks have finished")
+	f.BoolVar(&o.noVerify, "no-verify", false, "do not check the outputs and the merged video as video with ffprobe (sizes and SHA-256 are still proven)")
+	f.Float64Var(&o.budget, "budget", 0, "aws, cloudrun: stop starting chunks when the estimated cost of the whole job, in USD, would pass this")
+	f.StringVar(&o.prices, "prices", "", "a JSON file of prices that replace the built-in ones (see docs/run.md)")
+	f.StringVar(&o.service, "service", "", "cloudrun: the service, projects/P/locations/R/services/S, whose limits and size run reads (default: from .helios-scaffold.json)")
+	f.StringVar(&o.webhook, "webhook", "", "POST a signed JSON summary to this http(s) URL when the render ends")
+	f.StringVar(&o.webhookSecret, "webhook-secret", "", "the webhook's HMAC-SHA256 key (default: $"+envWebhookSecret+", which keeps it out of the process list)")
+	f.StringVar(&o.report, "report", "", "write a static HTML report of the render to this file, at the end and on interrupt")
 	f.StringVar(&o.root, "workspace-root", "", "local: where chunk workspaces, the staged project and the asset cache go (default: $TMPDIR/helios-scaffold-run)")
 	return cmd
 }

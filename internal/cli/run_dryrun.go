@@ -22,6 +22,7 @@ func (p *runPlan) print(w io.Writer) {
 		fmt.Fprintf(w, "url:         %s\n", p.o.url)
 	}
 	fmt.Fprintf(w, "concurrency: %d, retries %d (failed commands too: %v)\n", p.conc, p.o.retries, p.o.retryFailed)
+	p.printChecks(w)
 	if p.files != nil {
 		verb := "staged"
 		if p.target != targetLocal {
@@ -52,4 +53,40 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// printChecks prints hedging, the video checks, the cost and what
+// happens at the end.
+func (p *runPlan) printChecks(w io.Writer) {
+	if p.o.noHedge {
+		fmt.Fprintf(w, "hedging:     off\n")
+	} else {
+		h := p.o.hedge
+		fmt.Fprintf(w, "hedging:     past %g× the p90 of finished chunks, at least %v, once %d have finished\n", h.Factor, h.Floor, h.After)
+	}
+	switch {
+	case p.o.noVerify:
+		fmt.Fprintf(w, "verify:      off (sizes and SHA-256 only)\n")
+	case p.ffprobe == nil:
+		fmt.Fprintf(w, "verify:      sizes and SHA-256 only: ffprobe is not on PATH\n")
+	default:
+		fmt.Fprintf(w, "verify:      every output and the merged video with ffprobe\n")
+	}
+	if note := p.priceNote(); note != "" {
+		fmt.Fprintf(w, "cost:        %s (the deployed worker's size is read before the run)\n", note)
+	} else if p.target != targetLocal {
+		fmt.Fprintf(w, "cost:        read from the deployed worker before the run\n")
+	}
+	if p.o.budget > 0 {
+		fmt.Fprintf(w, "budget:      %s\n", usd(p.o.budget))
+	}
+	if p.service != "" {
+		fmt.Fprintf(w, "service:     %s (its limits are read before the run)\n", p.service)
+	}
+	if p.o.webhook != "" {
+		fmt.Fprintf(w, "webhook:     %s, signed\n", p.o.webhook)
+	}
+	if p.o.report != "" {
+		fmt.Fprintf(w, "report:      %s\n", p.o.report)
+	}
 }

@@ -43,7 +43,9 @@ func runJob(cmd *cobra.Command, jobArg string, o *runOptions) error {
 		p.env = append(p.env, path)
 	}
 	if o.collectOnly {
-		return ran(p.collectOnly(it, st, stdout, stderr))
+		err := ran(p.collectOnly(it, st, stdout, stderr))
+		p.ended(it.ctx, newRecorder(), runTotals{wall: time.Since(start), start: start}, err, it.exitCode(), stderr)
+		return err
 	}
 	for _, dir := range []struct{ flag, path string }{{"--out", p.out}, {"--logs", p.logs}} {
 		if err := os.MkdirAll(dir.path, 0o755); err != nil {
@@ -62,13 +64,20 @@ func runJob(cmd *cobra.Command, jobArg string, o *runOptions) error {
 	it.onDrain(func() {
 		prog.line("stopping: no chunk starts now; waiting for the %d in flight (Ctrl-C again stops them)", prog.inFlight())
 	})
-	fanout.RemoveTemps(p.out, fanout.Expected(p.job, ""))
-	sum, fetched, uploaded, err := p.dispatch(it, st, state, prog)
-	prog.finish()
-	if sum != nil {
-		prog.summary(stdout, runTotals{sum: sum, uploaded: uploaded, fetched: fetched, wall: time.Since(start)})
+	if p.ffprobe == nil && !o.noVerify {
+		prog.line("ffprobe is not on PATH: the outputs are proven by size and SHA-256 only, not checked as video (install ffmpeg, or pass --no-verify)")
 	}
-	return ran(p.finish(it, sum, err, prog, stdout, stderr))
+	fanout.RemoveTemps(p.out, fanout.Expected(p.job, ""))
+	rec := newRecorder()
+	sum, fetched, uploaded, err := p.dispatch(it, st, state, prog, rec)
+	prog.finish()
+	t := runTotals{sum: sum, uploaded: uploaded, fetched: fetched, wall: time.Since(start), start: start}
+	if sum != nil {
+		prog.summary(stdout, t, p.priceNote())
+	}
+	err = ran(p.finish(it, sum, err, prog, stdout, stderr))
+	p.ended(it.ctx, rec, t, err, it.exitCode(), stderr)
+	return err
 }
 
 // ran makes err, which comes after something was called, exit 1 (or
@@ -122,6 +131,9 @@ func (p *runPlan) finish(it *interrupts, sum *fanout.Summary, err error, prog *p
 	if err != nil {
 		return err
 	}
+	if sum.OverBudget > 0 {
+		return p.overBudget(sum)
+	}
 	if sum.Failed > 0 {
 		return fmt.Errorf("%w: %d of %d chunks failed; the same command tries them again (state in %s, their output in %s)",
 			errChunksFailed, sum.Failed, sum.Chunks, p.state, p.logs)
@@ -144,7 +156,7 @@ func (p *runPlan) merge(ctx context.Context, prog *progress, stdout, stderr io.W
 	if code != 0 {
 		return fmt.Errorf("mergeCommand exited with code %d", code)
 	}
-	return nil
+	return p.verifyMerged(ctx, prog)
 }
 
 // prepare makes the Target and the jobPath it is called with: for local
@@ -160,8 +172,11 @@ func (p *runPlan) prepare(ctx context.Context, st *stores, prog *progress) (fano
 		}
 		return l.Target, l.JobPath, 0, func() { l.Close() }, nil
 	}
-	target, err := p.remoteTarget(ctx)
+	target, client, err := p.remoteTarget(ctx)
 	if err != nil {
+		return nil, "", 0, nothing, err
+	}
+	if err := p.preflight(ctx, client, prog); err != nil {
 		return nil, "", 0, nothing, err
 	}
 	if p.upload == "" {

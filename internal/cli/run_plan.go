@@ -12,6 +12,8 @@ import (
 
 	"github.com/helios-project/helios-scaffold/generator"
 	"github.com/helios-project/helios-scaffold/runtime/fanout"
+	"github.com/helios-project/helios-scaffold/runtime/fanout/cost"
+	"github.com/helios-project/helios-scaffold/runtime/fanout/probe"
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/store"
 )
@@ -49,6 +51,15 @@ type runPlan struct {
 	function, region string
 	answers          *generator.Answers // nil outside a scaffolded project
 	from             map[string]string  // where a value came from, for --dry-run
+	// service is the cloudrun target's, for the pre-flight ("" unknown).
+	service string
+	// worker is what each worker is given, and prices what it costs, for
+	// the cost model; worker is zero when unknown.
+	worker cost.Worker
+	prices cost.Prices
+	// ffprobe checks outputs as video; nil with --no-verify or without
+	// ffprobe on PATH.
+	ffprobe *probe.Prober
 }
 
 // isLocal reports whether location is a path on this machine.
@@ -75,6 +86,12 @@ func newRunPlan(ctx context.Context, jobArg string, o *runOptions, sources map[s
 		return nil, err
 	}
 	p.resolveTimeout()
+	if err := p.resolveCost(answers); err != nil {
+		return nil, err
+	}
+	if err := p.resolveEnd(); err != nil {
+		return nil, err
+	}
 	return p, p.selectFiles()
 }
 
@@ -120,6 +137,9 @@ func (p *runPlan) resolveTarget(a *generator.Answers) error {
 	}
 	if p.o.concurrency < 0 || p.o.retries < 0 || p.o.downloads < 1 || p.o.chunkTimeout < 0 {
 		return usageError{errors.New("--concurrency, --retries and --chunk-timeout must not be negative, --download-concurrency at least 1")}
+	}
+	if h := p.o.hedge; !p.o.noHedge && (h.Factor < 1 || h.Floor < 0 || h.After < 1) {
+		return usageError{errors.New("--hedge-factor must be at least 1, --hedge-after at least 1, --hedge-floor not negative")}
 	}
 	switch p.o.progress {
 	case "auto", "bar", "json", "none":

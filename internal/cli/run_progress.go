@@ -25,6 +25,9 @@ type progress struct {
 	counts  map[string]int
 	flight  int
 	started time.Time
+	// spent and rest are the cost so far and the estimate for the rest,
+	// from the last event that carried them.
+	spent, rest float64
 }
 
 // newProgress picks the display for mode: auto is a bar when stderr is a
@@ -96,14 +99,21 @@ func (p *progress) event(e fanout.Event) {
 	switch e.Kind {
 	case fanout.EventStarted:
 		p.flight++
-	case fanout.EventRetried, fanout.EventFinished, fanout.EventFailed, fanout.EventKilled:
+	case fanout.EventRetried, fanout.EventFinished, fanout.EventFailed, fanout.EventKilled, fanout.EventLost:
 		p.flight--
+	}
+	if e.SpentUSD > 0 {
+		p.spent, p.rest = e.SpentUSD, e.RestUSD
 	}
 	if p.json != nil {
 		p.json.Encode(e)
 		return
 	}
 	switch e.Kind {
+	case fanout.EventStarted:
+		if e.Hedge {
+			p.lineLocked("chunk %d straggles: %s; trying it again beside itself (attempt %d)", e.Chunk, e.Reason, e.Attempt)
+		}
 	case fanout.EventRetried:
 		p.lineLocked("chunk %d: try %d failed (%s); trying again in %v", e.Chunk, e.Attempt, e.Reason, time.Duration(e.DelayMS)*time.Millisecond)
 	case fanout.EventFailed:
@@ -124,8 +134,12 @@ func (p *progress) event(e fanout.Event) {
 	case fanout.EventRedo:
 		p.bar.ChangeMax(p.bar.GetMax() + 1)
 	}
-	p.bar.Describe(fmt.Sprintf("ok %d · failed %d · in flight %d", p.counts[fanout.EventFinished]+p.counts[fanout.EventSkipped]-p.counts[fanout.EventRedo],
-		p.counts[fanout.EventFailed], p.flight))
+	desc := fmt.Sprintf("ok %d · failed %d · in flight %d", p.counts[fanout.EventFinished]+p.counts[fanout.EventSkipped]-p.counts[fanout.EventRedo],
+		p.counts[fanout.EventFailed], p.flight)
+	if p.spent > 0 {
+		desc += fmt.Sprintf(" · %s so far, ~%s more", usd(p.spent), usd(p.rest))
+	}
+	p.bar.Describe(desc)
 }
 
 // finish ends the bar.
@@ -151,11 +165,12 @@ type runTotals struct {
 	sum               *fanout.Summary
 	uploaded, fetched int64
 	wall              time.Duration
+	start             time.Time
 }
 
 // summary prints the run's figures: as a JSON line in JSON mode, else as
 // text on w.
-func (p *progress) summary(w io.Writer, t runTotals) {
+func (p *progress) summary(w io.Writer, t runTotals, prices string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := t.sum
@@ -166,6 +181,8 @@ func (p *progress) summary(w io.Writer, t runTotals) {
 			"chunkP50Ms": s.Percentile(50).Milliseconds(), "chunkP95Ms": s.Percentile(95).Milliseconds(),
 			"chunkMaxMs": s.Percentile(100).Milliseconds(), "workerMs": s.WorkerSum.Milliseconds(),
 			"uploadedBytes": t.uploaded, "downloadedBytes": t.fetched,
+			"hedges": s.Hedges, "hedgesWon": s.HedgesWon, "lost": s.Lost,
+			"spentUsd": s.SpentUSD, "estimateUsd": s.EstimateUSD, "prices": prices,
 		})
 		return
 	}
@@ -177,10 +194,21 @@ func (p *progress) summary(w io.Writer, t runTotals) {
 	if s.NotRun > 0 {
 		fmt.Fprintf(w, ", %d not run", s.NotRun)
 	}
-	fmt.Fprintf(w, " of %d; %d retries\n", s.Chunks, s.Retries)
+	fmt.Fprintf(w, " of %d; %d retries", s.Chunks, s.Retries)
+	if s.Hedges > 0 {
+		fmt.Fprintf(w, ", %d hedged (%d won)", s.Hedges, s.HedgesWon)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "time: %v wall, chunks p50 %v, p95 %v, max %v, %v of worker time in all\n",
 		round(t.wall), round(s.Percentile(50)), round(s.Percentile(95)), round(s.Percentile(100)), round(s.WorkerSum))
 	fmt.Fprintf(w, "bytes: %s uploaded, %s downloaded\n", sizeOf(t.uploaded), sizeOf(t.fetched))
+	if prices != "" {
+		fmt.Fprintf(w, "cost: %s, every attempt counted (%s)", usd(s.SpentUSD), prices)
+		if rest := s.EstimateUSD - s.SpentUSD; rest > 0 {
+			fmt.Fprintf(w, "; about %s more for the chunks not done", usd(rest))
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 func round(d time.Duration) time.Duration {

@@ -18,7 +18,7 @@ const renderRounds = 2
 // this run rendered it (collect for remote targets, a check of --out for
 // local ones), up to renderRounds times. It returns the summary (nil
 // when nothing was dispatched), the bytes downloaded and uploaded.
-func (p *runPlan) dispatch(it *interrupts, st *stores, state *fanout.State, prog *progress) (*fanout.Summary, int64, int64, error) {
+func (p *runPlan) dispatch(it *interrupts, st *stores, state *fanout.State, prog *progress, rec *recorder) (*fanout.Summary, int64, int64, error) {
 	target, jobPath, uploaded, cleanup, err := p.prepare(it.ctx, st, prog)
 	if err != nil {
 		return nil, 0, uploaded, err
@@ -32,8 +32,13 @@ func (p *runPlan) dispatch(it *interrupts, st *stores, state *fanout.State, prog
 		skipped[id] = true
 	}
 	runner := &fanout.Runner{Target: target, JobPath: jobPath, Concurrency: p.conc, Retries: p.o.retries,
-		RetryFailed: p.o.retryFailed, Backoff: fanout.DefaultBackoff, State: state, Events: prog.event, Drain: it.drain,
-		ChunkTimeout: p.timeout, NeedOutputs: true, Logs: p.logs}
+		RetryFailed: p.o.retryFailed, Backoff: fanout.DefaultBackoff, State: state, Drain: it.drain,
+		ChunkTimeout: p.timeout, NeedOutputs: true, Logs: p.logs, Cost: p.attemptCost(), Budget: p.o.budget,
+		Events: func(e fanout.Event) { rec.event(e); prog.event(e) }}
+	if !p.o.noHedge {
+		h := p.o.hedge
+		runner.Hedge = &h
+	}
 	it.setSoft(true)
 	sum, err := runner.Run(it.ctx, p.job)
 	it.setSoft(false)
@@ -43,6 +48,9 @@ func (p *runPlan) dispatch(it *interrupts, st *stores, state *fanout.State, prog
 		var n int64
 		bad, n, err = p.prove(it.ctx, st, state, prog)
 		fetched += n
+		if err == nil && len(bad) == 0 {
+			bad, err = p.verify(it.ctx, state, prog)
+		}
 		if err != nil || len(bad) == 0 {
 			break
 		}
@@ -124,8 +132,14 @@ func (p *runPlan) prove(ctx context.Context, st *stores, state *fanout.State, pr
 // rounds renders.
 func unprovenError(bad []fanout.BadOutput, rounds int) error {
 	var lines []string
+	video := true
 	for _, b := range bad {
 		lines = append(lines, fmt.Sprintf("chunk %d: %s", b.Chunk, b.Why))
+		video = video && b.Video
+	}
+	if video {
+		return fmt.Errorf("%w: %d outputs after %d renders, so nothing was merged:\n%s\nthe chunks render them so each time: "+
+			"their logs are beside the state file; --no-verify merges them anyway", errBadVideo, len(bad), rounds, strings.Join(lines, "\n"))
 	}
 	return fmt.Errorf("%w after %d renders, so nothing was merged:\n%s\nsomething changes the outputs between the workers and here: "+
 		"another run writing to the same outputUrl, or the store; the same command renders them again",

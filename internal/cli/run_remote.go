@@ -146,8 +146,9 @@ func (p *runPlan) uploadedOutputURL() string {
 	return p.upload + "/outputs/" + p.runID
 }
 
-// remoteTarget is the Caller of the deployed worker.
-func (p *runPlan) remoteTarget(ctx context.Context) (fanout.Target, error) {
+// remoteTarget is the Caller of the deployed worker, and, on aws, the
+// Lambda client it calls with.
+func (p *runPlan) remoteTarget(ctx context.Context) (fanout.Target, *lambda.Client, error) {
 	if p.target == targetCloudRun {
 		var opts []runcaller.Option
 		if p.o.noAuth {
@@ -155,7 +156,8 @@ func (p *runPlan) remoteTarget(ctx context.Context) (fanout.Target, error) {
 			tr.MaxIdleConnsPerHost = p.conc // one kept-alive connection per chunk in flight
 			opts = append(opts, runcaller.WithHTTPClient(&http.Client{Transport: tr}))
 		}
-		return runcaller.New(ctx, p.o.url, opts...)
+		c, err := runcaller.New(ctx, p.o.url, opts...)
+		return c, nil, err
 	}
 	var opts []func(*config.LoadOptions) error
 	if p.region != "" {
@@ -163,10 +165,10 @@ func (p *runPlan) remoteTarget(ctx context.Context) (fanout.Target, error) {
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("loading the AWS configuration: %w", err)
+		return nil, nil, fmt.Errorf("loading the AWS configuration: %w", err)
 	}
 	// The function may run for minutes: no client-side timeout but the
 	// run's own, and no SDK retries, which run does itself.
 	client := lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.RetryMaxAttempts = 1 })
-	return lambdacaller.New(client, p.function), nil
+	return lambdacaller.New(client, p.function), client, nil
 }

@@ -40,6 +40,9 @@ type BadOutput struct {
 	Output
 	Why     string
 	Missing bool // not in its bucket at all
+	// Video marks an output that is as its worker put it, but is not the
+	// video its chunk renders (run's check with ffprobe).
+	Video bool
 }
 
 // CollectStats is what [Collect] did.
