@@ -49,7 +49,7 @@ func (p *runPlan) dispatch(it *interrupts, st *stores, state *fanout.State, prog
 		bad, n, err = p.prove(it.ctx, st, state, prog)
 		fetched += n
 		if err == nil && len(bad) == 0 {
-			bad, err = p.verify(it.ctx, state, prog)
+			bad, err = p.verify(it.ctx, fanout.Outputs(p.job, state), prog)
 		}
 		if err != nil || len(bad) == 0 {
 			break

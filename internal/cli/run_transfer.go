@@ -95,6 +95,17 @@ func (p *runPlan) collectOnly(it *interrupts, st *stores, stdout, stderr io.Writ
 	if err := badOutputsError(bad, len(outs)); err != nil {
 		return err
 	}
+	if bad, err = p.verify(it.ctx, outs, prog); err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		var lines []string
+		for _, b := range bad {
+			lines = append(lines, fmt.Sprintf("chunk %d: %s", b.Chunk, b.Why))
+		}
+		return fmt.Errorf("%w: %d of %d outputs, so nothing was merged:\n%s\nrun the job's tasks for those chunks again; --no-verify merges them anyway",
+			errBadVideo, len(bad), len(outs), strings.Join(lines, "\n"))
+	}
 	if code := it.exitCode(); code != 0 {
 		return exitError{code: code, err: errors.New("interrupted")}
 	}

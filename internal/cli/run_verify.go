@@ -24,7 +24,7 @@ var errBadVideo = errors.New("not the video the job renders")
 // (by its extension) as video: a stream that decodes, with the chunk's
 // frameCount frames, lasting them at the spec's fps. It returns those
 // that are not, in chunk order; none without ffprobe.
-func (p *runPlan) verify(ctx context.Context, state *fanout.State, prog *progress) ([]fanout.BadOutput, error) {
+func (p *runPlan) verify(ctx context.Context, done []fanout.Output, prog *progress) ([]fanout.BadOutput, error) {
 	if p.ffprobe == nil {
 		return nil, nil
 	}
@@ -33,7 +33,7 @@ func (p *runPlan) verify(ctx context.Context, state *fanout.State, prog *progres
 		frames[c.ID] = c.FrameCount
 	}
 	var outs []fanout.Output
-	for _, o := range fanout.Outputs(p.job, state) {
+	for _, o := range done {
 		if frames[o.Chunk] > 0 && videoExts[strings.ToLower(path.Ext(o.File))] {
 			outs = append(outs, o)
 		}
