@@ -138,9 +138,10 @@ func (x *run) shouldHedge(ctx context.Context, age time.Duration) (string, bool)
 	}
 	x.hedging++
 	x.sum.Hedges++
-	return fmt.Sprintf("running %v, past %v (%g× the p90 of %d finished chunks, %v)",
-		age.Round(time.Millisecond), bar.Round(time.Millisecond), x.Hedge.Factor,
-		len(x.sum.ChunkTimes), x.sum.Percentile(90).Round(time.Millisecond)), true
+	p90 := x.sum.Percentile(90)
+	return fmt.Sprintf("running %v, past %v (the larger of the floor, %v, and %g× the p90 of %d finished chunks, %v)",
+		age.Round(time.Millisecond), bar.Round(time.Millisecond), x.Hedge.Floor, x.Hedge.Factor,
+		len(x.sum.ChunkTimes), p90.Round(time.Millisecond)), true
 }
 
 // maxHedging caps the backups in flight at a quarter of the slots (at

@@ -50,7 +50,7 @@ type Payload struct {
 	Output      string    `json:"output,omitempty"`  // the merged video's path, when done
 	WallMS      int64     `json:"wallMs"`            // the run's wall time in milliseconds
 	CostUSD     float64   `json:"costUsd"`           // what the run cost, as estimated from what it used
-	EstimateUSD float64   `json:"estimateUsd"`       // what the run was estimated to cost before it started
+	EstimateUSD float64   `json:"estimateUsd"`       // what the whole job is estimated to cost: spent, and the rest at the mean cost of a finished chunk
 	Message     string    `json:"message,omitempty"` // why it failed or stopped
 	State       string    `json:"state"`             // the state file
 	Time        time.Time `json:"time"`              // when the render ended
