@@ -80,8 +80,12 @@ func TestHedgeBackupWins(t *testing.T) {
 	if sum.Hedges != 1 || sum.HedgesWon != 1 || sum.Lost != 1 || sum.Retries != 0 {
 		t.Errorf("hedges %d, won %d, lost %d, retries %d; want 1, 1, 1, 0", sum.Hedges, sum.HedgesWon, sum.Lost, sum.Retries)
 	}
-	if rec, _ := state.Done(5); rec.OutputURL != "s3://b/out/out_part_5.attempt-2.txt" {
-		t.Errorf("chunk 5 recorded at %q, want the backup's own object", rec.OutputURL)
+	if rec, _ := state.Done(5); rec.OutputURL != "s3://b/out/out_part_5.attempt-2.txt" || rec.Attempt != 2 || !rec.Hedge {
+		t.Errorf("chunk 5 recorded as %+v, want the backup's own object, attempt 2, a hedge", rec)
+	}
+	state.Close()
+	if rec, _ := openState(t, dir, job).Done(5); rec.Attempt != 2 || !rec.Hedge {
+		t.Errorf("reopened, chunk 5's record is %+v: the winning attempt was not kept", rec)
 	}
 	lost := ev.of(fanout.EventLost)
 	if len(lost) != 1 || lost[0].Chunk != 5 || lost[0].Attempt != 1 || lost[0].Hedge {

@@ -282,7 +282,11 @@ func (x *run) succeed(c *jobspec.Chunk, t try, attempts int) {
 		err = p.Place(c, res, attempts)
 	}
 	if err == nil && x.State != nil {
-		err = x.State.Add(Record{Chunk: c.ID, OutputURL: res.OutputURL, Bytes: res.OutputBytes, SHA256: res.OutputSHA256})
+		rec := Record{Chunk: c.ID, OutputURL: res.OutputURL, Bytes: res.OutputBytes, SHA256: res.OutputSHA256, Hedge: t.hedge}
+		if t.n > 1 {
+			rec.Attempt = t.n
+		}
+		err = x.State.Add(rec)
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()

@@ -49,6 +49,11 @@ type Record struct {
 	// SHA256 is the hex SHA-256 of the output as its worker put it, when
 	// the worker said.
 	SHA256 string `json:"sha256,omitempty"`
+	// Attempt is which attempt of the chunk won, when it was not the
+	// first (a retry, or a hedged backup).
+	Attempt int `json:"attempt,omitempty"`
+	// Hedge marks an attempt that won as the backup of a straggler.
+	Hedge bool `json:"hedge,omitempty"`
 }
 
 // rawRecord is a Record as read, telling a missing field from a zero.
@@ -57,6 +62,8 @@ type rawRecord struct {
 	OutputURL string  `json:"outputUrl"`
 	Bytes     *int64  `json:"bytes"`
 	SHA256    *string `json:"sha256"`
+	Attempt   int     `json:"attempt"`
+	Hedge     bool    `json:"hedge"`
 }
 
 // StateOptions are how [OpenState] opens a state file.
@@ -215,7 +222,7 @@ func (s *State) readRecords(path string, data []byte, job *Job) error {
 		if err := r.check(chunks); err != nil {
 			return fmt.Errorf("%w: %s line %d: %w; remove the file to render every chunk again", ErrStateCorrupt, path, n, err)
 		}
-		rec := Record{Chunk: *r.Chunk, OutputURL: r.OutputURL}
+		rec := Record{Chunk: *r.Chunk, OutputURL: r.OutputURL, Attempt: r.Attempt, Hedge: r.Hedge}
 		if r.Bytes != nil {
 			rec.Bytes = *r.Bytes
 		}
