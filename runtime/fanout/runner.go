@@ -92,9 +92,13 @@ func (r *Runner) Run(ctx context.Context, job *Job) (*Summary, error) {
 		n = runtime.NumCPU()
 	}
 	n = min(n, max(1, len(job.Spec.Chunks))) // a goroutine a slot: no more than chunks
-	x.slots, x.todo = n, len(job.Spec.Chunks)
-	if r.State != nil {
-		x.todo -= len(r.State.Records())
+	x.slots = n
+	for _, c := range job.Spec.Chunks {
+		if r.State == nil {
+			x.todo++
+		} else if _, done := r.State.Done(c.ID); !done {
+			x.todo++
+		}
 	}
 	if r.Logs != "" {
 		if err := os.MkdirAll(r.Logs, 0o755); err != nil {

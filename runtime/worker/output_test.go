@@ -33,7 +33,7 @@ func TestOutputUploadedToFolder(t *testing.T) {
 	}
 	tests := []struct {
 		name, file, specURL, envURL, want string
-		attempt                            int
+		attempt                           int
 	}{
 		{"spec outputUrl", "chunk_0.mp4", "file://OUT/spec", "file://OUT/env", "file://OUT/spec/chunk_0.mp4", 0},
 		{"HELIOS_OUTPUT_URL when the spec has none", "chunk_0.mp4", "", "file://OUT/env/", "file://OUT/env/chunk_0.mp4", 0},
