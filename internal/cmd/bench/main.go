@@ -18,6 +18,17 @@
 //	go run ./internal/cmd/bench -only throughput
 //
 // -duration sets the seconds of load on each server in each run.
+//
+// The hedging figure (a 40-chunk job of sleeps on the worker core in this
+// process, as run --target local drives it, at concurrency 4, one chunk
+// of which stalls on its first attempt, with and without hedging: wall
+// time, worker-seconds, attempts and hedges, median of -hedge-runs runs
+// with the range) builds nothing and takes about two minutes:
+//
+//	go run ./internal/cmd/bench -only hedge
+//
+// -hedge-chunk, -hedge-straggler and -hedge-floor set a chunk's time, the
+// straggler's stall and the hedging floor.
 package main
 
 import (
@@ -28,13 +39,19 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"time"
 )
 
 type options struct {
-	only string // one measurement to take instead of the others: "throughput"
+	only string // one measurement to take instead of the others: "throughput" or "hedge"
 
 	duration       float64 // seconds of load on each server in each throughput run
 	throughputRuns int     // throughput runs to take the median of
+
+	hedgeRuns      int           // runs of the hedging job, each mode, to take the median of
+	hedgeChunk     time.Duration // a chunk's time in the hedging job (and up to 9 % more)
+	hedgeStraggler time.Duration // the straggler's first attempt's time
+	hedgeFloor     time.Duration // the hedging floor
 
 	coldRuns  int   // cold starts to take the median of
 	bigOutput int64 // bytes printed by the big-output chunk
@@ -56,9 +73,13 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.only, "only", "", "take only this measurement and build only what it needs: throughput (the other flags choosing measurements are ignored)")
+	flag.StringVar(&o.only, "only", "", "take only this measurement and build only what it needs: throughput or hedge (the other flags choosing measurements are ignored)")
 	flag.Float64Var(&o.duration, "duration", 2, "seconds of load on each server in each throughput run")
 	flag.IntVar(&o.throughputRuns, "throughput-runs", 5, "throughput runs, each loading both servers in turn, to take the median of")
+	flag.IntVar(&o.hedgeRuns, "hedge-runs", 3, "runs of the hedging job, with and without hedging, to take the median of")
+	flag.DurationVar(&o.hedgeChunk, "hedge-chunk", 500*time.Millisecond, "a chunk's time in the hedging job (each chunk takes up to 9% more, by id)")
+	flag.DurationVar(&o.hedgeStraggler, "hedge-straggler", 30*time.Second, "the time of the hedging job's straggler on its first attempt (under the worker's 5m idle timeout)")
+	flag.DurationVar(&o.hedgeFloor, "hedge-floor", 2*time.Second, "the hedging floor (the rest is fanout.DefaultHedge)")
 	flag.IntVar(&o.coldRuns, "cold", 15, "cold starts to take the median of")
 	flag.Int64Var(&o.bigOutput, "big", 50_000_000, "bytes printed by the big-output chunk")
 	flag.Int64Var(&o.hugeBytes, "huge", 1<<30, "bytes printed by the largest chunk (flatness check)")
@@ -91,15 +112,18 @@ func main() {
 
 func run(ctx context.Context, o options, out io.Writer) error {
 	switch o.only {
-	case "", "throughput":
+	case "", "throughput", "hedge":
 	default:
-		return fmt.Errorf("-only %q: want throughput", o.only)
+		return fmt.Errorf("-only %q: want throughput or hedge", o.only)
 	}
 	dir, err := os.MkdirTemp("", "helios-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	if o.only == "hedge" {
+		return measureHedge(ctx, out, dir, o)
+	}
 	bins, err := build(ctx, dir, o.only == "")
 	if err != nil {
 		return err
