@@ -187,14 +187,14 @@ func (x *run) spend(t try) {
 
 // affordable reports whether the run's estimate is within Budget: the
 // spend so far and, for each chunk not finished, what a finished chunk
-// cost on average (failed and hedged attempts included). Before a chunk
-// has finished there is no estimate, and it is. x.mu is held.
+// cost on average (failed and hedged attempts included); before a chunk
+// has finished, the spend alone. x.mu is held.
 func (x *run) affordable() bool {
 	if x.Budget <= 0 {
 		return true
 	}
-	est, ok := x.estimate()
-	return !ok || est <= x.Budget
+	est, _ := x.estimate() // the spend alone, before a chunk finished
+	return est <= x.Budget
 }
 
 // estimate is the cost of the whole run: spent, and the rest at the mean

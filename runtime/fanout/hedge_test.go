@@ -232,3 +232,22 @@ func openState(t *testing.T, dir string, job *fanout.Job) *fanout.State {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// Attempts that all fail and are retried spend too: once the spend alone
+// passes the budget, nothing more starts, though no chunk has finished
+// to estimate from.
+func TestBudgetCountsRetries(t *testing.T) {
+	job := writeJob(t, t.TempDir(), 4, func(int) string { return "true" })
+	target := &scripted{call: func(ctx context.Context, req jobspec.Request) (*worker.CallResult, error) {
+		return &worker.CallResult{StatusCode: 503, Message: "overloaded"}, nil
+	}}
+	r := &fanout.Runner{Target: target, JobPath: job.Location, Concurrency: 1, Retries: 10, Backoff: fastBackoff,
+		Cost: func(time.Duration) float64 { return 1 }, Budget: 2.5}
+	sum, err := r.Run(t.Context(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(target.reqs) != 3 || sum.SpentUSD != 3 || sum.OverBudget != 0.5 || sum.OK != 0 || sum.NotRun != 4 {
+		t.Errorf("Run = %+v after %d calls; want 3 calls ($3 spent, $0.50 over) and every chunk not run", sum, len(target.reqs))
+	}
+}

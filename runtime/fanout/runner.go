@@ -139,7 +139,7 @@ func (r *Runner) Run(ctx context.Context, job *Job) (*Summary, error) {
 	s.Wall = time.Since(start)
 	s.NotRun = s.Chunks - s.OK - s.Skipped - s.Failed
 	s.Stopped = s.NotRun > 0
-	if est, ok := x.estimate(); ok && r.Budget > 0 && s.NotRun > 0 && est > r.Budget {
+	if est, _ := x.estimate(); r.Budget > 0 && s.NotRun > 0 && est > r.Budget {
 		s.OverBudget = est - r.Budget
 	}
 	s.EstimateUSD, _ = x.estimate()
