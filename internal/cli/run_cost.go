@@ -84,9 +84,11 @@ func (p *runPlan) attemptCost() func(time.Duration) float64 {
 }
 
 // preflight reads the worker's limits and size before the fan-out:
-// --concurrency is lowered to what can run at once, and the cost model
-// takes the deployed size. What cannot be read is said, and the run goes
-// on; a worker that can take nothing is an error.
+// --concurrency is lowered to what can run at once, the backups of
+// stragglers are kept within it, and the cost model takes the deployed
+// size. What cannot be read is said, and the run goes on, unless a
+// --budget then has no size to price calls with; a worker that can take
+// nothing is an error.
 func (p *runPlan) preflight(ctx context.Context, lambdaClient *lambda.Client, prog *progress) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -98,24 +100,32 @@ func (p *runPlan) preflight(ctx context.Context, lambdaClient *lambda.Client, pr
 	case p.target == targetCloudRun && p.service != "":
 		lim, err = p.cloudRunLimits(ctx)
 	default:
-		return nil
+		return p.checkBudget()
 	}
-	if errors.Is(err, quota.ErrThrottled) {
+	switch {
+	case errors.Is(err, quota.ErrThrottled):
 		return err
-	}
-	if err != nil {
+	case err != nil:
 		prog.line("could not read the worker's limits (%v): going on with --concurrency %d", err, p.conc)
-		return nil
+		return p.checkBudget()
 	}
 	if lim.Worker.Check() == nil {
 		p.worker = lim.Worker
 	}
+	p.capacity = lim.Concurrency
 	if lim.Concurrency > 0 && lim.Concurrency < p.conc {
 		prog.line("lowering --concurrency from %d to %d: %s", p.conc, lim.Concurrency, lim.Why)
 		p.conc = lim.Concurrency
 	}
-	if p.budget() > 0 && p.worker.Check() != nil {
-		return usageError{fmt.Errorf("--budget needs the worker's size to price its calls, and neither the answers nor the %s say it", p.target)}
+	return p.checkBudget()
+}
+
+// checkBudget refuses a --budget that no model can keep: the worker's
+// size is not known.
+func (p *runPlan) checkBudget() error {
+	if p.o.budget > 0 && p.worker.Check() != nil {
+		return usageError{fmt.Errorf("--budget needs the worker's size to price its calls, and neither the answers nor the %s say it%s",
+			p.target, map[bool]string{true: " (pass --service, or run inside the scaffolded repository)"}[p.target == targetCloudRun && p.service == ""])}
 	}
 	return nil
 }
@@ -136,12 +146,14 @@ func (p *runPlan) cloudRunLimits(ctx context.Context) (quota.Limits, error) {
 	return quota.CloudRun(ctx, svc, p.service)
 }
 
-func (p *runPlan) budget() float64 { return p.o.budget }
-
-// usd is an amount for people: four decimals under a dollar.
+// usd is an amount for people: cents above a dollar, four decimals
+// under it, and six under a cent.
 func usd(v float64) string {
-	if v < 1 {
+	switch {
+	case v >= 1:
+		return fmt.Sprintf("$%.2f", v)
+	case v >= 0.01 || v == 0:
 		return fmt.Sprintf("$%.4f", v)
 	}
-	return fmt.Sprintf("$%.2f", v)
+	return fmt.Sprintf("$%.6f", v)
 }

@@ -57,6 +57,9 @@ type runPlan struct {
 	// the cost model; worker is zero when unknown.
 	worker cost.Worker
 	prices cost.Prices
+	// capacity is how many calls the worker takes at once, as the
+	// pre-flight read it; 0 when unknown.
+	capacity int
 	// ffprobe checks outputs as video; nil with --no-verify or without
 	// ffprobe on PATH.
 	ffprobe *probe.Prober

@@ -33,7 +33,7 @@ func (p *runPlan) dispatch(it *interrupts, st *stores, state *fanout.State, prog
 	}
 	runner := &fanout.Runner{Target: target, JobPath: jobPath, Concurrency: p.conc, Retries: p.o.retries,
 		RetryFailed: p.o.retryFailed, Backoff: fanout.DefaultBackoff, State: state, Drain: it.drain,
-		ChunkTimeout: p.timeout, NeedOutputs: true, Logs: p.logs, Cost: p.attemptCost(), Budget: p.o.budget,
+		ChunkTimeout: p.timeout, NeedOutputs: true, Logs: p.logs, Cost: p.attemptCost(), Budget: p.o.budget, Capacity: p.capacity,
 		Events: func(e fanout.Event) { rec.event(e); prog.event(e) }}
 	if !p.o.noHedge {
 		h := p.o.hedge

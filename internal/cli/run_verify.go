@@ -23,7 +23,9 @@ var errBadVideo = errors.New("not the video the job renders")
 // verify checks every done chunk's output in --out that is a video file
 // (by its extension) as video: a stream that decodes, with the chunk's
 // frameCount frames, lasting them at the spec's fps. It returns those
-// that are not, in chunk order; none without ffprobe.
+// that are not, in chunk order, to be rendered again; none without
+// ffprobe. An output with every frame at another frame rate is an error
+// (errBadVideo): the renderer makes it so each time.
 func (p *runPlan) verify(ctx context.Context, done []fanout.Output, prog *progress) ([]fanout.BadOutput, error) {
 	if p.ffprobe == nil {
 		return nil, nil
@@ -46,7 +48,12 @@ func (p *runPlan) verify(ctx context.Context, done []fanout.Output, prog *progre
 	var bad []fanout.BadOutput
 	err := forEachOutput(ctx, outs, func(ctx context.Context, o fanout.Output) error {
 		name := filepath.Join(p.out, filepath.FromSlash(o.File))
-		_, err := p.ffprobe.Check(ctx, name, probe.Want{Frames: frames[o.Chunk], FPS: p.job.Spec.Metadata.FPS})
+		r, err := p.ffprobe.Check(ctx, name, probe.Want{Frames: frames[o.Chunk], FPS: p.job.Spec.Metadata.FPS})
+		if errors.Is(err, probe.ErrMismatch) && r.Frames == frames[o.Chunk] {
+			return fmt.Errorf("%w: chunk %d: %v: every frame is there, at another frame rate than the spec's %g fps; "+
+				"rendering it again would not help, since the renderer did not take the spec's rate, and the merged video would play at the wrong speed; "+
+				"nothing was merged (--no-verify merges it anyway)", errBadVideo, o.Chunk, err, p.job.Spec.Metadata.FPS)
+		}
 		if errors.Is(err, probe.ErrMismatch) || errors.Is(err, probe.ErrNotVideo) {
 			mu.Lock()
 			bad = append(bad, fanout.BadOutput{Output: o, Why: err.Error(), Video: true})

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/helios-project/helios-scaffold/internal/cli"
 	"github.com/helios-project/helios-scaffold/internal/gcstest"
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 )
@@ -33,7 +35,19 @@ func testRunHeliosLocal(t *testing.T, repo, workspaces string, env []string) {
 		}
 		t.Setenv(k, v)
 	}
-	runCLI(t, 0, "run", filepath.Join(repo, "job.json"), "--target", "local", "--workspace-root", workspaces, "--progress", "none")
+	// The Helios CLI 0.45.2 writes each part at 25 fps whatever --fps
+	// says: run's check with ffprobe finds every frame at the wrong rate,
+	// which would make a merged video play 20% slow, and merges nothing.
+	args := []string{"run", filepath.Join(repo, "job.json"), "--target", "local", "--workspace-root", workspaces, "--progress", "none"}
+	var stdout, stderr bytes.Buffer
+	if code := cli.Run(testdeadline.Context(t), args, &stdout, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "every frame is there, at another frame rate than the spec's 30 fps") {
+		t.Errorf("helios-scaffold %v: exit %d; want 1, refusing parts at 25 fps\n%s%s", args, code, stdout.String(), stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(repo, "out.mp4")); err == nil {
+		t.Error("merged parts at the wrong frame rate")
+	}
+	runCLI(t, 0, append(args, "--no-verify")...)
 	checkMerged(t, repo, filepath.Join(repo, "job.json"))
 }
 
@@ -54,7 +68,7 @@ func testRunHeliosCloudRun(t *testing.T, repo, bin, user string, env []string) {
 	}
 	url, _ := startServerURL(t, bin, append(os.Environ(), "HELIOS_PASSTHROUGH=false"), attr)
 	out := t.TempDir()
-	runCLI(t, 0, "run", filepath.Join(repo, "job.json"), "--target", "cloudrun", "--url", url, "--no-auth",
+	runCLI(t, 0, "run", filepath.Join(repo, "job.json"), "--target", "cloudrun", "--url", url, "--no-auth", "--no-verify", // 25 fps parts, as above
 		"--upload", "gs://"+jobsBucket+"/runs", "--out", out, "--progress", "none")
 	checkMerged(t, out, filepath.Join(repo, "job.json"))
 }

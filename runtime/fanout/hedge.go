@@ -28,9 +28,6 @@ type Hedge struct {
 // backup tasks and gg's re-issue past a multiple of the expected time.
 var DefaultHedge = Hedge{Factor: 3, Floor: 30 * time.Second, After: 5}
 
-// hedgeRecheck is how often a straggler's age is compared with the bar
-// while the bar is not known yet.
-const hedgeRecheck = time.Second
 
 // try is one attempt's result.
 type try struct {
@@ -54,10 +51,16 @@ func (x *run) race(ctx context.Context, c *jobspec.Chunk, attempt *int) try {
 	launch := func(hedge bool, why string) {
 		*attempt++
 		n := *attempt
-		x.event(Event{Kind: EventStarted, Chunk: c.ID, Attempt: n, Hedge: hedge, Reason: why})
+		x.mu.Lock()
+		x.flight++
+		x.emit(Event{Kind: EventStarted, Chunk: c.ID, Attempt: n, Hedge: hedge, Reason: why})
+		x.mu.Unlock()
 		go func() {
 			t0 := time.Now()
 			res, err := x.call(rctx, c, n)
+			x.mu.Lock()
+			x.flight--
+			x.mu.Unlock()
 			done <- try{n: n, hedge: hedge, res: res, err: err, took: time.Since(t0)}
 		}()
 	}
@@ -66,9 +69,13 @@ func (x *run) race(ctx context.Context, c *jobspec.Chunk, attempt *int) try {
 	running, hedged := 1, false
 	timer := time.NewTimer(x.nextHedgeLook(start))
 	defer timer.Stop()
+	known := x.known // closed when the bar becomes known
 	var last try
 	for running > 0 {
 		select {
+		case <-known:
+			known = nil
+			timer.Reset(x.nextHedgeLook(start))
 		case t := <-done:
 			running--
 			if out, _ := classify(ctx, t.res, t.err); out == succeeded || out == stopped || running == 0 {
@@ -97,15 +104,13 @@ func (x *run) race(ctx context.Context, c *jobspec.Chunk, attempt *int) try {
 }
 
 // nextHedgeLook is how long until an attempt started at start should be
-// looked at again: when it passes the bar, or in a second while there
-// is none. With hedging off, never (a long time).
+// looked at again: when it passes the bar. With hedging off, or while
+// the bar is not known (x.known is closed when it becomes so), never (a
+// long time).
 func (x *run) nextHedgeLook(start time.Time) time.Duration {
-	if x.Hedge == nil {
-		return 24 * time.Hour
-	}
 	bar, ok := x.hedgeBar()
-	if !ok {
-		return hedgeRecheck
+	if x.Hedge == nil || !ok {
+		return 24 * time.Hour
 	}
 	return max(time.Until(start.Add(bar)), 10*time.Millisecond)
 }
@@ -116,7 +121,7 @@ func (x *run) hedgeBar() (time.Duration, bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	h := x.Hedge
-	if len(x.sum.ChunkTimes) < max(h.After, 1) {
+	if h == nil || len(x.sum.ChunkTimes) < max(h.After, 1) {
 		return 0, false
 	}
 	p90 := x.sum.Percentile(90)
@@ -124,8 +129,9 @@ func (x *run) hedgeBar() (time.Duration, bool) {
 }
 
 // shouldHedge reports whether an attempt of age may get a backup now,
-// and why: it is past the bar, fewer than the cap of backups run, and
-// the run may start attempts (not draining, within its budget).
+// and why: it is past the bar, fewer than the cap of backups run, the
+// Target has room for another call, and the run may start attempts (not
+// draining, within its budget).
 func (x *run) shouldHedge(ctx context.Context, age time.Duration) (string, bool) {
 	bar, ok := x.hedgeBar()
 	if !ok || age < bar || x.stopping(ctx) {
@@ -133,7 +139,7 @@ func (x *run) shouldHedge(ctx context.Context, age time.Duration) (string, bool)
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.hedging >= x.maxHedging() || !x.affordable() {
+	if x.hedging >= x.maxHedging() || x.Capacity > 0 && x.flight >= x.Capacity || !x.affordable() {
 		return "", false
 	}
 	x.hedging++

@@ -251,3 +251,40 @@ func TestBudgetCountsRetries(t *testing.T) {
 		t.Errorf("Run = %+v after %d calls; want 3 calls ($3 spent, $0.50 over) and every chunk not run", sum, len(target.reqs))
 	}
 }
+
+// With a Capacity, a straggler's backup waits until a call ends: the
+// Target never has more calls than it takes (a reserved concurrency that
+// would throttle the backup), and the backup still runs once a slot is
+// idle at the end of the job.
+func TestHedgeWithinCapacity(t *testing.T) {
+	for _, capacity := range []int{0, 2} {
+		t.Run(fmt.Sprint("capacity ", capacity), func(t *testing.T) {
+			job := writeJob(t, t.TempDir(), 6, func(int) string { return "true" })
+			var mu sync.Mutex
+			inFlight, most := 0, 0
+			target := &scripted{call: func(ctx context.Context, req jobspec.Request) (*worker.CallResult, error) {
+				mu.Lock()
+				inFlight++
+				most = max(most, inFlight)
+				mu.Unlock()
+				defer func() { mu.Lock(); inFlight--; mu.Unlock() }()
+				switch {
+				case req.ChunkIndex == 3 && req.Attempt == 0:
+					time.Sleep(time.Second) // deaf to ctx
+				case req.ChunkIndex >= 4:
+					time.Sleep(300 * time.Millisecond) // 4 then 5 in one slot: 0.3 s, then 0.6 s
+				}
+				return ok(req), nil
+			}}
+			r := &fanout.Runner{Target: target, JobPath: job.Location, Concurrency: 2, Capacity: capacity,
+				Hedge: &fanout.Hedge{Factor: 1, Floor: 400 * time.Millisecond, After: 3}} // the bar: 0.4 s, above 4 and 5's 0.3 s
+			sum, err := r.Run(t.Context(), job)
+			if err != nil || !sum.Done() || sum.Hedges != 1 {
+				t.Fatalf("Run = %+v, %v; want done with one hedge", sum, err)
+			}
+			if want := map[int]int{0: 3, 2: 2}[capacity]; most != want {
+				t.Errorf("at most %d calls at once, want %d", most, want)
+			}
+		})
+	}
+}

@@ -67,6 +67,11 @@ type Runner struct {
 	// chunks, retries or backups once the estimate for the whole run
 	// passes it: Summary.OverBudget then says by how much.
 	Budget float64
+	// Capacity, when above 0, is how many calls the Target takes at once
+	// (a function's reserved concurrency): a straggler's backup starts
+	// only while fewer attempts are in flight, so that it is not
+	// throttled.
+	Capacity int
 }
 
 // run is one Run's shared tally.
@@ -78,6 +83,10 @@ type run struct {
 	slots   int   // chunks in flight at once
 	todo    int   // chunks this run renders: not done before
 	hedging int   // backups in flight
+	flight  int   // attempts in flight
+	// known is closed once enough chunks have finished for the hedging
+	// bar (Hedge.After).
+	known chan struct{}
 }
 
 // Run calls the Target for every chunk of job in spec order, at most
@@ -86,7 +95,7 @@ type run struct {
 // the Summary. Cancelling ctx cancels the calls in flight too.
 func (r *Runner) Run(ctx context.Context, job *Job) (*Summary, error) {
 	start := time.Now()
-	x := &run{Runner: r, sum: &Summary{Chunks: len(job.Spec.Chunks)}}
+	x := &run{Runner: r, sum: &Summary{Chunks: len(job.Spec.Chunks)}, known: make(chan struct{})}
 	n := r.Concurrency
 	if n < 1 {
 		n = runtime.NumCPU()
@@ -302,6 +311,9 @@ func (x *run) succeed(c *jobspec.Chunk, t try, attempts int) {
 	}
 	x.sum.OK++
 	x.sum.ChunkTimes = append(x.sum.ChunkTimes, t.took)
+	if x.Hedge != nil && len(x.sum.ChunkTimes) == max(x.Hedge.After, 1) {
+		close(x.known)
+	}
 	x.sum.OutputBytes += res.OutputBytes
 	if t.hedge {
 		x.sum.HedgesWon++
