@@ -28,7 +28,6 @@ type Hedge struct {
 // backup tasks and gg's re-issue past a multiple of the expected time.
 var DefaultHedge = Hedge{Factor: 3, Floor: 30 * time.Second, After: 5}
 
-
 // try is one attempt's result.
 type try struct {
 	n     int // its attempt number
