@@ -204,6 +204,9 @@ func (p *progress) summary(w io.Writer, t runTotals, prices string) {
 	fmt.Fprintf(w, "bytes: %s uploaded, %s downloaded\n", sizeOf(t.uploaded), sizeOf(t.fetched))
 	if prices != "" {
 		fmt.Fprintf(w, "cost: %s, every attempt counted (%s)", usd(s.SpentUSD), prices)
+		if s.Lost > 0 && strings.HasPrefix(prices, "Lambda") {
+			fmt.Fprintf(w, ", at least: %d lost attempts run on in Lambda until they end, billed", s.Lost)
+		}
 		if rest := s.EstimateUSD - s.SpentUSD; rest > 0 {
 			fmt.Fprintf(w, "; about %s more for the chunks not done", usd(rest))
 		}
