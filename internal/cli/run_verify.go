@@ -1,16 +1,12 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
-	"sync"
 
 	"github.com/helios-project/helios-scaffold/runtime/fanout"
 	"github.com/helios-project/helios-scaffold/runtime/fanout/probe"
@@ -20,84 +16,21 @@ import (
 // it should be.
 var errBadVideo = errors.New("not the video the job renders")
 
-// verify checks every done chunk's output in --out that is a video file
-// (by its extension) as video: a stream that decodes, with the chunk's
-// frameCount frames, lasting them at the spec's fps. It returns those
-// that are not, in chunk order, to be rendered again; none without
-// ffprobe. An output with every frame at another frame rate is an error
-// (errBadVideo): the renderer makes it so each time.
+// verify checks every done chunk's output in --out that is a video
+// file as video ([fanout.CheckVideos]), as many at once as there are
+// CPUs (ffprobe decodes); it returns those to render again, and none
+// without ffprobe.
 func (p *runPlan) verify(ctx context.Context, done []fanout.Output, prog *progress) ([]fanout.BadOutput, error) {
-	if p.ffprobe == nil {
+	if p.ffprobe == nil || len(fanout.Videos(p.job, done)) == 0 {
 		return nil, nil
 	}
-	frames := map[int64]int64{}
-	for _, c := range p.job.Spec.Chunks {
-		frames[c.ID] = c.FrameCount
+	prog.line("checking %d outputs as video with ffprobe", len(fanout.Videos(p.job, done)))
+	bad, err := fanout.CheckVideos(ctx, *p.ffprobe, p.job, done, p.out, runtime.NumCPU())
+	if errors.Is(err, fanout.ErrFrameRate) {
+		return nil, fmt.Errorf("%w: %w; rendering it again would not help, since the renderer did not take the spec's rate, "+
+			"and the merged video would play at the wrong speed; nothing was merged (--no-verify merges it anyway)", errBadVideo, err)
 	}
-	var outs []fanout.Output
-	for _, o := range done {
-		if frames[o.Chunk] > 0 && videoExts[strings.ToLower(path.Ext(o.File))] {
-			outs = append(outs, o)
-		}
-	}
-	if len(outs) == 0 {
-		return nil, nil
-	}
-	prog.line("checking %d outputs as video with ffprobe", len(outs))
-	var mu sync.Mutex
-	var bad []fanout.BadOutput
-	err := forEachOutput(ctx, outs, func(ctx context.Context, o fanout.Output) error {
-		name := filepath.Join(p.out, filepath.FromSlash(o.File))
-		r, err := p.ffprobe.Check(ctx, name, probe.Want{Frames: frames[o.Chunk], FPS: p.job.Spec.Metadata.FPS})
-		if errors.Is(err, probe.ErrMismatch) && r.Frames == frames[o.Chunk] {
-			return fmt.Errorf("%w: chunk %d: %v: every frame is there, at another frame rate than the spec's %g fps; "+
-				"rendering it again would not help, since the renderer did not take the spec's rate, and the merged video would play at the wrong speed; "+
-				"nothing was merged (--no-verify merges it anyway)", errBadVideo, o.Chunk, err, p.job.Spec.Metadata.FPS)
-		}
-		if errors.Is(err, probe.ErrMismatch) || errors.Is(err, probe.ErrNotVideo) {
-			mu.Lock()
-			bad = append(bad, fanout.BadOutput{Output: o, Why: err.Error(), Video: true})
-			mu.Unlock()
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("checking %s as video: %w", name, err)
-		}
-		return nil
-	})
-	slices.SortFunc(bad, func(a, b fanout.BadOutput) int { return cmp.Compare(a.Chunk, b.Chunk) })
 	return bad, err
-}
-
-// forEachOutput calls f for each of outs, as many at once as there are
-// CPUs (ffprobe decodes), and returns the first error.
-func forEachOutput(ctx context.Context, outs []fanout.Output, f func(context.Context, fanout.Output) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sem := make(chan struct{}, runtime.NumCPU())
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	for _, o := range outs {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if err := f(ctx, o); err != nil {
-				once.Do(func() { first = err; cancel() })
-			}
-		})
-	}
-	wg.Wait()
-	if first == nil {
-		first = ctx.Err()
-	}
-	return first
 }
 
 // verifyMerged checks the merged video: it decodes and holds every frame
@@ -111,12 +44,7 @@ func (p *runPlan) verifyMerged(ctx context.Context, prog *progress) error {
 		prog.line("the merged video was not checked: the mergeCommand names no one video file that the chunks do not")
 		return nil
 	}
-	want := probe.Want{Frames: int64(p.job.Spec.Metadata.TotalFrames), FPS: p.job.Spec.Metadata.FPS}
-	if want.Frames <= 0 {
-		for _, c := range p.job.Spec.Chunks {
-			want.Frames += c.FrameCount
-		}
-	}
+	want := probe.Want{Frames: p.job.TotalFrames(), FPS: p.job.Spec.Metadata.FPS}
 	if want.Frames <= 0 {
 		return nil
 	}
@@ -131,9 +59,6 @@ func (p *runPlan) verifyMerged(ctx context.Context, prog *progress) error {
 	return nil
 }
 
-// videoExts are the extensions of the files a merge may write.
-var videoExts = map[string]bool{".mp4": true, ".webm": true, ".mov": true, ".mkv": true, ".m4v": true, ".ts": true, ".avi": true}
-
 // mergedFile is the merged video in --out: the one video file that the
 // mergeCommand names and no chunk's command does; "" when there is not
 // exactly one.
@@ -147,7 +72,7 @@ func (p *runPlan) mergedFile() string {
 	}
 	var found []string
 	for _, w := range commandWords(p.job.Spec.MergeCommand) {
-		if !used[w] && filepath.IsLocal(w) && videoExts[strings.ToLower(filepath.Ext(w))] {
+		if !used[w] && filepath.IsLocal(w) && fanout.VideoExts[strings.ToLower(filepath.Ext(w))] {
 			found = append(found, w)
 			used[w] = true
 		}
