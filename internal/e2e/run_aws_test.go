@@ -1,17 +1,9 @@
 package e2e
 
 import (
-	"archive/zip"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/xml"
-	"errors"
 	"fmt"
-	"io"
 	"math"
-	"net/http"
-	neturl "net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -23,7 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -94,96 +85,10 @@ func (r *awsRun) args(v videoProject, more ...string) []string {
 // moto keeps the code and never runs it.
 func createFunction(t *testing.T, srv *s3test.Server, name string, reserved int32) {
 	t.Helper()
-	ctx := testdeadline.Context(t)
 	client := lambda.NewFromConfig(srv.Config(s3test.AccessKeyID, s3test.SecretAccessKey), func(o *lambda.Options) {
 		o.BaseEndpoint = aws.String(srv.Endpoint)
 	})
-	_, err := client.CreateFunction(ctx, &lambda.CreateFunctionInput{
-		FunctionName:  aws.String(name),
-		Role:          aws.String(createLambdaRole(t, srv, name)),
-		Runtime:       types.RuntimeProvidedal2023,
-		Handler:       aws.String("bootstrap"),
-		Code:          &types.FunctionCode{ZipFile: placeholderZip(t)},
-		MemorySize:    aws.Int32(2048),
-		Architectures: []types.Architecture{types.ArchitectureArm64},
-	})
-	if err != nil {
-		t.Fatalf("creating function %s in moto: %v", name, err)
-	}
-	if reserved >= 0 {
-		_, err := client.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{
-			FunctionName: aws.String(name), ReservedConcurrentExecutions: aws.Int32(reserved),
-		})
-		if err != nil {
-			t.Fatalf("reserving concurrency of %s in moto: %v", name, err)
-		}
-	}
-}
-
-// placeholderZip is a function's code in moto: a zip with a bootstrap
-// script.
-func placeholderZip(t *testing.T) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	f, err := zw.CreateHeader(&zip.FileHeader{Name: "bootstrap", Method: zip.Deflate})
-	if err == nil {
-		_, err = io.WriteString(f, "#!/bin/sh\nexit 0\n")
-	}
-	if err == nil {
-		err = zw.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// createLambdaRole creates an IAM role that Lambda may assume in moto,
-// which checks that a function's role exists, and returns its ARN. The
-// module has no IAM client: this calls moto's IAM query API, signed for
-// IAM so that moto routes it there.
-func createLambdaRole(t *testing.T, srv *s3test.Server, name string) string {
-	t.Helper()
-	body := neturl.Values{
-		"Action":                   {"CreateRole"},
-		"Version":                  {"2010-05-08"},
-		"RoleName":                 {name},
-		"AssumeRolePolicyDocument": {`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`},
-	}.Encode()
-	ctx := testdeadline.Context(t)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.Endpoint+"/", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	sum := sha256.Sum256([]byte(body))
-	creds := aws.Credentials{AccessKeyID: s3test.AccessKeyID, SecretAccessKey: s3test.SecretAccessKey}
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "iam", s3test.Region, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("moto IAM CreateRole: %v", err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("%s: %.300s", resp.Status, data)
-	}
-	var out struct {
-		Arn string `xml:"CreateRoleResult>Role>Arn"`
-	}
-	if err == nil {
-		err = xml.Unmarshal(data, &out)
-	}
-	if err == nil && out.Arn == "" {
-		err = errors.New("no role ARN in the answer")
-	}
-	if err != nil {
-		t.Fatalf("moto IAM CreateRole %s: %v", name, err)
-	}
-	return out.Arn
+	srv.CreateFunction(t, client, s3test.Function{Name: name, MemoryMB: 2048, Arch: types.ArchitectureArm64, Reserved: reserved})
 }
 
 // summaryOf is a run's summary line.

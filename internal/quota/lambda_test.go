@@ -1,12 +1,7 @@
 package quota_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -18,10 +13,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
@@ -129,97 +122,10 @@ var (
 // and returns its name.
 func createFunction(t *testing.T, srv *s3test.Server, client *lambda.Client, reserved int32) string {
 	t.Helper()
-	ctx := testdeadline.Context(t)
 	name := fmt.Sprintf("t%d-%s", functions.Add(1), strings.Trim(notNameChar.ReplaceAllString(t.Name(), "-"), "-"))
-	name = name[:min(len(name), 64)]
-	_, err := client.CreateFunction(ctx, &lambda.CreateFunctionInput{
-		FunctionName:  aws.String(name),
-		Role:          aws.String(createRole(t, srv, name)),
-		Runtime:       types.RuntimeProvidedal2023,
-		Handler:       aws.String("bootstrap"),
-		Code:          &types.FunctionCode{ZipFile: bootstrapZip(t)},
-		MemorySize:    aws.Int32(2048),
-		Architectures: []types.Architecture{types.ArchitectureArm64},
+	return srv.CreateFunction(t, client, s3test.Function{
+		Name: name[:min(len(name), 64)], MemoryMB: 2048, Arch: types.ArchitectureArm64, Reserved: reserved,
 	})
-	if err != nil {
-		t.Fatalf("creating function %s in moto: %v", name, err)
-	}
-	if reserved >= 0 {
-		_, err := client.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{
-			FunctionName:                 aws.String(name),
-			ReservedConcurrentExecutions: aws.Int32(reserved),
-		})
-		if err != nil {
-			t.Fatalf("reserving concurrency of %s in moto: %v", name, err)
-		}
-	}
-	return name
-}
-
-// bootstrapZip is a function's code: a zip holding a bootstrap script,
-// which moto never runs here.
-func bootstrapZip(t *testing.T) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	f, err := zw.CreateHeader(&zip.FileHeader{Name: "bootstrap", Method: zip.Deflate})
-	if err == nil {
-		_, err = io.WriteString(f, "#!/bin/sh\nexit 0\n")
-	}
-	if err == nil {
-		err = zw.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// createRole creates an IAM role that Lambda may assume in moto, which
-// checks that a function's role exists, and returns its ARN. The module
-// has no IAM client, so this calls moto's IAM query API as
-// internal/s3test does, signed for IAM so that moto routes it there.
-func createRole(t *testing.T, srv *s3test.Server, name string) string {
-	t.Helper()
-	body := url.Values{
-		"Action":                   {"CreateRole"},
-		"Version":                  {"2010-05-08"},
-		"RoleName":                 {name},
-		"AssumeRolePolicyDocument": {`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`},
-	}.Encode()
-	ctx := testdeadline.Context(t)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.Endpoint+"/", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	sum := sha256.Sum256([]byte(body))
-	creds := aws.Credentials{AccessKeyID: s3test.AccessKeyID, SecretAccessKey: s3test.SecretAccessKey}
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "iam", s3test.Region, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("moto IAM CreateRole: %v", err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("%s: %.300s", resp.Status, data)
-	}
-	var out struct {
-		Arn string `xml:"CreateRoleResult>Role>Arn"`
-	}
-	if err == nil {
-		err = xml.Unmarshal(data, &out)
-	}
-	if err == nil && out.Arn == "" {
-		err = errors.New("no role ARN in the answer")
-	}
-	if err != nil {
-		t.Fatalf("moto IAM CreateRole %s: %v", name, err)
-	}
-	return out.Arn
 }
 
 func TestLambda(t *testing.T) {
