@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -56,10 +55,7 @@ func answeredWorker(in generator.Inputs) cost.Worker {
 	w := cost.Worker{Platform: cost.Platform(in.Target), MemoryMB: in.MemoryMB, Arch: in.Arch}
 	if in.Target == targetCloudRun {
 		w.Arch = ""
-		fmt.Sscan(strings.TrimSuffix(in.CPU, "m"), &w.CPU)
-		if strings.HasSuffix(in.CPU, "m") {
-			w.CPU /= 1000
-		}
+		w.CPU, _ = quota.ParseCPU(in.CPU) // 0, unknown, when it does not parse
 	}
 	return w
 }

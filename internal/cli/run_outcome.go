@@ -29,16 +29,16 @@ var errOverBudget = errors.New("over budget")
 // and finds ffprobe for the video checks.
 func (p *runPlan) resolveEnd() error {
 	o := p.o
+	if o.webhook == "" && o.webhookSecret != "" {
+		return usageError{errors.New("--webhook-secret without --webhook")}
+	}
 	if o.webhookSecret == "" {
 		o.webhookSecret = os.Getenv(envWebhookSecret)
 	}
-	switch {
-	case o.webhook != "":
+	if o.webhook != "" {
 		if err := webhook.Check(o.webhook, []byte(o.webhookSecret)); err != nil {
 			return usageError{fmt.Errorf("--webhook: %w (the secret comes from --webhook-secret or $%s)", err, envWebhookSecret)}
 		}
-	case o.webhookSecret != "" && p.o.webhookSecret != os.Getenv(envWebhookSecret):
-		return usageError{errors.New("--webhook-secret without --webhook")}
 	}
 	if o.report != "" {
 		abs, err := filepath.Abs(o.report)

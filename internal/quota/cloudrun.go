@@ -70,7 +70,7 @@ func CloudRun(ctx context.Context, svc *run.Service, name string) (Limits, error
 		}
 		n := float64(runDefaultCPU)
 		if cpu != "" {
-			if n, err = parseCPU(cpu); err != nil {
+			if n, err = ParseCPU(cpu); err != nil {
 				return Limits{}, fmt.Errorf("reading Cloud Run service %s: container %d (%s): %w", name, i, c.Name, err)
 			}
 		}

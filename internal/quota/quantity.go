@@ -52,8 +52,9 @@ func parseQuantity(s string) (float64, error) {
 	return v, nil
 }
 
-// parseCPU returns the vCPUs of a CPU limit ("1", "2", "1000m", "0.5").
-func parseCPU(s string) (float64, error) {
+// ParseCPU returns the vCPUs of a CPU limit ("1", "2", "1000m", "0.5"),
+// as Cloud Run and the answers give it.
+func ParseCPU(s string) (float64, error) {
 	v, err := parseQuantity(s)
 	if err != nil {
 		return 0, fmt.Errorf("parsing CPU limit: %w", err)

@@ -36,12 +36,12 @@ func TestParseCPU(t *testing.T) {
 		{"1e999", 0, "out of range"},
 	}
 	for _, tt := range tests {
-		got, err := parseCPU(tt.in)
+		got, err := ParseCPU(tt.in)
 		switch {
 		case tt.err == "" && (err != nil || got != tt.want):
-			t.Errorf("parseCPU(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+			t.Errorf("ParseCPU(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
 		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
-			t.Errorf("parseCPU(%q) = %v, %v; want an error with %q", tt.in, got, err, tt.err)
+			t.Errorf("ParseCPU(%q) = %v, %v; want an error with %q", tt.in, got, err, tt.err)
 		}
 	}
 }
