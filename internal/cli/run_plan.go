@@ -263,14 +263,16 @@ func (p *runPlan) selectFiles() error {
 		return usageError{fmt.Errorf("project folder %s: not a folder", dir)}
 	}
 	skip := map[string]bool{}
+	// The run's own files: states, their locks and logs, the workspaces,
+	// what a killed collect left, and the outputs of a local chunk's later
+	// attempts that a killed run had not put in place.
+	exclude := []string{"/.*.helios-run*", ".*.helios-*.tmp"}
 	for _, abs := range append(p.ownFiles(), p.state, p.state+".lock", p.job.Location) {
 		if rel, err := filepath.Rel(dir, abs); err == nil && filepath.IsLocal(rel) {
 			skip[filepath.ToSlash(rel)] = true
+			exclude = append(exclude, "/"+fanout.AttemptsGlob(filepath.ToSlash(rel)))
 		}
 	}
-	// The run's own files: states, their locks and logs, the workspaces,
-	// and what a killed collect left.
-	exclude := []string{"/.*.helios-run*", ".*.helios-*.tmp"}
 	for _, own := range []string{p.logs, p.workspaceRoot()} {
 		if rel, err := filepath.Rel(dir, own); err == nil && filepath.IsLocal(rel) {
 			exclude = append(exclude, "/"+filepath.ToSlash(rel)+"/")

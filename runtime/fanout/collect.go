@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
@@ -252,17 +253,45 @@ func hashReader(r io.Reader) (string, int64, error) {
 func tempPrefix(name string) string { return "." + filepath.Base(name) + ".helios-" }
 
 // RemoveTemps removes the temporary files that a killed Collect (or a
-// local worker's output write) left beside the outputs' files in dir.
+// local worker's output write) left beside the outputs' files in dir, and
+// the outputs of later attempts that a killed local run had not yet put
+// in place ([jobspec.AttemptName]).
 func RemoveTemps(dir string, outs []Output) {
 	for _, o := range outs {
 		name := filepath.Join(dir, filepath.FromSlash(o.File))
 		temps, _ := filepath.Glob(filepath.Join(filepath.Dir(name), globEscape(tempPrefix(name))+"*.tmp"))
-		for _, t := range temps {
-			if info, err := os.Lstat(t); err == nil && info.Mode().IsRegular() {
+		attempts, _ := filepath.Glob(filepath.Join(globEscape(dir), filepath.FromSlash(AttemptsGlob(o.File))))
+		for _, t := range append(temps, attempts...) {
+			if info, err := os.Lstat(t); err == nil && info.Mode().IsRegular() && isTemp(o.File, dir, t) {
 				os.Remove(t)
 			}
 		}
 	}
+}
+
+// AttemptsGlob is a pattern that matches the names of file's later
+// attempts, with "*" for the attempt's number: "out.attempt-*.mp4"; the
+// characters of file that a glob (or a gitignore pattern) treats as
+// special are escaped.
+func AttemptsGlob(file string) string {
+	name := globEscape(jobspec.AttemptName(file, 2))
+	i := strings.LastIndex(name, ".attempt-2")
+	return name[:i] + ".attempt-*" + name[i+len(".attempt-2"):]
+}
+
+// isTemp reports whether path, which a glob of file's temporaries
+// matched in dir, is one: a collect's temporary, or exactly an
+// attempt's name.
+func isTemp(file, dir, path string) bool {
+	if strings.HasSuffix(path, ".tmp") && strings.HasPrefix(filepath.Base(path), tempPrefix(file)) {
+		return true
+	}
+	for n := 2; n <= jobspec.MaxAttempt; n++ {
+		if path == filepath.Join(dir, filepath.FromSlash(jobspec.AttemptName(file, n))) {
+			return true
+		}
+	}
+	return false
 }
 
 // globEscape quotes the characters that filepath.Match treats as special.

@@ -61,3 +61,29 @@ func writeFile(t *testing.T, path, data string) {
 		t.Fatal(err)
 	}
 }
+
+// RemoveTemps removes what a killed run left beside the outputs: a
+// collect's temporaries and the outputs of later attempts, by their exact
+// names; nothing else, however close its name.
+func TestRemoveTemps(t *testing.T) {
+	dir := t.TempDir()
+	gone := []string{".out[1].mp4.helios-123.tmp", "out[1].attempt-2.mp4", "out[1].attempt-17.mp4", "parts/p.attempt-3"}
+	kept := []string{"out[1].mp4", "out[1].attempt-x.mp4", "out[1].attempt-2.mp4.bak", "out[1].attempt-1.mp4",
+		"outX1].attempt-2.mp4", "parts/p", "parts/p.attempt-3.old"}
+	for _, name := range append(gone, kept...) {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
+		writeFile(t, filepath.Join(dir, name), "x")
+	}
+	os.Mkdir(filepath.Join(dir, "out[1].attempt-4.mp4"), 0o755) // a folder is not ours
+	fanout.RemoveTemps(dir, []fanout.Output{{File: "out[1].mp4"}, {File: "parts/p"}})
+	for _, name := range gone {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+			t.Errorf("%s is still there", name)
+		}
+	}
+	for _, name := range append(kept, "out[1].attempt-4.mp4") {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("%s was removed", name)
+		}
+	}
+}
