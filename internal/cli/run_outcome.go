@@ -97,8 +97,18 @@ func (p *runPlan) ended(ctx context.Context, rec *recorder, t runTotals, err err
 	if p.o.webhook == "" {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute) // an interrupt still tells
+	// An interrupted run still tells, within half a minute; a signal
+	// while it tells stops it.
+	limit := 3 * time.Minute
+	if code != 0 {
+		limit = 30 * time.Second
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
 	defer cancel()
+	if ctx.Err() == nil {
+		defer context.AfterFunc(ctx, cancel)()
+	}
+	ctx = wctx
 	s := &webhook.Sender{URL: p.o.webhook, Secret: []byte(p.o.webhookSecret), UserAgent: "helios-scaffold/" + generator.Version()}
 	if serr := s.Send(ctx, p.payload(t, out, err)); serr != nil {
 		fmt.Fprintf(stderr, "helios-scaffold: warning: the webhook was not delivered: %v\n", serr)
