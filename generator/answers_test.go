@@ -33,10 +33,14 @@ func sampleAnswers() generator.Answers {
 func TestAnswersRoundTrip(t *testing.T) {
 	cr := validInputs(generator.CloudRun)
 	cr.ServiceAccount, cr.JobBucket = "worker@my-project.iam.gserviceaccount.com", "jobs"
+	sf := validInputs(generator.AWS)
+	withStateMachine(&sf)
+	sf.MaxConcurrency = 250
 	for _, a := range []generator.Answers{
 		sampleAnswers(),
 		{Version: generator.Devel, Inputs: cr, Files: map[string]string{}},
 		{Version: "v0.1.0", Inputs: validInputs(generator.AWS)},
+		{Version: "v0.2.0", Inputs: sf},
 	} {
 		data := a.Marshal()
 		got, err := generator.ParseAnswers(data)

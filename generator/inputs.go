@@ -47,6 +47,13 @@ type Inputs struct {
 	Arch               string `json:"arch,omitempty"`    // arm64 or x86_64
 	Package            string `json:"package,omitempty"` // image or zip
 	EphemeralStorageMB int    `json:"ephemeralStorageMB,omitempty"`
+	// Orchestrator is "" or "none" (the function alone: a caller such as
+	// helios-scaffold run fans the chunks out), or "stepfunctions": a
+	// state machine in template.yaml renders a whole job by itself (a
+	// Distributed Map over the chunks, then the merge); MaxConcurrency is
+	// its Map's MaxConcurrency, set only then. See [Inputs.SetOrchestrator].
+	Orchestrator   string `json:"orchestrator,omitempty"`
+	MaxConcurrency int    `json:"maxConcurrency,omitempty"`
 
 	// Cloud Run only.
 	CPU            string `json:"cpu,omitempty"`
@@ -197,6 +204,67 @@ func (in *Inputs) SetDeps(deps string) {
 	}
 }
 
+// The orchestrators of an AWS worker (--orchestrator).
+const (
+	OrchestratorNone          = "none"
+	OrchestratorStepFunctions = "stepfunctions"
+)
+
+// DefaultMaxConcurrency is the Distributed Map's MaxConcurrency unless
+// --max-concurrency says otherwise: as many chunks at once as helios-scaffold
+// run starts, well under Lambda's default 1,000 concurrent executions.
+const DefaultMaxConcurrency = 100
+
+// maxMapConcurrency is the most child executions a Distributed Map runs
+// at once.
+const maxMapConcurrency = 10000
+
+// HasStateMachine reports whether template.yaml holds the Step Functions
+// state machine (--orchestrator stepfunctions).
+func (in Inputs) HasStateMachine() bool {
+	return in.Target == AWS && in.Orchestrator == OrchestratorStepFunctions
+}
+
+// SetOrchestrator sets --orchestrator: with stepfunctions, an unset
+// MaxConcurrency takes [DefaultMaxConcurrency]; without, it is cleared, as
+// it means nothing there.
+func (in *Inputs) SetOrchestrator(o string) {
+	in.Orchestrator = o
+	switch {
+	case o != OrchestratorStepFunctions:
+		in.MaxConcurrency = 0
+	case in.MaxConcurrency == 0:
+		in.MaxConcurrency = DefaultMaxConcurrency
+	}
+}
+
+// StateMachineName is the name of the state machine that --orchestrator
+// stepfunctions adds: the function's name and "-render". It is fixed,
+// rather than left to CloudFormation, so that the state machine's role
+// can name the state machine (a Distributed Map starts its child
+// executions on it) without a circular dependency.
+func (in Inputs) StateMachineName() string { return in.Name + "-render" }
+
+// StateMachineArn is the ARN of the state machine that --orchestrator
+// stepfunctions adds, in the given partition ("aws", "aws-cn",
+// "aws-us-gov") and account; the stack's StateMachineArn output says the
+// same.
+func (in Inputs) StateMachineArn(partition, account string) string {
+	return fmt.Sprintf("arn:%s:states:%s:%s:stateMachine:%s", partition, in.Region, account, in.StateMachineName())
+}
+
+// StateMachineResultsPrefix is the folder of the job bucket where the
+// Distributed Map writes its results (ResultWriter): each execution's
+// under a folder of its Map Run's id, with a manifest.json.
+const StateMachineResultsPrefix = "helios-run/results"
+
+// ChunkListSuffix ends the name of every chunk list that the state
+// machine may read (ItemReader): an object of the job bucket whose key ends
+// so, such as helios-run/jobs/intro-1a2b3c4d.chunks.json, holding a JSON
+// array of the job's chunk ids. The state machine's role reads nothing
+// else.
+const ChunkListSuffix = ".chunks.json"
+
 // The kinds of Cloud Run workload.
 const (
 	KindService = "service"
@@ -270,8 +338,10 @@ func (in Inputs) Validate() error {
 			"--project, --cpu, --concurrency, --max-instances and --service-account are for cloudrun")
 		bad(in.Kind != "" || in.Tasks != 0 || in.Parallelism != 0 || in.MaxRetries != 0 || in.JobPath != "",
 			"--kind, --tasks, --parallelism, --max-retries and --job-path are for cloudrun")
+		errs = append(errs, in.validateOrchestrator()...)
 	case CloudRun:
 		errs = append(errs, in.validateCloudRun()...)
+		bad(in.Orchestrator != "" || in.MaxConcurrency != 0, "--orchestrator and --max-concurrency are for aws")
 	default:
 		bad(true, "unknown target %q: want aws or cloudrun", in.Target)
 	}
@@ -283,6 +353,23 @@ func (in Inputs) Validate() error {
 	errs = append(errs, in.validateDeps()...)
 	errs = append(errs, in.validateBrowser()...)
 	return errors.Join(errs...)
+}
+
+func (in Inputs) validateOrchestrator() []error {
+	var errs problems
+	bad := errs.check
+	switch in.Orchestrator {
+	case "", OrchestratorNone:
+		bad(in.MaxConcurrency != 0, "--max-concurrency is for --orchestrator stepfunctions")
+	case OrchestratorStepFunctions:
+		bad(in.MaxConcurrency < 1 || in.MaxConcurrency > maxMapConcurrency,
+			"--max-concurrency %d: a Distributed Map runs 1 to %d chunks at once", in.MaxConcurrency, maxMapConcurrency)
+		bad(in.JobBucket == "", "--orchestrator stepfunctions needs --job-bucket: the state machine reads the chunk list there and writes the Map's results below s3://BUCKET/%s/", StateMachineResultsPrefix)
+		bad(in.OutputURL == "", "--orchestrator stepfunctions needs --output-url: the chunks upload their outputs there, and the merge reads them")
+	default:
+		bad(true, "--orchestrator %q: want none or stepfunctions", in.Orchestrator)
+	}
+	return errs
 }
 
 func (in Inputs) validateCloudRun() []error {

@@ -17,6 +17,13 @@ func validInputs(t generator.Target) generator.Inputs {
 	return in
 }
 
+// withStateMachine turns on --orchestrator stepfunctions, with the
+// buckets it needs.
+func withStateMachine(in *generator.Inputs) {
+	in.JobBucket, in.OutputURL = "my-render-jobs", "s3://my-render-outputs/renders"
+	in.SetOrchestrator(generator.OrchestratorStepFunctions)
+}
+
 func TestDefaultsValidate(t *testing.T) {
 	for _, target := range []generator.Target{generator.AWS, generator.CloudRun} {
 		if err := validInputs(target).Validate(); err != nil {
@@ -111,6 +118,26 @@ func TestValidateRejects(t *testing.T) {
 		{"cloudrun service account other domain", generator.CloudRun, func(in *generator.Inputs) { in.ServiceAccount = "worker@example.com" }, []string{"--service-account", "service account email"}},
 		{"cloudrun arch", generator.CloudRun, func(in *generator.Inputs) { in.Arch = "arm64" }, []string{"--arch", "are for aws"}},
 		{"cloudrun ephemeral storage", generator.CloudRun, func(in *generator.Inputs) { in.EphemeralStorageMB = 1024 }, []string{"--ephemeral-storage", "are for aws"}},
+		{"aws orchestrator", generator.AWS, func(in *generator.Inputs) { in.Orchestrator = "airflow" }, []string{`--orchestrator "airflow"`, "none or stepfunctions"}},
+		{"aws max concurrency without the state machine", generator.AWS, func(in *generator.Inputs) { in.MaxConcurrency = 10 }, []string{"--max-concurrency is for --orchestrator stepfunctions"}},
+		{"aws stepfunctions max concurrency 0", generator.AWS, func(in *generator.Inputs) {
+			withStateMachine(in)
+			in.MaxConcurrency = 0
+		}, []string{"--max-concurrency 0", "1 to 10000"}},
+		{"aws stepfunctions max concurrency 10001", generator.AWS, func(in *generator.Inputs) {
+			withStateMachine(in)
+			in.MaxConcurrency = 10001
+		}, []string{"--max-concurrency 10001", "1 to 10000"}},
+		{"aws stepfunctions without a job bucket", generator.AWS, func(in *generator.Inputs) {
+			withStateMachine(in)
+			in.JobBucket = ""
+		}, []string{"--orchestrator stepfunctions needs --job-bucket", "chunk list", "s3://BUCKET/helios-run/results/"}},
+		{"aws stepfunctions without an output url", generator.AWS, func(in *generator.Inputs) {
+			withStateMachine(in)
+			in.OutputURL = ""
+		}, []string{"--orchestrator stepfunctions needs --output-url"}},
+		{"cloudrun orchestrator", generator.CloudRun, func(in *generator.Inputs) { in.Orchestrator = generator.OrchestratorStepFunctions }, []string{"--orchestrator and --max-concurrency are for aws"}},
+		{"cloudrun max concurrency", generator.CloudRun, func(in *generator.Inputs) { in.MaxConcurrency = 5 }, []string{"--orchestrator and --max-concurrency are for aws"}},
 
 		{"unknown target", "azure", func(*generator.Inputs) {}, []string{`unknown target "azure"`, "aws or cloudrun"}},
 	}
@@ -202,6 +229,16 @@ func TestValidateAcceptsBoundaries(t *testing.T) {
 		{"aws output bucket slash", generator.AWS, func(in *generator.Inputs) { in.OutputURL = "s3://my-outputs/" }},
 		{"aws output prefix", generator.AWS, func(in *generator.Inputs) { in.OutputURL = "s3://my-outputs/renders/2026_v1.2/" }},
 		{"cloudrun output prefix", generator.CloudRun, func(in *generator.Inputs) { in.OutputURL = "gs://my_outputs/renders/x" }},
+		{"aws orchestrator none", generator.AWS, func(in *generator.Inputs) { in.Orchestrator = generator.OrchestratorNone }},
+		{"aws stepfunctions", generator.AWS, withStateMachine},
+		{"aws stepfunctions max concurrency 1", generator.AWS, func(in *generator.Inputs) {
+			withStateMachine(in)
+			in.MaxConcurrency = 1
+		}},
+		{"aws stepfunctions max concurrency 10000", generator.AWS, func(in *generator.Inputs) {
+			withStateMachine(in)
+			in.MaxConcurrency = 10000
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -373,14 +373,20 @@ func checkSAM(t *testing.T, in generator.Inputs, data []byte) {
 			prefix += "/"
 		}
 		want = append(want, "Allow s3:PutObject,s3:AbortMultipartUpload !Sub arn:${AWS::Partition}:s3:::"+in.OutputBucket()+"/"+prefix+"*")
+		if in.HasStateMachine() {
+			// The merge reads the outputs back.
+			want = append(want, "Allow s3:GetObject !Sub arn:${AWS::Partition}:s3:::"+in.OutputBucket()+"/"+prefix+"*")
+		}
 	}
 	if got := p.Environment.Variables["HELIOS_OUTPUT_URL"]; got != in.OutputURL {
 		t.Errorf("template.yaml: HELIOS_OUTPUT_URL %q, want %q", got, in.OutputURL)
 	}
+	checkOutputLimit(t, in, p.Environment.Variables)
 	checkAllowedJobPaths(t, "template.yaml", in, p.Environment.Variables["HELIOS_ALLOWED_JOB_PATHS"])
 	if !slices.Equal(grants, want) {
 		t.Errorf("template.yaml: policies grant %q, want %q", grants, want)
 	}
+	checkStateMachine(t, in, data)
 }
 
 func checkService(t *testing.T, in generator.Inputs, data []byte) {

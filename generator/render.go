@@ -74,7 +74,28 @@ type view struct {
 	RuntimeReplaceDir string
 	// NPMVersion and NPMSHA512 pin the npm a --deps helios image installs.
 	NPMVersion, NPMSHA512 string
+	// What the state machine of --orchestrator stepfunctions is rendered
+	// with: where its Map writes results and how chunk lists are named,
+	// the TimeoutSeconds of its lambda:invoke Tasks, and the worker's
+	// HELIOS_OUTPUT_LIMIT.
+	StateMachineResultsPrefix, ChunkListSuffix string
+	InvokeTimeoutSeconds                       int
+	StateMachineOutputLimit                    int
 }
+
+// invokeTimeoutMargin is how much longer than the function's Timeout a
+// lambda:invoke Task of the state machine waits: the worker answers
+// before its own deadline, so the Task's timeout is only for an invoke
+// that never returns.
+const invokeTimeoutMargin = 60
+
+// stateMachineOutputLimit is the worker's HELIOS_OUTPUT_LIMIT under the
+// state machine: Step Functions passes at most 256 KiB (262,144 bytes)
+// from a Task to the next state, and the answer carries the tails of
+// stdout and stderr and a message of up to 4 KiB, each byte of which can
+// cost up to 7 bytes once escaped in the body and again in the answer:
+// (8 + 8 + 4) KiB x 7 = 140 KiB leaves room.
+const stateMachineOutputLimit = 8192
 
 // Render returns every file of in's target, keyed by slash-separated path
 // relative to the repository. It reads nothing but the embedded templates:
@@ -117,7 +138,9 @@ func Render(in Inputs) (map[string]File, error) {
 
 func newView(in Inputs) view {
 	v := view{Inputs: in, RuntimeModule: ModulePath, GoImage: GoImage, GOARCH: "amd64",
-		RuntimeReplaceDir: ReplaceDirInRepo(in.ReplaceRuntime), NPMVersion: NPMVersion, NPMSHA512: NPMSHA512}
+		RuntimeReplaceDir: ReplaceDirInRepo(in.ReplaceRuntime), NPMVersion: NPMVersion, NPMSHA512: NPMSHA512,
+		StateMachineResultsPrefix: StateMachineResultsPrefix, ChunkListSuffix: ChunkListSuffix,
+		InvokeTimeoutSeconds: in.TimeoutSeconds + invokeTimeoutMargin, StateMachineOutputLimit: stateMachineOutputLimit}
 	if in.Arch == "arm64" {
 		v.GOARCH = "arm64"
 	}

@@ -45,6 +45,10 @@ func TestRenderGolden(t *testing.T) {
 			in.BaseImage, in.Region = "debian:13.1-slim", "eu-west-3"
 			in.Image = "123456789012.dkr.ecr.eu-west-3.amazonaws.com/render/worker"
 		}},
+		{"aws-stepfunctions", generator.AWS, func(in *generator.Inputs) {
+			in.JobBucket, in.OutputURL = "my-render-jobs", "s3://my-render-outputs/renders"
+			in.SetOrchestrator(generator.OrchestratorStepFunctions)
+		}},
 		{"cloudrun-default", generator.CloudRun, func(in *generator.Inputs) { in.Project = "my-render-project" }},
 		{"cloudrun-full", generator.CloudRun, func(in *generator.Inputs) {
 			in.Name, in.Region = "render", "europe-west1"

@@ -10,4 +10,10 @@
 //   - [CFNLint] runs the cfn-lint command on a CloudFormation or SAM
 //     template and accepts it only without errors or warnings; it returns
 //     [ErrNoCFNLint] when cfn-lint is not installed.
+//   - [StateMachineDefinition] extracts the Amazon States Language
+//     definition of a SAM state machine, substitutions made;
+//     [ValidateStateMachine] checks it against the JSON Schema of the
+//     subset helios-scaffold uses (asl.schema.json) and resolves every
+//     Next; [StateMachineCFNLint] runs cfn-lint's own check of
+//     definitions, which it skips in SAM templates.
 package checks
