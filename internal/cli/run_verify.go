@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"runtime"
-	"strings"
 
 	"github.com/helios-project/helios-scaffold/runtime/fanout"
 	"github.com/helios-project/helios-scaffold/runtime/fanout/probe"
@@ -63,22 +61,5 @@ func (p *runPlan) verifyMerged(ctx context.Context, prog *progress) error {
 // mergeCommand names and no chunk's command does; "" when there is not
 // exactly one.
 func (p *runPlan) mergedFile() string {
-	used := map[string]bool{}
-	for _, c := range p.job.Spec.Chunks {
-		for _, w := range commandWords(c.Command) {
-			used[w] = true
-		}
-		used[c.OutputFile] = true
-	}
-	var found []string
-	for _, w := range commandWords(p.job.Spec.MergeCommand) {
-		if !used[w] && filepath.IsLocal(w) && fanout.VideoExts[strings.ToLower(filepath.Ext(w))] {
-			found = append(found, w)
-			used[w] = true
-		}
-	}
-	if len(found) != 1 {
-		return ""
-	}
-	return filepath.Join(p.out, filepath.FromSlash(found[0]))
+	return p.job.MergedFile(p.out)
 }

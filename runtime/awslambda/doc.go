@@ -13,6 +13,14 @@
 // it can still answer, and it keeps the serialised response under Lambda's
 // 6 MB limit by cutting the front of the captured output.
 //
+// A payload whose top object has the key "action" is a merge
+// ([jobspec.DecodeMergeRequest]): {"jobPath": ..., "action": "merge",
+// "outputs": [...]} or with "resultsUrl", which a Step Functions state
+// machine sends once a Distributed Map has rendered the chunks. The
+// handler runs it with package runtime/worker/merge, within the same
+// deadline, and answers in the same shape, adding "chunks", "frames" and
+// "warning" to the body.
+//
 // Outside Lambda (AWS_LAMBDA_RUNTIME_API unset) [Start] reads one event from
 // standard input, prints the response on standard output, and exits 0 when
 // the status is 200 and 1 otherwise, so that

@@ -9,6 +9,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/worker/merge"
 )
 
 // Handler answers Lambda invocations with a worker. It implements the
@@ -21,7 +22,9 @@ type Handler struct {
 // NewHandler returns the handler that [Start] serves.
 func NewHandler(w *worker.Worker) *Handler { return &Handler{w: w} }
 
-// Invoke runs the chunk that payload names and answers per the contract.
+// Invoke runs the chunk that payload names, or the merge it asks for
+// ("action": "merge", package runtime/worker/merge), and answers per the
+// contract.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	return marshal(h.Respond(ctx, payload)), nil
 }
@@ -35,6 +38,9 @@ func (h *Handler) Respond(ctx context.Context, payload []byte) (resp Response) {
 			resp = messageResponse(500, worker.KindWorker, fmt.Sprintf("internal error: %v", v))
 		}
 	}()
+	if mreq, err := jobspec.DecodeMergeRequest(payload); !errors.Is(err, jobspec.ErrNotMerge) {
+		return h.merge(ctx, mreq, err)
+	}
 	req, err := jobspec.DecodeRequest(payload)
 	if err != nil {
 		slog.WarnContext(ctx, "invalid payload", "error", err)
@@ -48,6 +54,23 @@ func (h *Handler) Respond(ctx context.Context, payload []byte) (resp Response) {
 		slog.WarnContext(ctx, "job path refused", "error", res.Err.Error())
 	}
 	return resultResponse(res)
+}
+
+// merge answers a payload that names an action: a merge of the job's
+// chunks (package runtime/worker/merge), or the 400 of a bad one.
+func (h *Handler) merge(ctx context.Context, req jobspec.MergeRequest, err error) Response {
+	if err != nil {
+		slog.WarnContext(ctx, "invalid merge payload", "error", err)
+		return decodeError(err)
+	}
+	ctx, cancel := h.beforeDeadline(ctx)
+	defer cancel()
+	slog.DebugContext(ctx, "merge invocation", "jobPath", clip(req.JobPath), "outputs", len(req.Outputs), "resultsUrl", clip(req.ResultsURL))
+	res := merge.Run(ctx, h.w, req)
+	if errors.Is(res.Err, worker.ErrJobPathNotAllowed) {
+		slog.WarnContext(ctx, "job path refused", "error", res.Err.Error())
+	}
+	return mergeResponse(res)
 }
 
 // beforeDeadline returns a context that ends TimeoutMargin before ctx's

@@ -8,6 +8,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
+	"github.com/helios-project/helios-scaffold/runtime/worker/merge"
 )
 
 // Response is what the handler answers; the Lambda runtime sends it as is.
@@ -36,6 +37,12 @@ type Body struct {
 	// ErrorKind classifies the failure (a [worker.Kind]); present in
 	// every answer but a success.
 	ErrorKind worker.Kind `json:"errorKind,omitempty"`
+	// A merge's answer only: how many chunks' outputs were merged, the
+	// frames that ffprobe decoded from the merged video (absent when it
+	// was not checked), and what could not be checked (no ffprobe).
+	Chunks  int    `json:"chunks,omitempty"`
+	Frames  int64  `json:"frames,omitempty"`
+	Warning string `json:"warning,omitempty"`
 }
 
 // Wire messages fixed by the contract.
@@ -54,10 +61,10 @@ const MaxResponseBytes = 6_000_000
 func decodeError(err error) Response {
 	status := worker.StatusOf(err)
 	switch {
-	case errors.Is(err, jobspec.ErrPayloadFields):
+	case errors.Is(err, jobspec.ErrPayloadFields) && !errors.Is(err, jobspec.ErrMergeRequest):
 		return messageResponse(status, worker.KindPayload, msgFields)
 	case errors.Is(err, jobspec.ErrAmbiguousJSON), errors.Is(err, jobspec.ErrChunkIndexRange),
-		errors.Is(err, jobspec.ErrAttempt):
+		errors.Is(err, jobspec.ErrAttempt), errors.Is(err, jobspec.ErrMergeRequest):
 		return messageResponse(status, worker.KindPayload, "Invalid payload: "+err.Error())
 	}
 	return messageResponse(status, worker.KindPayload, msgNotObject)
@@ -89,19 +96,26 @@ func clip(msg string) string {
 // (a jobPath outside HELIOS_ALLOWED_JOB_PATHS is a 403, a spec that could
 // be read two ways a 400), cutting the front of its output until the
 // whole serialised response fits in MaxResponseBytes.
-func resultResponse(r *worker.Result) Response {
+func resultResponse(r *worker.Result) Response { return fitResponse(r, Body{}) }
+
+// mergeResponse answers a merge as a chunk is answered, with what it
+// merged and checked.
+func mergeResponse(r *merge.Result) Response {
+	return fitResponse(&r.Result, Body{Chunks: r.Chunks, Frames: r.Frames, Warning: r.Warning})
+}
+
+// fitResponse is resultResponse with the fields of b added to the answer
+// of a command that ran.
+func fitResponse(r *worker.Result, b Body) Response {
 	status := r.Status()
 	if !r.Started {
 		return messageResponse(status, r.Kind(), r.Message())
 	}
 	stdout, stderr := r.Stdout, r.Stderr
-	b := Body{
-		ExitCode:        &r.ExitCode,
-		Message:         clip(r.Message()),
-		DurationMs:      r.Duration.Milliseconds(),
-		OutputTruncated: r.StdoutTruncated,
-		StderrTruncated: r.StderrTruncated,
-	}
+	b.ExitCode = &r.ExitCode
+	b.Message = clip(r.Message())
+	b.DurationMs = r.Duration.Milliseconds()
+	b.OutputTruncated, b.StderrTruncated = r.StdoutTruncated, r.StderrTruncated
 	if r.OutputURL != "" {
 		b.OutputURL, b.OutputBytes, b.OutputSHA256 = r.OutputURL, &r.OutputBytes, r.OutputSHA256
 	}

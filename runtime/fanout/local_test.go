@@ -1,4 +1,4 @@
-package fanout
+package fanout_test
 
 import (
 	"encoding/json"
@@ -17,6 +17,7 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/awslambda/lambdacaller"
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun"
 	"github.com/helios-project/helios-scaffold/runtime/cloudrun/runcaller"
+	"github.com/helios-project/helios-scaffold/runtime/fanout"
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/store"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
@@ -57,35 +58,35 @@ func TestLocalAgreesWithPlatforms(t *testing.T) {
 		cfg     func(*worker.Config)
 		status  int
 		kind    worker.Kind
-		want    outcome
+		want    fanout.Outcome
 	}{
-		{name: "success", jobPath: oneChunk("ok", "true"), status: 200, want: succeeded},
+		{name: "success", jobPath: oneChunk("ok", "true"), status: 200, want: fanout.Succeeded},
 		{name: "uploaded", jobPath: oneChunk("up", "sh -c 'echo x > out_0.txt'"),
-			cfg: func(c *worker.Config) { c.OutputURL = "file://" + out }, status: 200, want: succeeded},
-		{name: "command exits 3", jobPath: oneChunk("exit", "sh -c 'exit 3'"), status: 500, kind: worker.KindFailed, want: commandFailed},
+			cfg: func(c *worker.Config) { c.OutputURL = "file://" + out }, status: 200, want: fanout.Succeeded},
+		{name: "command exits 3", jobPath: oneChunk("exit", "sh -c 'exit 3'"), status: 500, kind: worker.KindFailed, want: fanout.CommandFailed},
 		{name: "chunk timeout", jobPath: oneChunk("slow", "sleep 7207.5"), cfg: func(c *worker.Config) { c.ChunkTimeout = 200 * time.Millisecond },
-			status: 500, kind: worker.KindTimeout, want: commandFailed},
+			status: 500, kind: worker.KindTimeout, want: fanout.CommandFailed},
 		{name: "output missing", jobPath: oneChunk("missing", "true"), cfg: func(c *worker.Config) { c.OutputURL = "file://" + out },
-			status: 500, kind: worker.KindOutput, want: permanent},
-		{name: "chunk not found", jobPath: oneChunk("nine", "true"), chunk: 9, status: 500, kind: worker.KindSpec, want: permanent},
+			status: 500, kind: worker.KindOutput, want: fanout.Permanent},
+		{name: "chunk not found", jobPath: oneChunk("nine", "true"), chunk: 9, status: 500, kind: worker.KindSpec, want: fanout.Permanent},
 		{name: "spec with a key twice", jobPath: write("twice.json", `{"id":"j","id":"k","chunks":[{"id":0,"command":"true"}]}`),
-			status: 400, kind: worker.KindSpec, want: permanent},
+			status: 400, kind: worker.KindSpec, want: fanout.Permanent},
 		{name: "spec with a key in another case", jobPath: write("case.json", `{"id":"j","Chunks":[],"chunks":[{"id":0,"command":"true"}]}`),
-			status: 400, kind: worker.KindSpec, want: permanent},
+			status: 400, kind: worker.KindSpec, want: fanout.Permanent},
 		{name: "spec with two chunks of one id", jobPath: write("same.json", `{"id":"j","chunks":[{"id":0,"command":"true"},{"id":0,"command":"true"}]}`),
-			status: 400, kind: worker.KindSpec, want: permanent},
-		{name: "spec without chunks", jobPath: write("nochunks.json", `{"id":"j"}`), status: 500, kind: worker.KindSpec, want: permanent},
-		{name: "spec not JSON", jobPath: write("broken.json", `{`), status: 500, kind: worker.KindSpec, want: permanent},
-		{name: "spec not found", jobPath: filepath.Join(dir, "none.json"), status: 500, kind: worker.KindStore, want: transient},
-		{name: "spec a folder", jobPath: dir, status: 500, kind: worker.KindSpec, want: permanent},
+			status: 400, kind: worker.KindSpec, want: fanout.Permanent},
+		{name: "spec without chunks", jobPath: write("nochunks.json", `{"id":"j"}`), status: 500, kind: worker.KindSpec, want: fanout.Permanent},
+		{name: "spec not JSON", jobPath: write("broken.json", `{`), status: 500, kind: worker.KindSpec, want: fanout.Permanent},
+		{name: "spec not found", jobPath: filepath.Join(dir, "none.json"), status: 500, kind: worker.KindStore, want: fanout.Transient},
+		{name: "spec a folder", jobPath: dir, status: 500, kind: worker.KindSpec, want: fanout.Permanent},
 		{name: "jobPath not allowed", jobPath: oneChunk("refused", "true"),
-			cfg: func(c *worker.Config) { c.AllowedJobPaths = []string{"s3://jobs/"} }, status: 403, kind: worker.KindNotAllowed, want: permanent},
+			cfg: func(c *worker.Config) { c.AllowedJobPaths = []string{"s3://jobs/"} }, status: 403, kind: worker.KindNotAllowed, want: fanout.Permanent},
 		{name: "executable not found", jobPath: oneChunk("noexec", "helios-no-such-renderer-5e1b --frames 10"),
-			status: 500, kind: worker.KindCommand, want: permanent},
-		{name: "empty command", jobPath: oneChunk("empty", " "), status: 500, kind: worker.KindCommand, want: permanent},
+			status: 500, kind: worker.KindCommand, want: fanout.Permanent},
+		{name: "empty command", jobPath: oneChunk("empty", " "), status: 500, kind: worker.KindCommand, want: fanout.Permanent},
 		{name: "worker misconfigured", jobPath: oneChunk("config", "true"), cfg: func(c *worker.Config) { c.OutputLimit = -1 },
-			status: 500, kind: worker.KindConfig, want: permanent},
-		{name: "no jobPath", payload: `{"chunkIndex":0}`, status: 400, kind: worker.KindPayload, want: permanent},
+			status: 500, kind: worker.KindConfig, want: fanout.Permanent},
+		{name: "no jobPath", payload: `{"chunkIndex":0}`, status: 400, kind: worker.KindPayload, want: fanout.Permanent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -106,7 +107,7 @@ func TestLocalAgreesWithPlatforms(t *testing.T) {
 			}
 			answers := map[string]*worker.CallResult{}
 
-			local, err := Local{Worker: w}.Call(t.Context(), req)
+			local, err := fanout.Local{Worker: w}.Call(t.Context(), req)
 			if err != nil {
 				t.Fatalf("local: %v", err)
 			}
@@ -144,10 +145,10 @@ func TestLocalAgreesWithPlatforms(t *testing.T) {
 				if tc.payload == "" && c.Message != local.Message {
 					t.Errorf("%s: message %q, local %q", who, c.Message, local.Message)
 				}
-				if got, why := classify(t.Context(), c, nil); got != tc.want {
+				if got, why := fanout.Classify(t.Context(), c, nil); got != tc.want {
 					t.Errorf("%s: classify = %v (%s), want %v", who, got, why, tc.want)
 				}
-				if _, known := kindOutcome(worker.Kind(c.ErrorKind), c.HasExitCode); !c.OK() && !known {
+				if _, known := fanout.KindOutcome(worker.Kind(c.ErrorKind), c.HasExitCode); !c.OK() && !known {
 					t.Errorf("%s: a failure of kind %q, which the runner would judge by its text", who, c.ErrorKind)
 				}
 			}
@@ -171,7 +172,7 @@ func TestCallResultOfStatus(t *testing.T) {
 		{Err: jobspec.ErrChunkIndexRange},
 		{Err: errors.New("reading job spec: connection reset by peer")},
 	} {
-		c := CallResultOf(r)
+		c := fanout.CallResultOf(r)
 		if c.StatusCode != r.Status() || c.ErrorKind != string(r.Kind()) {
 			t.Errorf("CallResultOf(%q): status %d, errorKind %q; Result says %d, %q",
 				r.Message(), c.StatusCode, c.ErrorKind, r.Status(), r.Kind())

@@ -1,8 +1,10 @@
-// Package jobspec reads the two JSON documents of the Helios worker
-// contract, both untrusted: the invocation payload, {jobPath, chunkIndex}
-// ([Request], [DecodeRequest]), and the job spec that jobPath names
-// ([Spec], [Parse]). It also splits a chunk's command into argv the way
-// a POSIX shell splits words, without running one ([SplitCommand]).
+// Package jobspec reads the JSON documents of the Helios worker
+// contract, all untrusted: the invocation payload, {jobPath, chunkIndex}
+// ([Request], [DecodeRequest]); the job spec that jobPath names ([Spec],
+// [Parse]); and the payload of a merge of a job's chunks, which names an
+// action ([MergeRequest], [DecodeMergeRequest]). It also splits a chunk's
+// command into argv the way a POSIX shell splits words, without running
+// one ([SplitCommand]).
 //
 // Parsing is strict where a document could be read two ways: a key
 // twice in an object, a key that differs from a field only in case, or
