@@ -45,6 +45,13 @@ type runOptions struct {
 	webhook       string
 	webhookSecret string
 	report        string
+
+	// job and tasks are the cloudrun-job target's; detach and attach
+	// leave a render that goes on without run, and follow one.
+	job    string
+	tasks  int
+	detach bool
+	attach string
 }
 
 // Default concurrency per target.
@@ -79,8 +86,16 @@ Targets:
   cloudrun  a deployed Cloud Run service: --url, which exists only after
             deploying, with an ID token from Application Default Credentials
             (--no-auth for a local server).
+  cloudrun-job
+            a deployed Cloud Run job (init cloudrun --kind job; --job, default:
+            the answers' job): run uploads as for cloudrun, starts an execution
+            of --tasks tasks through the Cloud Run Admin API (jobs.run), follows
+            its tasks, then collects and merges. --detach starts it and exits;
+            --attach ID follows it again, at any time, and collects. A rerun
+            starts an execution of the chunks not done only.
 Inside a scaffolded repository the target defaults to the one in
-.helios-scaffold.json, and --upload to its jobBucket.
+.helios-scaffold.json (cloudrun-job for a --kind job project), and --upload
+to its jobBucket.
 
 A local JOB run on a remote target needs --upload: run uploads the project
 folder (the spec's assetsUrl when it is a local folder, else --assets, else
@@ -128,7 +143,9 @@ retry only the failed chunks), 2 bad input
 (nothing was called: the flags, the spec, or a --state that is not this
 job's or that another run holds), 130 or 143 interrupted by SIGINT or
 SIGTERM (the first stops starting chunks and waits for those running; a
-second stops them).`,
+second stops them). On cloudrun-job, a signal while run follows the execution
+stops run alone: the execution goes on, and the same command (or --attach)
+follows it again.`,
 		Example: `  # Try a spec here before deploying; outputs and the merged video land beside it
   helios render composition.html --emit-job job.json
   helios-scaffold run job.json
@@ -144,6 +161,12 @@ second stops them).`,
   helios-scaffold run job.json --budget 5 --webhook https://hooks.example.com/helios \
     --webhook-secret "$HOOK_SECRET" --report render.html
 
+  # On a Cloud Run job: start an execution of 20 tasks, leave it, come back later
+  helios-scaffold run job.json --target cloudrun-job --job projects/my-project/locations/us-central1/jobs/render-job \
+    --upload gs://my-jobs/runs --tasks 20 --detach
+  helios-scaffold run job.json --target cloudrun-job --job projects/my-project/locations/us-central1/jobs/render-job \
+    --upload gs://my-jobs/runs --attach render-job-x7k2p
+
   # After a Cloud Run job's tasks ran: fetch the outputs and merge
   helios-scaffold run gs://my-jobs/runs/job.json --collect-only`,
 		Args: usageArgs(cobra.ExactArgs(1)),
@@ -152,11 +175,15 @@ second stops them).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.target, "target", "", "where chunks run: local, aws or cloudrun (default: .helios-scaffold.json's target, else local)")
+	f.StringVar(&o.target, "target", "", "where chunks run: local, aws, cloudrun or cloudrun-job (default: .helios-scaffold.json's target, else local)")
 	f.StringVar(&o.function, "function", "", "aws: the function's name or ARN (default: the answers' name)")
 	f.StringVar(&o.region, "region", "", "aws: the function's region (default: the answers' region, else AWS_REGION and the AWS config)")
 	f.StringVar(&o.url, "url", "", "cloudrun: the service's URL")
-	f.BoolVar(&o.noAuth, "no-auth", false, "cloudrun: send no ID token (a local server)")
+	f.BoolVar(&o.noAuth, "no-auth", false, "cloudrun: send no ID token (a local server); cloudrun, cloudrun-job: call the Admin API without credentials")
+	f.StringVar(&o.job, "job", "", "cloudrun-job: the job, projects/P/locations/R/jobs/J (default: the answers' job)")
+	f.IntVar(&o.tasks, "tasks", 0, "cloudrun-job: the execution's tasks (default: the answers' tasks, else one per chunk; at most the chunks to render)")
+	f.BoolVar(&o.detach, "detach", false, "start the render, print how to follow it and exit, leaving it to go on without run (cloudrun-job)")
+	f.StringVar(&o.attach, "attach", "", "follow a render started before, then collect and merge (cloudrun-job: the execution's name, or its id with --job)")
 	f.StringVar(&o.upload, "upload", "", "s3://BUCKET/PREFIX or gs://BUCKET/PREFIX to upload a local spec and its folder to (default: the answers' jobBucket, prefix helios-run)")
 	f.StringVar(&o.assets, "assets", "", "the project folder to upload (default: the spec's local assetsUrl, else its folder)")
 	f.StringArrayVar(&o.exclude, "exclude", nil, "leave out of the upload what this gitignore pattern matches (repeatable)")

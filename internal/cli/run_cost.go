@@ -27,8 +27,9 @@ func (p *runPlan) resolveCost(a *generator.Answers) error {
 	if o.budget < 0 {
 		return usageError{errors.New("--budget must not be negative")}
 	}
-	if o.budget > 0 && (p.target == targetLocal || o.collectOnly) {
-		return usageError{errors.New("--budget is for --target aws or cloudrun: a local run costs nothing, and --collect-only calls no worker")}
+	if o.budget > 0 && (p.target == targetLocal || p.target == targetCloudRunJob || o.collectOnly) {
+		return usageError{errors.New("--budget is for --target aws or cloudrun: a local run costs nothing, --collect-only calls no worker, " +
+			"and a Cloud Run job's execution starts its tasks without run")}
 	}
 	p.prices = cost.Default
 	if o.prices != "" {
@@ -44,7 +45,7 @@ func (p *runPlan) resolveCost(a *generator.Answers) error {
 			p.service = quota.ServiceName(a.Inputs.Project, a.Inputs.Region, a.Inputs.Name)
 		}
 	}
-	if a != nil && string(a.Inputs.Target) == p.target {
+	if a != nil && (string(a.Inputs.Target) == p.target || p.target == targetCloudRunJob && a.Inputs.IsJob()) {
 		p.worker = answeredWorker(a.Inputs)
 	}
 	return nil
@@ -128,6 +129,16 @@ func (p *runPlan) checkBudget() error {
 
 // cloudRunLimits reads the service's limits through the Admin API.
 func (p *runPlan) cloudRunLimits(ctx context.Context) (quota.Limits, error) {
+	svc, err := p.runAPI(ctx)
+	if err != nil {
+		return quota.Limits{}, err
+	}
+	return quota.CloudRun(ctx, svc, p.service)
+}
+
+// runAPI is the Cloud Run Admin API client: at $HELIOS_CLOUDRUN_API
+// when set, without credentials with --no-auth.
+func (p *runPlan) runAPI(ctx context.Context) (*runapi.Service, error) {
 	var opts []option.ClientOption
 	if e := os.Getenv(envRunAPI); e != "" {
 		opts = append(opts, option.WithEndpoint(e))
@@ -137,9 +148,9 @@ func (p *runPlan) cloudRunLimits(ctx context.Context) (quota.Limits, error) {
 	}
 	svc, err := runapi.NewService(ctx, opts...)
 	if err != nil {
-		return quota.Limits{}, fmt.Errorf("making the Cloud Run Admin API client: %w", err)
+		return nil, fmt.Errorf("making the Cloud Run Admin API client: %w", err)
 	}
-	return quota.CloudRun(ctx, svc, p.service)
+	return svc, nil
 }
 
 // usd is an amount for people: cents above a dollar, four decimals

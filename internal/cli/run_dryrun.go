@@ -20,8 +20,12 @@ func (p *runPlan) print(w io.Writer) {
 		fmt.Fprintf(w, "function:    %s%s, region %s%s\n", p.function, from("function"), orDefault(p.region, "default"), from("region"))
 	case targetCloudRun:
 		fmt.Fprintf(w, "url:         %s\n", p.o.url)
+	case targetCloudRunJob:
+		p.printJob(w, from("job"))
 	}
-	fmt.Fprintf(w, "concurrency: %d, retries %d (failed commands too: %v)\n", p.conc, p.o.retries, p.o.retryFailed)
+	if p.target != targetCloudRunJob { // the job's parallelism and retries are its own
+		fmt.Fprintf(w, "concurrency: %d, retries %d (failed commands too: %v)\n", p.conc, p.o.retries, p.o.retryFailed)
+	}
 	p.printChecks(w)
 	if p.files != nil {
 		verb := "staged"
@@ -58,9 +62,11 @@ func orDefault(s, def string) string {
 // printChecks prints hedging, the video checks, the cost and what
 // happens at the end.
 func (p *runPlan) printChecks(w io.Writer) {
-	if p.o.noHedge {
+	switch {
+	case p.target == targetCloudRunJob:
+	case p.o.noHedge:
 		fmt.Fprintf(w, "hedging:     off\n")
-	} else {
+	default:
 		h := p.o.hedge
 		fmt.Fprintf(w, "hedging:     past %g× the p90 of finished chunks, at least %v, once %d have finished\n", h.Factor, h.Floor, h.After)
 	}

@@ -47,6 +47,12 @@ func runJob(cmd *cobra.Command, jobArg string, o *runOptions) error {
 		p.ended(it.ctx, newRecorder(), runTotals{wall: time.Since(start), start: start}, err, it.exitCode(), stderr)
 		return err
 	}
+	if p.target == targetCloudRunJob {
+		return p.runCloudRunJob(it, st, stdout, stderr, start)
+	}
+	if p.target == targetAWS && (o.detach || o.attach != "") {
+		return p.runStepFunctions(it, st, stdout, stderr)
+	}
 	for _, dir := range []struct{ flag, path string }{{"--out", p.out}, {"--logs", p.logs}} {
 		if err := os.MkdirAll(dir.path, 0o755); err != nil {
 			return usageError{fmt.Errorf("creating %s %s: %w", dir.flag, dir.path, err)}
@@ -96,11 +102,14 @@ func ran(err error) error {
 // project files, and says what it found: a killed run's leftovers, an
 // earlier run's records dropped.
 func (p *runPlan) openState(ctx context.Context, stderr io.Writer) (*fanout.State, error) {
-	inputs, err := fanout.HashInputs(ctx, p.files)
-	if err != nil {
-		return nil, usageError{err}
+	if p.inputs == nil {
+		inputs, err := fanout.HashInputs(ctx, p.files)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		p.inputs = inputs
 	}
-	state, err := fanout.OpenState(ctx, p.state, p.job, fanout.StateOptions{Inputs: inputs, Wait: p.o.wait})
+	state, err := fanout.OpenState(ctx, p.state, p.job, fanout.StateOptions{Inputs: p.inputs, Wait: p.o.wait})
 	switch {
 	case errors.Is(err, fanout.ErrStateMismatch), errors.Is(err, fanout.ErrStateCorrupt),
 		errors.Is(err, fanout.ErrNotStateFile), errors.Is(err, fanout.ErrLocked):

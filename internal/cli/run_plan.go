@@ -20,9 +20,10 @@ import (
 
 // Targets of run.
 const (
-	targetLocal    = "local"
-	targetAWS      = "aws"
-	targetCloudRun = "cloudrun"
+	targetLocal       = "local"
+	targetAWS         = "aws"
+	targetCloudRun    = "cloudrun"
+	targetCloudRunJob = "cloudrun-job"
 )
 
 // runPlan is what run does, resolved from the flags, the project's
@@ -53,6 +54,12 @@ type runPlan struct {
 	from             map[string]string  // where a value came from, for --dry-run
 	// service is the cloudrun target's, for the pre-flight ("" unknown).
 	service string
+	// jobName is the cloudrun-job target's job, projects/P/locations/R/jobs/J,
+	// and execution the full name of the one --attach follows.
+	jobName, execution string
+	// inputs are the project files the state is bound to: hashed from
+	// files when the state is opened, unless set before.
+	inputs fanout.Inputs
 	// worker is what each worker is given, and prices what it costs, for
 	// the cost model; worker is zero when unknown.
 	worker cost.Worker
@@ -117,16 +124,19 @@ func (p *runPlan) resolveTarget(a *generator.Answers) error {
 	if p.target == "" && a != nil {
 		p.target, p.from["target"] = string(a.Inputs.Target), ".helios-scaffold.json"
 		if a.Inputs.IsJob() {
-			p.target = targetLocal // a Cloud Run job's tasks are started by gcloud
+			p.target = targetCloudRunJob // run starts an execution of the scaffolded job
 		}
 	}
 	if p.target == "" {
 		p.target, p.from["target"] = targetLocal, "default"
 	}
 	switch p.target {
-	case targetLocal, targetAWS, targetCloudRun:
+	case targetLocal, targetAWS, targetCloudRun, targetCloudRunJob:
 	default:
-		return usageError{fmt.Errorf("--target %q: want local, aws or cloudrun", p.target)}
+		return usageError{fmt.Errorf("--target %q: want local, aws, cloudrun or cloudrun-job", p.target)}
+	}
+	if err := p.resolveJobFlags(); err != nil {
+		return err
 	}
 	p.conc = p.o.concurrency
 	switch {
@@ -267,7 +277,7 @@ func (p *runPlan) selectFiles() error {
 	// what a killed collect left, and the outputs of a local chunk's later
 	// attempts that a killed run had not put in place.
 	exclude := []string{"/.*.helios-run*", ".*.helios-*.tmp"}
-	for _, abs := range append(p.ownFiles(), p.state, p.state+".lock", p.job.Location) {
+	for _, abs := range append(p.ownFiles(), p.state, p.state+".lock", p.attachPath(), p.job.Location) {
 		if rel, err := filepath.Rel(dir, abs); err == nil && filepath.IsLocal(rel) {
 			skip[filepath.ToSlash(rel)] = true
 			exclude = append(exclude, "/"+fanout.AttemptsGlob(filepath.ToSlash(rel)))

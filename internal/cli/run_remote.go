@@ -21,7 +21,7 @@ import (
 )
 
 // schemeOf is the bucket scheme that each remote target's workers read.
-var schemeOf = map[string]string{targetAWS: "s3", targetCloudRun: "gs"}
+var schemeOf = map[string]string{targetAWS: "s3", targetCloudRun: "gs", targetCloudRunJob: "gs"}
 
 // stores are the project's bucket stores, made on first use.
 type stores struct {
@@ -118,6 +118,8 @@ func (p *runPlan) resolveAddress(a *generator.Answers) error {
 		if p.region == "" {
 			p.from["region"] = "the AWS configuration"
 		}
+	case targetCloudRunJob:
+		return p.resolveJobName(a)
 	case targetCloudRun:
 		if o.url == "" {
 			return usageError{errors.New("--target cloudrun needs --url, the service's URL: gcloud run services describe NAME --format 'value(status.url)'")}

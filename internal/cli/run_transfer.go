@@ -98,13 +98,8 @@ func (p *runPlan) collectOnly(it *interrupts, st *stores, stdout, stderr io.Writ
 	if bad, err = p.verify(it.ctx, outs, prog); err != nil {
 		return err
 	}
-	if len(bad) > 0 {
-		var lines []string
-		for _, b := range bad {
-			lines = append(lines, fmt.Sprintf("chunk %d: %s", b.Chunk, b.Why))
-		}
-		return fmt.Errorf("%w: %d of %d outputs, so nothing was merged:\n%s\nrun the job's tasks for those chunks again; --no-verify merges them anyway",
-			errBadVideo, len(bad), len(outs), strings.Join(lines, "\n"))
+	if err := badVideosError(bad, len(outs)); err != nil {
+		return err
 	}
 	if code := it.exitCode(); code != 0 {
 		return exitError{code: code, err: errors.New("interrupted")}
@@ -113,6 +108,20 @@ func (p *runPlan) collectOnly(it *interrupts, st *stores, stdout, stderr io.Writ
 		return nil
 	}
 	return p.merge(it.ctx, prog, stdout, stderr)
+}
+
+// badVideosError names the outputs that are not the video their chunks
+// render, of total collected; nil when there are none.
+func badVideosError(bad []fanout.BadOutput, total int) error {
+	if len(bad) == 0 {
+		return nil
+	}
+	var lines []string
+	for _, b := range bad {
+		lines = append(lines, fmt.Sprintf("chunk %d: %s", b.Chunk, b.Why))
+	}
+	return fmt.Errorf("%w: %d of %d outputs, so nothing was merged:\n%s\nrun the job's tasks for those chunks again; --no-verify merges them anyway",
+		errBadVideo, len(bad), total, strings.Join(lines, "\n"))
 }
 
 // badOutputsError says which outputs --collect-only could not prove:

@@ -1,6 +1,7 @@
 package runapitest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -27,6 +28,18 @@ type Server struct {
 	services map[string][]byte // by full name: each as the client library's type marshals it
 	denied   map[string]bool   // full names whose reads are refused
 	requests []Request
+	// jobs, executions and operations are the jobs put, the executions
+	// their runs made and those runs' operations, by full name.
+	jobs       map[string]*heldJob
+	executions map[string]*execution
+	operations map[string]string // operation name to execution name
+	closed     bool
+
+	// ctx ends on Close, which stops every execution's tasks; running
+	// counts the goroutines that run them, which Close waits for.
+	ctx     context.Context
+	stop    context.CancelFunc
+	running sync.WaitGroup
 }
 
 // Request is one request the server received.
@@ -49,9 +62,12 @@ func Start(t testing.TB) *Server {
 
 // New is Start outside a test; Close stops the server.
 func New() *Server {
-	s := &Server{services: map[string][]byte{}, denied: map[string]bool{}}
+	s := &Server{services: map[string][]byte{}, denied: map[string]bool{}, jobs: map[string]*heldJob{},
+		executions: map[string]*execution{}, operations: map[string]string{}}
+	s.ctx, s.stop = context.WithCancel(context.Background())
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v2/projects/{project}/locations/{location}/services/{service}", s.service)
+	s.routeJobs(mux)
 	mux.HandleFunc("/v2/projects/{project}/locations/{location}/{rest...}", s.unimplemented)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusNotFound, "NOT_FOUND", "The requested URL "+r.URL.Path+" was not found on this server.")
@@ -61,8 +77,17 @@ func New() *Server {
 	return s
 }
 
-// Close stops the server and closes its connections.
-func (s *Server) Close() { s.http.Close() }
+// Close stops every execution's tasks (SIGTERM to each task's process
+// group, SIGKILL after a grace period), waits for their processes to
+// end, then stops the server and closes its connections.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.stop()
+	s.running.Wait()
+	s.http.Close()
+}
 
 // servicePattern is a service's full name.
 var servicePattern = regexp.MustCompile(`^projects/[^/:]+/locations/[^/:]+/services/[^/:]+$`)
@@ -109,8 +134,11 @@ func (s *Server) DeleteService(name string) {
 	delete(s.services, name)
 }
 
-// Deny makes every read of the resource called name (held or not) fail
-// with 403 PERMISSION_DENIED, as for a caller without run.services.get.
+// Deny makes every call on the resource called name (held or not) fail
+// with 403 PERMISSION_DENIED, as for a caller without the permission:
+// run.services.get on a service; run.jobs.get and run.jobs.run on a job;
+// run.executions.get, run.executions.cancel and run.tasks.list on an
+// execution.
 func (s *Server) Deny(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

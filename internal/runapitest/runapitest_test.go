@@ -192,7 +192,8 @@ func TestOtherMethods(t *testing.T) {
 		{http.MethodGet, base + "services", http.StatusNotImplemented, "UNIMPLEMENTED"},
 		{http.MethodPost, base + "services?serviceId=x", http.StatusNotImplemented, "UNIMPLEMENTED"},
 		{http.MethodGet, base + "services/helios-worker:getIamPolicy", http.StatusNotImplemented, "UNIMPLEMENTED"},
-		{http.MethodPost, base + "jobs/render:run", http.StatusNotImplemented, "UNIMPLEMENTED"},
+		{http.MethodPost, base + "jobs/render:setIamPolicy", http.StatusNotImplemented, "UNIMPLEMENTED"},
+		{http.MethodGet, base + "jobs", http.StatusNotImplemented, "UNIMPLEMENTED"},
 		{http.MethodPut, base + "services/helios-worker", http.StatusMethodNotAllowed, "UNIMPLEMENTED"},
 		{http.MethodPost, base + "services/helios-worker", http.StatusMethodNotAllowed, "UNIMPLEMENTED"},
 		{http.MethodGet, srv.URL + "/v1/namespaces/my-project/services/helios-worker", http.StatusNotFound, "NOT_FOUND"},
@@ -212,8 +213,8 @@ func TestOtherMethods(t *testing.T) {
 		t.Errorf("the service changed: %+v", got)
 	}
 	reqs := srv.Requests()
-	if len(reqs) != 10 || reqs[0].Method != http.MethodPatch || reqs[0].Status != http.StatusNotImplemented || reqs[9].Status != http.StatusNotFound {
-		t.Errorf("recorded %+v; want the 10 requests with their statuses", reqs)
+	if len(reqs) != 11 || reqs[0].Method != http.MethodPatch || reqs[0].Status != http.StatusNotImplemented || reqs[10].Status != http.StatusNotFound {
+		t.Errorf("recorded %+v; want the 11 requests with their statuses", reqs)
 	}
 }
 
