@@ -93,6 +93,10 @@ Targets:
             its tasks, then collects and merges. --detach starts it and exits;
             --attach ID follows it again, at any time, and collects. A rerun
             starts an execution of the chunks not done only.
+With --target aws, --detach starts an execution of the Step Functions state
+machine that init aws --orchestrator stepfunctions adds (it renders every
+chunk and merges in the cloud); --attach ARN follows it, then downloads the
+merged video and checks it.
 Inside a scaffolded repository the target defaults to the one in
 .helios-scaffold.json (cloudrun-job for a --kind job project), and --upload
 to its jobBucket.
@@ -182,8 +186,8 @@ follows it again.`,
 	f.BoolVar(&o.noAuth, "no-auth", false, "cloudrun: send no ID token (a local server); cloudrun, cloudrun-job: call the Admin API without credentials")
 	f.StringVar(&o.job, "job", "", "cloudrun-job: the job, projects/P/locations/R/jobs/J (default: the answers' job)")
 	f.IntVar(&o.tasks, "tasks", 0, "cloudrun-job: the execution's tasks (default: the answers' tasks, else one per chunk; at most the chunks to render)")
-	f.BoolVar(&o.detach, "detach", false, "start the render, print how to follow it and exit, leaving it to go on without run (cloudrun-job)")
-	f.StringVar(&o.attach, "attach", "", "follow a render started before, then collect and merge (cloudrun-job: the execution's name, or its id with --job)")
+	f.BoolVar(&o.detach, "detach", false, "start the render, print how to follow it and exit, leaving it to go on without run (cloudrun-job; aws with a state machine)")
+	f.StringVar(&o.attach, "attach", "", "follow a render started before, then collect and merge (cloudrun-job: the execution's name, or its id with --job; aws: the execution's ARN)")
 	f.StringVar(&o.upload, "upload", "", "s3://BUCKET/PREFIX or gs://BUCKET/PREFIX to upload a local spec and its folder to (default: the answers' jobBucket, prefix helios-run)")
 	f.StringVar(&o.assets, "assets", "", "the project folder to upload (default: the spec's local assetsUrl, else its folder)")
 	f.StringArrayVar(&o.exclude, "exclude", nil, "leave out of the upload what this gitignore pattern matches (repeatable)")
