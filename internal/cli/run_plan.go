@@ -14,7 +14,6 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/fanout"
 	"github.com/helios-project/helios-scaffold/runtime/fanout/cost"
 	"github.com/helios-project/helios-scaffold/runtime/fanout/probe"
-	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/store"
 )
 
@@ -321,11 +320,11 @@ func (p *runPlan) ownFiles() []string {
 	}
 	used := map[string]bool{}
 	for _, c := range p.job.Spec.Chunks {
-		for _, w := range commandWords(c.Command) {
+		for _, w := range fanout.CommandWords(c.Command) {
 			used[w] = true
 		}
 	}
-	for _, w := range commandWords(p.job.Spec.MergeCommand) {
+	for _, w := range fanout.CommandWords(p.job.Spec.MergeCommand) {
 		if !used[w] && filepath.IsLocal(w) {
 			names = append(names, filepath.FromSlash(w))
 		}
@@ -339,21 +338,4 @@ func (p *runPlan) ownFiles() []string {
 		}
 	}
 	return paths
-}
-
-// commandWords are the words of command that may name files: its argv,
-// and the words of a shell script it runs (sh -c '...'), split at blanks
-// and the shell's operators.
-func commandWords(command string) []string {
-	argv, err := jobspec.SplitCommand(command)
-	if err != nil {
-		return nil
-	}
-	var words []string
-	for _, a := range argv {
-		words = append(words, strings.FieldsFunc(a, func(r rune) bool {
-			return strings.ContainsRune(" \t\n;&|<>()'\"`", r)
-		})...)
-	}
-	return words
 }

@@ -18,13 +18,13 @@ import (
 func (j *Job) MergedName() string {
 	used := map[string]bool{}
 	for _, c := range j.Spec.Chunks {
-		for _, w := range commandWords(c.Command) {
+		for _, w := range CommandWords(c.Command) {
 			used[w] = true
 		}
 		used[c.OutputFile] = true
 	}
 	var found []string
-	for _, w := range commandWords(j.Spec.MergeCommand) {
+	for _, w := range CommandWords(j.Spec.MergeCommand) {
 		if !used[w] && filepath.IsLocal(w) && VideoExts[strings.ToLower(filepath.Ext(w))] {
 			found = append(found, w)
 			used[w] = true
@@ -47,10 +47,11 @@ func (j *Job) MergedFile(dir string) string {
 	return filepath.Join(dir, filepath.FromSlash(name))
 }
 
-// commandWords are the words of command that may name files: its argv,
+// CommandWords are the words of command that may name files: its argv,
 // and the parts of each argument between the characters a shell would
-// separate words at. A command that does not split names none.
-func commandWords(command string) []string {
+// separate words at (the words of a script that "sh -c" runs). A command
+// that does not split names none.
+func CommandWords(command string) []string {
 	argv, err := jobspec.SplitCommand(command)
 	if err != nil {
 		return nil
