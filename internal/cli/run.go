@@ -48,10 +48,11 @@ type runOptions struct {
 
 	// job and tasks are the cloudrun-job target's; detach and attach
 	// leave a render that goes on without run, and follow one.
-	job    string
-	tasks  int
-	detach bool
-	attach string
+	job     string
+	tasks   int
+	detach  bool
+	attach  string
+	redrive bool
 }
 
 // Default concurrency per target.
@@ -96,7 +97,8 @@ Targets:
 With --target aws, --detach starts an execution of the Step Functions state
 machine that init aws --orchestrator stepfunctions adds (it renders every
 chunk and merges in the cloud); --attach ARN follows it, then downloads the
-merged video and checks it.
+merged video and checks it; with --redrive, a failed execution is redriven
+first: only its failed chunks render again.
 Inside a scaffolded repository the target defaults to the one in
 .helios-scaffold.json (cloudrun-job for a --kind job project), and --upload
 to its jobBucket.
@@ -188,6 +190,7 @@ follows it again.`,
 	f.IntVar(&o.tasks, "tasks", 0, "cloudrun-job: the execution's tasks (default: the answers' tasks, else one per chunk; at most the chunks to render)")
 	f.BoolVar(&o.detach, "detach", false, "start the render, print how to follow it and exit, leaving it to go on without run (cloudrun-job; aws with a state machine)")
 	f.StringVar(&o.attach, "attach", "", "follow a render started before, then collect and merge (cloudrun-job: the execution's name, or its id with --job; aws: the execution's ARN)")
+	f.BoolVar(&o.redrive, "redrive", false, "aws --attach: redrive the execution if it failed (Step Functions runs its failed chunks and the steps after them again, for 14 days after it ended), then follow it")
 	f.StringVar(&o.upload, "upload", "", "s3://BUCKET/PREFIX or gs://BUCKET/PREFIX to upload a local spec and its folder to (default: the answers' jobBucket, prefix helios-run)")
 	f.StringVar(&o.assets, "assets", "", "the project folder to upload (default: the spec's local assetsUrl, else its folder)")
 	f.StringArrayVar(&o.exclude, "exclude", nil, "leave out of the upload what this gitignore pattern matches (repeatable)")

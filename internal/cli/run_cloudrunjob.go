@@ -40,6 +40,9 @@ func (p *runPlan) resolveJobFlags() error {
 	case following && !slices.Contains(detachable, p.target):
 		return usageError{fmt.Errorf("--detach and --attach are for --target %s, a render that goes on without run; on --target %s the render lives as long as run",
 			strings.Join(detachable, " or "), p.target)}
+	case o.redrive && (p.target != targetAWS || o.attach == ""):
+		return usageError{errors.New("--redrive goes with --target aws --attach ARN: it redrives that execution of the state machine " +
+			"(on cloudrun-job, the same command starts an execution of the chunks not done)")}
 	case o.detach && o.attach != "":
 		return usageError{errors.New("--detach starts a render and --attach follows one: pass one of them")}
 	case following && o.collectOnly:

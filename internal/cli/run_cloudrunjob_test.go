@@ -296,6 +296,8 @@ func TestCloudRunJobUsage(t *testing.T) {
 		{[]string{"--detach"}, "--detach and --attach are for --target cloudrun-job or aws, a render that goes on without run; on --target local"},
 		{[]string{"--target", "aws", "--function", "f", "--upload", "s3://b/p", "--attach", "x"}, "--attach x: want a Step Functions execution's ARN"},
 		{append(job, "--detach", "--attach", "e"), "pass one of them"},
+		{append(job, "--attach", "e", "--redrive"), "--redrive goes with --target aws --attach ARN"},
+		{[]string{"--target", "aws", "--function", "f", "--upload", "s3://b/p", "--detach", "--redrive"}, "--redrive goes with --target aws --attach ARN"},
 		{append(job, "--collect-only", "--detach"), "--collect-only starts and follows nothing"},
 		{append(job, "--attach", "e", "--tasks", "2"), "--tasks is for starting an execution"},
 		{[]string{"--target", "cloudrun", "--url", "http://x", "--job", testJob}, "--job and --tasks are for --target cloudrun-job"},

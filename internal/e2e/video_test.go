@@ -26,9 +26,9 @@ import (
 // render composition.html -o OUT --start-frame S --frame-count N`
 // encodes N frames of ffmpeg's test pattern, 64x64 H.264 at 30 fps;
 // `helios merge OUT PART...` joins the parts with ffmpeg's concat
-// demuxer. A file faults/hang-S or faults/short-S in the project makes
-// the chunk starting at frame S hang, or render 10 frames too few, on
-// its first render only: a folder made in MARKS, outside every
+// demuxer. A file faults/hang-S, faults/short-S or faults/fail-S in the
+// project makes the chunk starting at frame S hang, render 10 frames too
+// few, or exit 3, on its first render only: a folder made in MARKS, outside every
 // workspace, says that it happened.
 const videoHelios = `set -eu
 if test "$1" = merge; then
@@ -39,6 +39,7 @@ fi
 out=$4 start=$6 n=$8
 if test -e "faults/hang-$start" && mkdir "MARKS/hang-$start" 2>/dev/null; then exec sleep 600; fi
 if test -e "faults/short-$start" && mkdir "MARKS/short-$start" 2>/dev/null; then n=$((n - 10)); fi
+if test -e "faults/fail-$start" && mkdir "MARKS/fail-$start" 2>/dev/null; then echo "fault: the chunk at frame $start fails" >&2; exit 3; fi
 exec ffmpeg -nostdin -v error -y -f lavfi -i "testsrc=size=64x64:rate=30" -frames:v "$n" -c:v libx264 -pix_fmt yuv420p "$out"
 `
 
@@ -54,7 +55,7 @@ type videoProject struct {
 }
 
 // writeVideoProject writes a video project of n chunks with the given
-// faults ("hang-S", "short-S", S a chunk's start frame). It skips the
+// faults ("hang-S", "short-S", "fail-S", S a chunk's start frame). It skips the
 // test when ffmpeg or ffprobe is not on PATH.
 func writeVideoProject(t *testing.T, n int, faults ...string) videoProject {
 	t.Helper()

@@ -1,0 +1,254 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/helios-project/helios-scaffold/runtime/fanout"
+)
+
+// sfnEvent is an execution's progress, as run --progress json prints it.
+type sfnEvent struct {
+	Time       time.Time `json:"time"`
+	Kind       string    `json:"event"`  // "execution"
+	Status     string    `json:"status"` // STARTED, ATTACHED, RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED
+	Execution  string    `json:"execution"`
+	ConsoleURL string    `json:"consoleUrl,omitempty"`
+	Pending    int64     `json:"pending"`
+	Running    int64     `json:"running"`
+	Succeeded  int64     `json:"succeeded"`
+	Failed     int64     `json:"failed"`
+	Total      int64     `json:"total"`
+}
+
+// stepFunctions shows an execution's progress: a JSON line, the bar's
+// count of chunks, or a line when its status changes.
+func (p *progress) stepFunctions(e sfnEvent) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e.Time, e.Kind = time.Now(), "execution"
+	if p.json != nil {
+		p.json.Encode(e)
+		return
+	}
+	if p.bar != nil && e.Total > 0 {
+		if p.bar.GetMax() != int(e.Total) {
+			p.bar.ChangeMax(int(e.Total))
+		}
+		p.bar.Set(int(e.Succeeded + e.Failed))
+		p.bar.Describe(fmt.Sprintf("chunks: ok %d · failed %d · running %d · pending %d", e.Succeeded, e.Failed, e.Running, e.Pending))
+		if e.Status == "RUNNING" {
+			return
+		}
+	}
+	p.lineLocked("execution %s: %s (chunks: %d ok, %d failed, %d running, %d pending of %d)",
+		e.Execution, strings.ToLower(e.Status), e.Succeeded, e.Failed, e.Running, e.Pending, e.Total)
+}
+
+// sfnMergeResult is the execution's output: the Merge step's answer.
+type sfnMergeResult struct {
+	Merge *struct {
+		StatusCode int `json:"statusCode"`
+		Body       struct {
+			OutputURL    string `json:"outputUrl"`
+			OutputBytes  *int64 `json:"outputBytes"`
+			OutputSHA256 string `json:"outputSha256"`
+			Message      string `json:"message"`
+		} `json:"body"`
+	} `json:"merge"`
+}
+
+// attachStepFunctions follows the execution arn until it ends, showing
+// its Map Run's counts; when it succeeded, it downloads the merged video
+// into --out, proven against the SHA-256 the merge answered, and checks
+// it as run checks its own merge. An interrupt ends the follow (130);
+// the execution goes on, and --attach follows it again.
+func (p *runPlan) attachStepFunctions(it *interrupts, st *stores, prog *progress, arn string, stdout, stderr io.Writer) error {
+	ctx := it.ctx
+	client, region, err := p.sfnClient(ctx)
+	if err != nil {
+		return err
+	}
+	if m := sfnExecutionPattern.FindStringSubmatch(arn); m != nil {
+		region = m[2]
+	}
+	console := sfnConsoleURL(region, arn)
+	prog.stepFunctions(sfnEvent{Status: "ATTACHED", Execution: arn, ConsoleURL: console})
+	var redrove *redrive
+	if p.o.redrive {
+		if redrove, err = p.redriveStepFunctions(ctx, client, prog, arn); err != nil {
+			if ctx.Err() != nil {
+				return exitError{code: it.exitCode(), err: fmt.Errorf("interrupted: %w", err)}
+			}
+			return err
+		}
+	}
+	interrupted := func() error {
+		return exitError{code: it.exitCode(), err: fmt.Errorf("interrupted: execution %s goes on; --attach %s follows it again (%s)", arn, arn, console)}
+	}
+	var last sfnEvent
+	failures := 0
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return interrupted()
+			case <-time.After(sfnPoll):
+			}
+		}
+		cctx, cancel := context.WithTimeout(ctx, sfnCallTimeout)
+		d, err := client.DescribeExecution(cctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+		cancel()
+		if ctx.Err() != nil {
+			return interrupted()
+		}
+		var notFound *types.ExecutionDoesNotExist
+		switch {
+		case errors.As(err, &notFound):
+			return usageError{fmt.Errorf("--attach %s: no such execution: %w", arn, err)}
+		case err != nil:
+			if failures++; failures >= sfnMaxPollFailures {
+				return fmt.Errorf("following execution %s: %d calls in a row failed, the last: %w; it goes on: --attach follows it again", arn, failures, err)
+			}
+			continue
+		}
+		failures = 0
+		if redrove.stale(d) {
+			continue
+		}
+		e := p.mapRunCounts(ctx, client, arn)
+		e.Status, e.Execution = string(d.Status), arn
+		if e.Total == 0 {
+			e.Total = int64(len(p.job.Spec.Chunks))
+		}
+		if e != last {
+			prog.stepFunctions(e)
+			last = e
+		}
+		switch d.Status {
+		case types.ExecutionStatusRunning, types.ExecutionStatusPendingRedrive:
+			continue
+		case types.ExecutionStatusSucceeded:
+			err := p.collectStepFunctions(ctx, st, prog, aws.ToString(d.Output))
+			if ctx.Err() != nil {
+				return interrupted()
+			}
+			if err == nil {
+				os.Remove(p.attachPath())
+				fmt.Fprintf(stdout, "execution %s succeeded: the merged video is %s\n", arn, p.mergedFile())
+			}
+			return err
+		default:
+			return fmt.Errorf("execution %s %s: %s: %s\nsee %s; the same command with --redrive tries its failed chunks (or the failed merge) "+
+				"again, for 14 days", arn, lowerStatus(d.Status),
+				orDefault(aws.ToString(d.Error), "no error"), orDefault(aws.ToString(d.Cause), "no cause"), console)
+		}
+	}
+}
+
+// mapRunCounts are the item counts of the execution's Map Runs; zero
+// where there is none (an INLINE Map, or before the Map starts) or the
+// calls fail: they only show progress.
+func (p *runPlan) mapRunCounts(ctx context.Context, client *sfn.Client, arn string) sfnEvent {
+	var e sfnEvent
+	cctx, cancel := context.WithTimeout(ctx, sfnCallTimeout)
+	defer cancel()
+	runs, err := client.ListMapRuns(cctx, &sfn.ListMapRunsInput{ExecutionArn: aws.String(arn)})
+	if err != nil || len(runs.MapRuns) == 0 {
+		return p.iterationCounts(cctx, client, arn)
+	}
+	for _, r := range runs.MapRuns {
+		d, err := client.DescribeMapRun(cctx, &sfn.DescribeMapRunInput{MapRunArn: r.MapRunArn})
+		if err != nil || d.ItemCounts == nil {
+			continue
+		}
+		c := d.ItemCounts
+		e.Pending += c.Pending
+		e.Running += c.Running
+		e.Succeeded += c.Succeeded
+		e.Failed += c.Failed + c.TimedOut + c.Aborted
+		e.Total += c.Total
+	}
+	return e
+}
+
+// collectStepFunctions downloads the merged video that the execution's
+// output names into --out, proven against its size and SHA-256, and
+// checks it with ffprobe.
+func (p *runPlan) collectStepFunctions(ctx context.Context, st *stores, prog *progress, output string) error {
+	var res sfnMergeResult
+	if err := json.Unmarshal([]byte(output), &res); err != nil || res.Merge == nil {
+		return fmt.Errorf("the execution succeeded, but its output has no merge result (%v): %.500s", err, output)
+	}
+	m := res.Merge.Body
+	if res.Merge.StatusCode != 200 || m.OutputURL == "" || m.OutputBytes == nil || m.OutputSHA256 == "" {
+		return fmt.Errorf("the execution succeeded, but the merge answered status %d without a proven video (%s): %.500s",
+			res.Merge.StatusCode, orDefault(m.Message, "no message"), output)
+	}
+	name := p.job.MergedName()
+	if name == "" {
+		name = m.OutputURL[strings.LastIndex(m.OutputURL, "/")+1:]
+	}
+	b, err := st.bucket(m.OutputURL)
+	if err != nil {
+		return err
+	}
+	out := fanout.Output{Chunk: -1, URL: m.OutputURL, File: name, Bytes: *m.OutputBytes, SHA256: m.OutputSHA256}
+	prog.line("collecting the merged video %s into %s", m.OutputURL, p.out)
+	stats, err := fanout.Collect(ctx, b, []fanout.Output{out}, p.out, 1)
+	if err != nil {
+		return fmt.Errorf("collecting the merged video: %w", err)
+	}
+	switch {
+	case len(stats.Missing) > 0:
+		return fmt.Errorf("%w: the merged video %s is not there", fanout.ErrMissing, m.OutputURL)
+	case len(stats.Bad) > 0:
+		return fmt.Errorf("%w: the merged video %s: %s", fanout.ErrMissing, m.OutputURL, stats.Bad[0].Why)
+	}
+	prog.line("collected %s, %s downloaded", name, sizeOf(stats.Bytes))
+	return p.verifyMerged(ctx, prog)
+}
+
+// sfnHistoryPages bounds the history read for an INLINE Map's counts.
+const sfnHistoryPages = 20
+
+// iterationCounts are the counts of an INLINE Map's iterations, from the
+// execution's history (a definition without a Map Run); zero when the
+// history cannot be read.
+func (p *runPlan) iterationCounts(ctx context.Context, client *sfn.Client, arn string) sfnEvent {
+	var e sfnEvent
+	var started int64
+	pages := sfn.NewGetExecutionHistoryPaginator(client, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 1000})
+	for i := 0; pages.HasMorePages() && i < sfnHistoryPages; i++ {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return sfnEvent{}
+		}
+		for _, h := range page.Events {
+			switch h.Type {
+			case types.HistoryEventTypeMapIterationStarted:
+				started++
+			case types.HistoryEventTypeMapIterationSucceeded:
+				e.Succeeded++
+			case types.HistoryEventTypeMapIterationFailed, types.HistoryEventTypeMapIterationAborted:
+				e.Failed++
+			}
+		}
+	}
+	if started == 0 {
+		return sfnEvent{}
+	}
+	e.Total = int64(len(p.job.Spec.Chunks))
+	e.Running = max(0, started-e.Succeeded-e.Failed)
+	e.Pending = max(0, e.Total-started)
+	return e
+}
