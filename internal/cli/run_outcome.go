@@ -175,10 +175,18 @@ func (r *recorder) event(e fanout.Event) {
 // priceNote says how calls are priced: "" when they are not.
 func (p *runPlan) priceNote() string {
 	m, ok := p.model()
-	if !ok {
-		return ""
+	note := ""
+	if ok {
+		note = m.Describe()
 	}
-	return m.Describe()
+	if p.target == targetAWS && p.o.attach != "" { // a Step Functions execution
+		sf := fmt.Sprintf("Step Functions state transitions at $%g per 1,000", p.prices.StepFunctionsTransition*1000)
+		if !ok {
+			return "the worker's size is unknown, so its time is not priced; " + sf
+		}
+		note += "; " + sf
+	}
+	return note
 }
 
 // reportData is what the report shows of a run that ended as out.

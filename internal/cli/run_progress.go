@@ -142,13 +142,14 @@ func (p *progress) event(e fanout.Event) {
 	p.bar.Describe(desc)
 }
 
-// finish ends the bar.
+// finish ends the bar; lines after it are printed as they come.
 func (p *progress) finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.bar != nil {
 		p.bar.Exit()
 		fmt.Fprintln(p.log)
+		p.bar = nil
 	}
 }
 

@@ -70,7 +70,7 @@ func (p *runPlan) runStepFunctions(it *interrupts, st *stores, stdout, stderr io
 		if !sfnExecutionPattern.MatchString(arn) {
 			return usageError{fmt.Errorf("--attach %s: want a Step Functions execution's ARN, arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME", arn)}
 		}
-		return ran(p.attachStepFunctions(it, st, prog, arn, stdout, stderr))
+		return p.attachAndTell(it, st, prog, arn, stdout, stderr)
 	}
 	if p.upload == "" {
 		return usageError{errors.New("--detach on --target aws needs a local JOB and --upload s3://BUCKET/PREFIX: the chunk list is written beside the uploaded spec")}
@@ -85,6 +85,16 @@ func (p *runPlan) runStepFunctions(it *interrupts, st *stores, stdout, stderr io
 // sfnClient is a Step Functions client in the run's region, and that
 // region.
 func (p *runPlan) sfnClient(ctx context.Context) (*sfn.Client, string, error) {
+	cfg, err := p.sfnConfig(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	return sfn.NewFromConfig(cfg), cfg.Region, nil
+}
+
+// sfnConfig is the AWS configuration in the run's region: --region, the
+// answers', else the region of the execution --attach names.
+func (p *runPlan) sfnConfig(ctx context.Context) (aws.Config, error) {
 	var opts []func(*config.LoadOptions) error
 	if p.region != "" {
 		opts = append(opts, config.WithRegion(p.region))
@@ -94,9 +104,9 @@ func (p *runPlan) sfnClient(ctx context.Context) (*sfn.Client, string, error) {
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, "", fmt.Errorf("loading the AWS configuration: %w", err)
+		return aws.Config{}, fmt.Errorf("loading the AWS configuration: %w", err)
 	}
-	return sfn.NewFromConfig(cfg), cfg.Region, nil
+	return cfg, nil
 }
 
 // sfnConsoleURL is the Step Functions console's page of an execution.

@@ -67,12 +67,38 @@ type sfnMergeResult struct {
 	} `json:"merge"`
 }
 
+// sfnEnd is how an execution ended, as --attach saw it: what it did,
+// when, and what run downloaded.
+type sfnEnd struct {
+	rec     *recorder
+	sum     *fanout.Summary
+	start   time.Time
+	wall    time.Duration
+	fetched int64
+}
+
+// attachAndTell follows the execution arn to its end, then prints the
+// summary and tells of the end (--report, --webhook) as a run does.
+func (p *runPlan) attachAndTell(it *interrupts, st *stores, prog *progress, arn string, stdout, stderr io.Writer) error {
+	began := time.Now()
+	end := &sfnEnd{rec: newRecorder()}
+	err := ran(p.attachStepFunctions(it, st, prog, arn, end, stdout))
+	prog.finish()
+	t := runTotals{sum: end.sum, fetched: end.fetched, wall: time.Since(began), start: began}
+	if end.sum != nil {
+		t.start, t.wall = end.start, end.wall
+		prog.summary(stdout, t, p.priceNote())
+	}
+	p.ended(it.ctx, end.rec, t, err, it.exitCode(), stderr)
+	return err
+}
+
 // attachStepFunctions follows the execution arn until it ends, showing
 // its Map Run's counts; when it succeeded, it downloads the merged video
 // into --out, proven against the SHA-256 the merge answered, and checks
 // it as run checks its own merge. An interrupt ends the follow (130);
 // the execution goes on, and --attach follows it again.
-func (p *runPlan) attachStepFunctions(it *interrupts, st *stores, prog *progress, arn string, stdout, stderr io.Writer) error {
+func (p *runPlan) attachStepFunctions(it *interrupts, st *stores, prog *progress, arn string, end *sfnEnd, stdout io.Writer) error {
 	ctx := it.ctx
 	client, region, err := p.sfnClient(ctx)
 	if err != nil {
@@ -137,8 +163,14 @@ func (p *runPlan) attachStepFunctions(it *interrupts, st *stores, prog *progress
 		switch d.Status {
 		case types.ExecutionStatusRunning, types.ExecutionStatusPendingRedrive:
 			continue
+		}
+		end.start = aws.ToTime(d.StartDate)
+		end.wall = aws.ToTime(d.StopDate).Sub(end.start)
+		end.sum = p.sfnOutcome(ctx, client, st.sources()["s3"], arn, aws.ToString(d.Output), end.rec)
+		switch d.Status {
 		case types.ExecutionStatusSucceeded:
-			err := p.collectStepFunctions(ctx, st, prog, aws.ToString(d.Output))
+			fetched, err := p.collectStepFunctions(ctx, st, prog, aws.ToString(d.Output))
+			end.fetched = fetched
 			if ctx.Err() != nil {
 				return interrupted()
 			}
@@ -184,14 +216,14 @@ func (p *runPlan) mapRunCounts(ctx context.Context, client *sfn.Client, arn stri
 // collectStepFunctions downloads the merged video that the execution's
 // output names into --out, proven against its size and SHA-256, and
 // checks it with ffprobe.
-func (p *runPlan) collectStepFunctions(ctx context.Context, st *stores, prog *progress, output string) error {
+func (p *runPlan) collectStepFunctions(ctx context.Context, st *stores, prog *progress, output string) (int64, error) {
 	var res sfnMergeResult
 	if err := json.Unmarshal([]byte(output), &res); err != nil || res.Merge == nil {
-		return fmt.Errorf("the execution succeeded, but its output has no merge result (%v): %.500s", err, output)
+		return 0, fmt.Errorf("the execution succeeded, but its output has no merge result (%v): %.500s", err, output)
 	}
 	m := res.Merge.Body
 	if res.Merge.StatusCode != 200 || m.OutputURL == "" || m.OutputBytes == nil || m.OutputSHA256 == "" {
-		return fmt.Errorf("the execution succeeded, but the merge answered status %d without a proven video (%s): %.500s",
+		return 0, fmt.Errorf("the execution succeeded, but the merge answered status %d without a proven video (%s): %.500s",
 			res.Merge.StatusCode, orDefault(m.Message, "no message"), output)
 	}
 	name := p.job.MergedName()
@@ -200,22 +232,22 @@ func (p *runPlan) collectStepFunctions(ctx context.Context, st *stores, prog *pr
 	}
 	b, err := st.bucket(m.OutputURL)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	out := fanout.Output{Chunk: -1, URL: m.OutputURL, File: name, Bytes: *m.OutputBytes, SHA256: m.OutputSHA256}
 	prog.line("collecting the merged video %s into %s", m.OutputURL, p.out)
 	stats, err := fanout.Collect(ctx, b, []fanout.Output{out}, p.out, 1)
 	if err != nil {
-		return fmt.Errorf("collecting the merged video: %w", err)
+		return 0, fmt.Errorf("collecting the merged video: %w", err)
 	}
 	switch {
 	case len(stats.Missing) > 0:
-		return fmt.Errorf("%w: the merged video %s is not there", fanout.ErrMissing, m.OutputURL)
+		return 0, fmt.Errorf("%w: the merged video %s is not there", fanout.ErrMissing, m.OutputURL)
 	case len(stats.Bad) > 0:
-		return fmt.Errorf("%w: the merged video %s: %s", fanout.ErrMissing, m.OutputURL, stats.Bad[0].Why)
+		return 0, fmt.Errorf("%w: the merged video %s: %s", fanout.ErrMissing, m.OutputURL, stats.Bad[0].Why)
 	}
 	prog.line("collected %s, %s downloaded", name, sizeOf(stats.Bytes))
-	return p.verifyMerged(ctx, prog)
+	return stats.Bytes, p.verifyMerged(ctx, prog)
 }
 
 // sfnHistoryPages bounds the history read for an INLINE Map's counts.

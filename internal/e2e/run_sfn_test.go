@@ -216,13 +216,33 @@ func TestRunAWSStepFunctionsDetachAttach(t *testing.T) {
 		}
 	}, append(args, "--attach", arn)...)
 
-	// --attach again: to the end, the merged video collected and checked.
-	events, stderr := runEvents(t, 0, append(args, "--attach", arn)...)
+	// --attach again: to the end, the merged video collected and checked;
+	// the summary priced from the function's size (read from its
+	// configuration) and the state transitions, the webhook told, the
+	// report drawn: an attempt per chunk.
+	hook := startHookReceiver(t, "sfn-secret", 0)
+	report := filepath.Join(t.TempDir(), "render.html")
+	events, stderr := runEvents(t, 0, append(args, "--attach", arn, "--webhook", hook.URL, "--webhook-secret", "sfn-secret", "--report", report)...)
 	execs := eventsOf(events, "execution")
 	if len(execs) == 0 || execs[len(execs)-1]["status"] != "SUCCEEDED" || execs[len(execs)-1]["succeeded"] != 3.0 {
 		t.Errorf("the last execution event of --attach: %v, want SUCCEEDED with 3 chunks succeeded\n%s", execs, stderr)
 	}
 	checkAllFrames(t, v)
+	sum := summaryOf(t, events)
+	if sum["ok"] != 3.0 || sum["failed"] != 0.0 || sum["spentUsd"].(float64) <= 0 || sum["workerMs"].(float64) <= 0 ||
+		!strings.Contains(sum["prices"].(string), "arm64 2048 MB") || !strings.Contains(sum["prices"].(string), "Step Functions state transitions") {
+		t.Errorf("the summary of --attach: %v, want 3 ok, priced from the function's arm64 2048 MB and the transitions", sum)
+	}
+	if p := hook.checkOneOutcome(t, "done"); p.OK != 3 || p.CostUSD <= 0 || !strings.HasSuffix(p.Output, "out.mp4") {
+		t.Errorf("the webhook's payload %+v: want 3 ok, a cost and the merged video", p)
+	}
+	page, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(regexp.MustCompile(`<rect[^>]*\sdata-chunk=`).FindAll(page, -1)); n != 3 {
+		t.Errorf("the report draws %d attempts, want one per chunk", n)
+	}
 	if n := fleet.Invocations(); sfnInvocations(n) < 4 {
 		t.Errorf("the fleet ran %v invocations, want at least the 3 chunks and the merge", n)
 	}
@@ -254,5 +274,8 @@ func TestRunAWSStepFunctionsFailed(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(r.v.Dir, "out.mp4")); err == nil {
 		t.Error("out.mp4 is in --out after a failed execution")
+	}
+	if sum := summaryOf(t, events); sum["ok"] != 3.0 || sum["spentUsd"].(float64) <= 0 {
+		t.Errorf("the summary of --attach: %v, want the 3 chunks that rendered (the merge failed), priced", sum)
 	}
 }

@@ -30,14 +30,19 @@ type Prices struct {
 	RunVCPUSecond float64 `json:"runVCPUSecond"`
 	RunGiBSecond  float64 `json:"runGiBSecond"`
 	RunRequest    float64 `json:"runRequest"`
+
+	// StepFunctionsTransition is Step Functions' price of one state
+	// transition of a Standard workflow (a state entered).
+	StepFunctionsTransition float64 `json:"stepFunctionsTransition"`
 }
 
 // Default is the built-in price table: list prices in AWS us-east-1
 // (first duration tier) and in a Cloud Run Tier 1 region (request-based
 // billing), before any free tier, committed-use or savings-plan discount.
 var Default = Prices{
-	Date:   "2026-12-01",
-	Source: "https://aws.amazon.com/lambda/pricing/ (us-east-1, first tier); https://cloud.google.com/run/pricing (Tier 1, request-based billing)",
+	Date: "2026-12-01",
+	Source: "https://aws.amazon.com/lambda/pricing/ (us-east-1, first tier); https://cloud.google.com/run/pricing (Tier 1, request-based billing); " +
+		"https://aws.amazon.com/step-functions/pricing/ (Standard workflows, us-east-1)",
 
 	LambdaGBSecondX86: 0.0000166667,
 	LambdaGBSecondARM: 0.0000133334,
@@ -46,6 +51,8 @@ var Default = Prices{
 	RunVCPUSecond: 0.000024,
 	RunGiBSecond:  0.0000025,
 	RunRequest:    0.40 / 1e6,
+
+	StepFunctionsTransition: 0.025 / 1000,
 }
 
 // LoadPrices reads a price table from the JSON file at path (an object
@@ -88,6 +95,7 @@ var priceKeys = map[string]bool{
 	"date": true, "source": true,
 	"lambdaGBSecondX86": true, "lambdaGBSecondARM": true, "lambdaRequest": true,
 	"runVCPUSecond": true, "runGiBSecond": true, "runRequest": true,
+	"stepFunctionsTransition": true,
 }
 
 // check refuses a negative price.
@@ -102,6 +110,7 @@ func (p Prices) check() error {
 		{"runVCPUSecond", p.RunVCPUSecond},
 		{"runGiBSecond", p.RunGiBSecond},
 		{"runRequest", p.RunRequest},
+		{"stepFunctionsTransition", p.StepFunctionsTransition},
 	} {
 		if f.price < 0 {
 			return fmt.Errorf("%s is %g: a price cannot be negative", f.key, f.price)

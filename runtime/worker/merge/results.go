@@ -13,6 +13,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/helios-project/helios-scaffold/runtime/store"
@@ -54,6 +55,9 @@ type Child struct {
 	// Why says why there is no Answer: a failed child's error and cause,
 	// or what its output holds instead.
 	Why string
+	// Start and Stop are when the child execution started and stopped;
+	// zero when its record does not say (a COMPACT export).
+	Start, Stop time.Time
 }
 
 // Answer is a worker's answer as the item processor outputs it:
@@ -228,9 +232,10 @@ func peekValue(br *bufio.Reader) (byte, error) {
 // record is a child execution as a results file (of the default, NONE,
 // transformation) holds it.
 type record struct {
-	Name, ExecutionArn string
-	Input, Output      json.RawMessage // JSON strings of JSON documents
-	Error, Cause       string
+	Name, ExecutionArn  string
+	Input, Output       json.RawMessage // JSON strings of JSON documents
+	Error, Cause        string
+	StartDate, StopDate string // RFC 3339
 }
 
 // childOf reads one element of a results file listed under status.
@@ -251,6 +256,8 @@ func childOf(raw json.RawMessage, status string) Child {
 	_ = json.Unmarshal(raw, &rec) // fields of another type stay empty
 	c.Name = cmp.Or(rec.Name, rec.ExecutionArn)
 	c.Chunk, c.HasChunk = chunkOf(unquote(rec.Input))
+	c.Start, _ = time.Parse(time.RFC3339Nano, rec.StartDate)
+	c.Stop, _ = time.Parse(time.RFC3339Nano, rec.StopDate)
 	if rec.Error != "" || rec.Cause != "" {
 		c.Why = clipText(strings.TrimSuffix(rec.Error+": "+rec.Cause, ": "), 300)
 	}

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/store"
@@ -43,7 +44,7 @@ func fixtureChildren() []merge.Child {
 		return &merge.Answer{StatusCode: 200, ExitCode: ptr(0), OutputURL: fmt.Sprintf("s3://helios-out/renders/out_part_%d.mp4", i),
 			OutputBytes: ptr(int64(1000 + i)), OutputSHA256: fmt.Sprintf("%064x", 0xa0+i)}
 	}
-	return []merge.Child{
+	children := []merge.Child{
 		{Status: "FAILED", Name: name(2), Chunk: 2, HasChunk: true,
 			Why: `States.TaskFailed: {"errorMessage":"chunk 2: no output for 300 s; killed (HELIOS_CHUNK_IDLE_TIMEOUT)"}`},
 		{Status: "PENDING", Name: name(4), Chunk: 4, HasChunk: true, Why: "the Map Run lists it as PENDING"},
@@ -51,6 +52,11 @@ func fixtureChildren() []merge.Child {
 		{Status: "SUCCEEDED", Name: name(1), Chunk: 1, HasChunk: true, Answer: answer(1)},
 		{Status: "SUCCEEDED", Name: name(3), Chunk: 3, HasChunk: true, Answer: answer(3)},
 	}
+	for i := range children { // every record of the fixture is dated alike
+		children[i].Start = time.Date(2026, 12, 7, 10, 31, 2, 123e6, time.UTC)
+		children[i].Stop = time.Date(2026, 12, 7, 10, 31, 40, 456e6, time.UTC)
+	}
+	return children
 }
 
 // The export as AWS writes it: the manifest in the ResultWriter's bucket
