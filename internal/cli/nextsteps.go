@@ -22,6 +22,11 @@ func printNextSteps(w io.Writer, dir string, in generator.Inputs) error {
 		ew.printf("  echo '{\"jobPath\":\"job.json\",\"chunkIndex\":0}' | go run ./cmd/%s\n", in.Name)
 		ew.printf("  sam validate --lint\n")
 		ew.printf("  sam build && sam deploy          # settings in samconfig.toml (region %s)\n", in.Region)
+		if in.HasStateMachine() {
+			ew.printf("  # render a job on the state machine %s, then follow it (--redrive if it failed):\n", in.StateMachineName())
+			ew.printf("  helios-scaffold run job.json --detach\n")
+			ew.printf("  helios-scaffold run job.json --attach EXECUTION_ARN\n")
+		}
 	case generator.CloudRun:
 		if in.IsJob() {
 			printJobSteps(ew, in)

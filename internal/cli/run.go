@@ -173,6 +173,10 @@ follows it again.`,
   helios-scaffold run job.json --target cloudrun-job --job projects/my-project/locations/us-central1/jobs/render-job \
     --upload gs://my-jobs/runs --attach render-job-x7k2p
 
+  # On the state machine of init aws --orchestrator stepfunctions: start, follow, redrive if it failed
+  helios-scaffold run job.json --target aws --detach
+  helios-scaffold run job.json --target aws --attach arn:aws:states:us-east-1:123456789012:execution:render-worker-render:job-1796673000 --redrive
+
   # After a Cloud Run job's tasks ran: fetch the outputs and merge
   helios-scaffold run gs://my-jobs/runs/job.json --collect-only`,
 		Args: usageArgs(cobra.ExactArgs(1)),
