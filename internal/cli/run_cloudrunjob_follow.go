@@ -25,21 +25,28 @@ const (
 	maxPollFailures = 10
 )
 
-// executionEvent is the progress of an execution, as run --progress json
-// prints it: when it starts or is followed, and whenever its task counts
-// change.
+// executionEvent is the progress of an execution (a Cloud Run job's or
+// a Step Functions state machine's), as run --progress json prints it:
+// when it starts or is followed, and whenever its counts change.
 type executionEvent struct {
-	Time       time.Time `json:"time"`
-	Kind       string    `json:"event"` // "execution"
-	State      string    `json:"state"` // started, detached, attached, running, succeeded, failed
-	Execution  string    `json:"execution"`
-	ConsoleURL string    `json:"consoleUrl,omitempty"`
-	Tasks      int64     `json:"tasks"`
-	Running    int64     `json:"running"`
-	Succeeded  int64     `json:"succeeded"`
-	Failed     int64     `json:"failed"`
-	Retried    int64     `json:"retried"` // tasks retried at least once
-	Cancelled  int64     `json:"cancelled,omitempty"`
+	Time time.Time `json:"time"`
+	Kind string    `json:"event"` // "execution"
+	// State is started, detached, attached, running, succeeded or
+	// failed; a Step Functions execution may also be timed_out, aborted
+	// or pending_redrive.
+	State      string `json:"state"`
+	Execution  string `json:"execution"` // a Cloud Run execution's name, a Step Functions execution's ARN
+	ConsoleURL string `json:"consoleUrl,omitempty"`
+	// Tasks counts a Cloud Run execution's tasks, Chunks a Step
+	// Functions execution's; the counts below are of those.
+	Tasks     int64 `json:"tasks,omitempty"`
+	Chunks    int64 `json:"chunks,omitempty"`
+	Pending   int64 `json:"pending,omitempty"`
+	Running   int64 `json:"running"`
+	Succeeded int64 `json:"succeeded"`
+	Failed    int64 `json:"failed"`
+	Retried   int64 `json:"retried,omitempty"` // tasks retried at least once
+	Cancelled int64 `json:"cancelled,omitempty"`
 }
 
 // counts are an event's figures, to tell when they change.

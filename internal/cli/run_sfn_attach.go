@@ -16,23 +16,9 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/fanout"
 )
 
-// sfnEvent is an execution's progress, as run --progress json prints it.
-type sfnEvent struct {
-	Time       time.Time `json:"time"`
-	Kind       string    `json:"event"`  // "execution"
-	Status     string    `json:"status"` // STARTED, ATTACHED, RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED
-	Execution  string    `json:"execution"`
-	ConsoleURL string    `json:"consoleUrl,omitempty"`
-	Pending    int64     `json:"pending"`
-	Running    int64     `json:"running"`
-	Succeeded  int64     `json:"succeeded"`
-	Failed     int64     `json:"failed"`
-	Total      int64     `json:"total"`
-}
-
-// stepFunctions shows an execution's progress: a JSON line, the bar's
-// count of chunks, or a line when its status changes.
-func (p *progress) stepFunctions(e sfnEvent) {
+// stepFunctions shows a Step Functions execution's progress: a JSON
+// line, the bar's count of chunks, or a line when its state changes.
+func (p *progress) stepFunctions(e executionEvent) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e.Time, e.Kind = time.Now(), "execution"
@@ -40,18 +26,18 @@ func (p *progress) stepFunctions(e sfnEvent) {
 		p.json.Encode(e)
 		return
 	}
-	if p.bar != nil && e.Total > 0 {
-		if p.bar.GetMax() != int(e.Total) {
-			p.bar.ChangeMax(int(e.Total))
+	if p.bar != nil && e.Chunks > 0 {
+		if p.bar.GetMax() != int(e.Chunks) {
+			p.bar.ChangeMax(int(e.Chunks))
 		}
 		p.bar.Set(int(e.Succeeded + e.Failed))
 		p.bar.Describe(fmt.Sprintf("chunks: ok %d · failed %d · running %d · pending %d", e.Succeeded, e.Failed, e.Running, e.Pending))
-		if e.Status == "RUNNING" {
+		if e.State == "running" {
 			return
 		}
 	}
 	p.lineLocked("execution %s: %s (chunks: %d ok, %d failed, %d running, %d pending of %d)",
-		e.Execution, strings.ToLower(e.Status), e.Succeeded, e.Failed, e.Running, e.Pending, e.Total)
+		e.Execution, strings.ReplaceAll(e.State, "_", " "), e.Succeeded, e.Failed, e.Running, e.Pending, e.Chunks)
 }
 
 // sfnMergeResult is the execution's output: the Merge step's answer.
@@ -108,7 +94,7 @@ func (p *runPlan) attachStepFunctions(it *interrupts, st *stores, prog *progress
 		region = m[2]
 	}
 	console := sfnConsoleURL(region, arn)
-	prog.stepFunctions(sfnEvent{Status: "ATTACHED", Execution: arn, ConsoleURL: console})
+	prog.stepFunctions(executionEvent{State: "attached", Execution: arn, ConsoleURL: console})
 	var redrove *redrive
 	if p.o.redrive {
 		if redrove, err = p.redriveStepFunctions(ctx, client, prog, arn); err != nil {
@@ -121,7 +107,7 @@ func (p *runPlan) attachStepFunctions(it *interrupts, st *stores, prog *progress
 	interrupted := func() error {
 		return exitError{code: it.exitCode(), err: fmt.Errorf("interrupted: execution %s goes on; --attach %s follows it again (%s)", arn, arn, console)}
 	}
-	var last sfnEvent
+	var last executionEvent
 	failures := 0
 	for first := true; ; first = false {
 		if !first {
@@ -152,9 +138,9 @@ func (p *runPlan) attachStepFunctions(it *interrupts, st *stores, prog *progress
 			continue
 		}
 		e := p.mapRunCounts(ctx, client, arn)
-		e.Status, e.Execution = string(d.Status), arn
-		if e.Total == 0 {
-			e.Total = int64(len(p.job.Spec.Chunks))
+		e.State, e.Execution = strings.ToLower(string(d.Status)), arn
+		if e.Chunks == 0 {
+			e.Chunks = int64(len(p.job.Spec.Chunks))
 		}
 		if e != last {
 			prog.stepFunctions(e)
@@ -190,8 +176,8 @@ func (p *runPlan) attachStepFunctions(it *interrupts, st *stores, prog *progress
 // mapRunCounts are the item counts of the execution's Map Runs; zero
 // where there is none (an INLINE Map, or before the Map starts) or the
 // calls fail: they only show progress.
-func (p *runPlan) mapRunCounts(ctx context.Context, client *sfn.Client, arn string) sfnEvent {
-	var e sfnEvent
+func (p *runPlan) mapRunCounts(ctx context.Context, client *sfn.Client, arn string) executionEvent {
+	var e executionEvent
 	cctx, cancel := context.WithTimeout(ctx, sfnCallTimeout)
 	defer cancel()
 	runs, err := client.ListMapRuns(cctx, &sfn.ListMapRunsInput{ExecutionArn: aws.String(arn)})
@@ -208,7 +194,7 @@ func (p *runPlan) mapRunCounts(ctx context.Context, client *sfn.Client, arn stri
 		e.Running += c.Running
 		e.Succeeded += c.Succeeded
 		e.Failed += c.Failed + c.TimedOut + c.Aborted
-		e.Total += c.Total
+		e.Chunks += c.Total
 	}
 	return e
 }
@@ -256,14 +242,14 @@ const sfnHistoryPages = 20
 // iterationCounts are the counts of an INLINE Map's iterations, from the
 // execution's history (a definition without a Map Run); zero when the
 // history cannot be read.
-func (p *runPlan) iterationCounts(ctx context.Context, client *sfn.Client, arn string) sfnEvent {
-	var e sfnEvent
+func (p *runPlan) iterationCounts(ctx context.Context, client *sfn.Client, arn string) executionEvent {
+	var e executionEvent
 	var started int64
 	pages := sfn.NewGetExecutionHistoryPaginator(client, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 1000})
 	for i := 0; pages.HasMorePages() && i < sfnHistoryPages; i++ {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return sfnEvent{}
+			return executionEvent{}
 		}
 		for _, h := range page.Events {
 			switch h.Type {
@@ -277,10 +263,10 @@ func (p *runPlan) iterationCounts(ctx context.Context, client *sfn.Client, arn s
 		}
 	}
 	if started == 0 {
-		return sfnEvent{}
+		return executionEvent{}
 	}
-	e.Total = int64(len(p.job.Spec.Chunks))
+	e.Chunks = int64(len(p.job.Spec.Chunks))
 	e.Running = max(0, started-e.Succeeded-e.Failed)
-	e.Pending = max(0, e.Total-started)
+	e.Pending = max(0, e.Chunks-started)
 	return e
 }

@@ -181,8 +181,8 @@ func TestRunAWSStepFunctionsRedrive(t *testing.T) {
 	arn := r.detach(t)
 
 	events, stderr := runEvents(t, 1, append(r.args, "--attach", arn)...)
-	if execs := eventsOf(events, "execution"); len(execs) == 0 || execs[len(execs)-1]["status"] != "FAILED" {
-		t.Fatalf("the execution events of --attach: %v, want it FAILED\n%s", execs, stderr)
+	if execs := eventsOf(events, "execution"); len(execs) == 0 || execs[len(execs)-1]["state"] != "failed" {
+		t.Fatalf("the execution events of --attach: %v, want it failed\n%s", execs, stderr)
 	}
 	if !r.v.happened("fail-30") || !strings.Contains(stderr, "--redrive") {
 		t.Errorf("--attach said:\n%s\nwant the failed execution, and --redrive named", stderr)
@@ -190,11 +190,11 @@ func TestRunAWSStepFunctionsRedrive(t *testing.T) {
 
 	events, stderr = runEvents(t, 0, append(r.args, "--attach", arn, "--redrive")...)
 	execs := eventsOf(events, "execution")
-	if len(execs) == 0 || execs[len(execs)-1]["status"] != "SUCCEEDED" || execs[len(execs)-1]["succeeded"] != 3.0 {
-		t.Errorf("the execution events of --attach --redrive: %v, want SUCCEEDED with 3 chunks\n%s", execs, stderr)
+	if len(execs) == 0 || execs[len(execs)-1]["state"] != "succeeded" || execs[len(execs)-1]["succeeded"] != 3.0 {
+		t.Errorf("the execution events of --attach --redrive: %v, want succeeded with 3 chunks\n%s", execs, stderr)
 	}
 	for _, e := range execs {
-		if e["status"] == "FAILED" {
+		if e["state"] == "failed" {
 			t.Errorf("--attach --redrive showed the status from before the redrive: %v", e)
 		}
 	}

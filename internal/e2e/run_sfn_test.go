@@ -211,7 +211,7 @@ func TestRunAWSStepFunctionsDetachAttach(t *testing.T) {
 	actx, acancel := context.WithCancel(testdeadline.Context(t))
 	defer acancel()
 	runEventsCtx(t, actx, 130, func(e map[string]any) {
-		if e["event"] == "execution" && e["status"] == "RUNNING" {
+		if e["event"] == "execution" && e["state"] == "running" {
 			acancel()
 		}
 	}, append(args, "--attach", arn)...)
@@ -224,8 +224,8 @@ func TestRunAWSStepFunctionsDetachAttach(t *testing.T) {
 	report := filepath.Join(t.TempDir(), "render.html")
 	events, stderr := runEvents(t, 0, append(args, "--attach", arn, "--webhook", hook.URL, "--webhook-secret", "sfn-secret", "--report", report)...)
 	execs := eventsOf(events, "execution")
-	if len(execs) == 0 || execs[len(execs)-1]["status"] != "SUCCEEDED" || execs[len(execs)-1]["succeeded"] != 3.0 {
-		t.Errorf("the last execution event of --attach: %v, want SUCCEEDED with 3 chunks succeeded\n%s", execs, stderr)
+	if len(execs) == 0 || execs[len(execs)-1]["state"] != "succeeded" || execs[len(execs)-1]["succeeded"] != 3.0 {
+		t.Errorf("the last execution event of --attach: %v, want succeeded with 3 chunks succeeded\n%s", execs, stderr)
 	}
 	checkAllFrames(t, v)
 	sum := summaryOf(t, events)
@@ -266,8 +266,8 @@ func TestRunAWSStepFunctionsFailed(t *testing.T) {
 	arn := r.detach(t)
 	events, stderr := runEvents(t, 1, append(r.args, "--attach", arn)...)
 	execs := eventsOf(events, "execution")
-	if len(execs) == 0 || execs[len(execs)-1]["status"] != "FAILED" {
-		t.Errorf("the last execution event of --attach: %v, want FAILED", execs)
+	if len(execs) == 0 || execs[len(execs)-1]["state"] != "failed" {
+		t.Errorf("the last execution event of --attach: %v, want failed", execs)
 	}
 	if !strings.Contains(stderr, "Helios.MergeFailed") || !strings.Contains(stderr, "chunk 1: out_part_1.mp4 has 20 frames; want 30") || !strings.Contains(stderr, "redrive") {
 		t.Errorf("--attach said:\n%s\nwant the execution's error Helios.MergeFailed, its cause naming chunk 1's 20 frames, and the redrive", stderr)
