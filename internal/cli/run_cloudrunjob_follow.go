@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -169,14 +170,19 @@ const (
 	tasksFailed  = "tasks failed"
 )
 
-// execution shows an execution's progress: a JSON line, the bar's count
-// of tasks, or a line when it starts and when tasks fail.
+// execution shows an execution's progress: a JSON line; for a Cloud
+// Run job's, the bar's count of tasks, or a line when it starts and when
+// tasks fail (for a Step Functions one, see stepFunctionsLocked).
 func (p *progress) execution(e executionEvent) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e.Time, e.Kind = time.Now(), "execution"
 	if p.json != nil {
 		p.json.Encode(e)
+		return
+	}
+	if strings.HasPrefix(e.Execution, "arn:") {
+		p.stepFunctionsLocked(e)
 		return
 	}
 	if e.State == "started" {

@@ -175,7 +175,7 @@ func (p *runPlan) startStepFunctions(ctx context.Context, st *stores, prog *prog
 	if err := writeAttachment(p.attachPath(), att); err != nil {
 		prog.line("warning: %v", err)
 	}
-	prog.stepFunctions(executionEvent{State: "started", Execution: arn, ConsoleURL: console, Chunks: int64(len(ids))})
+	prog.execution(executionEvent{State: "started", Execution: arn, ConsoleURL: console, Chunks: int64(len(ids))})
 	fmt.Fprintf(stdout, "started execution %s\n%s\nfollow it with: helios-scaffold run %s --target aws --function %s --attach %s\n",
 		arn, console, p.job.Location, p.function, arn)
 	return arn, nil

@@ -16,16 +16,9 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/fanout"
 )
 
-// stepFunctions shows a Step Functions execution's progress: a JSON
-// line, the bar's count of chunks, or a line when its state changes.
-func (p *progress) stepFunctions(e executionEvent) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	e.Time, e.Kind = time.Now(), "execution"
-	if p.json != nil {
-		p.json.Encode(e)
-		return
-	}
+// stepFunctionsLocked shows a Step Functions execution's progress with
+// p.mu held: the bar's count of chunks, or a line when its state changes.
+func (p *progress) stepFunctionsLocked(e executionEvent) {
 	if p.bar != nil && e.Chunks > 0 {
 		if p.bar.GetMax() != int(e.Chunks) {
 			p.bar.ChangeMax(int(e.Chunks))
@@ -94,7 +87,7 @@ func (p *runPlan) attachStepFunctions(it *interrupts, st *stores, prog *progress
 		region = m[2]
 	}
 	console := sfnConsoleURL(region, arn)
-	prog.stepFunctions(executionEvent{State: "attached", Execution: arn, ConsoleURL: console})
+	prog.execution(executionEvent{State: "attached", Execution: arn, ConsoleURL: console})
 	var redrove *redrive
 	if p.o.redrive {
 		if redrove, err = p.redriveStepFunctions(ctx, client, prog, arn); err != nil {
@@ -143,7 +136,7 @@ func (p *runPlan) attachStepFunctions(it *interrupts, st *stores, prog *progress
 			e.Chunks = int64(len(p.job.Spec.Chunks))
 		}
 		if e != last {
-			prog.stepFunctions(e)
+			prog.execution(e)
 			last = e
 		}
 		switch d.Status {
