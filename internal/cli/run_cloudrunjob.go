@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	runapi "google.golang.org/api/run/v2"
 
 	"github.com/helios-project/helios-scaffold/generator"
+	"github.com/helios-project/helios-scaffold/internal/quota"
 	"github.com/helios-project/helios-scaffold/runtime/fanout"
 	"github.com/helios-project/helios-scaffold/runtime/fanout/cost"
 	"github.com/helios-project/helios-scaffold/runtime/store"
@@ -169,6 +171,11 @@ type jobExec struct {
 
 	began          time.Time
 	stdout, stderr io.Writer
+
+	// job is the job as read before starting it (nil when unread), and
+	// sized says that its task size was looked for.
+	job   *runapi.GoogleCloudRunV2Job
+	sized bool
 }
 
 // runCloudRunJob is run on the cloudrun-job target: start an execution
@@ -291,17 +298,31 @@ func (x *jobExec) detached() {
 		a.Execution, a.Console, shortName(a.Execution))
 }
 
-// model prices a task's time: Cloud Run's vCPU-seconds and GiB-seconds
-// of the job's size, without the request fee, which jobs do not pay.
-func (x *jobExec) model() (cost.Model, bool) {
-	m, ok := x.p.model()
-	m.Prices.RunRequest = 0
-	return m, ok
+// model prices a task's time: the job's vCPU-seconds and GiB-seconds,
+// at the prices of jobs (no request fee), of its task's size from the
+// answers, else from the job itself, read once.
+func (x *jobExec) model(ctx context.Context) (cost.Model, bool) {
+	p := x.p
+	if p.worker.Platform == cost.CloudRun {
+		p.worker.Platform = cost.CloudRunJob // the answers of a --kind job project
+	}
+	if p.worker.Check() != nil && !x.sized {
+		x.sized = true
+		if x.job == nil && x.api != nil {
+			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			x.job, _ = x.api.Projects.Locations.Jobs.Get(p.jobName).Context(cctx).Do() // unread, unpriced
+			cancel()
+		}
+		if w, err := quota.JobWorker(x.job); err == nil {
+			p.worker = w
+		}
+	}
+	return p.model()
 }
 
 // priceNote says how tasks are priced: "" when they are not.
-func (x *jobExec) priceNote() string {
-	m, ok := x.model()
+func (x *jobExec) priceNote(ctx context.Context) string {
+	m, ok := x.model(ctx)
 	if !ok {
 		return ""
 	}

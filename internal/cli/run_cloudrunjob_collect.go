@@ -39,9 +39,9 @@ func (x *jobExec) finish(it *interrupts, final *runapi.GoogleCloudRunV2Execution
 		}
 		x.event(fanout.Event{Time: time.Now(), Kind: fanout.EventFailed, Chunk: b.Chunk, Reason: why})
 	}
-	x.sum = x.summary(final, tasks, len(newly))
+	x.sum = x.summary(it.ctx, final, tasks, len(newly))
 	x.prog.finish()
-	x.prog.summary(x.stdout, runTotals{sum: x.sum, uploaded: x.uploaded, fetched: fetched, wall: time.Since(x.began), start: x.began}, x.priceNote())
+	x.prog.summary(x.stdout, runTotals{sum: x.sum, uploaded: x.uploaded, fetched: fetched, wall: time.Since(x.began), start: x.began}, x.priceNote(it.ctx))
 	if err := x.failure(final, tasks, bad); err != nil {
 		return err
 	}
@@ -272,10 +272,10 @@ func taskFailure(t *runapi.GoogleCloudRunV2Task) (string, bool) {
 // summary is what the run did: the chunks collected now and before, the
 // tasks' retries, time and cost (each task's last attempt, from its
 // start to its completion).
-func (x *jobExec) summary(final *runapi.GoogleCloudRunV2Execution, tasks []*runapi.GoogleCloudRunV2Task, newly int) *fanout.Summary {
+func (x *jobExec) summary(ctx context.Context, final *runapi.GoogleCloudRunV2Execution, tasks []*runapi.GoogleCloudRunV2Task, newly int) *fanout.Summary {
 	s := &fanout.Summary{Chunks: len(x.p.job.Spec.Chunks), OK: newly, Skipped: x.before}
 	s.Failed = s.Chunks - s.OK - s.Skipped
-	m, priced := x.model()
+	m, priced := x.model(ctx)
 	for _, t := range tasks {
 		s.Retries += int(t.Retried)
 		start, err1 := time.Parse(time.RFC3339Nano, t.StartTime)

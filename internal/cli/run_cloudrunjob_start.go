@@ -30,6 +30,7 @@ func (x *jobExec) start(ctx context.Context, folder string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	x.job = job
 	if err := p.forgetUnproven(ctx, x.st, x.state, x.prog); err != nil {
 		return false, err
 	}

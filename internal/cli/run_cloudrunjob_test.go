@@ -114,7 +114,8 @@ func startJobTest(t *testing.T, allowed string) *jobTest {
 	t.Setenv(envRunAPI, j.api.URL+"/")
 	j.api.PutJob(&runapi.GoogleCloudRunV2Job{Name: testJob, Template: &runapi.GoogleCloudRunV2ExecutionTemplate{TaskCount: 1,
 		Template: &runapi.GoogleCloudRunV2TaskTemplate{MaxRetries: 1, Containers: []*runapi.GoogleCloudRunV2Container{{
-			Env: []*runapi.GoogleCloudRunV2EnvVar{{Name: "HELIOS_ALLOWED_JOB_PATHS", Value: allowed}}}}}}}, j.tasks)
+			Resources: &runapi.GoogleCloudRunV2ResourceRequirements{Limits: map[string]string{"cpu": "2", "memory": "4Gi"}},
+			Env:       []*runapi.GoogleCloudRunV2EnvVar{{Name: "HELIOS_ALLOWED_JOB_PATHS", Value: allowed}}}}}}}, j.tasks)
 	return j
 }
 
@@ -196,8 +197,9 @@ func TestCloudRunJobRender(t *testing.T) {
 	if len(names) != 2 || x.TaskCount != 1 || !strings.Contains(env["HELIOS_JOB_PATH"], ".rest-") {
 		t.Errorf("executions %v, the last of %d tasks with env %v; want a second one of the chunk left, its own spec", names, x.TaskCount, env)
 	}
-	if s := kinds(events, "summary", ""); len(s) != 1 || s[0]["ok"] != float64(1) || s[0]["skipped"] != float64(4) {
-		t.Errorf("summary %v: want 1 collected, 4 done before", s)
+	if s := kinds(events, "summary", ""); len(s) != 1 || s[0]["ok"] != float64(1) || s[0]["skipped"] != float64(4) ||
+		s[0]["spentUsd"].(float64) <= 0 || s[0]["prices"] != "Cloud Run job tasks of 2 vCPU 4096 MiB at prices of 2026-12-01, each task from its start to its end, no request fee" {
+		t.Errorf("summary %v: want 1 collected, 4 done before, priced from the job's task size", s)
 	}
 	started := kinds(events, "execution", "started")
 	if len(started) != 1 || started[0]["tasks"] != float64(1) {

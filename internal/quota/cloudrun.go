@@ -62,27 +62,9 @@ func CloudRun(ctx context.Context, svc *run.Service, name string) (Limits, error
 		return Limits{}, fmt.Errorf("reading Cloud Run service %s: the service has no revision template", name)
 	}
 
-	w := cost.Worker{Platform: cost.CloudRun}
-	for i, c := range t.Containers {
-		cpu, memory := "", ""
-		if c.Resources != nil {
-			cpu, memory = c.Resources.Limits["cpu"], c.Resources.Limits["memory"]
-		}
-		n := float64(runDefaultCPU)
-		if cpu != "" {
-			if n, err = ParseCPU(cpu); err != nil {
-				return Limits{}, fmt.Errorf("reading Cloud Run service %s: container %d (%s): %w", name, i, c.Name, err)
-			}
-		}
-		if memory == "" {
-			memory = runDefaultMemory
-		}
-		mb, err := parseMemoryMB(memory)
-		if err != nil {
-			return Limits{}, fmt.Errorf("reading Cloud Run service %s: container %d (%s): %w", name, i, c.Name, err)
-		}
-		w.CPU += n
-		w.MemoryMB += mb
+	w, err := containersWorker(cost.CloudRun, t.Containers)
+	if err != nil {
+		return Limits{}, fmt.Errorf("reading Cloud Run service %s: %w", name, err)
 	}
 	l := Limits{}
 	if len(t.Containers) > 0 {
@@ -128,4 +110,48 @@ func CloudRun(ctx context.Context, svc *run.Service, name string) (Limits, error
 	l.Concurrency = instances * perInstance
 	l.Why = fmt.Sprintf("%s × "+perWhy+" = %d in flight", instWhy, perInstance, l.Concurrency)
 	return l, nil
+}
+
+// JobWorker is what each task of a Cloud Run job is given, and billed
+// for: its containers' CPU and memory limits added up (Cloud Run's
+// defaults, 1 vCPU and 512 MiB, for a container that sets none). A job
+// without a task template is an error.
+func JobWorker(job *run.GoogleCloudRunV2Job) (cost.Worker, error) {
+	if job == nil || job.Template == nil || job.Template.Template == nil || len(job.Template.Template.Containers) == 0 {
+		return cost.Worker{}, errors.New("reading a Cloud Run job's task size: the job has no task template with a container")
+	}
+	w, err := containersWorker(cost.CloudRunJob, job.Template.Template.Containers)
+	if err != nil {
+		return cost.Worker{}, fmt.Errorf("reading Cloud Run job %s's task size: %w", job.Name, err)
+	}
+	return w, nil
+}
+
+// containersWorker is the CPU and memory of containers, added up, on
+// platform.
+func containersWorker(platform cost.Platform, containers []*run.GoogleCloudRunV2Container) (cost.Worker, error) {
+	w := cost.Worker{Platform: platform}
+	for i, c := range containers {
+		cpu, memory := "", ""
+		if c.Resources != nil {
+			cpu, memory = c.Resources.Limits["cpu"], c.Resources.Limits["memory"]
+		}
+		n := float64(runDefaultCPU)
+		if cpu != "" {
+			var err error
+			if n, err = ParseCPU(cpu); err != nil {
+				return cost.Worker{}, fmt.Errorf("container %d (%s): %w", i, c.Name, err)
+			}
+		}
+		if memory == "" {
+			memory = runDefaultMemory
+		}
+		mb, err := parseMemoryMB(memory)
+		if err != nil {
+			return cost.Worker{}, fmt.Errorf("container %d (%s): %w", i, c.Name, err)
+		}
+		w.CPU += n
+		w.MemoryMB += mb
+	}
+	return w, nil
 }

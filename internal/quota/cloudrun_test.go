@@ -209,3 +209,40 @@ func TestCloudRun(t *testing.T) {
 		})
 	}
 }
+
+// A job's task size is its containers' limits added up, Cloud Run's
+// defaults where a container sets none, priced as a job's; a job without
+// a container, or with a limit that does not parse, has none.
+func TestJobWorker(t *testing.T) {
+	job := func(limits ...map[string]string) *run.GoogleCloudRunV2Job {
+		var cs []*run.GoogleCloudRunV2Container
+		for _, l := range limits {
+			c := &run.GoogleCloudRunV2Container{Name: "c"}
+			if l != nil {
+				c.Resources = &run.GoogleCloudRunV2ResourceRequirements{Limits: l}
+			}
+			cs = append(cs, c)
+		}
+		return &run.GoogleCloudRunV2Job{Name: "projects/p/locations/l/jobs/j",
+			Template: &run.GoogleCloudRunV2ExecutionTemplate{Template: &run.GoogleCloudRunV2TaskTemplate{Containers: cs}}}
+	}
+	for _, tc := range []struct {
+		name string
+		job  *run.GoogleCloudRunV2Job
+		want cost.Worker
+		err  string
+	}{
+		{"limits", job(map[string]string{"cpu": "2", "memory": "4Gi"}), cost.Worker{Platform: cost.CloudRunJob, CPU: 2, MemoryMB: 4096}, ""},
+		{"defaults", job(nil), cost.Worker{Platform: cost.CloudRunJob, CPU: 1, MemoryMB: 512}, ""},
+		{"a sidecar adds up", job(map[string]string{"cpu": "1", "memory": "2Gi"}, map[string]string{"cpu": "1000m", "memory": "512Mi"}),
+			cost.Worker{Platform: cost.CloudRunJob, CPU: 2, MemoryMB: 2560}, ""},
+		{"bad cpu", job(map[string]string{"cpu": "lots"}), cost.Worker{}, "container 0 (c)"},
+		{"no template", &run.GoogleCloudRunV2Job{}, cost.Worker{}, "no task template"},
+		{"nil", nil, cost.Worker{}, "no task template"},
+	} {
+		got, err := quota.JobWorker(tc.job)
+		if got != tc.want || (tc.err == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%s: JobWorker = %+v, %v; want %+v, %q", tc.name, got, err, tc.want, tc.err)
+		}
+	}
+}

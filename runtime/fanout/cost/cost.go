@@ -13,7 +13,10 @@ type Platform string
 const (
 	AWS      Platform = "aws"      // AWS Lambda
 	CloudRun Platform = "cloudrun" // a Cloud Run service, request-based billing
-	Local    Platform = "local"    // this machine: no bill
+	// CloudRunJob is a Cloud Run job's task: billed for its CPU and memory
+	// from its start to its end, at the jobs' rates, with no request fee.
+	CloudRunJob Platform = "cloudrun-job"
+	Local       Platform = "local" // this machine: no bill
 )
 
 // The Lambda architectures.
@@ -61,7 +64,7 @@ func (w Worker) Check() error {
 		if w.Arch != "" && w.Arch != ArchX86 && w.Arch != ArchARM {
 			return fmt.Errorf("checking Lambda worker: architecture %q is neither %s nor %s", w.Arch, ArchARM, ArchX86)
 		}
-	case CloudRun:
+	case CloudRun, CloudRunJob:
 		if !runCPUOK(w.CPU) {
 			return fmt.Errorf("checking Cloud Run worker: %s vCPU is neither a fraction of one nor 1, 2, 4, 6 or 8", formatCPU(w.CPU))
 		}
@@ -70,7 +73,7 @@ func (w Worker) Check() error {
 		}
 	case Local:
 	default:
-		return fmt.Errorf("checking worker: unknown platform %q (aws, cloudrun or local)", w.Platform)
+		return fmt.Errorf("checking worker: unknown platform %q (aws, cloudrun, cloudrun-job or local)", w.Platform)
 	}
 	return nil
 }
@@ -94,7 +97,8 @@ type Model struct {
 }
 
 // Billing granularity: Lambda rounds a call's duration up to the next
-// millisecond, Cloud Run (request-based billing) to the next 100 ms.
+// millisecond, Cloud Run (a service's request or a job's task) to the
+// next 100 ms.
 const (
 	lambdaStep = time.Millisecond
 	runStep    = 100 * time.Millisecond
@@ -106,8 +110,9 @@ const (
 // (MemoryMB/1024), at the architecture's GB-second price, plus one
 // request. On Cloud Run: d rounded up to the next 100 ms, times CPU at
 // the vCPU-second price plus times the memory in GiB at the GiB-second
-// price, plus one request. Locally, and on an unknown platform, 0. A
-// negative d counts as 0.
+// price, plus one request. A Cloud Run job's task as a Cloud Run call,
+// at the jobs' prices and with no request fee. Locally, and on an
+// unknown platform, 0. A negative d counts as 0.
 func (m Model) Attempt(d time.Duration) float64 {
 	p := m.Prices
 	gb := float64(m.Worker.MemoryMB) / 1024
@@ -121,6 +126,9 @@ func (m Model) Attempt(d time.Duration) float64 {
 	case CloudRun:
 		s := billed(d, runStep)
 		return s*m.Worker.CPU*p.RunVCPUSecond + s*gb*p.RunGiBSecond + p.RunRequest
+	case CloudRunJob:
+		s := billed(d, runStep)
+		return s*m.Worker.CPU*p.RunJobVCPUSecond + s*gb*p.RunJobGiBSecond
 	}
 	return 0
 }
@@ -148,6 +156,8 @@ func (m Model) Describe() string {
 		return fmt.Sprintf("Lambda %s %d MB%s", arch, w.MemoryMB, at)
 	case CloudRun:
 		return fmt.Sprintf("Cloud Run %s vCPU %d MiB%s", formatCPU(w.CPU), w.MemoryMB, at)
+	case CloudRunJob:
+		return fmt.Sprintf("Cloud Run job tasks of %s vCPU %d MiB%s", formatCPU(w.CPU), w.MemoryMB, at)
 	case Local:
 		return "local workers, which cost nothing here"
 	}

@@ -56,6 +56,9 @@ func TestAttempt(t *testing.T) {
 			60*2*0.000024 + 60*4*0.0000025 + 0.0000004},
 		{"cloud run half a vCPU 512 MiB", Worker{Platform: CloudRun, MemoryMB: 512, CPU: 0.5}, 2 * time.Second,
 			2*0.5*0.000024 + 2*0.5*0.0000025 + 0.0000004},
+		{"cloud run job task 1.5004 s is 1.6 s, no request fee", Worker{Platform: CloudRunJob, MemoryMB: 4096, CPU: 2}, 1500400 * time.Microsecond,
+			1.6*2*0.000018 + 1.6*4*0.000002},
+		{"cloud run job task zero", Worker{Platform: CloudRunJob, MemoryMB: 4096, CPU: 2}, 0, 0},
 		{"local", Worker{Platform: Local}, time.Hour, 0},
 		{"unknown platform", Worker{Platform: "azure", MemoryMB: 2048}, time.Hour, 0},
 	}
@@ -88,6 +91,7 @@ func TestDescribe(t *testing.T) {
 		{Worker{Platform: AWS, MemoryMB: 128}, "Lambda x86_64 128 MB at prices of 2026-12-01"},
 		{Worker{Platform: CloudRun, MemoryMB: 4096, CPU: 2}, "Cloud Run 2 vCPU 4096 MiB at prices of 2026-12-01"},
 		{Worker{Platform: CloudRun, MemoryMB: 512, CPU: 0.25}, "Cloud Run 0.25 vCPU 512 MiB at prices of 2026-12-01"},
+		{Worker{Platform: CloudRunJob, MemoryMB: 2048, CPU: 1}, "Cloud Run job tasks of 1 vCPU 2048 MiB at prices of 2026-12-01"},
 		{Worker{Platform: Local}, "local workers, which cost nothing here"},
 		{Worker{Platform: "azure"}, `workers on unknown platform "azure", not priced`},
 	}
@@ -120,6 +124,8 @@ func TestCheck(t *testing.T) {
 		{Worker{Platform: CloudRun, MemoryMB: 512, CPU: -1}, "-1 vCPU"},
 		{Worker{Platform: CloudRun, MemoryMB: 511, CPU: 1}, "memory 511 MiB is outside Cloud Run's 512 MiB to 32 GiB"},
 		{Worker{Platform: CloudRun, MemoryMB: 32769, CPU: 8}, "memory 32769 MiB"},
+		{Worker{Platform: CloudRunJob, MemoryMB: 2048, CPU: 1}, ""},
+		{Worker{Platform: CloudRunJob, MemoryMB: 2048, CPU: 3}, "3 vCPU"},
 		{Worker{Platform: Local}, ""},
 		{Worker{}, `unknown platform ""`},
 		{Worker{Platform: "azure"}, `unknown platform "azure"`},

@@ -30,6 +30,10 @@ type Prices struct {
 	RunVCPUSecond float64 `json:"runVCPUSecond"`
 	RunGiBSecond  float64 `json:"runGiBSecond"`
 	RunRequest    float64 `json:"runRequest"`
+	// RunJobVCPUSecond and RunJobGiBSecond are Cloud Run jobs' prices
+	// of one vCPU-second and one GiB-second (no request fee).
+	RunJobVCPUSecond float64 `json:"runJobVCPUSecond"`
+	RunJobGiBSecond  float64 `json:"runJobGiBSecond"`
 
 	// StepFunctionsTransition is Step Functions' price of one state
 	// transition of a Standard workflow (a state entered).
@@ -37,11 +41,11 @@ type Prices struct {
 }
 
 // Default is the built-in price table: list prices in AWS us-east-1
-// (first duration tier) and in a Cloud Run Tier 1 region (request-based
-// billing), before any free tier, committed-use or savings-plan discount.
+// (first duration tier) and in a Cloud Run Tier 1 region (services with
+// request-based billing, and jobs), before any free tier, committed-use or savings-plan discount.
 var Default = Prices{
 	Date: "2026-12-01",
-	Source: "https://aws.amazon.com/lambda/pricing/ (us-east-1, first tier); https://cloud.google.com/run/pricing (Tier 1, request-based billing); " +
+	Source: "https://aws.amazon.com/lambda/pricing/ (us-east-1, first tier); https://cloud.google.com/run/pricing (Tier 1: services with request-based billing, and jobs); " +
 		"https://aws.amazon.com/step-functions/pricing/ (Standard workflows, us-east-1)",
 
 	LambdaGBSecondX86: 0.0000166667,
@@ -51,6 +55,9 @@ var Default = Prices{
 	RunVCPUSecond: 0.000024,
 	RunGiBSecond:  0.0000025,
 	RunRequest:    0.40 / 1e6,
+
+	RunJobVCPUSecond: 0.000018,
+	RunJobGiBSecond:  0.000002,
 
 	StepFunctionsTransition: 0.025 / 1000,
 }
@@ -95,6 +102,7 @@ var priceKeys = map[string]bool{
 	"date": true, "source": true,
 	"lambdaGBSecondX86": true, "lambdaGBSecondARM": true, "lambdaRequest": true,
 	"runVCPUSecond": true, "runGiBSecond": true, "runRequest": true,
+	"runJobVCPUSecond": true, "runJobGiBSecond": true,
 	"stepFunctionsTransition": true,
 }
 
@@ -110,6 +118,8 @@ func (p Prices) check() error {
 		{"runVCPUSecond", p.RunVCPUSecond},
 		{"runGiBSecond", p.RunGiBSecond},
 		{"runRequest", p.RunRequest},
+		{"runJobVCPUSecond", p.RunJobVCPUSecond},
+		{"runJobGiBSecond", p.RunJobGiBSecond},
 		{"stepFunctionsTransition", p.StepFunctionsTransition},
 	} {
 		if f.price < 0 {
