@@ -59,9 +59,22 @@ type sfnEnd struct {
 // attachAndTell follows the execution arn to its end, then prints the
 // summary and tells of the end (--report, --webhook) as a run does.
 func (p *runPlan) attachAndTell(it *interrupts, st *stores, prog *progress, arn string, stdout, stderr io.Writer) error {
+	lock, err := fanout.LockState(it.ctx, p.state, p.o.wait)
+	switch {
+	case errors.Is(err, fanout.ErrLocked):
+		return usageError{err}
+	case it.exitCode() != 0:
+		return exitError{code: it.exitCode(), err: fmt.Errorf("interrupted: %w", err)}
+	case err != nil:
+		return err
+	}
+	defer lock.Release()
+	if n := lock.Killed(); n > 0 {
+		prog.line("killed %d processes that a killed run on %s had left running", n, p.state)
+	}
 	began := time.Now()
 	end := &sfnEnd{rec: newRecorder()}
-	err := ran(p.attachStepFunctions(it, st, prog, arn, end, stdout))
+	err = ran(p.attachStepFunctions(it, st, prog, arn, end, stdout))
 	prog.finish()
 	t := runTotals{sum: end.sum, fetched: end.fetched, wall: time.Since(began), start: began}
 	if end.sum != nil {
@@ -215,6 +228,7 @@ func (p *runPlan) collectStepFunctions(ctx context.Context, st *stores, prog *pr
 	}
 	out := fanout.Output{Chunk: -1, URL: m.OutputURL, File: name, Bytes: *m.OutputBytes, SHA256: m.OutputSHA256}
 	prog.line("collecting the merged video %s into %s", m.OutputURL, p.out)
+	fanout.RemoveTemps(p.out, []fanout.Output{out}) // a killed collect's
 	stats, err := fanout.Collect(ctx, b, []fanout.Output{out}, p.out, 1)
 	if err != nil {
 		return 0, fmt.Errorf("collecting the merged video: %w", err)

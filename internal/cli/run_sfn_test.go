@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -103,5 +104,27 @@ func TestStepFunctionsOutcomeFromResults(t *testing.T) {
 	s = p.sfnOutcome(ctx, client, src, "arn:aws:states:us-east-1:123456789012:execution:m:x", `{"merge": {}}`, newRecorder())
 	if s.OK != 0 || s.Failed != 0 || s.NotRun != 5 || s.SpentUSD != 0 {
 		t.Errorf("summary without an export or a history %+v: want nothing counted", s)
+	}
+}
+
+// --attach holds the state's lock while it follows and downloads: a
+// second run on the same state is refused (2) before any call, naming
+// the holder.
+func TestStepFunctionsAttachTakesTheLock(t *testing.T) {
+	out := t.TempDir()
+	state := filepath.Join(out, ".job.helios-run")
+	lock, err := fanout.LockState(testdeadline.Context(t), state, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Release()
+	t.Setenv("AWS_ENDPOINT_URL_SFN", "http://127.0.0.1:1") // nothing must call it
+	it := watchInterrupts(context.Background())
+	defer it.stop()
+	p := &runPlan{o: &runOptions{attach: "arn:aws:states:us-east-1:123456789012:execution:m:x", progress: "none"}, out: out, state: state,
+		job: &fanout.Job{Spec: &jobspec.Spec{}}}
+	err = p.runStepFunctions(it, &stores{}, io.Discard, io.Discard)
+	if !errors.Is(err, errUsage) || !errors.Is(err, fanout.ErrLocked) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Errorf("--attach beside a run holding the state: %v, want a usage error naming the holder", err)
 	}
 }

@@ -104,3 +104,30 @@ func (l *runLock) release() {
 		l.f = nil
 	}
 }
+
+// A Lock is a hold on a state file without opening the state: what a
+// run that renders elsewhere takes (one that follows a Step Functions
+// execution and downloads its video into the state's folder), so that no
+// other run on that state writes there beside it. Like OpenState's, it
+// kills what a killed run on the state left running.
+type Lock struct {
+	l *runLock
+}
+
+// LockState takes the lock of the state file at path, failing at once
+// with ErrLocked when another run holds it, or, with wait, waiting until
+// ctx ends. Release gives it up; it goes with the process anyway.
+func LockState(ctx context.Context, path string, wait bool) (*Lock, error) {
+	l, err := lockRun(ctx, path, wait)
+	if err != nil {
+		return nil, err
+	}
+	return &Lock{l: l}, nil
+}
+
+// Killed is how many processes a killed run on the state had left
+// running, which LockState killed.
+func (l *Lock) Killed() int { return l.l.killed }
+
+// Release gives the lock up.
+func (l *Lock) Release() { l.l.release() }
