@@ -197,10 +197,15 @@ func (p *runPlan) runCloudRunJob(it *interrupts, st *stores, stdout, stderr io.W
 	if err != nil {
 		return usageError{err}
 	}
-	if saved != nil && (saved.Spec != p.job.Hash || !executionNamePattern.MatchString(saved.Execution)) {
+	if saved != nil && (saved.Spec != p.job.Hash || saved.Execution != "" && !executionNamePattern.MatchString(saved.Execution)) {
 		saved = nil // of a spec whose state was removed, or of another target: it starts over
 	}
 	x := &jobExec{p: p, st: st, rec: newRecorder(), began: start, stdout: stdout, stderr: stderr}
+	if saved != nil && saved.Execution == "" && p.execution == "" {
+		if saved, err = x.adopt(it.ctx, saved, stderr); err != nil {
+			return ran(err)
+		}
+	}
 	switch {
 	case p.execution != "" && saved != nil && saved.Execution == p.execution:
 		x.att = *saved
@@ -241,10 +246,11 @@ func (p *runPlan) runCloudRunJob(it *interrupts, st *stores, stdout, stderr io.W
 // is one an earlier run started and did not collect.
 func (x *jobExec) run(it *interrupts, folder string, left bool) error {
 	p := x.p
-	var err error
-	x.api, err = p.runAPI(it.ctx)
-	if err != nil {
-		return err
+	if x.api == nil {
+		var err error
+		if x.api, err = p.runAPI(it.ctx); err != nil {
+			return err
+		}
 	}
 	x.before = len(x.state.Records())
 	switch {

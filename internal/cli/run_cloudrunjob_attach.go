@@ -42,6 +42,9 @@ type attachment struct {
 	Stale   map[string]string `json:"stale,omitempty"`
 	Console string            `json:"console"`
 	Started time.Time         `json:"started"`
+	// Token is the start's token (envStartToken): with no Execution, the
+	// file of a run killed while it started one.
+	Token string `json:"token,omitempty"`
 }
 
 // attachPath is the attach file: beside the state.
@@ -57,7 +60,7 @@ func readAttachment(path string) (*attachment, error) {
 		return nil, fmt.Errorf("reading the attach file: %w", err)
 	}
 	var a attachment
-	if err := json.Unmarshal(data, &a); err != nil || a.Execution == "" {
+	if err := json.Unmarshal(data, &a); err != nil || a.Execution == "" && a.Token == "" {
 		return nil, fmt.Errorf("%s is not an attach file that run wrote (%v): remove it, and follow the execution with --attach", path, err)
 	}
 	return &a, nil

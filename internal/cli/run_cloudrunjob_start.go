@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -63,14 +64,24 @@ func (x *jobExec) start(ctx context.Context, folder string) (bool, error) {
 	}
 	tasks, why := p.jobTasks(len(todo))
 	x.prog.line("starting an execution of %s: %d tasks (%s) for %d chunks%s", p.jobName, tasks, why, len(todo), jobShape(job))
+	token := newStartToken()
 	req := &runapi.GoogleCloudRunV2RunJobRequest{Overrides: &runapi.GoogleCloudRunV2Overrides{TaskCount: int64(tasks),
 		ContainerOverrides: []*runapi.GoogleCloudRunV2ContainerOverride{{Env: []*runapi.GoogleCloudRunV2EnvVar{
-			{Name: cloudrun.EnvJobPath, Value: jobPath}, {Name: worker.EnvOutputURL, Value: folder}}}}}}
-	// A signal during the call does not lose the execution it starts:
-	// its name is written before run stops.
+			{Name: cloudrun.EnvJobPath, Value: jobPath}, {Name: worker.EnvOutputURL, Value: folder}, {Name: envStartToken, Value: token}}}}}}
+	// A kill during the call does not lose the execution it starts: the
+	// attach file holds the start's token, which finds it (adopt), and a
+	// signal lets the call end and its name be written before run stops.
+	x.att = attachment{Job: p.jobName, JobPath: jobPath, Outputs: folder, Out: p.out, Spec: p.job.Hash,
+		Chunks: todo, Tasks: int64(tasks), Inputs: p.inputs, Stale: stale, Token: token}
+	if err := writeAttachment(p.attachPath(), x.att); err != nil {
+		return false, fmt.Errorf("starting an execution of %s: %w", p.jobName, err)
+	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	op, err := x.api.Projects.Locations.Jobs.Run(p.jobName, req).Context(rctx).Do()
+	if gerr, ok := errors.AsType[*googleapi.Error](err); ok && gerr.Code/100 == 4 {
+		os.Remove(p.attachPath()) // refused: nothing started
+	}
 	if err != nil {
 		return false, fmt.Errorf("starting an execution of %s: %w", p.jobName, explainAPI(err, "run.jobs.run and run.jobs.runWithOverrides", p.jobName))
 	}
@@ -78,8 +89,7 @@ func (x *jobExec) start(ctx context.Context, folder string) (bool, error) {
 	if err := json.Unmarshal(op.Metadata, &ex); err != nil || !executionNamePattern.MatchString(ex.Name) {
 		return false, fmt.Errorf("starting an execution of %s: the Admin API's operation %s names no execution", p.jobName, op.Name)
 	}
-	x.att = attachment{Execution: ex.Name, Job: p.jobName, JobPath: jobPath, Outputs: folder, Out: p.out, Spec: p.job.Hash,
-		Chunks: todo, Tasks: int64(tasks), Inputs: p.inputs, Stale: stale, Console: consoleURL(ex.Name), Started: time.Now().UTC()}
+	x.att.Execution, x.att.Console, x.att.Started = ex.Name, consoleURL(ex.Name), time.Now().UTC()
 	x.prog.execution(executionEvent{State: "started", Execution: ex.Name, ConsoleURL: x.att.Console, Tasks: int64(tasks)})
 	if err := writeAttachment(p.attachPath(), x.att); err != nil {
 		return true, fmt.Errorf("execution %s started, but %w: follow it with --attach %s", ex.Name, err, shortName(ex.Name))

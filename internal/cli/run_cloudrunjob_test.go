@@ -282,6 +282,48 @@ func TestCloudRunJobRefused(t *testing.T) {
 	if n := len(j.api.Executions(testJob)); n != 0 {
 		t.Errorf("%d executions started", n)
 	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(spec), ".job.helios-run.attach")); err == nil {
+		t.Error("the attach file of the start that Cloud Run refused is left")
+	}
+}
+
+// TestCloudRunJobStartToken: the attach file of a run that stopped while
+// it started an execution holds the start's token and no execution. The
+// next run looks for an execution with that token: found, it follows it
+// (TestCloudRunJobKill/starting kills run in that window); not found, as
+// here, it starts one. Executions that cannot be listed stop it: another
+// might render the chunks twice.
+func TestCloudRunJobStartToken(t *testing.T) {
+	j := startJobTest(t, "gs://jobs/")
+	spec, want := writeTextJob(t, 3)
+	args := []string{spec, "--progress", "none", "--target", "cloudrun-job", "--job", testJob, "--no-auth", "--upload", "gs://jobs/runs"}
+	runJobCmd(t, 0, append(args, "--detach")...)
+	attach := filepath.Join(filepath.Dir(spec), ".job.helios-run.attach")
+	a, err := readAttachment(attach)
+	if err != nil || a == nil || len(a.Token) != 32 {
+		t.Fatalf("attach file %+v, %v: want a start token", a, err)
+	}
+	x, _ := j.api.Execution(a.Execution)
+	if !hasEnv(x.Template, envStartToken, a.Token) {
+		t.Errorf("the execution's overrides %+v do not carry the start token %s", x.Template, a.Token)
+	}
+	a.Execution, a.Token = "", newStartToken() // a start that never reached Cloud Run
+	if err := writeAttachment(attach, *a); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Setenv(envRunAPI, "http://127.0.0.1:1/")
+	_, _, stderr := runJobCmd(t, 1, args...)
+	if !strings.Contains(stderr, "finding that execution failed, and starting another could render the chunks twice") {
+		t.Errorf("stderr:\n%s\nwant the list's failure, and nothing started", stderr)
+	}
+
+	t.Setenv(envRunAPI, j.api.URL+"/")
+	_, _, stderr = runJobCmd(t, 0, args...)
+	checkFile(t, filepath.Join(filepath.Dir(spec), "out.txt"), want)
+	if n := len(j.api.Executions(testJob)); n != 2 || !strings.Contains(stderr, "Cloud Run has none of that start: starting one") {
+		t.Errorf("%d executions; stderr:\n%s\nwant a second one started, saying why", n, stderr)
+	}
 }
 
 // TestCloudRunJobUsage: the flags of the cloudrun-job target, --detach
