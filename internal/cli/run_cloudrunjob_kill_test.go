@@ -1,15 +1,10 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,12 +12,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/helios-project/helios-scaffold/internal/filetree"
 	"github.com/helios-project/helios-scaffold/internal/gcstest"
+	"github.com/helios-project/helios-scaffold/internal/holdproxy"
 	"github.com/helios-project/helios-scaffold/internal/procfs"
 	"github.com/helios-project/helios-scaffold/internal/runapitest"
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
@@ -99,10 +93,10 @@ func TestCloudRunJobKill(t *testing.T) {
 				}
 			case "starting":
 				h := holdJobRun(t, j.api)
-				what, there, release = "run waiting for the answer to jobs.run", h.holding.Load, h.release
+				what, there, release = "run waiting for the answer to jobs.run", h.Held, h.Release
 			case "collecting":
 				h := holdDownload(t, j.gcs, "part_2.txt")
-				what, there, release = "a torn download of part_2.txt in --out", func() bool { return tornTemp(dir, "part_2.txt") }, h.release
+				what, there, release = "a torn download of part_2.txt in --out", func() bool { return tornTemp(dir, "part_2.txt") }, h.Release
 			case "merging":
 				marks = holdMerge(t, dir)
 				what, there = "the mergeCommand writing out.txt", func() bool {
@@ -248,100 +242,29 @@ func killRunAt(ctx context.Context, t *testing.T, bin string, args []string, wha
 	return printed()
 }
 
-// heldResponses is a proxy in front of a fake server that sends half of
-// the body of each answer to a request that match accepts and holds the
-// rest until released, or until the client goes; holding says that it
-// has held one.
-type heldResponses struct {
-	url     string
-	holding atomic.Bool
-	unheld  chan struct{}
-	once    sync.Once
-}
-
-func (h *heldResponses) release() { h.once.Do(func() { close(h.unheld) }) }
-
-// holdResponses starts a heldResponses in front of the server at target.
-func holdResponses(t *testing.T, target string, match func(*http.Request) bool) *heldResponses {
-	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &heldResponses{unheld: make(chan struct{})}
-	p := httputil.NewSingleHostReverseProxy(u)
-	p.FlushInterval = -1 // the half at once
-	p.ModifyResponse = func(r *http.Response) error {
-		select {
-		case <-h.unheld:
-			return nil
-		default:
-		}
-		if r.StatusCode/100 != 2 || !match(r.Request) {
-			return nil
-		}
-		data, err := io.ReadAll(r.Body)
-		r.Body.Close()
-		if err != nil {
-			return err
-		}
-		half := len(data) / 2
-		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(data[:half]), &heldRest{h: h, ctx: r.Request.Context(), rest: data[half:]}))
-		return nil
-	}
-	ts := httptest.NewServer(p)
-	t.Cleanup(ts.Close)
-	t.Cleanup(h.release) // before the server closes, which waits for its handlers
-	h.url = ts.URL
-	return h
-}
-
 // holdDownload points this process's Cloud Storage clients, and those
-// of the CLI it starts, at a heldResponses in front of srv that holds
-// the downloads of the objects called name.
-func holdDownload(t *testing.T, srv *gcstest.Server, name string) *heldResponses {
+// of the CLI it starts, at a holdproxy in front of srv that holds the
+// downloads of the objects called name halfway.
+func holdDownload(t *testing.T, srv *gcstest.Server, name string) *holdproxy.Proxy {
 	t.Helper()
-	h := holdResponses(t, srv.URL(), func(q *http.Request) bool {
+	h := holdproxy.Start(t, srv.URL(), func(q *http.Request) bool {
 		return q.Method == http.MethodGet && q.URL.Query().Get("alt") == "media" && strings.HasSuffix(q.URL.Path, "/"+name)
 	})
-	t.Setenv(gcstest.EmulatorHostEnv, strings.TrimPrefix(h.url, "http://"))
+	t.Setenv(gcstest.EmulatorHostEnv, strings.TrimPrefix(h.URL(), "http://"))
 	return h
 }
 
 // holdJobRun points this process's Admin API clients, and those of the
-// CLI it starts, at a heldResponses in front of srv that holds the
-// answers to jobs.run: the execution is started, and run does not yet
+// CLI it starts, at a holdproxy in front of srv that holds the answers
+// to jobs.run halfway: the execution is started, and run does not yet
 // know which.
-func holdJobRun(t *testing.T, srv *runapitest.Server) *heldResponses {
+func holdJobRun(t *testing.T, srv *runapitest.Server) *holdproxy.Proxy {
 	t.Helper()
-	h := holdResponses(t, srv.URL, func(q *http.Request) bool {
+	h := holdproxy.Start(t, srv.URL, func(q *http.Request) bool {
 		return q.Method == http.MethodPost && strings.HasSuffix(q.URL.Path, ":run")
 	})
-	t.Setenv(envRunAPI, h.url+"/")
+	t.Setenv(envRunAPI, h.URL()+"/")
 	return h
-}
-
-// heldRest is the rest of a held answer: it waits for the release, or
-// for the request to end.
-type heldRest struct {
-	h    *heldResponses
-	ctx  context.Context
-	rest []byte
-}
-
-func (r *heldRest) Read(p []byte) (int, error) {
-	if len(r.rest) == 0 {
-		return 0, io.EOF
-	}
-	r.h.holding.Store(true)
-	select {
-	case <-r.h.unheld:
-	case <-r.ctx.Done():
-		return 0, r.ctx.Err()
-	}
-	n := copy(p, r.rest)
-	r.rest = r.rest[n:]
-	return n, nil
 }
 
 // tornTemp reports whether dir holds a temporary file of a download of

@@ -1,19 +1,13 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/helios-project/helios-scaffold/generator"
+	"github.com/helios-project/helios-scaffold/internal/holdproxy"
 	"github.com/helios-project/helios-scaffold/internal/s3test"
 	"github.com/helios-project/helios-scaffold/internal/syncbuf"
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
@@ -76,10 +71,10 @@ func TestRunAWSStepFunctionsKill(t *testing.T) {
 			what, there := "run printing the execution running", running.Load
 			if tc.collecting {
 				held := holdS3Download(t, r.srv, "out.mp4")
-				cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL_S3="+held.url)
+				cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL_S3="+held.URL())
 				what, there = "run downloading the merged video", func() bool {
 					temps, _ := filepath.Glob(filepath.Join(r.v.Dir, ".out.mp4.helios-*.tmp"))
-					return held.holding.Load() && len(temps) > 0
+					return held.Held() && len(temps) > 0
 				}
 			}
 			if err := cmd.Start(); err != nil {
@@ -163,65 +158,11 @@ func sfnExecutions(ctx context.Context, t *testing.T, srv *s3test.Server, arn st
 	return arns
 }
 
-// heldS3Download is a proxy in front of moto's S3, at url, that sends
-// half of each GET of an object called name and holds the rest until the
-// test ends or the client goes; holding says that it has held one.
-type heldS3Download struct {
-	url     string
-	holding atomic.Bool
-}
-
-func holdS3Download(t *testing.T, srv *s3test.Server, name string) *heldS3Download {
+// holdS3Download starts a holdproxy in front of moto's S3 that holds
+// halfway each GET of an object called name.
+func holdS3Download(t *testing.T, srv *s3test.Server, name string) *holdproxy.Proxy {
 	t.Helper()
-	target, err := url.Parse(srv.Endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &heldS3Download{}
-	unheld := make(chan struct{})
-	var once sync.Once
-	p := httputil.NewSingleHostReverseProxy(target)
-	p.FlushInterval = -1 // the half at once
-	p.ModifyResponse = func(r *http.Response) error {
-		q := r.Request
-		if q.Method != http.MethodGet || !strings.HasSuffix(q.URL.Path, "/"+name) || r.StatusCode/100 != 2 {
-			return nil
-		}
-		data, err := io.ReadAll(r.Body)
-		r.Body.Close()
-		if err != nil {
-			return err
-		}
-		half := len(data) / 2
-		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(data[:half]), &heldS3Rest{h: h, ctx: q.Context(), unheld: unheld, rest: data[half:]}))
-		return nil
-	}
-	ts := httptest.NewServer(p)
-	t.Cleanup(ts.Close)
-	t.Cleanup(func() { once.Do(func() { close(unheld) }) }) // before the server closes, which waits for its handlers
-	h.url = ts.URL
-	return h
-}
-
-// heldS3Rest is the rest of a held download.
-type heldS3Rest struct {
-	h      *heldS3Download
-	ctx    context.Context
-	unheld <-chan struct{}
-	rest   []byte
-}
-
-func (r *heldS3Rest) Read(p []byte) (int, error) {
-	if len(r.rest) == 0 {
-		return 0, io.EOF
-	}
-	r.h.holding.Store(true)
-	select {
-	case <-r.unheld:
-	case <-r.ctx.Done():
-		return 0, r.ctx.Err()
-	}
-	n := copy(p, r.rest)
-	r.rest = r.rest[n:]
-	return n, nil
+	return holdproxy.Start(t, srv.Endpoint, func(q *http.Request) bool {
+		return q.Method == http.MethodGet && strings.HasSuffix(q.URL.Path, "/"+name)
+	})
 }
