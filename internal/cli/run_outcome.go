@@ -185,6 +185,9 @@ func (p *runPlan) priceNote() string {
 			return "the worker's size is unknown, so its time is not priced; " + sf
 		}
 		note += "; " + sf
+		if p.unpriced != "" {
+			note += "; " + p.unpriced
+		}
 	}
 	return note
 }

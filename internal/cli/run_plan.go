@@ -63,6 +63,8 @@ type runPlan struct {
 	// the cost model; worker is zero when unknown.
 	worker cost.Worker
 	prices cost.Prices
+	// unpriced says what the cost leaves out, when it leaves something.
+	unpriced string
 	// capacity is how many calls the worker takes at once, as the
 	// pre-flight read it; 0 when unknown.
 	capacity int

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -61,11 +60,12 @@ type sfnEnd struct {
 func (p *runPlan) attachAndTell(it *interrupts, st *stores, prog *progress, arn string, stdout, stderr io.Writer) error {
 	lock, err := fanout.LockState(it.ctx, p.state, p.o.wait)
 	switch {
+	case err == nil:
 	case errors.Is(err, fanout.ErrLocked):
 		return usageError{err}
 	case it.exitCode() != 0:
-		return exitError{code: it.exitCode(), err: fmt.Errorf("interrupted: %w", err)}
-	case err != nil:
+		return exitError{code: it.exitCode(), err: fmt.Errorf("interrupted: %w", err)} // while --wait waited
+	default:
 		return err
 	}
 	defer lock.Release()
@@ -156,7 +156,12 @@ func (p *runPlan) attachStepFunctions(it *interrupts, st *stores, prog *progress
 		case types.ExecutionStatusRunning, types.ExecutionStatusPendingRedrive:
 			continue
 		}
+		// A redriven execution's time, and its webhook's delivery, are its
+		// last attempt's.
 		end.start = aws.ToTime(d.StartDate)
+		if r := aws.ToTime(d.RedriveDate); r.After(end.start) {
+			end.start = r
+		}
 		end.wall = aws.ToTime(d.StopDate).Sub(end.start)
 		end.sum = p.sfnOutcome(ctx, client, st.sources()["s3"], arn, aws.ToString(d.Output), end.rec)
 		switch d.Status {
@@ -167,7 +172,7 @@ func (p *runPlan) attachStepFunctions(it *interrupts, st *stores, prog *progress
 				return interrupted()
 			}
 			if err == nil {
-				os.Remove(p.attachPath())
+				removeAttachment(p.attachPath(), arn)
 				fmt.Fprintf(stdout, "execution %s succeeded: the merged video is %s\n", arn, p.mergedFile())
 			}
 			return err

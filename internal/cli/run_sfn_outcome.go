@@ -95,51 +95,28 @@ func (h *sfnHistory) event(e types.HistoryEvent, started map[int64]time.Time) {
 // per chunk for the report (a child of its Distributed Map, from the
 // ResultWriter export that output names, or an iteration of an INLINE
 // one, from the history), and the summary, priced from the worker's
-// size and Step Functions' transitions.
+// size and Step Functions' transitions. A Distributed Map's failed
+// execution has no output to name its export: its chunks are counted
+// from the Map Run, and their time is not known.
 func (p *runPlan) sfnOutcome(ctx context.Context, client *sfn.Client, results store.Source, arn, output string, rec *recorder) *fanout.Summary {
 	h := readHistory(ctx, client, arn)
 	s := &fanout.Summary{Chunks: len(p.job.Spec.Chunks)}
-	m, priced := p.sfnModel(ctx)
-	var worker []time.Duration // each invoke's or child's time
+	worker := h.invokes // each invoke's time: every chunk's of an INLINE Map, the merge's
 	transitions := h.transitions
-	if children := mapChildren(ctx, results, output); children != nil {
-		for _, c := range children {
-			a := report.Attempt{Chunk: c.Chunk, Attempt: 1, Start: c.Start, End: c.Stop, Outcome: report.OutcomeFailed, Reason: c.Why}
-			switch {
-			case c.Status == "PENDING": // never ran: the Map Run stopped first
-				continue
-			case c.Status == "SUCCEEDED" && c.Answer != nil && c.Answer.StatusCode == 200:
-				a.Outcome, a.Reason = report.OutcomeOK, ""
-				s.OK++
-				s.ChunkTimes = append(s.ChunkTimes, c.Stop.Sub(c.Start))
-			default:
-				s.Failed++
-			}
-			if !c.Start.IsZero() && c.Stop.After(c.Start) {
-				worker = append(worker, c.Stop.Sub(c.Start))
-				rec.add(a)
-			}
-			transitions += childTransitions
+	switch children := mapChildren(ctx, results, output); {
+	case children != nil:
+		worker = append(worker, p.childrenOutcome(children, s, rec)...)
+		transitions += childTransitions * (s.OK + s.Failed)
+	case len(h.iterations) > 0:
+		p.iterationsOutcome(h.iterations, s, rec)
+	default:
+		if e := p.mapRunCounts(ctx, client, arn); e.Chunks > 0 {
+			s.OK, s.Failed = int(e.Succeeded), int(e.Failed)
+			transitions += childTransitions * (s.OK + s.Failed)
+			p.unpriced = "the chunks' Lambda time is not known: the failed execution's output names no ResultWriter export"
 		}
-		worker = append(worker, h.invokes...) // the merge
-	} else {
-		ids := chunkIDs(p.job)
-		for i, a := range h.iterations {
-			if int(i) >= len(ids) {
-				continue
-			}
-			a.Chunk = ids[i]
-			switch a.Outcome {
-			case report.OutcomeOK:
-				s.OK++
-				s.ChunkTimes = append(s.ChunkTimes, a.End.Sub(a.Start))
-			case report.OutcomeFailed:
-				s.Failed++
-			}
-			rec.add(*a)
-		}
-		worker = h.invokes
 	}
+	m, priced := p.sfnModel(ctx)
 	for _, d := range worker {
 		s.WorkerSum += d
 		if priced {
@@ -150,6 +127,62 @@ func (p *runPlan) sfnOutcome(ctx context.Context, client *sfn.Client, results st
 	s.EstimateUSD = s.SpentUSD
 	s.NotRun = max(0, s.Chunks-s.OK-s.Failed)
 	return s
+}
+
+// childrenOutcome counts the children of a Distributed Map into s and
+// rec, and returns the time of each that ran: its span, or, for one
+// redriven (whose span holds the wait for the redrive), the command's
+// time as its worker measured it.
+func (p *runPlan) childrenOutcome(children []merge.Child, s *fanout.Summary, rec *recorder) []time.Duration {
+	var times []time.Duration
+	for _, c := range children {
+		if c.Status == "PENDING" { // never ran: the Map Run stopped first
+			continue
+		}
+		a := report.Attempt{Chunk: c.Chunk, Attempt: 1, Start: c.Start, End: c.Stop, Outcome: report.OutcomeFailed, Reason: c.Why}
+		ok := c.Status == "SUCCEEDED" && c.Answer != nil && c.Answer.StatusCode == 200
+		if ok {
+			a.Outcome, a.Reason = report.OutcomeOK, ""
+			s.OK++
+		} else {
+			s.Failed++
+		}
+		d := c.Stop.Sub(c.Start)
+		switch {
+		case c.Redriven && c.Answer != nil && c.Answer.DurationMS > 0:
+			d = time.Duration(c.Answer.DurationMS) * time.Millisecond
+			a.Start = c.Stop.Add(-d)
+		case c.Redriven, c.Start.IsZero(), d <= 0:
+			continue
+		}
+		if ok {
+			s.ChunkTimes = append(s.ChunkTimes, d)
+		}
+		times = append(times, d)
+		rec.add(a)
+	}
+	return times
+}
+
+// iterationsOutcome counts an INLINE Map's iterations into s and rec.
+func (p *runPlan) iterationsOutcome(iterations map[int32]*report.Attempt, s *fanout.Summary, rec *recorder) {
+	ids := chunkIDs(p.job)
+	for i, a := range iterations {
+		if int(i) >= len(ids) {
+			continue
+		}
+		a.Chunk = ids[i]
+		switch a.Outcome {
+		case report.OutcomeOK:
+			s.OK++
+			if a.End.After(a.Start) {
+				s.ChunkTimes = append(s.ChunkTimes, a.End.Sub(a.Start))
+			}
+		case report.OutcomeFailed:
+			s.Failed++
+		}
+		rec.add(*a)
+	}
 }
 
 // mapChildren are the children of the execution's Distributed Map, from

@@ -91,14 +91,18 @@ func TestStepFunctionsOutcomeFromResults(t *testing.T) {
 	ctx := testdeadline.Context(t)
 	rec := newRecorder()
 	s := p.sfnOutcome(ctx, client, src, "arn:aws:states:us-east-1:123456789012:execution:m:x", output, rec)
-	child := 38333 * time.Millisecond // every fixture child ran from 10:31:02.123 to 10:31:40.456
+	// Every fixture child ran from 10:31:02.123 to 10:31:40.456 but chunk
+	// 3's, redriven: its span holds the wait for the redrive, and its
+	// worker's 1203 ms count instead.
+	child, redriven := 38333*time.Millisecond, 1203*time.Millisecond
 	m := cost.Model{Worker: p.worker, Prices: cost.Default}
-	want := 4*m.Attempt(child) + 4*childTransitions*cost.Default.StepFunctionsTransition
-	if s.OK != 3 || s.Failed != 1 || s.NotRun != 1 || s.WorkerSum != 4*child || math.Abs(s.SpentUSD-want) > 1e-12 {
-		t.Errorf("summary %+v: want 3 ok, 1 failed, 1 not run, 4 children's time, $%g", s, want)
+	want := 3*m.Attempt(child) + m.Attempt(redriven) + 4*childTransitions*cost.Default.StepFunctionsTransition
+	if s.OK != 3 || s.Failed != 1 || s.NotRun != 1 || s.WorkerSum != 3*child+redriven || math.Abs(s.SpentUSD-want) > 1e-12 {
+		t.Errorf("summary %+v: want 3 ok, 1 failed, 1 not run, the children's time, $%g", s, want)
 	}
-	if len(rec.attempts) != 4 || rec.attempts[0].Chunk != 2 || rec.attempts[0].Outcome != report.OutcomeFailed || rec.attempts[1].Outcome != report.OutcomeOK {
-		t.Errorf("attempts %+v: want chunk 2 failed, then 3 ok", rec.attempts)
+	if len(rec.attempts) != 4 || rec.attempts[0].Chunk != 2 || rec.attempts[0].Outcome != report.OutcomeFailed || rec.attempts[1].Outcome != report.OutcomeOK ||
+		rec.attempts[3].Chunk != 3 || rec.attempts[3].End.Sub(rec.attempts[3].Start) != redriven {
+		t.Errorf("attempts %+v: want chunk 2 failed, then 3 ok, the redriven one drawn for its worker's time", rec.attempts)
 	}
 
 	s = p.sfnOutcome(ctx, client, src, "arn:aws:states:us-east-1:123456789012:execution:m:x", `{"merge": {}}`, newRecorder())

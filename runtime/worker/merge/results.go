@@ -56,8 +56,11 @@ type Child struct {
 	// or what its output holds instead.
 	Why string
 	// Start and Stop are when the child execution started and stopped;
-	// zero when its record does not say (a COMPACT export).
+	// zero when its record does not say (a COMPACT export). A redriven
+	// child (Redriven) keeps its first Start: the span holds the wait for
+	// the redrive.
 	Start, Stop time.Time
+	Redriven    bool
 }
 
 // Answer is a worker's answer as the item processor outputs it:
@@ -72,6 +75,8 @@ type Answer struct {
 	OutputSHA256 string `json:"outputSha256"`
 	Message      string `json:"message"`
 	ErrorKind    string `json:"errorKind"`
+	// DurationMS is how long the chunk's command ran, as the worker timed it.
+	DurationMS int64 `json:"durationMs"`
 }
 
 // manifest is manifest.json, the ResultWriter's index.
@@ -236,6 +241,7 @@ type record struct {
 	Input, Output       json.RawMessage // JSON strings of JSON documents
 	Error, Cause        string
 	StartDate, StopDate string // RFC 3339
+	RedriveCount        int
 }
 
 // childOf reads one element of a results file listed under status.
@@ -258,6 +264,7 @@ func childOf(raw json.RawMessage, status string) Child {
 	c.Chunk, c.HasChunk = chunkOf(unquote(rec.Input))
 	c.Start, _ = time.Parse(time.RFC3339Nano, rec.StartDate)
 	c.Stop, _ = time.Parse(time.RFC3339Nano, rec.StopDate)
+	c.Redriven = rec.RedriveCount > 0
 	if rec.Error != "" || rec.Cause != "" {
 		c.Why = clipText(strings.TrimSuffix(rec.Error+": "+rec.Cause, ": "), 300)
 	}

@@ -42,7 +42,7 @@ func fixtureChildren() []merge.Child {
 	name := func(i int) string { return fmt.Sprintf("1f3c0e1a-0000-4000-8000-%012d", i) }
 	answer := func(i int) *merge.Answer {
 		return &merge.Answer{StatusCode: 200, ExitCode: ptr(0), OutputURL: fmt.Sprintf("s3://helios-out/renders/out_part_%d.mp4", i),
-			OutputBytes: ptr(int64(1000 + i)), OutputSHA256: fmt.Sprintf("%064x", 0xa0+i)}
+			OutputBytes: ptr(int64(1000 + i)), OutputSHA256: fmt.Sprintf("%064x", 0xa0+i), DurationMS: int64(1200 + i)}
 	}
 	children := []merge.Child{
 		{Status: "FAILED", Name: name(2), Chunk: 2, HasChunk: true,
@@ -50,7 +50,7 @@ func fixtureChildren() []merge.Child {
 		{Status: "PENDING", Name: name(4), Chunk: 4, HasChunk: true, Why: "the Map Run lists it as PENDING"},
 		{Status: "SUCCEEDED", Name: name(0), Chunk: 0, HasChunk: true, Answer: answer(0)},
 		{Status: "SUCCEEDED", Name: name(1), Chunk: 1, HasChunk: true, Answer: answer(1)},
-		{Status: "SUCCEEDED", Name: name(3), Chunk: 3, HasChunk: true, Answer: answer(3)},
+		{Status: "SUCCEEDED", Name: name(3), Chunk: 3, HasChunk: true, Answer: answer(3), Redriven: true},
 	}
 	for i := range children { // every record of the fixture is dated alike
 		children[i].Start = time.Date(2026, 12, 7, 10, 31, 2, 123e6, time.UTC)
