@@ -294,7 +294,7 @@ func checkDistributedMap(t *testing.T, in generator.Inputs, m aslMachine) {
 
 	p := mp.ItemProcessor
 	render := p.States[p.StartAt]
-	checkInvoke(t, in, "RenderChunk", render, `{"jobPath.$": "$.jobPath", "chunkIndex.$": "$.chunkIndex"}`, "$.result")
+	checkInvoke(t, in, "RenderChunk", render, `{"jobPath.$": "$.jobPath", "chunkIndex.$": "$.chunkIndex", "failAsError": true}`, "$.result")
 	choice := p.States[render.Next]
 	if choice.Type != "Choice" {
 		t.Fatalf("RenderChunk goes to a %s, want a Choice", choice.Type)
@@ -341,7 +341,7 @@ func checkFail(t *testing.T, states map[string]aslState, name, wantError string)
 func checkMerge(t *testing.T, in generator.Inputs, m aslMachine) {
 	t.Helper()
 	merge := m.States["Merge"]
-	checkInvoke(t, in, "Merge", merge, `{"jobPath.$": "$.jobPath", "action": "merge",
+	checkInvoke(t, in, "Merge", merge, `{"jobPath.$": "$.jobPath", "action": "merge", "failAsError": true,
 		"resultsUrl.$": "States.Format('s3://{}/{}', $.map.ResultWriterDetails.Bucket, $.map.ResultWriterDetails.Key)"}`, "$.merge")
 	choice := m.States[merge.Next]
 	var choices []map[string]any

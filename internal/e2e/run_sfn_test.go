@@ -53,7 +53,7 @@ func inlineDefinition(t *testing.T, def []byte) []byte {
 		"outputBytes.$": "$.result.body.outputBytes", "outputSha256.$": "$.result.body.outputSha256",
 	}
 	params := states["Merge"].(map[string]any)["Parameters"].(map[string]any)
-	params["Payload"] = map[string]any{"jobPath.$": "$.jobPath", "action": "merge", "outputs.$": "$.map"}
+	params["Payload"] = map[string]any{"jobPath.$": "$.jobPath", "action": "merge", "failAsError": true, "outputs.$": "$.map"}
 	out, err := json.Marshal(asl)
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"runtime/debug"
 
+	"github.com/aws/aws-lambda-go/lambda/messages"
+
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 	"github.com/helios-project/helios-scaffold/runtime/worker/merge"
@@ -24,14 +26,35 @@ func NewHandler(w *worker.Worker) *Handler { return &Handler{w: w} }
 
 // Invoke runs the chunk that payload names, or the merge it asks for
 // ("action": "merge", package runtime/worker/merge), and answers per the
-// contract.
+// contract. When the payload asks for it ("failAsError": true, as the
+// scaffolded state machine does), a chunk or merge that failed is raised
+// as a function error instead: [FailedChunk] or [FailedMerge], with the
+// answer's body as its message.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	return marshal(h.Respond(ctx, payload)), nil
+	resp, raise := h.respond(ctx, payload)
+	if raise != "" && resp.StatusCode != 200 {
+		return nil, messages.InvokeResponse_Error{Type: raise, Message: resp.Body}
+	}
+	return marshal(resp), nil
 }
 
-// Respond is Invoke before serialisation. A panic anywhere below it is
-// recovered into the contract's 500 answer.
-func (h *Handler) Respond(ctx context.Context, payload []byte) (resp Response) {
+// The error types that Invoke raises for a payload with failAsError.
+const (
+	FailedChunk = "Helios.ChunkFailed"
+	FailedMerge = "Helios.MergeFailed"
+)
+
+// Respond is Invoke before serialisation, and without failAsError: it
+// answers. A panic anywhere below it is recovered into the contract's
+// 500 answer.
+func (h *Handler) Respond(ctx context.Context, payload []byte) Response {
+	resp, _ := h.respond(ctx, payload)
+	return resp
+}
+
+// respond is Respond, and the error type to raise a failure as when the
+// payload asks for that ("" when it does not).
+func (h *Handler) respond(ctx context.Context, payload []byte) (resp Response, raise string) {
 	defer func() {
 		if v := recover(); v != nil {
 			slog.ErrorContext(ctx, "handler panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
@@ -39,12 +62,18 @@ func (h *Handler) Respond(ctx context.Context, payload []byte) (resp Response) {
 		}
 	}()
 	if mreq, err := jobspec.DecodeMergeRequest(payload); !errors.Is(err, jobspec.ErrNotMerge) {
-		return h.merge(ctx, mreq, err)
+		if mreq.FailAsError {
+			raise = FailedMerge
+		}
+		return h.merge(ctx, mreq, err), raise
 	}
 	req, err := jobspec.DecodeRequest(payload)
 	if err != nil {
 		slog.WarnContext(ctx, "invalid payload", "error", err)
-		return decodeError(err)
+		return decodeError(err), ""
+	}
+	if req.FailAsError {
+		raise = FailedChunk
 	}
 	ctx, cancel := h.beforeDeadline(ctx)
 	defer cancel()
@@ -53,7 +82,7 @@ func (h *Handler) Respond(ctx context.Context, payload []byte) (resp Response) {
 	if errors.Is(res.Err, worker.ErrJobPathNotAllowed) {
 		slog.WarnContext(ctx, "job path refused", "error", res.Err.Error())
 	}
-	return resultResponse(res)
+	return resultResponse(res), raise
 }
 
 // merge answers a payload that names an action: a merge of the job's

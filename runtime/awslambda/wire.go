@@ -64,7 +64,7 @@ func decodeError(err error) Response {
 	case errors.Is(err, jobspec.ErrPayloadFields) && !errors.Is(err, jobspec.ErrMergeRequest):
 		return messageResponse(status, worker.KindPayload, msgFields)
 	case errors.Is(err, jobspec.ErrAmbiguousJSON), errors.Is(err, jobspec.ErrChunkIndexRange),
-		errors.Is(err, jobspec.ErrAttempt), errors.Is(err, jobspec.ErrMergeRequest):
+		errors.Is(err, jobspec.ErrAttempt), errors.Is(err, jobspec.ErrFailAsError), errors.Is(err, jobspec.ErrMergeRequest):
 		return messageResponse(status, worker.KindPayload, "Invalid payload: "+err.Error())
 	}
 	return messageResponse(status, worker.KindPayload, msgNotObject)

@@ -60,7 +60,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, jobspec.ErrPayloadSyntax):
 			msg = msgJSON
 		case errors.Is(err, jobspec.ErrAmbiguousJSON), errors.Is(err, jobspec.ErrChunkIndexRange),
-			errors.Is(err, jobspec.ErrAttempt):
+			errors.Is(err, jobspec.ErrAttempt), errors.Is(err, jobspec.ErrFailAsError):
 			msg = "Invalid payload: " + err.Error()
 		}
 		writeMessage(rw, worker.StatusOf(err), worker.KindPayload, msg)

@@ -47,7 +47,7 @@ func ExampleDecodeRequest() {
 		}
 	}
 	// Output:
-	// {JobPath:s3://renders/job-42.json ChunkIndex:3 Attempt:0} <nil>
+	// {JobPath:s3://renders/job-42.json ChunkIndex:3 Attempt:0 FailAsError:false} <nil>
 	// 400 Invalid payload: must be an object
 	// 400 Invalid payload: missing jobPath or chunkIndex
 	// 400 Invalid JSON payload

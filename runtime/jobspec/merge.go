@@ -26,6 +26,9 @@ type MergeRequest struct {
 	// manifest.json (s3://bucket/prefix/RUN/manifest.json), whose results
 	// files hold what each chunk's worker answered.
 	ResultsURL string
+	// FailAsError asks a Lambda worker to raise a failed merge as a
+	// function error (type Helios.MergeFailed), as [Request.FailAsError].
+	FailAsError bool
 }
 
 // ChunkOutput is one chunk's output as its worker answered it: where it
@@ -60,7 +63,7 @@ func (e *mergeError) Unwrap() []error { return []error{ErrMergeRequest, ErrPaylo
 func refuse(format string, a ...any) error { return &mergeError{fmt.Sprintf(format, a...)} }
 
 var mergeShape = shape{
-	"":          {"jobPath", "action", "outputs", "resultsUrl", "chunkIndex"},
+	"":          {"jobPath", "action", "outputs", "resultsUrl", "chunkIndex", "failAsError"},
 	"outputs[]": {"chunk", "outputUrl", "outputBytes", "outputSha256"},
 }
 
@@ -107,6 +110,10 @@ func DecodeMergeRequest(data []byte) (MergeRequest, error) {
 		return MergeRequest{}, refuse("action must be %q", ActionMerge)
 	}
 	var req MergeRequest
+	var err error
+	if req.FailAsError, err = failAsError(raw); err != nil {
+		return MergeRequest{}, refuse("%v", err)
+	}
 	if jp := raw["jobPath"]; len(jp) == 0 || jp[0] != '"' || json.Unmarshal(jp, &req.JobPath) != nil || req.JobPath == "" {
 		return MergeRequest{}, refuse("a merge needs jobPath, a non-empty string")
 	}
@@ -124,7 +131,6 @@ func DecodeMergeRequest(data []byte) (MergeRequest, error) {
 		}
 		return req, nil
 	}
-	var err error
 	req.Outputs, err = decodeOutputs(outs)
 	return req, err
 }

@@ -19,6 +19,12 @@ type Request struct {
 	// running at once (a straggler and its backup) never write one object.
 	// 0 (absent) and 1 are the first try. Old workers ignore it.
 	Attempt int `json:"attempt,omitempty"`
+	// FailAsError asks a Lambda worker to raise a failed chunk as a
+	// function error (type Helios.ChunkFailed, the answer as its
+	// message) instead of answering it: what a Step Functions task needs
+	// for a failed chunk to be its own failed step, which Retry and
+	// Redrive run again. Other invokers leave it out.
+	FailAsError bool `json:"failAsError,omitempty"`
 }
 
 // MaxAttempt is the highest Attempt a payload may carry.
@@ -38,6 +44,8 @@ var (
 	// ErrAttempt: attempt is present but not an integer from 1 to
 	// MaxAttempt.
 	ErrAttempt = errors.New("attempt must be an integer from 1 to 1000")
+	// ErrFailAsError: failAsError is present but not true or false.
+	ErrFailAsError = errors.New("failAsError must be true or false")
 )
 
 // DecodeRequest decodes an invocation payload. jobPath must be a non-empty
@@ -74,12 +82,26 @@ func DecodeRequest(data []byte) (Request, error) {
 		return Request{}, err
 	}
 	req.ChunkIndex = n
+	if req.FailAsError, err = failAsError(raw); err != nil {
+		return Request{}, err
+	}
 	if a, ok := raw["attempt"]; ok {
 		if req.Attempt, err = attempt(a); err != nil {
 			return Request{}, err
 		}
 	}
 	return req, nil
+}
+
+// failAsError reads failAsError: absent is false.
+func failAsError(raw map[string]json.RawMessage) (bool, error) {
+	switch v, ok := raw["failAsError"]; {
+	case !ok || string(v) == "false":
+		return false, nil
+	case string(v) == "true":
+		return true, nil
+	}
+	return false, ErrFailAsError
 }
 
 // attempt reads an attempt number: a JSON integer from 1 to MaxAttempt.

@@ -32,6 +32,11 @@ var decodeCases = []decodeCase{
 		want: jobspec.Request{JobPath: "j", ChunkIndex: 1<<53 - 1}},
 	{name: "attempt 2", in: `{"jobPath":"j","chunkIndex":0,"attempt":2}`, want: jobspec.Request{JobPath: "j", Attempt: 2}},
 	{name: "attempt 1000", in: `{"jobPath":"j","chunkIndex":0,"attempt":1000}`, want: jobspec.Request{JobPath: "j", Attempt: 1000}},
+	{name: "failAsError true", in: `{"jobPath":"j","chunkIndex":0,"failAsError":true}`, want: jobspec.Request{JobPath: "j", FailAsError: true}},
+	{name: "failAsError false", in: `{"jobPath":"j","chunkIndex":0,"failAsError":false}`, want: jobspec.Request{JobPath: "j"}},
+	{name: "failAsError string", in: `{"jobPath":"j","chunkIndex":0,"failAsError":"true"}`, err: jobspec.ErrFailAsError},
+	{name: "failAsError 1", in: `{"jobPath":"j","chunkIndex":0,"failAsError":1}`, err: jobspec.ErrFailAsError},
+	{name: "FailAsError ambiguous", in: `{"jobPath":"j","chunkIndex":0,"FailAsError":true}`, err: jobspec.ErrAmbiguousJSON},
 	{name: "attempt 0", in: `{"jobPath":"j","chunkIndex":0,"attempt":0}`, err: jobspec.ErrAttempt},
 	{name: "attempt 1001", in: `{"jobPath":"j","chunkIndex":0,"attempt":1001}`, err: jobspec.ErrAttempt},
 	{name: "attempt 2.0", in: `{"jobPath":"j","chunkIndex":0,"attempt":2.0}`, err: jobspec.ErrAttempt},
@@ -117,7 +122,8 @@ func TestDecodeRequest(t *testing.T) {
 // The errors are distinct, so that the platforms can map each to its
 // own wire message.
 func TestDecodeRequestErrorsDistinct(t *testing.T) {
-	errs := []error{jobspec.ErrPayloadSyntax, jobspec.ErrPayloadNotObject, jobspec.ErrPayloadFields, jobspec.ErrChunkIndexRange, jobspec.ErrAmbiguousJSON, jobspec.ErrAttempt}
+	errs := []error{jobspec.ErrPayloadSyntax, jobspec.ErrPayloadNotObject, jobspec.ErrPayloadFields, jobspec.ErrChunkIndexRange, jobspec.ErrAmbiguousJSON, jobspec.ErrAttempt,
+		jobspec.ErrFailAsError}
 	for i, a := range errs {
 		for j, b := range errs {
 			if i != j && errors.Is(a, b) {
@@ -136,7 +142,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		if err != nil {
 			if !errors.Is(err, jobspec.ErrPayloadSyntax) && !errors.Is(err, jobspec.ErrPayloadNotObject) &&
 				!errors.Is(err, jobspec.ErrPayloadFields) && !errors.Is(err, jobspec.ErrChunkIndexRange) &&
-				!errors.Is(err, jobspec.ErrAmbiguousJSON) && !errors.Is(err, jobspec.ErrAttempt) {
+				!errors.Is(err, jobspec.ErrAmbiguousJSON) && !errors.Is(err, jobspec.ErrAttempt) && !errors.Is(err, jobspec.ErrFailAsError) {
 				t.Fatalf("DecodeRequest(%q): undocumented error %v", in, err)
 			}
 			return

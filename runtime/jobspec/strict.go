@@ -25,7 +25,7 @@ var ErrAmbiguousJSON = errors.New("ambiguous JSON")
 type shape map[string][]string
 
 var (
-	payloadShape = shape{"": {"jobPath", "chunkIndex", "attempt"}}
+	payloadShape = shape{"": {"jobPath", "chunkIndex", "attempt", "failAsError"}}
 	specShape    = shape{
 		"":         {"id", "assetsUrl", "outputUrl", "metadata", "chunks", "mergeCommand"},
 		"metadata": {"totalFrames", "fps", "width", "height", "duration"},

@@ -93,7 +93,7 @@ var kindsOf = []struct {
 	{KindTimeout, []error{ErrTimeout}},
 	{KindIdle, []error{ErrIdle}},
 	{KindNotAllowed, []error{ErrJobPathNotAllowed, store.ErrAccessDenied, fs.ErrPermission}},
-	{KindPayload, []error{jobspec.ErrPayloadSyntax, jobspec.ErrPayloadNotObject, jobspec.ErrPayloadFields, jobspec.ErrChunkIndexRange, jobspec.ErrAttempt}},
+	{KindPayload, []error{jobspec.ErrPayloadSyntax, jobspec.ErrPayloadNotObject, jobspec.ErrPayloadFields, jobspec.ErrChunkIndexRange, jobspec.ErrAttempt, jobspec.ErrFailAsError}},
 	{KindSpec, []error{jobspec.ErrAmbiguousJSON, jobspec.ErrMissingChunks, jobspec.ErrChunkNotFound, ErrOutsideWorkspace,
 		store.ErrNoSource, store.ErrNotRegular, store.ErrTooLarge}},
 	{KindCommand, []error{jobspec.ErrEmptyCommand, jobspec.ErrUnterminated, jobspec.ErrTrailingBackslash}},

@@ -68,5 +68,5 @@ var statusesOf = []struct {
 }{
 	{http.StatusForbidden, []error{ErrJobPathNotAllowed}},
 	{http.StatusBadRequest, []error{jobspec.ErrAmbiguousJSON, jobspec.ErrPayloadSyntax, jobspec.ErrPayloadNotObject,
-		jobspec.ErrPayloadFields, jobspec.ErrChunkIndexRange, jobspec.ErrAttempt}},
+		jobspec.ErrPayloadFields, jobspec.ErrChunkIndexRange, jobspec.ErrAttempt, jobspec.ErrFailAsError}},
 }
