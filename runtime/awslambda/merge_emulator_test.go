@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -110,6 +111,8 @@ func TestLambdaMerge(t *testing.T) {
 		t.Errorf("merge of a replaced part: %d %+v; want a 500 naming chunk 1", r.Status, r.Body)
 	}
 	checkEmpty(t, root)
+	// The log arrives through a pipe: the answer can come first.
+	emu.WaitOutput(`"message":"merge not run"`, 10*time.Second)
 	logged := map[string]int{}
 	for _, m := range jsonLines(emu.Output()) {
 		msg, _ := m["message"].(string)
