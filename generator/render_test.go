@@ -208,7 +208,7 @@ func checkRendered(t *testing.T, in generator.Inputs, files map[string]generator
 		want = append(want, "Makefile", "samconfig.toml", "template.yaml")
 	}
 	if in.HasHeliosDeps() {
-		want = append(want, ".helios/smoke/composition.html")
+		want = append(want, ".helios/smoke/composition.html", ".helios/warm-renderer.mjs")
 	}
 	if in.HasHeliosDeps() && in.NodeLockfile == "" {
 		want = append(want, ".helios/package.json", ".helios/infrastructure-stub/package.json", ".helios/infrastructure-stub/index.js")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/helios-project/helios-scaffold/internal/testdeadline"
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
+	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
 
 // heliosProject is a Helios project: a composition, and a package.json
@@ -82,11 +83,15 @@ func TestRenderHeliosComposition(t *testing.T) {
 	call := startRenderWorker(t, bin, user, env)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	processed := map[int64]string{}
 	for _, c := range spec.Chunks {
+		start := time.Now()
 		r, err := call(ctx, jobspec.Request{JobPath: spec.path, ChunkIndex: c.ID})
-		if err != nil || !r.OK() {
-			t.Fatalf("chunk %d: %+v, %v", c.ID, r, err)
+		if err != nil || !r.OK() || r.Renderer != worker.RendererProcess {
+			t.Fatalf("chunk %d: %+v, %v; want it rendered by the CLI's process", c.ID, r, err)
 		}
+		t.Logf("chunk %d rendered by the CLI in %v", c.ID, time.Since(start).Round(time.Millisecond))
+		processed[c.ID] = keep(t, filepath.Join(out, c.OutputFile))
 		data, err := os.ReadFile(filepath.Join(out, c.OutputFile))
 		if err != nil || len(data) < 12 || !bytes.Equal(data[4:8], []byte("ftyp")) || r.OutputBytes != int64(len(data)) {
 			t.Errorf("chunk %d: output %s: %d bytes (%v), want an MP4/QuickTime file of %d bytes", c.ID, c.OutputFile, len(data), err, r.OutputBytes)
@@ -104,6 +109,8 @@ func TestRenderHeliosComposition(t *testing.T) {
 	}
 	assertEmptyDir(t, ws)
 	assertEmptyDir(t, sysTmp)
+	t.Run("warm renderer", func(t *testing.T) { testWarmRenderer(t, repo, bin, user, env, spec, out, ws, processed) })
+	assertEmptyDir(t, ws)
 	t.Run("helios-scaffold run --target local", func(t *testing.T) { testRunHeliosLocal(t, repo, ws, env) })
 	t.Run("helios-scaffold run --target cloudrun", func(t *testing.T) { testRunHeliosCloudRun(t, repo, bin, user, env) })
 }

@@ -1,7 +1,9 @@
 package procfs_test
 
 import (
+	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"syscall"
 	"testing"
@@ -46,5 +48,23 @@ func TestKill(t *testing.T) {
 	}
 	if !procfs.Running(other.Process.Pid) {
 		t.Error("the process with another value was killed")
+	}
+}
+
+// RSS reads a live process's resident size, and 0 for one that is gone.
+func TestRSS(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	buf := make([]byte, 64<<20)
+	for i := range buf {
+		buf[i] = 1
+	}
+	if rss := procfs.RSS(os.Getpid()); rss < int64(len(buf)) || rss > 1<<40 {
+		t.Errorf("RSS of this process, which holds %d bytes: %d", len(buf), rss)
+	}
+	runtime.KeepAlive(buf)
+	if rss := procfs.RSS(1 << 30); rss != 0 {
+		t.Errorf("RSS of no process: %d, want 0", rss)
 	}
 }

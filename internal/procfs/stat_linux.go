@@ -124,3 +124,16 @@ func ThreadChildren(pid, tid int, buf []byte) ([]int, bool) {
 	}
 	return kids, true
 }
+
+// RSS is the resident set size of process pid in bytes, from
+// /proc/PID/statm; 0 when it cannot be read.
+func RSS(pid int) int64 {
+	var arr [128]byte
+	data, _ := Read(arr[:0], "/proc/"+strconv.Itoa(pid)+"/statm")
+	f := bytes.Fields(data)
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseInt(string(f[1]), 10, 64)
+	return pages * int64(syscall.Getpagesize())
+}

@@ -102,12 +102,12 @@ type response struct {
 	Status int
 	Body   awslambda.Body
 	// Keys are the body's keys, sorted, without the additional ones
-	// (durationMs, the truncation flags and errorKind, which check checks
+	// (durationMs, the truncation flags, errorKind and renderer, which check checks
 	// on its own).
 	Keys []string
 }
 
-var additional = []string{"durationMs", "outputTruncated", "stderrTruncated", "errorKind"}
+var additional = []string{"durationMs", "outputTruncated", "stderrTruncated", "errorKind", "renderer"}
 
 // decodeResponse checks that payload is exactly {"statusCode": int,
 // "body": "<JSON object>"} and decodes it.

@@ -29,6 +29,9 @@ type Body struct {
 	DurationMs      int64 `json:"durationMs,omitempty"`
 	OutputTruncated bool  `json:"outputTruncated,omitempty"`
 	StderrTruncated bool  `json:"stderrTruncated,omitempty"`
+	// Renderer says how the command ran: "process", or "warm" (a `helios
+	// render` in the warm renderer).
+	Renderer string `json:"renderer,omitempty"`
 	// Where the chunk's outputFile was uploaded, its size and the SHA-256
 	// of the bytes sent (lowercase hex); present only when it was.
 	OutputURL    string `json:"outputUrl,omitempty"`
@@ -115,6 +118,7 @@ func fitResponse(r *worker.Result, b Body) Response {
 	b.ExitCode = &r.ExitCode
 	b.Message = clip(r.Message())
 	b.DurationMs = r.Duration.Milliseconds()
+	b.Renderer = r.Renderer
 	b.OutputTruncated, b.StderrTruncated = r.StdoutTruncated, r.StderrTruncated
 	if r.OutputURL != "" {
 		b.OutputURL, b.OutputBytes, b.OutputSHA256 = r.OutputURL, &r.OutputBytes, r.OutputSHA256

@@ -47,8 +47,8 @@ func ExampleNewHandler() {
 		fmt.Println(resp.StatusCode, resp.Header.Get("Content-Type"), string(out))
 	}
 	// Output:
-	// 200 application/json {"exitCode":0,"stderr":"","stdout":"rendering frames 0+30\n"}
-	// 500 application/json {"errorKind":"failed","exitCode":3,"message":"chunk command exited with code 3","stderr":"no encoder\n","stdout":""}
+	// 200 application/json {"exitCode":0,"renderer":"process","stderr":"","stdout":"rendering frames 0+30\n"}
+	// 500 application/json {"errorKind":"failed","exitCode":3,"message":"chunk command exited with code 3","renderer":"process","stderr":"no encoder\n","stdout":""}
 	// 500 application/json {"errorKind":"spec","message":"Chunk with ID 7 not found in job spec"}
 	// 400 application/json {"errorKind":"payload","message":"Missing jobPath or chunkIndex"}
 	// 400 application/json {"errorKind":"payload","message":"Invalid JSON payload"}

@@ -19,6 +19,9 @@ type Body struct {
 	DurationMs      int64 `json:"durationMs,omitempty"`
 	StdoutTruncated bool  `json:"stdoutTruncated,omitempty"`
 	StderrTruncated bool  `json:"stderrTruncated,omitempty"`
+	// Renderer says how the command ran: "process", or "warm" (a `helios
+	// render` in the warm renderer).
+	Renderer string `json:"renderer,omitempty"`
 	// Where the chunk's outputFile was uploaded, its size and the SHA-256
 	// of the bytes sent (lowercase hex); present only when it was.
 	OutputURL    string `json:"outputUrl,omitempty"`
@@ -51,6 +54,7 @@ func resultBody(r *worker.Result) (int, *Body) {
 		Stderr:          &stderr,
 		Message:         r.Message(),
 		DurationMs:      r.Duration.Milliseconds(),
+		Renderer:        r.Renderer,
 		StdoutTruncated: r.StdoutTruncated,
 		StderrTruncated: r.StderrTruncated,
 	}

@@ -25,6 +25,9 @@ type CallResult struct {
 	OutputURL    string
 	OutputBytes  int64
 	OutputSHA256 string
+	// Renderer is how the chunk ran (RendererProcess, RendererWarm); ""
+	// from a worker that predates it.
+	Renderer string
 }
 
 // OK reports whether the chunk succeeded (status 200).

@@ -34,6 +34,10 @@ const (
 	EnvUploadStallTimeout = transfer.EnvUploadStallTimeout // time an output upload may make no progress
 	EnvAssetsStallTimeout = transfer.EnvAssetsStallTimeout // time an asset download may receive nothing before it is tried again
 	EnvChunkIdleTimeout   = "HELIOS_CHUNK_IDLE_TIMEOUT"    // time a chunk may print nothing and grow no file before it is killed, 0 for none
+
+	EnvWarmRenderer          = "HELIOS_WARM_RENDERER"            // off: every chunk runs as a process
+	EnvWarmRendererScript    = "HELIOS_WARM_RENDERER_SCRIPT"     // the warm renderer's script, set in the --deps helios images
+	EnvWarmRendererMaxMemory = "HELIOS_WARM_RENDERER_MAX_MEMORY" // bytes the warm renderer may hold after a chunk before it is replaced
 )
 
 // Config holds the worker's settings. The zero value is not useful; start
@@ -103,6 +107,16 @@ type Config struct {
 	// Passthrough copies chunk output live to the worker's stdout and
 	// stderr, which are the platform's logs.
 	Passthrough bool
+	// WarmRendererScript is the warm renderer's script, which the images
+	// of --deps helios ship: with it, and WarmRenderer on, a chunk whose
+	// command is a `helios render` that it takes renders in a Node
+	// process kept between chunks. "" runs every chunk as a process.
+	WarmRendererScript string
+	// WarmRenderer is off with HELIOS_WARM_RENDERER=off.
+	WarmRenderer bool
+	// WarmRendererMaxMemory replaces the warm renderer after a chunk that
+	// leaves it holding more (resident bytes); 0 for no bound.
+	WarmRendererMaxMemory int64
 
 	errs error // problems found by ConfigFromEnv, reported by Validate
 }
@@ -128,6 +142,9 @@ func DefaultConfig() Config {
 		UploadStallTimeout: time.Minute,
 		AssetsStallTimeout: 30 * time.Second,
 		ChunkIdleTimeout:   DefaultChunkIdleTimeout,
+
+		WarmRenderer:          true,
+		WarmRendererMaxMemory: 1 << 30,
 	}
 }
 
@@ -148,6 +165,7 @@ func ConfigFromEnv() Config {
 	}
 	c.OutputURL = os.Getenv(EnvOutputURL)
 	c.AssetsCacheDir = os.Getenv(EnvAssetsCacheDir)
+	c.WarmRendererScript = os.Getenv(EnvWarmRendererScript)
 	if v := os.Getenv(EnvAllowedJobPaths); v != "" {
 		if c.AllowedJobPaths = splitAllowedJobPaths(v); c.AllowedJobPaths == nil {
 			errs = append(errs, fmt.Errorf("%s=%q: want comma-separated locations such as s3://bucket/prefix/", EnvAllowedJobPaths, v))
@@ -171,6 +189,8 @@ func ConfigFromEnv() Config {
 		envValue(EnvUploadStallTimeout, &c.UploadStallTimeout, time.ParseDuration, durationWanted),
 		envValue(EnvAssetsStallTimeout, &c.AssetsStallTimeout, time.ParseDuration, durationWanted),
 		envValue(EnvChunkIdleTimeout, &c.ChunkIdleTimeout, time.ParseDuration, durationWanted),
+		envValue(EnvWarmRenderer, &c.WarmRenderer, parseOnOff, "on or off"),
+		envValue(EnvWarmRendererMaxMemory, &c.WarmRendererMaxMemory, parseInt64, bytesWanted),
 	)
 	c.errs = errors.Join(errs...)
 	return c
@@ -201,6 +221,7 @@ func (c Config) Validate() error {
 	check(c.AssetsStallTimeout <= 0, EnvAssetsStallTimeout, c.AssetsStallTimeout, "a positive duration")
 	check(c.UploadStallTimeout <= 0, EnvUploadStallTimeout, c.UploadStallTimeout, "a positive duration")
 	check(c.OutputMaxBytes < 0, EnvOutputMaxBytes, c.OutputMaxBytes, "0 (no bound) or a positive number of bytes")
+	check(c.WarmRendererMaxMemory < 0, EnvWarmRendererMaxMemory, c.WarmRendererMaxMemory, "0 (no bound) or a positive number of bytes")
 	check(c.AssetsCacheBytes < -1, EnvAssetsCacheBytes, c.AssetsCacheBytes, "0 (off) or a positive number of bytes")
 	if err := checkOutputURL(c.OutputURL); err != nil {
 		errs = append(errs, fmt.Errorf("%s=%q: %w", EnvOutputURL, c.OutputURL, err))
@@ -225,3 +246,13 @@ func envValue[T any](name string, dst *T, parse func(string) (T, error), want st
 }
 
 func parseInt64(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
+
+func parseOnOff(s string) (bool, error) {
+	switch s {
+	case "on":
+		return true, nil
+	case "off":
+		return false, nil
+	}
+	return false, errors.New("neither on nor off")
+}

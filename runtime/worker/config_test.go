@@ -16,6 +16,7 @@ var allEnv = []string{
 	worker.EnvAssetsConcurrency, worker.EnvAssetsTimeout, worker.EnvAssetsCacheDir, worker.EnvAssetsCacheBytes,
 	worker.EnvAllowedJobPaths, worker.EnvOutputMaxBytes, worker.EnvUploadStallTimeout,
 	worker.EnvAssetsStallTimeout, worker.EnvChunkIdleTimeout,
+	worker.EnvWarmRenderer, worker.EnvWarmRendererScript, worker.EnvWarmRendererMaxMemory,
 }
 
 // clearEnv unsets every HELIOS_* variable the config reads (empty counts
@@ -32,7 +33,8 @@ func TestEnvNames(t *testing.T) {
 		"HELIOS_BODY_TIMEOUT", "HELIOS_SHUTDOWN_GRACE", "HELIOS_PASSTHROUGH", "HELIOS_OUTPUT_URL",
 		"HELIOS_ASSETS_MAX_BYTES", "HELIOS_ASSETS_CONCURRENCY", "HELIOS_ASSETS_TIMEOUT",
 		"HELIOS_ASSETS_CACHE_DIR", "HELIOS_ASSETS_CACHE_BYTES", "HELIOS_ALLOWED_JOB_PATHS", "HELIOS_OUTPUT_MAX_BYTES",
-		"HELIOS_UPLOAD_STALL_TIMEOUT", "HELIOS_ASSETS_STALL_TIMEOUT", "HELIOS_CHUNK_IDLE_TIMEOUT"}
+		"HELIOS_UPLOAD_STALL_TIMEOUT", "HELIOS_ASSETS_STALL_TIMEOUT", "HELIOS_CHUNK_IDLE_TIMEOUT",
+		"HELIOS_WARM_RENDERER", "HELIOS_WARM_RENDERER_SCRIPT", "HELIOS_WARM_RENDERER_MAX_MEMORY"}
 	if len(allEnv) != len(want) {
 		t.Fatalf("%d variables, want %d", len(allEnv), len(want))
 	}
@@ -53,6 +55,9 @@ func TestDefaultConfig(t *testing.T) {
 		{"OutputLimit", c.OutputLimit, 1 << 20},
 		{"ChunkTimeout", c.ChunkTimeout, time.Duration(0)},
 		{"ChunkIdleTimeout", c.ChunkIdleTimeout, 5 * time.Minute},
+		{"WarmRenderer", c.WarmRenderer, true},
+		{"WarmRendererScript", c.WarmRendererScript, ""},
+		{"WarmRendererMaxMemory", c.WarmRendererMaxMemory, int64(1 << 30)},
 		{"TimeoutMargin", c.TimeoutMargin, 2 * time.Second},
 		{"SpecMaxBytes", c.SpecMaxBytes, int64(10 << 20)},
 		{"SpecTimeout", c.SpecTimeout, 30 * time.Second},
@@ -107,6 +112,10 @@ func TestConfigFromEnvAll(t *testing.T) {
 		worker.EnvUploadStallTimeout: "45s",
 		worker.EnvAssetsStallTimeout: "20s",
 		worker.EnvChunkIdleTimeout:   "7m30s",
+
+		worker.EnvWarmRenderer:          "off",
+		worker.EnvWarmRendererScript:    "/opt/helios/warm-renderer.mjs",
+		worker.EnvWarmRendererMaxMemory: "500000000",
 	} {
 		t.Setenv(name, v)
 	}
@@ -134,6 +143,10 @@ func TestConfigFromEnvAll(t *testing.T) {
 		UploadStallTimeout: 45 * time.Second,
 		AssetsStallTimeout: 20 * time.Second,
 		ChunkIdleTimeout:   7*time.Minute + 30*time.Second,
+
+		WarmRendererScript:    "/opt/helios/warm-renderer.mjs",
+		WarmRenderer:          false,
+		WarmRendererMaxMemory: 500_000_000,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ConfigFromEnv() = %+v\nwant %+v", got, want)
@@ -175,6 +188,8 @@ func TestConfigFromEnvMalformed(t *testing.T) {
 		{worker.EnvAssetsConcurrency, "many", func(c worker.Config) any { return c.AssetsConcurrency }},
 		{worker.EnvAssetsTimeout, "600", func(c worker.Config) any { return c.AssetsTimeout }},
 		{worker.EnvChunkIdleTimeout, "300", func(c worker.Config) any { return c.ChunkIdleTimeout }},
+		{worker.EnvWarmRenderer, "false", func(c worker.Config) any { return c.WarmRenderer }},
+		{worker.EnvWarmRendererMaxMemory, "1GiB", func(c worker.Config) any { return c.WarmRendererMaxMemory }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {

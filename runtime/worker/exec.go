@@ -18,6 +18,9 @@ import (
 // execute runs argv in the workspace, under the idle watch (idle.go), and
 // gathers the Result.
 func (w *Worker) execute(ctx context.Context, spec *jobspec.Spec, chunk *jobspec.Chunk, argv []string, ws *transfer.Placement) *Result {
+	if res := w.executeWarm(ctx, spec, chunk, argv, ws); res != nil {
+		return res
+	}
 	stdout := tail.New(w.cfg.OutputLimit)
 	stderr := tail.New(w.cfg.OutputLimit)
 	ps := proc.Spec{Dir: ws.Work, Env: w.chunkEnv(spec, chunk, ws), Stdout: stdout, Stderr: stderr, Mark: envWorkspace + "=" + ws.Work}
@@ -48,6 +51,7 @@ func (w *Worker) execute(ctx context.Context, spec *jobspec.Spec, chunk *jobspec
 		StdoutBytes:     stdout.Total(),
 		StderrBytes:     stderr.Total(),
 		Duration:        time.Since(start),
+		Renderer:        RendererProcess,
 		clean:           pr.Clean,
 	}
 	switch {

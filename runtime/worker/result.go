@@ -40,6 +40,9 @@ type Result struct {
 	StdoutBytes, StderrBytes int64
 	// Duration is the command's wall time.
 	Duration time.Duration
+	// Renderer says how the command ran, once it started: RendererProcess,
+	// or RendererWarm (a `helios render` in the warm renderer).
+	Renderer string
 	// OutputURL is where the chunk's outputFile was uploaded, OutputBytes
 	// its size and OutputSHA256 the SHA-256 of the bytes that were sent,
 	// in lowercase hex; all are empty when nothing was uploaded.

@@ -61,7 +61,7 @@ func (w *Worker) logResult(ctx context.Context, res *Result, attrs ...any) {
 		w.log().WarnContext(ctx, "chunk not run", append(attrs, "error", res.Message(), "errorKind", string(res.Kind()))...)
 		return
 	}
-	attrs = append(attrs, "exitCode", res.ExitCode, "durationMs", res.Duration.Milliseconds(),
+	attrs = append(attrs, "exitCode", res.ExitCode, "durationMs", res.Duration.Milliseconds(), "renderer", res.Renderer,
 		"stdoutBytes", res.StdoutBytes, "stderrBytes", res.StderrBytes, "error", res.Message())
 	if res.OutputURL != "" {
 		attrs = append(attrs, "outputUrl", res.OutputURL, "outputBytes", res.OutputBytes, "outputSha256", res.OutputSHA256)

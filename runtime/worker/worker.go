@@ -13,6 +13,7 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/store"
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/fault"
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/transfer"
+	"github.com/helios-project/helios-scaffold/runtime/worker/internal/warm"
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/workspace"
 )
 
@@ -31,6 +32,7 @@ type Worker struct {
 	pool    *workspace.Pool // empty workspaces of ended chunks, shared by the copies that With makes
 	allowed []prefix        // Config.AllowedJobPaths, parsed
 	env     []string        // added to every chunk's environment (WithEnv)
+	warm    *warmRenderers  // shared by the copies that With makes
 }
 
 // lazyCache opens the asset cache when the first assets are fetched, so
@@ -97,6 +99,7 @@ func New(cfg Config, opts ...Option) *Worker {
 		cache:  new(lazyCache),
 		stale:  new(sync.Once),
 		pool:   new(workspace.Pool),
+		warm:   &warmRenderers{m: map[string]*warm.Renderer{}},
 	}
 	for _, o := range opts {
 		o(w)

@@ -122,7 +122,7 @@ func Parse(payload []byte) (*worker.CallResult, error) {
 	}
 	r.Stdout = firstOf(b.Output, b.Stdout)
 	r.Stderr = firstOf(b.Stderr)
-	r.OutputURL, r.OutputSHA256 = b.OutputURL, b.OutputSHA256
+	r.OutputURL, r.OutputSHA256, r.Renderer = b.OutputURL, b.OutputSHA256, b.Renderer
 	if b.OutputBytes != nil {
 		r.OutputBytes = *b.OutputBytes
 	}

@@ -111,7 +111,7 @@ func Parse(status int, body []byte) (*worker.CallResult, error) {
 	if b.Stderr != nil {
 		r.Stderr = *b.Stderr
 	}
-	r.OutputURL, r.OutputSHA256 = b.OutputURL, b.OutputSHA256
+	r.OutputURL, r.OutputSHA256, r.Renderer = b.OutputURL, b.OutputSHA256, b.Renderer
 	if b.OutputBytes != nil {
 		r.OutputBytes = *b.OutputBytes
 	}
