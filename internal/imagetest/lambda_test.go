@@ -79,10 +79,12 @@ func TestLambdaHelios(t *testing.T) {
 		check         func(map[string]any) string
 	}{
 		{"render", fmt.Sprintf(`{"jobPath": "s3://%s/jobs/job.json", "chunkIndex": %d}`, bucket, ch.ID), 200,
-			func(b map[string]any) string { return want(b["exitCode"] == 0.0, "exit 0") }},
+			func(b map[string]any) string {
+				return want(b["exitCode"] == 0.0 && b["renderer"] == "warm", "exit 0, rendered warm (read-only root, /tmp alone writable)")
+			}},
 		{"failure", fmt.Sprintf(`{"jobPath": "s3://%s/jobs/broken.json", "chunkIndex": 7}`, bucket), 500,
 			func(b map[string]any) string {
-				return want(b["exitCode"] == 3.0 && b["stderr"] == "broken\n", "exit 3 and its stderr")
+				return want(b["exitCode"] == 3.0 && b["stderr"] == "broken\n" && b["renderer"] == "process", "exit 3 and its stderr, as a process")
 			}},
 		{"not an object", `[1]`, 400, func(b map[string]any) string {
 			return want(b["message"] == "Invalid payload: must be an object", "the contract's message")

@@ -19,6 +19,10 @@ export const RenderOrchestrator = {
       case 'hang.html':
         spawn('sleep', ['600'], { stdio: 'ignore' });
         return new Promise(() => {});
+      case 'block.html': // says so in its output, then blocks its thread: nothing but a signal ends it
+        fs.writeFileSync(outputPath, 'blocked');
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 600000);
+        return;
       case 'crash.html':
         process.exit(3);
       case 'grow.html':
