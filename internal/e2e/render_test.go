@@ -83,7 +83,7 @@ func TestRenderHeliosComposition(t *testing.T) {
 	call := startRenderWorker(t, bin, user, env)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	processed := map[int64]string{}
+	processed := map[int64]processedChunk{}
 	for _, c := range spec.Chunks {
 		start := time.Now()
 		r, err := call(ctx, jobspec.Request{JobPath: spec.path, ChunkIndex: c.ID})
@@ -91,7 +91,7 @@ func TestRenderHeliosComposition(t *testing.T) {
 			t.Fatalf("chunk %d: %+v, %v; want it rendered by the CLI's process", c.ID, r, err)
 		}
 		t.Logf("chunk %d rendered by the CLI in %v", c.ID, time.Since(start).Round(time.Millisecond))
-		processed[c.ID] = keep(t, filepath.Join(out, c.OutputFile))
+		processed[c.ID] = processedChunk{file: keep(t, filepath.Join(out, c.OutputFile)), stdout: r.Stdout}
 		data, err := os.ReadFile(filepath.Join(out, c.OutputFile))
 		if err != nil || len(data) < 12 || !bytes.Equal(data[4:8], []byte("ftyp")) || r.OutputBytes != int64(len(data)) {
 			t.Errorf("chunk %d: output %s: %d bytes (%v), want an MP4/QuickTime file of %d bytes", c.ID, c.OutputFile, len(data), err, r.OutputBytes)

@@ -30,7 +30,7 @@ const minPSNR = 40
 // each output has the process render's frames (kept in processed), within
 // minPSNR of them; a chunk killed by its timeout leaves no browser, and
 // the chunk after it renders warm again.
-func testWarmRenderer(t *testing.T, repo, bin, user string, env []string, spec renderSpec, out, ws string, processed map[int64]string) {
+func testWarmRenderer(t *testing.T, repo, bin, user string, env []string, spec renderSpec, out, ws string, processed map[int64]processedChunk) {
 	env = append(env, worker.EnvWarmRendererScript+"="+filepath.Join(repo, ".helios", "warm-renderer.mjs"), "HELIOS_CHUNK_TIMEOUT=8s")
 	call := startRenderWorker(t, bin, user, env)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -42,7 +42,10 @@ func testWarmRenderer(t *testing.T, repo, bin, user string, env []string, spec r
 			t.Fatalf("chunk %d: %+v, %v; want it rendered warm", c.ID, r, err)
 		}
 		t.Logf("chunk %d rendered warm in %v", c.ID, time.Since(start).Round(time.Millisecond))
-		warm, cli := filepath.Join(out, c.OutputFile), processed[c.ID]
+		warm, cli := filepath.Join(out, c.OutputFile), processed[c.ID].file
+		if w, p := cliLines(r.Stdout), cliLines(processed[c.ID].stdout); w != p {
+			t.Errorf("chunk %d: the CLI's own lines, warm:\n%s\nthrough the CLI:\n%s", c.ID, w, p)
+		}
 		if fw, fc := frames(t, warm), frames(t, cli); fw != fc || fw != int(c.FrameCount) {
 			t.Errorf("chunk %d: %d frames warm, %d through the CLI; want %d", c.ID, fw, fc, c.FrameCount)
 		}
@@ -77,6 +80,25 @@ func psnrMin(t *testing.T, a, b string) float64 {
 	}
 	v, _ := strconv.ParseFloat(string(m[1]), 64)
 	return v
+}
+
+// processedChunk is a chunk as the CLI rendered it: its output, kept
+// aside, and its stdout.
+type processedChunk struct {
+	file, stdout string
+}
+
+var workspacePath = regexp.MustCompile(`/helios-[^/ ]+/work/`)
+
+// cliLines are the lines that the Helios CLI prints itself (the first
+// five, before the renderer's own, whose ffmpeg lines differ from run to
+// run, and the last), with the chunk's workspace taken out.
+func cliLines(stdout string) string {
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) < 6 {
+		return stdout
+	}
+	return workspacePath.ReplaceAllString(strings.Join(append(lines[:5:5], lines[len(lines)-1]), "\n"), "/WORKSPACE/")
 }
 
 // keep copies a chunk's output aside, for the warm render to compare.

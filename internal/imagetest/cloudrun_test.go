@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -116,6 +117,41 @@ func TestCloudRunHeliosService(t *testing.T) {
 	if code := c.stop(t); code != 0 {
 		t.Errorf("exit code %d on SIGTERM, want 0", code)
 	}
+
+	// The same chunk through the Helios CLI, in the same image: the same
+	// frames, as close to the warm ones as two renders of the CLI are.
+	cold := p.start(t, "--network", "host", "-e", "PORT="+strconv.Itoa(port), "-e", gcs.Env(), "-e", "HELIOS_WARM_RENDERER=off", tag)
+	waitListening(t, cold, url[len("http://"):len(url)-1])
+	status, _, body := call(t, "POST", url, fmt.Sprintf(`{"jobPath": "gs://renders/jobs/job.json", "chunkIndex": %d}`, ch.ID))
+	if status != 200 || body["renderer"] != "process" {
+		t.Fatalf("chunk %d with HELIOS_WARM_RENDERER=off: status %d: %v; want 200, rendered by the CLI", ch.ID, status, body)
+	}
+	cli, _ := gcs.Object("renders", "out/"+ch.OutputFile)
+	checkVideo(t, ch, cli.Content)
+	if p := psnrMin(t, obj.Content, cli.Content); p < 40 {
+		t.Errorf("chunk %d: warm frames within %.1f dB of the CLI's, want at least 40 (the CLI against itself: about 53)", ch.ID, p)
+	}
+	cold.stop(t)
+}
+
+// psnrMin is the least PSNR, in dB, of a frame of video a against the
+// same frame of b (1000 for identical frames).
+func psnrMin(t *testing.T, a, b []byte) float64 {
+	t.Helper()
+	dir := t.TempDir()
+	fa, fb := filepath.Join(dir, "a.mp4"), filepath.Join(dir, "b.mp4")
+	os.WriteFile(fa, a, 0o644)
+	os.WriteFile(fb, b, 0o644)
+	out, err := exec.Command("ffmpeg", "-nostdin", "-hide_banner", "-i", fa, "-i", fb, "-lavfi", "psnr", "-f", "null", "-").CombinedOutput()
+	m := regexp.MustCompile(`min:([0-9.]+|inf)`).FindSubmatch(out)
+	if err != nil || m == nil {
+		t.Fatalf("ffmpeg psnr: %v\n%s", err, out)
+	}
+	if string(m[1]) == "inf" {
+		return 1000
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
 }
 
 // TestCloudRunHeliosJob builds the --deps helios Cloud Run job image over
