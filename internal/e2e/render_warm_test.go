@@ -3,14 +3,14 @@ package e2e
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/helios-project/helios-scaffold/internal/testdeadline"
+	"github.com/helios-project/helios-scaffold/internal/videocheck"
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker"
 )
@@ -65,21 +65,14 @@ func testWarmRenderer(t *testing.T, repo, bin, user string, env []string, spec r
 	}
 }
 
-var psnrMinPattern = regexp.MustCompile(`min:([0-9.]+|inf)`)
-
 // psnrMin is the least PSNR of a frame of a against the same frame of b.
 func psnrMin(t *testing.T, a, b string) float64 {
 	t.Helper()
-	out, err := exec.Command("ffmpeg", "-nostdin", "-hide_banner", "-i", a, "-i", b, "-lavfi", "psnr", "-f", "null", "-").CombinedOutput()
-	m := psnrMinPattern.FindSubmatch(out)
-	if err != nil || m == nil {
-		t.Fatalf("ffmpeg psnr %s %s: %v\n%s", a, b, err, out)
+	p, err := videocheck.PSNRMin(testdeadline.Context(t), a, b)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if string(m[1]) == "inf" {
-		return 1000
-	}
-	v, _ := strconv.ParseFloat(string(m[1]), 64)
-	return v
+	return p
 }
 
 // processedChunk is a chunk as the CLI rendered it: its output, kept

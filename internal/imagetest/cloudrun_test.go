@@ -1,6 +1,7 @@
 package imagetest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,13 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/helios-project/helios-scaffold/internal/gcstest"
+	"github.com/helios-project/helios-scaffold/internal/videocheck"
 )
 
 // cloudRunUser is the USER of every Cloud Run image helios-scaffold writes.
@@ -135,23 +136,20 @@ func TestCloudRunHeliosService(t *testing.T) {
 }
 
 // psnrMin is the least PSNR, in dB, of a frame of video a against the
-// same frame of b (1000 for identical frames).
+// same frame of b.
 func psnrMin(t *testing.T, a, b []byte) float64 {
 	t.Helper()
 	dir := t.TempDir()
 	fa, fb := filepath.Join(dir, "a.mp4"), filepath.Join(dir, "b.mp4")
 	os.WriteFile(fa, a, 0o644)
 	os.WriteFile(fb, b, 0o644)
-	out, err := exec.Command("ffmpeg", "-nostdin", "-hide_banner", "-i", fa, "-i", fb, "-lavfi", "psnr", "-f", "null", "-").CombinedOutput()
-	m := regexp.MustCompile(`min:([0-9.]+|inf)`).FindSubmatch(out)
-	if err != nil || m == nil {
-		t.Fatalf("ffmpeg psnr: %v\n%s", err, out)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p, err := videocheck.PSNRMin(ctx, fa, fb)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if string(m[1]) == "inf" {
-		return 1000
-	}
-	v, _ := strconv.ParseFloat(string(m[1]), 64)
-	return v
+	return p
 }
 
 // TestCloudRunHeliosJob builds the --deps helios Cloud Run job image over
