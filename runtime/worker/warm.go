@@ -33,6 +33,15 @@ type warmRenderers struct {
 	m  map[string]*warm.Renderer
 }
 
+// close kills every renderer, after the chunk it renders.
+func (rs *warmRenderers) close() {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for _, r := range rs.m {
+		r.Close()
+	}
+}
+
 // warmRenderer is the renderer of the Helios CLI that argv runs, and the
 // arguments to give it; nil when the chunk runs as a process: the warm
 // renderer is off or not in this image, argv is not a `helios render`
@@ -47,6 +56,9 @@ func (w *Worker) warmRenderer(argv []string) (*warm.Renderer, []string, string) 
 	args, why := warm.Command(argv)
 	if why != "" {
 		return nil, nil, why
+	}
+	if strings.Contains(argv[0], "/") && !filepath.IsAbs(argv[0]) {
+		return nil, nil, "helios is a path relative to the workspace" // as exec finds it there, not here
 	}
 	cliDir, ok := heliosPackage(w.lookPath(argv[0]))
 	if !ok {

@@ -162,12 +162,16 @@ func (w *Worker) assetCache(ctx context.Context) *transfer.Cache {
 	return w.cache.c.Load()
 }
 
-// Close removes the files of the worker's asset cache. Chunks still
-// running keep their own copies; chunks run after Close download every
+// Close kills the warm renderers, once their chunks end, and removes the
+// files of the worker's asset cache. Chunks still running keep their own
+// copies; chunks run after Close download every
 // file. A worker that never fetched assets has nothing to remove. A
 // process that ends without Close leaves its cache to the next worker
 // process with the same cache folder, which removes it.
 func (w *Worker) Close() error {
+	if w.warm != nil {
+		w.warm.close()
+	}
 	w.cache.once.Do(func() {}) // a cache being opened is opened first
 	c := w.cache.c.Load()
 	if c == nil {

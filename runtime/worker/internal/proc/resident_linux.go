@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"runtime"
 	"syscall"
+
+	"github.com/helios-project/helios-scaffold/internal/procfs"
 )
 
 // StartResident starts cmd as a helper that outlives chunks (the warm
@@ -40,3 +42,26 @@ func Sweep(mark string) { sweep(mark) }
 
 // KillGroup kills the process group pgid.
 func KillGroup(pgid int) { killGroup(pgid) }
+
+// Reap waits for the worker's children that are zombies, but keep (the
+// resident, which its own Wait reaps) and running chunks' leaders: the
+// orphans of a resident's children that died on their own, which the
+// worker adopted as a subreaper and no sweep finds any more (a zombie
+// has no environment).
+func Reap(keep int) {
+	if !procs.subreaper {
+		return
+	}
+	self := syscall.Getpid()
+	kids, ok := procfs.Children(self)
+	if !ok {
+		return
+	}
+	var zombies []int
+	for _, pid := range kids {
+		if st, ok := procfs.StatOf(pid); ok && st.State == 'Z' && pid != keep {
+			zombies = append(zombies, pid)
+		}
+	}
+	reap(zombies)
+}

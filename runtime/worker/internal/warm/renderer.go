@@ -34,8 +34,11 @@ var Tested = map[string][]string{
 }
 
 // readyTimeout bounds the renderer's start: Node, and its import of the
-// Helios renderer.
-const readyTimeout = time.Minute
+// Helios renderer; requestTimeout the sending of a chunk to it.
+const (
+	readyTimeout   = time.Minute
+	requestTimeout = 30 * time.Second
+)
 
 // A Renderer is the resident warm renderer of one Helios CLI install,
 // started on first use. One chunk renders at a time.
@@ -55,7 +58,8 @@ type Renderer struct {
 
 	mu       sync.Mutex // held by the chunk being rendered
 	p        *process
-	disabled string // why the renderer is not used (an untested version)
+	disabled string    // why the renderer is not used (an untested version)
+	failed   time.Time // when its last start failed
 }
 
 // Chunk is a chunk for the renderer: its workspace, the arguments after
@@ -82,9 +86,16 @@ func (r *Renderer) Render(ctx context.Context, c Chunk) (int, error) {
 	if r.disabled != "" {
 		return 0, fmt.Errorf("%w: %s", ErrUnavailable, r.disabled)
 	}
+	if r.p != nil && r.p.exited() {
+		r.kill("it exited between chunks")
+	}
 	if r.p == nil {
+		if wait := time.Until(r.failed.Add(startBackoff)); wait > 0 {
+			return 0, fmt.Errorf("%w: its last start failed; the next try is in %v", ErrUnavailable, wait.Round(time.Second))
+		}
 		p, err := r.start(ctx)
 		if err != nil {
+			r.failed = time.Now()
 			return 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		r.p = p
@@ -92,18 +103,29 @@ func (r *Renderer) Render(ctx context.Context, c Chunk) (int, error) {
 	p := r.p
 	release := proc.Hold(p.pid)
 	code, err := p.render(ctx, c)
-	proc.Sweep(c.Mark) // the browsers and encoders it started, wherever they went
-	p.killChildren()
-	release()
-	if err != nil {
-		r.kill(err.Error())
-		return code, err
+	switch {
+	case err != nil:
+		r.kill(err.Error()) // first, so that it starts nothing more
+	case code != 0:
+		// The CLI exits after a failure: what the failed render left
+		// running (timers, a browser closing) must not reach the next.
+		r.kill("")
 	}
-	if rss := procfs.RSS(p.pid); r.MaxRSS > 0 && rss > r.MaxRSS {
+	proc.Sweep(c.Mark) // the browsers and encoders it started, wherever they went
+	if r.p != nil {
+		p.killChildren()
+	}
+	proc.Reap(p.pid)
+	release()
+	if rss := procfs.RSS(p.pid); r.p != nil && r.MaxRSS > 0 && rss > r.MaxRSS {
 		r.kill(fmt.Sprintf("it uses %d MiB after the chunk, over its bound of %d MiB", rss>>20, r.MaxRSS>>20))
 	}
-	return code, nil
+	return code, err
 }
+
+// startBackoff is how long after a failed start the renderer is not
+// tried again: its chunks run as processes meanwhile.
+const startBackoff = time.Minute
 
 // Close kills the renderer, if it runs.
 func (r *Renderer) Close() {
@@ -252,10 +274,12 @@ func (p *process) read(r *os.File) {
 	defer r.Close()
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	broken := false
 	for sc.Scan() {
 		var m message
 		if json.Unmarshal(sc.Bytes(), &m) != nil {
 			fmt.Fprintf(p.log, "warm renderer: not a message: %.200q\n", sc.Bytes())
+			broken = true
 			break
 		}
 		switch {
@@ -272,6 +296,11 @@ func (p *process) read(r *os.File) {
 			w.Write(m.Data)
 			p.mu.Unlock()
 		}
+	}
+	if err := sc.Err(); err != nil || broken {
+		// A line too long, or not a message: nobody reads what it writes
+		// now, so it must not live on, blocked on the pipe.
+		proc.KillGroup(p.pid)
 	}
 	p.waitErr = p.cmd.Wait()
 }
@@ -290,6 +319,7 @@ func (p *process) render(ctx context.Context, c Chunk) (int, error) {
 	}
 	p.setWriters(c.Stdout, c.Stderr)
 	defer p.setWriters(p.log, p.log)
+	p.req.SetWriteDeadline(time.Now().Add(requestTimeout))
 	if _, err := p.req.Write(append(line, '\n')); err != nil {
 		return 0, fmt.Errorf("%w: sending the chunk: %w", ErrCrashed, err)
 	}
@@ -303,6 +333,18 @@ func (p *process) render(ctx context.Context, c Chunk) (int, error) {
 	}
 }
 
+// exited reports whether the renderer has exited.
+func (p *process) exited() bool {
+	select {
+	case <-p.dead:
+		return true
+	default:
+		return false
+	}
+}
+
+// setWriters sets where the renderer's output goes: the chunk's writers,
+// or the log between chunks.
 func (p *process) setWriters(stdout, stderr io.Writer) {
 	p.mu.Lock()
 	p.stdout, p.stderr = stdout, stderr

@@ -144,10 +144,12 @@ func TestRenderAsTheCLI(t *testing.T) {
 	}
 }
 
-// What fails is the chunk's answer, as the CLI gives it; the renderer
-// stays. A renderer that dies, hangs past the deadline or grows past its
-// bound is killed, with what the chunk started, and the next chunk gets
-// a new one.
+// What fails is the chunk's answer, as the CLI gives it, and the
+// renderer is replaced, as the CLI's process exits: nothing the failed
+// render left (a timer, a rejection) reaches the next chunk. A renderer
+// that dies (during a chunk or between two), hangs past the deadline,
+// writes a line too long for the protocol or grows past its bound is
+// replaced, and what the chunk started is gone.
 func TestRenderFailures(t *testing.T) {
 	cli := install(t, "0.45.2", "1.78.3")
 	for _, tc := range []struct {
@@ -159,9 +161,13 @@ func TestRenderFailures(t *testing.T) {
 		err      error
 		stderr   string
 		replaced bool
+		pause    time.Duration // before the next chunk
 	}{
-		{input: "fail.html", code: 1, stderr: "Render failed: boom\n"},
-		{input: "ok.html", flags: []string{"--start-frame", "x"}, code: 1, stderr: "Render failed: start-frame must be a valid number\n"},
+		{input: "fail.html", code: 1, stderr: "Render failed: boom\n", replaced: true},
+		{input: "ok.html", flags: []string{"--start-frame", "x"}, code: 1, stderr: "Render failed: start-frame must be a valid number\n", replaced: true},
+		{input: "stale.html", code: 1, stderr: "Render failed: stale\n", replaced: true, pause: 400 * time.Millisecond},
+		{input: "bigline.html", err: ErrCrashed, replaced: true},
+		{input: "exitlater.html", replaced: true, pause: 400 * time.Millisecond},
 		{input: "crash.html", err: ErrCrashed, replaced: true},
 		{input: "hang.html", deadline: 2 * time.Second, code: -1, err: context.DeadlineExceeded, replaced: true},
 		{input: "grow.html", maxRSS: 150 << 20, replaced: true},
@@ -190,15 +196,16 @@ func TestRenderFailures(t *testing.T) {
 			if left := procfs.WithEntry(c.Mark); len(left) > 0 {
 				t.Errorf("processes of the chunk left: %v", left)
 			}
-			if replaced := r.p == nil; replaced != tc.replaced {
+			time.Sleep(tc.pause) // what the chunk left to happen later
+			next := newChunk(t, "ok.html")
+			if code, err := r.Render(ctx, next.Chunk); code != 0 || err != nil || next.errb.String() != "" {
+				t.Errorf("the next chunk: %d, %v, stderr %q\n%s", code, err, next.errb, log)
+			}
+			if replaced := r.p.pid != pid; replaced != tc.replaced {
 				t.Errorf("renderer replaced: %v, want %v\nlog:\n%s", replaced, tc.replaced, log)
 			}
 			if tc.replaced && procfs.Running(pid) {
-				t.Errorf("the killed renderer (pid %d) still runs", pid)
-			}
-			next := newChunk(t, "ok.html")
-			if code, err := r.Render(ctx, next.Chunk); code != 0 || err != nil {
-				t.Errorf("the next chunk: %d, %v\n%s", code, err, log)
+				t.Errorf("the replaced renderer (pid %d) still runs", pid)
 			}
 		})
 	}
@@ -232,5 +239,32 @@ func TestRenderUnavailable(t *testing.T) {
 				t.Errorf("cli %s, renderer %s: %v, want %q", tc.cli, tc.renderer, err, tc.want)
 			}
 		}
+	}
+}
+
+// Orphans of the renderer's children that end on their own, which the
+// worker adopts as a subreaper, are reaped after each chunk: a warm
+// instance piles up no zombies.
+func TestRenderReapsOrphans(t *testing.T) {
+	r, log := newRenderer(t, install(t, "0.45.2", "1.78.3"))
+	ctx := testdeadline.Context(t)
+	for range 3 {
+		if code, err := r.Render(ctx, newChunk(t, "orphan.html").Chunk); code != 0 || err != nil {
+			t.Fatalf("Render = %d, %v\n%s", code, err, log)
+		}
+		time.Sleep(300 * time.Millisecond) // the orphan ends, a zombie of this process
+	}
+	if code, err := r.Render(ctx, newChunk(t, "ok.html").Chunk); code != 0 || err != nil {
+		t.Fatalf("Render = %d, %v\n%s", code, err, log)
+	}
+	kids, _ := procfs.Children(os.Getpid())
+	var zombies []int
+	for _, pid := range kids {
+		if st, ok := procfs.StatOf(pid); ok && st.State == 'Z' {
+			zombies = append(zombies, pid)
+		}
+	}
+	if len(zombies) > 0 {
+		t.Errorf("zombie children left: %v", zombies)
 	}
 }

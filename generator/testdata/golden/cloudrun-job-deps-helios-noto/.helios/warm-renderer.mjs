@@ -32,7 +32,8 @@ const requests = 3;
 const messages = 4;
 
 function send(message) {
-  fs.writeSync(messages, JSON.stringify(message) + '\n');
+  const line = Buffer.from(JSON.stringify(message) + '\n');
+  for (let sent = 0; sent < line.length;) sent += fs.writeSync(messages, line, sent);
 }
 
 // Every write to stdout and stderr is a message: the worker gives it to
@@ -59,6 +60,7 @@ process.on('unhandledRejection', fatal);
 
 const cliDir = process.argv[2];
 const home = process.cwd();
+const ownEnv = { ...process.env };
 const requireFromCLI = createRequire(path.join(cliDir, 'package.json'));
 const entry = requireFromCLI.resolve('@helios-project/renderer');
 let rendererDir = path.dirname(entry);
@@ -127,12 +129,18 @@ async function render({ input, options }) {
   console.log('Render complete.');
 }
 
+// useEnv makes env the whole environment, which what a render starts
+// inherits.
+function useEnv(env) {
+  for (const key of Object.keys(process.env)) delete process.env[key];
+  Object.assign(process.env, env);
+}
+
 // A socket, not fs.createReadStream: a read of a pipe pending in Node's
 // thread pool would keep process.exit from ending the process.
 for await (const line of createInterface({ input: new net.Socket({ fd: requests, readable: true, writable: false }), crlfDelay: Infinity })) {
   const request = JSON.parse(line);
-  for (const key of Object.keys(process.env)) delete process.env[key];
-  Object.assign(process.env, request.env);
+  useEnv(request.env);
   process.chdir(request.cwd);
   rendering = true;
   let code = 0;
@@ -144,6 +152,7 @@ for await (const line of createInterface({ input: new net.Socket({ fd: requests,
   }
   rendering = false;
   process.chdir(home);
+  useEnv(ownEnv); // nothing of the chunk's workspace outlives it here
   send({ exit: code });
 }
 process.exit(0);

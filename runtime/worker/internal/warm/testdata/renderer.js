@@ -23,6 +23,21 @@ export const RenderOrchestrator = {
         fs.writeFileSync(outputPath, 'blocked');
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 600000);
         return;
+      case 'stale.html': // fails, and leaves a rejection for later
+        setTimeout(() => Promise.reject(new Error('stale from the previous chunk')), 200);
+        throw new Error('stale');
+      case 'bigline.html': // a line longer than the worker reads
+        console.log('x'.repeat(20 << 20));
+        record();
+        return;
+      case 'exitlater.html': // renders, then exits between chunks
+        record();
+        setTimeout(() => process.exit(0), 100);
+        return;
+      case 'orphan.html': // leaves an orphan that ends on its own
+        spawn('sh', ['-c', '(sleep 0.1 &)'], { stdio: 'ignore' });
+        record();
+        return;
       case 'crash.html':
         process.exit(3);
       case 'grow.html':
