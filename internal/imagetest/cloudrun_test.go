@@ -110,6 +110,9 @@ func TestCloudRunHeliosService(t *testing.T) {
 		}
 		t.Logf("chunk %d (%d frames) rendered warm in the image, call %d: %v", ch.ID, ch.frameCount(t), i+1, time.Since(start).Round(time.Millisecond))
 	}
+	if logs := c.logs(); strings.Contains(logs, "warm renderer (pid") {
+		t.Errorf("the warm renderer was not kept between the calls:\n%s", tail(logs, 4<<10))
+	}
 	obj, ok := gcs.Object("renders", "out/"+ch.OutputFile)
 	if !ok {
 		t.Fatalf("chunk %d: no gs://renders/out/%s", ch.ID, ch.OutputFile)
