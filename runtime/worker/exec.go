@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/fault"
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/proc"
-	"github.com/helios-project/helios-scaffold/runtime/worker/internal/tail"
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/transfer"
 )
 
@@ -21,39 +19,17 @@ func (w *Worker) execute(ctx context.Context, spec *jobspec.Spec, chunk *jobspec
 	if res := w.executeWarm(ctx, spec, chunk, argv, ws); res != nil {
 		return res
 	}
-	stdout := tail.New(w.cfg.OutputLimit)
-	stderr := tail.New(w.cfg.OutputLimit)
-	ps := proc.Spec{Dir: ws.Work, Env: w.chunkEnv(spec, chunk, ws), Stdout: stdout, Stderr: stderr, Mark: envWorkspace + "=" + ws.Work}
+	ps := proc.Spec{Dir: ws.Work, Env: w.chunkEnv(spec, chunk, ws), Mark: envWorkspace + "=" + ws.Work}
 	ps.Argv = append([]string{LookPathEnv(argv[0], w.env)}, argv[1:]...)
-	liveOut := tail.NewLines(w.logMu, w.stdout)
-	liveErr := tail.NewLines(w.logMu, w.stderr)
-	if w.cfg.Passthrough {
-		ps.Stdout = io.MultiWriter(stdout, liveOut)
-		ps.Stderr = io.MultiWriter(stderr, liveErr)
-	}
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	endWatch := w.watchIdle(ctx, stop, chunk.ID, ws.Base, &ps)
+	streams := w.streams(ctx, stop, chunk.ID, ws.Base, &ps)
 	w.log().DebugContext(ctx, "chunk started", "job", spec.ID, "chunk", chunk.ID, "command", argv[0], "workspace", ws.Work)
 	start := time.Now()
 	pr := proc.Run(ctx, ps)
-	// The watch ends before ctx is read: an exit is not taken for idleness.
-	endWatch()
-	liveOut.Close() // the copiers are done: end unfinished last lines
-	liveErr.Close()
-	res := &Result{
-		Started:         pr.Err == nil,
-		ExitCode:        pr.ExitCode,
-		Stdout:          stdout.Bytes(),
-		Stderr:          stderr.Bytes(),
-		StdoutTruncated: stdout.Truncated(),
-		StderrTruncated: stderr.Truncated(),
-		StdoutBytes:     stdout.Total(),
-		StderrBytes:     stderr.Total(),
-		Duration:        time.Since(start),
-		Renderer:        RendererProcess,
-		clean:           pr.Clean,
-	}
+	streams.end() // the copiers are done: end unfinished last lines
+	res := streams.result(start, RendererProcess)
+	res.Started, res.ExitCode, res.clean = pr.Err == nil, pr.ExitCode, pr.Clean
 	switch {
 	case pr.Err != nil:
 		res.Err = fault.With(startKind(pr.Err), fmt.Errorf("starting chunk %d command %q: %w", chunk.ID, argv[0], pr.Err))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 	"github.com/helios-project/helios-scaffold/runtime/jobspec"
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/fault"
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/proc"
-	"github.com/helios-project/helios-scaffold/runtime/worker/internal/tail"
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/transfer"
 	"github.com/helios-project/helios-scaffold/runtime/worker/internal/warm"
 )
@@ -121,21 +119,14 @@ func (w *Worker) executeWarm(ctx context.Context, spec *jobspec.Spec, chunk *job
 		}
 		return nil
 	}
-	stdout, stderr := tail.New(w.cfg.OutputLimit), tail.New(w.cfg.OutputLimit)
-	ps := proc.Spec{Stdout: stdout, Stderr: stderr}
-	liveOut, liveErr := tail.NewLines(w.logMu, w.stdout), tail.NewLines(w.logMu, w.stderr)
-	if w.cfg.Passthrough {
-		ps.Stdout, ps.Stderr = io.MultiWriter(stdout, liveOut), io.MultiWriter(stderr, liveErr)
-	}
+	var ps proc.Spec
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	endWatch := w.watchIdle(ctx, stop, chunk.ID, ws.Base, &ps)
+	streams := w.streams(ctx, stop, chunk.ID, ws.Base, &ps)
 	mark := envWorkspace + "=" + ws.Work
 	start := time.Now()
 	code, err := r.Render(ctx, warm.Chunk{Dir: ws.Work, Args: args, Env: w.chunkEnv(spec, chunk, ws), Stdout: ps.Stdout, Stderr: ps.Stderr, Mark: mark})
-	endWatch()
-	liveOut.Close()
-	liveErr.Close()
+	streams.end()
 	switch {
 	case errors.Is(err, warm.ErrUnavailable):
 		w.log().DebugContext(ctx, "chunk runs as a process", "chunk", chunk.ID, "why", err.Error())
@@ -144,9 +135,8 @@ func (w *Worker) executeWarm(ctx context.Context, spec *jobspec.Spec, chunk *job
 		w.log().WarnContext(ctx, "warm renderer failed; the chunk runs as a process", "chunk", chunk.ID, "error", err.Error())
 		return nil
 	}
-	res := &Result{Started: true, ExitCode: code, Renderer: RendererWarm,
-		Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), StdoutTruncated: stdout.Truncated(), StderrTruncated: stderr.Truncated(),
-		StdoutBytes: stdout.Total(), StderrBytes: stderr.Total(), Duration: time.Since(start)}
+	res := streams.result(start, RendererWarm)
+	res.ExitCode = code
 	if ctx.Err() != nil {
 		res.ExitCode, res.Err = -1, fault.StopReason(ctx)
 	}
