@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/helios-project/helios-scaffold/internal/report"
 	"github.com/helios-project/helios-scaffold/runtime/fanout"
 )
 
@@ -129,9 +130,8 @@ func (p *runPlan) attachStepFunctions(it *interrupts, st *stores, prog *progress
 		if ctx.Err() != nil {
 			return interrupted()
 		}
-		var notFound *types.ExecutionDoesNotExist
-		switch {
-		case errors.As(err, &notFound):
+		switch _, notFound := errors.AsType[*types.ExecutionDoesNotExist](err); {
+		case notFound:
 			return usageError{fmt.Errorf("--attach %s: no such execution: %w", arn, err)}
 		case err != nil:
 			if failures++; failures >= sfnMaxPollFailures {
@@ -248,37 +248,25 @@ func (p *runPlan) collectStepFunctions(ctx context.Context, st *stores, prog *pr
 	return stats.Bytes, p.verifyMerged(ctx, prog)
 }
 
-// sfnHistoryPages bounds the history read for an INLINE Map's counts.
-const sfnHistoryPages = 20
-
 // iterationCounts are the counts of an INLINE Map's iterations, from the
-// execution's history (a definition without a Map Run); zero when the
-// history cannot be read.
+// execution's history (readHistory; a definition without a Map Run);
+// zero when the history cannot be read.
 func (p *runPlan) iterationCounts(ctx context.Context, client *sfn.Client, arn string) executionEvent {
-	var e executionEvent
-	var started int64
-	pages := sfn.NewGetExecutionHistoryPaginator(client, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 1000})
-	for i := 0; pages.HasMorePages() && i < sfnHistoryPages; i++ {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return executionEvent{}
-		}
-		for _, h := range page.Events {
-			switch h.Type {
-			case types.HistoryEventTypeMapIterationStarted:
-				started++
-			case types.HistoryEventTypeMapIterationSucceeded:
-				e.Succeeded++
-			case types.HistoryEventTypeMapIterationFailed, types.HistoryEventTypeMapIterationAborted:
-				e.Failed++
-			}
-		}
-	}
-	if started == 0 {
+	h := readHistory(ctx, client, arn)
+	if h.failed || len(h.iterations) == 0 {
 		return executionEvent{}
 	}
-	e.Chunks = int64(len(p.job.Spec.Chunks))
-	e.Running = max(0, started-e.Succeeded-e.Failed)
-	e.Pending = max(0, e.Chunks-started)
+	e := executionEvent{Chunks: int64(len(p.job.Spec.Chunks))}
+	for _, a := range h.iterations {
+		switch a.Outcome {
+		case report.OutcomeOK:
+			e.Succeeded++
+		case report.OutcomeFailed, report.OutcomeKilled:
+			e.Failed++
+		default:
+			e.Running++
+		}
+	}
+	e.Pending = max(0, e.Chunks-int64(len(h.iterations)))
 	return e
 }

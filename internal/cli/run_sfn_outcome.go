@@ -31,8 +31,11 @@ type sfnHistory struct {
 	iterations  map[int32]*report.Attempt
 	invokes     []time.Duration
 	transitions int
-	complete    bool // every page was read
+	failed      bool // a page could not be read: what it holds is partial
 }
+
+// sfnHistoryPages bounds the history read of an execution: 20,000 events.
+const sfnHistoryPages = 20
 
 // readHistory reads the execution's history, at most sfnHistoryPages
 // pages of it.
@@ -40,21 +43,18 @@ func readHistory(ctx context.Context, client *sfn.Client, arn string) sfnHistory
 	h := sfnHistory{iterations: map[int32]*report.Attempt{}}
 	started := map[int64]time.Time{} // a TaskStarted event's id to its time
 	pages := sfn.NewGetExecutionHistoryPaginator(client, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 1000})
-	for i := 0; pages.HasMorePages(); i++ {
-		if i == sfnHistoryPages {
-			return h
-		}
+	for i := 0; pages.HasMorePages() && i < sfnHistoryPages; i++ {
 		cctx, cancel := context.WithTimeout(ctx, sfnCallTimeout)
 		page, err := pages.NextPage(cctx)
 		cancel()
 		if err != nil {
+			h.failed = true
 			return h
 		}
 		for _, e := range page.Events {
 			h.event(e, started)
 		}
 	}
-	h.complete = true
 	return h
 }
 
